@@ -1,0 +1,29 @@
+# The two commands README starts with, spelled out. `make test` is what .ci/run calls.
+#
+#   make demo   install Steward in .venv and run `steward demo` against the built-in sandbox
+#   make test   install what the tests need (Python packages, and Debian tools when missing)
+#               and run the whole suite
+
+PYTHON ?= python3
+VENV   ?= .venv
+
+.PHONY: demo test install install-test system-packages
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+
+install: $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet -e .
+
+install-test: $(VENV)/bin/python system-packages
+	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+
+system-packages:
+	./scripts/install-system-packages
+
+demo: install
+	$(VENV)/bin/steward demo
+
+test: install-test
+	$(VENV)/bin/python -m pytest

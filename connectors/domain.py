@@ -1,0 +1,81 @@
+"""The project's own types for what crosses the connector boundary.
+
+They are plain frozen dataclasses so that policies, the daemon and tests can build them without
+any SDK, and so that nothing platform-specific leaks out of `connectors`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Media:
+    """One image to attach to a post: a file Steward has already checked, and its alt text."""
+
+    path: Path
+    alt_text: str
+    mime_type: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Post:
+    """What to publish on one platform: the text and up to four images, never a location."""
+
+    text: str
+    media: tuple[Media, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """Where a published post lives: the platform's id and a public URL for receipts."""
+
+    platform: str
+    remote_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PublishedPost:
+    """A post as read back from a platform, used to find a post after a crash."""
+
+    ref: PostRef
+    text: str
+    media_count: int
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Account:
+    """The account a connector acts as."""
+
+    platform: str
+    account_id: str
+    handle: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply or comment someone else left on one of the school's posts."""
+
+    platform: str
+    reply_id: str
+    author_id: str
+    author_handle: str
+    text: str
+    in_reply_to: str
+    created_at: datetime | None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """The privacy settings Steward keeps an eye on; None means the platform does not say."""
+
+    protected: bool | None = None
+    geo_enabled: bool | None = None
+    direct_messages_from: str | None = None

@@ -1,0 +1,264 @@
+"""The Facebook Page connector, through facebook-sdk's `GraphAPI`.
+
+How it calls the Graph API, and why:
+- facebook-sdk 3.1.0 (2018) rejects every current Graph API version in its constructor, so the
+  client is built without `version` and `graph.version` is set afterwards.
+- A text post is `POST /{page-id}/feed`; photos are uploaded unpublished to `/{page-id}/photos`
+  and attached to one feed post with `attached_media`, so several photos make one post.
+- No `place`, `coordinates` or `tags` parameter is ever sent.
+- The SDK drops response headers and status codes: a session response hook keeps the last ones,
+  so the usage headers (`X-App-Usage`, `X-Business-Use-Case-Usage`) feed rate limiting and errors
+  can be told apart. Tokens travel in query strings, so no URL is ever logged.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import facebook
+import requests
+
+from connectors.capabilities import Capabilities
+from connectors.domain import Account, Post, PostRef, PublishedPost
+from connectors.errors import AuthenticationFailed, RateLimited, Rejected, TemporaryFailure
+from connectors.transport import GRAPH_API_HOST, prepare_session
+
+PLATFORM = "facebook"
+MAX_IMAGES = 10
+MAX_TEXT_LENGTH = 63206
+# https://developers.facebook.com/docs/graph-api/guides/error-handling
+_AUTH_CODES = {102, 190, 463, 467, 10, 200, 299}
+_THROTTLE_CODES = {4, 17, 32, 341, 368, 613, 80001, 80002, 80004, 80005, 80006}
+_TRANSIENT_CODES = {1, 2}
+_USAGE_HEADERS = ("x-app-usage", "x-business-use-case-usage", "x-page-usage")
+
+
+class _ResponseLog(threading.local):
+    """The status and usage headers of the last response on this thread."""
+
+    status: int | None = None
+    usage: dict[str, Any] = {}
+
+
+def _regain_seconds(usage: dict[str, Any]) -> float | None:
+    """Read `estimated_time_to_regain_access` (minutes) out of the usage headers, if any."""
+    minutes = [
+        entry.get("estimated_time_to_regain_access")
+        for value in usage.values()
+        for entries in (value.values() if isinstance(value, dict) else [])
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict)
+    ]
+    known = [float(minute) for minute in minutes if minute]
+    return max(known) * 60 if known else None
+
+
+class FacebookPageConnector:
+    """One Facebook Page, through a Page access token."""
+
+    platform = PLATFORM
+    capabilities = Capabilities(
+        max_images_per_post=MAX_IMAGES,
+        max_text_length=MAX_TEXT_LENGTH,
+        hide_replies=True,
+        delete_replies=True,
+        block_users=True,
+    )
+
+    def __init__(
+        self,
+        *,
+        page_id: str,
+        page_access_token: str,
+        graph_version: str = "v25.0",
+        timeout: float = 20.0,
+        sandbox_url: str | None = None,
+        read_file: Callable[[Any], bytes] | None = None,
+    ) -> None:
+        self.page_id = page_id
+        self.graph = facebook.GraphAPI(access_token=page_access_token, timeout=timeout)
+        self.graph.version = graph_version  # after construction: see the module docstring
+        prepare_session(self.graph.session, GRAPH_API_HOST, timeout, sandbox_url)
+        self.last_response = _ResponseLog()
+        self.graph.session.hooks["response"].append(self._remember_response)
+        self._read_file = read_file or (lambda path: path.read_bytes())
+        self._account: Account | None = None
+
+    def _remember_response(self, response: requests.Response, *args, **kwargs) -> None:
+        self.last_response.status = response.status_code
+        usage = {}
+        for header in _USAGE_HEADERS:
+            if header in response.headers:
+                try:
+                    usage[header] = json.loads(response.headers[header])
+                except ValueError:
+                    continue
+        self.last_response.usage = usage
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """The usage headers of the last response, parsed (empty when the platform sent none)."""
+        return dict(self.last_response.usage)
+
+    @contextmanager
+    def _translated_errors(self, action: str, *, ambiguous: bool = False) -> Iterator[None]:
+        """Turn facebook-sdk and requests errors inside the block into the project's errors."""
+        self.last_response.status = None
+        try:
+            yield
+        except facebook.GraphAPIError as error:
+            raise self._translate_graph_error(error, action, ambiguous) from None
+        except requests.Timeout:
+            raise TemporaryFailure(
+                PLATFORM, f"Facebook did not answer in time while trying to {action}",
+                ambiguous=ambiguous,
+            ) from None
+        except requests.ConnectionError:
+            raise TemporaryFailure(
+                PLATFORM, f"could not reach Facebook (connection failed) while trying to {action}",
+                ambiguous=ambiguous,
+            ) from None
+        except (ValueError, KeyError, TypeError):  # malformed JSON, missing Content-Type
+            raise TemporaryFailure(
+                PLATFORM,
+                f"Facebook sent a response Steward could not read while trying to {action}",
+                ambiguous=ambiguous, status=self.last_response.status,
+            ) from None
+
+    def _translate_graph_error(self, error: facebook.GraphAPIError, action: str, ambiguous: bool):
+        status = self.last_response.status
+        result = error.result if isinstance(error.result, dict) else {}
+        details = result.get("error", {}) if isinstance(result.get("error"), dict) else {}
+        code = details.get("code")
+        kind = details.get("type", "")
+        if status is not None and status >= 500 or code in _TRANSIENT_CODES:
+            return TemporaryFailure(
+                PLATFORM, f"Facebook had a server error ({status}, code {code}) while trying to "
+                f"{action}", ambiguous=ambiguous, status=status,
+            )
+        if status is None and not details:
+            # facebook-sdk raises GraphAPIError("Maintype was not text, image, or querystring")
+            # for a body it cannot read, such as an HTML error page from a proxy.
+            return TemporaryFailure(
+                PLATFORM, f"Facebook sent a response Steward could not read while trying to "
+                f"{action}", ambiguous=ambiguous,
+            )
+        if code in _THROTTLE_CODES or status == 429:
+            return RateLimited(
+                PLATFORM, f"Facebook rate limit reached (code {code}) while trying to {action}",
+                retry_after=_regain_seconds(self.last_response.usage), status=status,
+            )
+        if code in _AUTH_CODES or kind == "OAuthException" and status in (401, 403) or status == 401:
+            return AuthenticationFailed(
+                PLATFORM, f"Facebook refused the Page token or a permission (code {code}) while "
+                f"trying to {action}; an administrator must renew it", status=status,
+            )
+        if status == 404 or code == 803 or (code == 100 and details.get("error_subcode") == 33):
+            return Rejected(PLATFORM, f"Facebook found nothing to {action} (404)", status=404)
+        return Rejected(
+            PLATFORM, f"Facebook refused to {action} (status {status}, code {code})", status=status
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def check(self) -> Account:
+        """Return the Page these credentials act for (`GET /{page-id}?fields=id,name,username`)."""
+        with self._translated_errors("read the Page"):
+            page = self.graph.get_object(self.page_id, fields="id,name,username")
+            account = Account(
+                platform=PLATFORM,
+                account_id=str(page["id"]),
+                handle=str(page.get("username") or page["id"]),
+                name=str(page.get("name", "")),
+            )
+        self._account = account
+        return account
+
+    def get_post(self, remote_id: str) -> PublishedPost | None:
+        """Read one post back; None if Facebook says it does not exist."""
+        try:
+            with self._translated_errors("read a post"):
+                data = self.graph.get_object(
+                    remote_id, fields="id,message,created_time,attachments{subattachments,type}"
+                )
+        except Rejected as error:
+            if error.status == 404:
+                return None
+            raise
+        return self._published(data)
+
+    def recent_posts(self, since: datetime) -> list[PublishedPost]:
+        """Return the Page's own posts created since `since` (`GET /{page-id}/published_posts`)."""
+        posts: list[PublishedPost] = []
+        with self._translated_errors("list recent posts"):
+            arguments: dict[str, Any] = {
+                "fields": "id,message,created_time,attachments{subattachments,type}",
+                "since": int(since.timestamp()),
+                "limit": 100,
+            }
+            for _page in range(10):
+                page = self.graph.get_connections(self.page_id, "published_posts", **arguments)
+                posts.extend(self._published(item) for item in page.get("data", []))
+                after = page.get("paging", {}).get("cursors", {}).get("after")
+                if not after or not page.get("paging", {}).get("next"):
+                    break
+                arguments["after"] = after
+        return posts
+
+    def _published(self, data: dict[str, Any]) -> PublishedPost:
+        attachments = data.get("attachments", {}).get("data", [])
+        media_count = 0
+        for attachment in attachments:
+            children = attachment.get("subattachments", {}).get("data", [])
+            media_count += len(children) if children else 1
+        created = data.get("created_time")
+        return PublishedPost(
+            ref=self._ref(str(data["id"])),
+            text=data.get("message", ""),
+            media_count=media_count,
+            created_at=_parse_graph_time(created) if created else None,
+        )
+
+    def _ref(self, remote_id: str) -> PostRef:
+        return PostRef(PLATFORM, remote_id, f"https://www.facebook.com/{remote_id}")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def upload_photo(self, path, alt_text: str) -> str:
+        """Upload one photo unpublished to the Page; return its id for `attached_media`."""
+        with self._translated_errors("upload a photo"):
+            result = self.graph.request(
+                f"{self.graph.version}/{self.page_id}/photos",
+                post_args={"published": "false", "alt_text_custom": alt_text},
+                files={"source": (path.name, self._read_file(path))},
+                method="POST",
+            )
+            return str(result["id"])
+
+    def publish(self, post: Post) -> PostRef:
+        """Upload the photos unpublished, then create one feed post that carries them all."""
+        if len(post.media) > MAX_IMAGES:
+            raise Rejected(PLATFORM, f"a Facebook post carries at most {MAX_IMAGES} photos")
+        photo_ids = [self.upload_photo(media.path, media.alt_text) for media in post.media]
+        arguments: dict[str, str] = {"message": post.text}
+        for index, photo_id in enumerate(photo_ids):
+            arguments[f"attached_media[{index}]"] = json.dumps({"media_fbid": photo_id})
+        with self._translated_errors("create the post", ambiguous=True):
+            result = self.graph.put_object(self.page_id, "feed", **arguments)
+            remote_id = str(result["id"])
+        return self._ref(remote_id)
+
+    def delete(self, ref: PostRef) -> None:
+        """Delete one of the Page's posts (`DELETE /{post-id}`)."""
+        with self._translated_errors("delete a post"):
+            self.graph.delete_object(ref.remote_id)
+
+
+def _parse_graph_time(value: str) -> datetime:
+    """Parse the Graph API's `2019-08-28T08:00:00+0000` timestamps."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)

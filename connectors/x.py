@@ -1,0 +1,279 @@
+"""The X connector: an account on X, through tweepy's API v2 `Client`.
+
+How it calls X, and why:
+- Posts are created with `Client.create_tweet`, never with a `place_id`, so no `geo` is sent.
+- Images are uploaded with `POST /2/media/upload` (JSON, base64) through `Client.request`, because
+  tweepy 4.17 has no v2 upload and its v1.1 upload targets an endpoint X deprecated; alt text goes
+  with `POST /2/media/metadata`.
+- `wait_on_rate_limit` stays off: tweepy retries a 429 without a reset header immediately and
+  forever. A `RateLimited` error goes back to the daemon, which schedules the retry.
+- Every request has a timeout (tweepy sets none) via the session adapter in `transport`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+import tweepy
+
+from connectors.capabilities import Capabilities
+from connectors.domain import Account, Post, PostRef, PublishedPost
+from connectors.errors import (
+    AuthenticationFailed,
+    ConnectorError,
+    RateLimited,
+    Rejected,
+    TemporaryFailure,
+)
+from connectors.transport import X_API_HOST, prepare_session
+
+PLATFORM = "x"
+MAX_IMAGES = 4
+MAX_TEXT_LENGTH = 280
+REPLY_SETTINGS = ("following", "mentionedUsers", "subscribers", "verified")
+_FORBIDDEN_AS_AUTH = ("client-not-enrolled", "unsupported-authentication", "oauth1-permissions")
+
+
+@contextmanager
+def translated_errors(action: str, *, ambiguous: bool = False) -> Iterator[None]:
+    """Turn tweepy and requests errors raised inside the block into the project's errors.
+
+    `ambiguous` marks calls that change something on X: if such a call times out or the
+    connection drops, the change may have happened, and the caller must look before retrying.
+    """
+    try:
+        yield
+    except tweepy.TooManyRequests as error:
+        reset = getattr(error, "reset_time", None)
+        retry_after = max(0.0, reset - datetime.now(UTC).timestamp()) if reset else None
+        raise RateLimited(
+            PLATFORM, f"rate limit reached while trying to {action}", retry_after=retry_after
+        ) from None
+    except tweepy.Unauthorized:
+        raise AuthenticationFailed(
+            PLATFORM, f"X refused the credentials while trying to {action} (401)", status=401
+        ) from None
+    except tweepy.Forbidden as error:
+        detail = _problem_summary(error)
+        if any(marker in detail for marker in _FORBIDDEN_AS_AUTH):
+            raise AuthenticationFailed(
+                PLATFORM, f"the X app lacks permission to {action} (403: {detail})", status=403
+            ) from None
+        raise Rejected(PLATFORM, f"X refused to {action} (403: {detail})", status=403) from None
+    except tweepy.NotFound:
+        raise Rejected(PLATFORM, f"X found nothing to {action} (404)", status=404) from None
+    except tweepy.TwitterServerError as error:
+        status = error.response.status_code
+        raise TemporaryFailure(
+            PLATFORM, f"X had a server error ({status}) while trying to {action}",
+            ambiguous=ambiguous, status=status,
+        ) from None
+    except tweepy.HTTPException as error:
+        status = error.response.status_code
+        raise Rejected(
+            PLATFORM, f"X refused to {action} ({status}: {_problem_summary(error)})", status=status
+        ) from None
+    except requests.Timeout:
+        raise TemporaryFailure(
+            PLATFORM, f"X did not answer in time while trying to {action}", ambiguous=ambiguous
+        ) from None
+    except requests.ConnectionError:
+        raise TemporaryFailure(
+            PLATFORM, f"could not reach X (connection failed) while trying to {action}",
+            ambiguous=ambiguous,
+        ) from None
+    except (ValueError, KeyError, TypeError):  # malformed JSON, or JSON of an unexpected shape
+        raise TemporaryFailure(
+            PLATFORM, f"X sent a response Steward could not read while trying to {action}",
+            ambiguous=ambiguous,
+        ) from None
+
+
+def _problem_summary(error: tweepy.HTTPException) -> str:
+    """Return X's error title/type/detail without echoing anything we sent."""
+    try:
+        body = error.response.json()
+    except ValueError:
+        return "no details"
+    if not isinstance(body, dict):
+        return "no details"
+    parts = [str(body.get(key)) for key in ("title", "type", "reason") if body.get(key)]
+    return ", ".join(parts) or "; ".join(str(message) for message in error.api_messages[:2])
+
+
+def comparable_text(text: str) -> str:
+    """Normalise post text the way X alters it, so a post can be recognised when read back.
+
+    X HTML-escapes `&<>` and replaces every link with a t.co link.
+    """
+    text = html.unescape(text)
+    text = re.sub(r"https?://\S+", "<link>", text)
+    return " ".join(text.split())
+
+
+class XConnector:
+    """The school's X account, through tweepy's `Client` with OAuth 1.0a user context."""
+
+    platform = PLATFORM
+    capabilities = Capabilities(
+        max_images_per_post=MAX_IMAGES,
+        max_text_length=MAX_TEXT_LENGTH,
+        hide_replies=True,
+        mute_users=True,
+        list_followers=True,
+    )
+
+    def __init__(
+        self,
+        *,
+        consumer_key: str,
+        consumer_secret: str,
+        access_token: str,
+        access_token_secret: str,
+        timeout: float = 20.0,
+        reply_settings: str | None = None,
+        sandbox_url: str | None = None,
+        read_file: Callable[[Any], bytes] | None = None,
+    ) -> None:
+        if reply_settings is not None and reply_settings not in REPLY_SETTINGS:
+            raise ValueError(f"reply_settings must be one of {', '.join(REPLY_SETTINGS)}")
+        self.client = tweepy.Client(
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            access_token=access_token,
+            access_token_secret=access_token_secret,
+            wait_on_rate_limit=False,
+        )
+        prepare_session(self.client.session, X_API_HOST, timeout, sandbox_url)
+        self.reply_settings = reply_settings
+        self._read_file = read_file or (lambda path: path.read_bytes())
+        self._account: Account | None = None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def check(self) -> Account:
+        """Return the authenticated account (`GET /2/users/me`)."""
+        with translated_errors("read the account"):
+            response = self.client.get_me(user_auth=True)
+            data = response.data
+            account = Account(
+                platform=PLATFORM,
+                account_id=str(data.id),
+                handle=str(data.username),
+                name=str(data.name),
+            )
+        self._account = account
+        return account
+
+    def _account_or_check(self) -> Account:
+        return self._account or self.check()
+
+    def get_post(self, remote_id: str) -> PublishedPost | None:
+        """Read one post back (`GET /2/tweets/{id}`); None if X says it does not exist."""
+        try:
+            with translated_errors("read a post"):
+                response = self.client.get_tweet(
+                    remote_id,
+                    tweet_fields=["created_at", "attachments"],
+                    user_auth=True,
+                )
+        except Rejected as error:
+            if error.status == 404:
+                return None
+            raise
+        if response.data is None:  # X answers 200 with only "errors" for a deleted post
+            return None
+        return self._published(response.data)
+
+    def recent_posts(self, since: datetime) -> list[PublishedPost]:
+        """Return own posts created since `since` (`GET /2/users/{id}/tweets`), newest first."""
+        account = self._account_or_check()
+        posts: list[PublishedPost] = []
+        pagination_token = None
+        with translated_errors("list recent posts"):
+            for _page in range(10):
+                response = self.client.get_users_tweets(
+                    account.account_id,
+                    start_time=since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    max_results=100,
+                    pagination_token=pagination_token,
+                    tweet_fields=["created_at", "attachments"],
+                    user_auth=True,
+                )
+                posts.extend(self._published(tweet) for tweet in response.data or [])
+                pagination_token = (response.meta or {}).get("next_token")
+                if not pagination_token:
+                    break
+        return posts
+
+    def _published(self, tweet: tweepy.Tweet) -> PublishedPost:
+        attachments = tweet.attachments or {}
+        created_at = tweet.created_at
+        return PublishedPost(
+            ref=self._ref(str(tweet.id)),
+            text=tweet.text,
+            media_count=len(attachments.get("media_keys", [])),
+            created_at=created_at,
+        )
+
+    def _ref(self, remote_id: str) -> PostRef:
+        handle = self._account.handle if self._account else "i"
+        return PostRef(PLATFORM, remote_id, f"https://x.com/{handle}/status/{remote_id}")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def upload_image(self, path, alt_text: str, mime_type: str) -> str:
+        """Upload one image with `POST /2/media/upload`, set its alt text; return the media id."""
+        if mime_type not in ("image/jpeg", "image/png", "image/webp", "image/gif"):
+            raise Rejected(PLATFORM, f"X does not take {mime_type} images through this upload")
+        payload = base64.b64encode(self._read_file(path)).decode("ascii")
+        with translated_errors("upload an image"):
+            response = self.client.request(
+                "POST",
+                "/2/media/upload",
+                json={"media": payload, "media_category": "tweet_image"},
+                user_auth=True,
+            )
+            media_id = str(response.json()["data"]["id"])
+        if alt_text:
+            with translated_errors("set an image's alt text"):
+                self.client.request(
+                    "POST",
+                    "/2/media/metadata",
+                    json={"id": media_id, "metadata": {"alt_text": {"text": alt_text[:1000]}}},
+                    user_auth=True,
+                )
+        return media_id
+
+    def publish(self, post: Post) -> PostRef:
+        """Upload the images, then create the post; the create call is the ambiguous one."""
+        if len(post.media) > MAX_IMAGES:
+            raise Rejected(PLATFORM, f"X allows at most {MAX_IMAGES} images in a post")
+        self._account_or_check()
+        media_ids = [
+            self.upload_image(media.path, media.alt_text, media.mime_type) for media in post.media
+        ]
+        with translated_errors("create the post", ambiguous=True):
+            response = self.client.create_tweet(
+                text=post.text,
+                media_ids=media_ids or None,
+                reply_settings=self.reply_settings,
+                user_auth=True,
+            )
+            remote_id = str(response.data["id"])
+        return self._ref(remote_id)
+
+    def delete(self, ref: PostRef) -> None:
+        """Delete one of the account's posts (`DELETE /2/tweets/{id}`)."""
+        with translated_errors("delete a post"):
+            self.client.delete_tweet(ref.remote_id, user_auth=True)
+
+
+__all__ = ["XConnector", "ConnectorError", "comparable_text", "translated_errors"]

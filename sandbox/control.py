@@ -1,0 +1,58 @@
+"""The sandbox's own endpoints under `/_sandbox/`: its state, faults and scripted events.
+
+    GET    /_sandbox/state     the whole world as JSON
+    POST   /_sandbox/faults    add a fault (or a list): {"method", "path" (regex), "status",
+                               "delay", "drop", "after", "times", "headers", "reset_in",
+                               "raw_body"}
+    DELETE /_sandbox/faults    remove every fault
+    POST   /_sandbox/events    apply an event now (see sandbox.events)
+"""
+
+from __future__ import annotations
+
+from sandbox.events import apply_event
+from sandbox.server import Reply, Route, SandboxRequest, route
+from sandbox.state import SandboxState
+
+FAULT_KEYS = {"method", "path", "status", "delay", "drop", "after", "times", "headers",
+              "reset_in", "raw_body", "body"}
+
+
+class Control:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    def routes(self) -> list[Route]:
+        return [
+            route("GET", r"/_sandbox/state", self.get_state),
+            route("GET", r"/_sandbox/health", lambda request: Reply(200, {"ok": True})),
+            route("POST", r"/_sandbox/faults", self.add_faults),
+            route("DELETE", r"/_sandbox/faults", self.clear_faults),
+            route("POST", r"/_sandbox/events", self.add_event),
+        ]
+
+    def get_state(self, request: SandboxRequest) -> Reply:
+        return Reply(200, self.state.snapshot())
+
+    def add_faults(self, request: SandboxRequest) -> Reply:
+        payload = request.json()
+        faults = payload if isinstance(payload, list) else [payload]
+        for fault in faults:
+            unknown = set(fault) - FAULT_KEYS
+            if unknown:
+                return Reply(400, {"error": f"unknown fault keys: {', '.join(sorted(unknown))}"})
+        with self.state.change() as world:
+            world["faults"].extend(faults)
+        return Reply(200, {"faults": len(faults)})
+
+    def clear_faults(self, request: SandboxRequest) -> Reply:
+        with self.state.change() as world:
+            world["faults"].clear()
+        return Reply(200, {"faults": 0})
+
+    def add_event(self, request: SandboxRequest) -> Reply:
+        try:
+            created = apply_event(self.state, request.json())
+        except (ValueError, KeyError) as error:
+            return Reply(400, {"error": str(error)})
+        return Reply(200, created)

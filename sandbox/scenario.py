@@ -1,0 +1,63 @@
+"""Scenario files: a TOML description of the accounts' world, applied at start or after a delay.
+
+    [x.account]                  # optional: the school's X account
+    username = "OakfieldPrimary"
+    name = "Oakfield Primary School"
+
+    [facebook.page]              # optional: the school's Page
+    name = "Oakfield Primary School"
+
+    [[events]]                   # anything in sandbox.events, now or `at` seconds after start
+    at = 0
+    kind = "x.follow"
+    user_id = "2000000001"
+    username = "AParentAccount"
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sandbox.events import EVENT_KINDS, apply_event
+from sandbox.state import SandboxState
+
+
+def load_scenario(path: Path) -> dict[str, Any]:
+    """Read and check a scenario file; raise ValueError naming the first problem."""
+    try:
+        scenario = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML: {error}") from None
+    unknown = set(scenario) - {"x", "facebook", "events"}
+    if unknown:
+        raise ValueError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
+    for index, event in enumerate(scenario.get("events", [])):
+        if event.get("kind") not in EVENT_KINDS:
+            raise ValueError(f"{path}: events[{index}].kind must be one of {', '.join(EVENT_KINDS)}")
+    return scenario
+
+
+def apply_scenario(state: SandboxState, scenario: dict[str, Any]) -> list[threading.Timer]:
+    """Apply the accounts and the immediate events; start timers for the later ones."""
+    with state.change() as world:
+        account = scenario.get("x", {}).get("account")
+        if account:
+            me = world["x"]["users"][world["x"]["me"]]
+            me.update({key: str(value) for key, value in account.items() if key != "id"})
+        page = scenario.get("facebook", {}).get("page")
+        if page:
+            world["facebook"]["page"].update({k: str(v) for k, v in page.items() if k != "id"})
+    timers = []
+    for event in scenario.get("events", []):
+        delay = float(event.get("at", 0))
+        if delay <= 0:
+            apply_event(state, event)
+        else:
+            timer = threading.Timer(delay, apply_event, args=(state, event))
+            timer.daemon = True
+            timer.start()
+            timers.append(timer)
+    return timers

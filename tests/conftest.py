@@ -1,0 +1,87 @@
+"""Shared test fixtures: a live sandbox on loopback, connectors aimed at it, the shared fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+import requests
+
+from connectors.domain import Media
+from connectors.facebook import FacebookPageConnector
+from connectors.x import XConnector
+from sandbox.app import start_sandbox
+from sandbox.state import DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
+from tests.images import tiny_png
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_fixtures() -> Path:
+    """Where the shared fixtures live: $STEWARD_FIXTURES, else ../shared/fixtures."""
+    return Path(os.environ.get("STEWARD_FIXTURES", PROJECT_ROOT.parent / "shared" / "fixtures"))
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    """The shared fixtures folder; tests that need it skip, with the reason, when it is absent."""
+    folder = shared_fixtures()
+    if not folder.is_dir():
+        pytest.skip(f"shared fixtures not found at {folder} (set STEWARD_FIXTURES to use them)")
+    return folder
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """A fresh sandbox persisted under tmp_path, stopped after the test."""
+    server = start_sandbox(state_file=tmp_path / "sandbox-state.json")
+    yield server
+    server.stop()
+
+
+class SandboxControl:
+    """Plain HTTP calls to the sandbox's /_sandbox endpoints, as a person or script would make."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def state(self) -> dict:
+        return requests.get(f"{self.url}/_sandbox/state", timeout=5).json()
+
+    def fault(self, **fault) -> None:
+        requests.post(f"{self.url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
+
+    def clear_faults(self) -> None:
+        requests.delete(f"{self.url}/_sandbox/faults", timeout=5).raise_for_status()
+
+    def event(self, **event) -> dict:
+        response = requests.post(f"{self.url}/_sandbox/events", json=event, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture
+def control(sandbox) -> SandboxControl:
+    return SandboxControl(sandbox.url)
+
+
+@pytest.fixture
+def x_connector(sandbox) -> XConnector:
+    return XConnector(**DEFAULT_X_CREDENTIALS, sandbox_url=sandbox.url, timeout=2.0)
+
+
+@pytest.fixture
+def facebook_connector(sandbox) -> FacebookPageConnector:
+    return FacebookPageConnector(**DEFAULT_FACEBOOK_CREDENTIALS, sandbox_url=sandbox.url,
+                                 timeout=2.0)
+
+
+@pytest.fixture
+def photo(tmp_path) -> Media:
+    """A small PNG written by the test itself, as a Media ready to publish."""
+    path = tmp_path / "sports-day.png"
+    path.write_bytes(tiny_png())
+    return Media(path, "Children's shoes lined up on the track", "image/png",
+                 hashlib.sha256(path.read_bytes()).hexdigest())

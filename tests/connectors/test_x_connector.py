@@ -1,0 +1,150 @@
+"""The X connector, with the real tweepy client, against the sandbox over loopback HTTP."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors.domain import Post
+from connectors.errors import AuthenticationFailed, RateLimited, Rejected, TemporaryFailure
+from connectors.x import XConnector, comparable_text
+from sandbox.state import DEFAULT_X_CREDENTIALS
+
+
+def test_reads_the_account_it_acts_as(x_connector):
+    account = x_connector.check()
+    assert (account.platform, account.handle) == ("x", "OakfieldPrimary")
+
+
+def test_publishes_text_with_images_and_alt_text(x_connector, control, photo):
+    ref = x_connector.publish(Post("Sports day was a joy!", (photo, photo)))
+    tweet = control.state()["x"]["tweets"][ref.remote_id]
+    assert tweet["text"] == "Sports day was a joy!"
+    media = control.state()["x"]["media"]
+    keys = tweet["attachments"]["media_keys"]
+    assert len(keys) == 2
+    assert all(item["alt_text"] == photo.alt_text for item in media.values())
+    assert all(item["sha256"] == photo.sha256 for item in media.values())
+    assert ref.url.endswith(f"/status/{ref.remote_id}")
+
+
+def test_never_sends_a_place_or_coordinates(x_connector, control, photo):
+    x_connector.publish(Post("On the school trip", (photo,)))
+    assert all("geo" not in tweet for tweet in control.state()["x"]["tweets"].values())
+
+
+def test_sends_the_configured_reply_settings(sandbox, control):
+    connector = XConnector(**DEFAULT_X_CREDENTIALS, sandbox_url=sandbox.url,
+                           reply_settings="following")
+    ref = connector.publish(Post("Replies from people we follow only"))
+    assert control.state()["x"]["tweets"][ref.remote_id]["reply_settings"] == "following"
+
+
+def test_refuses_unknown_reply_settings():
+    with pytest.raises(ValueError, match="reply_settings"):
+        XConnector(**DEFAULT_X_CREDENTIALS, reply_settings="everyone")
+
+
+def test_reads_a_post_back_and_finds_recent_posts(x_connector, photo):
+    ref = x_connector.publish(Post("Harvest festival & bake sale https://example.org/a", (photo,)))
+    read = x_connector.get_post(ref.remote_id)
+    assert read.media_count == 1
+    recent = x_connector.recent_posts(datetime.now(UTC) - timedelta(minutes=1))
+    assert [post.ref.remote_id for post in recent] == [ref.remote_id]
+    assert comparable_text(read.text) == comparable_text(
+        "Harvest festival &amp; bake sale https://t.co/abc")
+
+
+def test_a_deleted_post_reads_back_as_none(x_connector):
+    ref = x_connector.publish(Post("A post to delete"))
+    x_connector.delete(ref)
+    assert x_connector.get_post(ref.remote_id) is None
+
+
+def test_refused_credentials_become_authentication_failed(sandbox):
+    credentials = DEFAULT_X_CREDENTIALS | {"access_token": "1500000000000000001-wrong"}
+    connector = XConnector(**credentials, sandbox_url=sandbox.url)
+    with pytest.raises(AuthenticationFailed, match="401"):
+        connector.check()
+
+
+def test_a_rate_limit_with_a_reset_header_says_how_long_to_wait(x_connector, control):
+    control.fault(method="POST", path="^/2/tweets$", status=429, reset_in=120)
+    with pytest.raises(RateLimited) as caught:
+        x_connector.publish(Post("Too soon"))
+    assert 100 <= caught.value.retry_after <= 121
+
+
+def test_a_rate_limit_without_a_reset_header_leaves_the_wait_to_the_caller(x_connector, control):
+    control.fault(method="POST", path="^/2/tweets$", status=429)
+    with pytest.raises(RateLimited) as caught:
+        x_connector.publish(Post("Too soon"))
+    assert caught.value.retry_after is None
+
+
+def test_the_sandbox_enforces_x_rate_limits_itself(x_connector, control):
+    for index in range(100):
+        x_connector.publish(Post(f"Post number {index}"))
+    with pytest.raises(RateLimited) as caught:
+        x_connector.publish(Post("The hundred and first post"))
+    assert caught.value.retry_after > 800
+
+
+def test_a_forbidden_post_is_rejected(x_connector):
+    x_connector.publish(Post("Same words twice"))
+    with pytest.raises(Rejected, match="403"):
+        x_connector.publish(Post("Same words twice"))
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_on_create_are_temporary_and_ambiguous(x_connector, control, status):
+    control.fault(method="POST", path="^/2/tweets$", status=status)
+    with pytest.raises(TemporaryFailure) as caught:
+        x_connector.publish(Post("Server trouble"))
+    assert caught.value.ambiguous and caught.value.status == status
+
+
+def test_server_errors_on_upload_are_temporary_but_not_ambiguous(x_connector, control, photo):
+    control.fault(method="POST", path="^/2/media/upload$", status=503)
+    with pytest.raises(TemporaryFailure) as caught:
+        x_connector.publish(Post("Upload trouble", (photo,)))
+    assert not caught.value.ambiguous
+
+
+def test_a_slow_answer_times_out_instead_of_hanging(x_connector, control):
+    control.fault(method="POST", path="^/2/tweets$", delay=4)
+    started = time.monotonic()
+    with pytest.raises(TemporaryFailure, match="in time") as caught:
+        x_connector.publish(Post("Slow platform"))
+    assert caught.value.ambiguous
+    assert time.monotonic() - started < 3.9
+
+
+def test_a_dropped_connection_after_the_post_was_made_is_ambiguous_and_findable(
+        x_connector, control):
+    control.fault(method="POST", path="^/2/tweets$", drop=True, after=True)
+    with pytest.raises(TemporaryFailure) as caught:
+        x_connector.publish(Post("Did this go out?"))
+    assert caught.value.ambiguous
+    recent = x_connector.recent_posts(datetime.now(UTC) - timedelta(minutes=1))
+    assert [post.text for post in recent] == ["Did this go out?"]
+
+
+def test_malformed_json_is_a_temporary_failure(x_connector, control):
+    control.fault(method="GET", path="^/2/users/me$", status=200, raw_body="{not json")
+    with pytest.raises(TemporaryFailure, match="could not read"):
+        x_connector.check()
+
+
+def test_a_missing_post_is_not_found(x_connector, control):
+    control.fault(method="DELETE", path="^/2/tweets/", status=404)
+    with pytest.raises(Rejected) as caught:
+        x_connector.delete(x_connector._ref("123"))
+    assert caught.value.status == 404
+
+
+def test_nothing_leaves_for_a_real_host_in_sandbox_mode(x_connector):
+    with pytest.raises(Exception, match="sandbox mode"):
+        x_connector.client.session.get("https://upload.twitter.com/1.1/media/upload.json")
