@@ -6,6 +6,8 @@ any SDK, and so that nothing platform-specific leaks out of `connectors`.
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -79,3 +81,13 @@ class AccountSettings:
     protected: bool | None = None
     geo_enabled: bool | None = None
     direct_messages_from: str | None = None
+
+
+def comparable_text(text: str) -> str:
+    """Normalise post text the way platforms alter it, so a post can be recognised when read back.
+
+    X HTML-escapes `&<>` and replaces every link with a t.co link.
+    """
+    text = html.unescape(text)
+    text = re.sub(r"https?://\S+", "<link>", text)
+    return " ".join(text.split())

@@ -13,8 +13,6 @@ How it calls X, and why:
 from __future__ import annotations
 
 import base64
-import html
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -106,16 +104,6 @@ def _problem_summary(error: tweepy.HTTPException) -> str:
         return "no details"
     parts = [str(body.get(key)) for key in ("title", "type", "reason") if body.get(key)]
     return ", ".join(parts) or "; ".join(str(message) for message in error.api_messages[:2])
-
-
-def comparable_text(text: str) -> str:
-    """Normalise post text the way X alters it, so a post can be recognised when read back.
-
-    X HTML-escapes `&<>` and replaces every link with a t.co link.
-    """
-    text = html.unescape(text)
-    text = re.sub(r"https?://\S+", "<link>", text)
-    return " ".join(text.split())
 
 
 class XConnector:
@@ -276,4 +264,4 @@ class XConnector:
             self.client.delete_tweet(ref.remote_id, user_auth=True)
 
 
-__all__ = ["XConnector", "ConnectorError", "comparable_text", "translated_errors"]
+__all__ = ["XConnector", "ConnectorError", "translated_errors"]

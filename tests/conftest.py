@@ -14,7 +14,7 @@ from connectors.facebook import FacebookPageConnector
 from connectors.x import XConnector
 from sandbox.app import start_sandbox
 from sandbox.state import DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
-from tests.images import tiny_png
+from daemon.sample_images import png_image
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,6 +82,6 @@ def facebook_connector(sandbox) -> FacebookPageConnector:
 def photo(tmp_path) -> Media:
     """A small PNG written by the test itself, as a Media ready to publish."""
     path = tmp_path / "sports-day.png"
-    path.write_bytes(tiny_png())
+    path.write_bytes(png_image())
     return Media(path, "Children's shoes lined up on the track", "image/png",
                  hashlib.sha256(path.read_bytes()).hexdigest())

@@ -9,7 +9,8 @@ import pytest
 
 from connectors.domain import Post
 from connectors.errors import AuthenticationFailed, RateLimited, Rejected, TemporaryFailure
-from connectors.x import XConnector, comparable_text
+from connectors.domain import comparable_text
+from connectors.x import XConnector
 from sandbox.state import DEFAULT_X_CREDENTIALS
 
 

@@ -1,0 +1,129 @@
+"""Load the configuration from its sources, and turn every problem into one readable error.
+
+Errors name the path of the offending key (`x.reply_setings: unknown key; did you mean
+'reply_settings'?`) and never echo a value, so a secret typed into the wrong place cannot leak
+into a terminal, a log or a bug report.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    TomlConfigSettingsSource,
+)
+
+from config.settings import SECRET_FIELDS, StewardSettings
+
+DEFAULT_CONFIG_FILE = Path("/etc/steward/steward.toml")
+_config_file: ContextVar[Path | None] = ContextVar("steward_config_file", default=None)
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot be used; the message lists every problem, one per line."""
+
+
+class CredentialsDirectorySource(PydanticBaseSettingsSource):
+    """Secrets from systemd's credentials directory: one file per secret, named by its path.
+
+    `LoadCredentialEncrypted=x.consumer_secret:/etc/steward/x.consumer_secret.cred` makes
+    `$CREDENTIALS_DIRECTORY/x.consumer_secret`, which becomes `x.consumer_secret`.
+    """
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            return {}
+        found: dict[str, Any] = {}
+        for dotted in sorted(SECRET_FIELDS):
+            candidate = Path(directory) / dotted
+            if candidate.is_file():
+                section, name = dotted.split(".", 1)
+                found.setdefault(section, {})[name] = candidate.read_text(encoding="utf-8").strip()
+        return found
+
+
+class _Sourced(StewardSettings):
+    """StewardSettings with Steward's source order; the file comes from `_config_file`."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings, env_settings, dotenv_settings,
+        file_secret_settings,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings, env_settings, CredentialsDirectorySource(settings_cls)]
+        path = _config_file.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> StewardSettings:
+    """Load the configuration from `path` (or the default file, if it exists) and the rest.
+
+    An explicitly given file must exist; the default one may be absent, and then Steward runs on
+    its defaults (the sandbox). Raise ConfigurationError with every problem found.
+    """
+    if path is None:
+        path = DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+    elif not Path(path).is_file():
+        raise ConfigurationError(f"{path}: configuration file not found")
+    if path is not None:
+        try:
+            tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigurationError(f"{path}: not valid TOML ({error})") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigurationError(f"{path}: cannot be read ({error.__class__.__name__})") \
+                from None
+    token = _config_file.set(Path(path) if path is not None else None)
+    try:
+        settings = _Sourced(**overrides)
+    except ValidationError as error:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigurationError(where + "invalid configuration\n" + describe(error)) from None
+    finally:
+        _config_file.reset(token)
+    return settings
+
+
+def describe(error: ValidationError) -> str:
+    """Return one line per problem: the dotted path, and what is wrong (never the value)."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"  {location}: unknown key{_suggestion(problem['loc'])}")
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"  {location}: {message}")
+    return "\n".join(lines)
+
+
+def _suggestion(location: tuple) -> str:
+    """Suggest the known key closest to a misspelt one."""
+    model: type[BaseModel] = StewardSettings
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        inner = getattr(annotation, "__args__", (annotation,))
+        model = next((kind for kind in inner if isinstance(kind, type)
+                      and issubclass(kind, BaseModel)), None)
+        if model is None:
+            return ""
+    close = difflib.get_close_matches(str(location[-1]), list(model.model_fields), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""

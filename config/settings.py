@@ -1,0 +1,260 @@
+"""The configuration models. Every field has a description; unknown keys are refused.
+
+Sources, strongest first: `STEWARD_*` environment variables (nested with `__`, for example
+`STEWARD_X__REPLY_SETTINGS`), secrets in the systemd credentials directory
+(`$CREDENTIALS_DIRECTORY/x.consumer_secret`), the TOML file, then these defaults.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Section(BaseModel):
+    """A configuration section: unknown keys are errors, and so are wrong types."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def default_state_dir() -> Path:
+    """systemd's $STATE_DIRECTORY when set (StateDirectory=), else /var/lib/steward."""
+    return Path(os.environ.get("STATE_DIRECTORY", "/var/lib/steward").split(":")[0])
+
+
+class SchoolSettings(Section):
+    """The school whose accounts Steward runs."""
+
+    name: str = Field("Oakfield Primary School", description="The school's name, used in "
+                      "messages to staff and in reports.")
+    time_zone: str = Field("Europe/London", description="IANA time zone in which publish_at "
+                           "times without an offset are read (daylight saving is handled).")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known IANA time zone, such as "
+                             "'Europe/London'") from None
+        return value
+
+
+class PathSettings(Section):
+    """Where Steward keeps its state and where staff drop and collect posts."""
+
+    state_dir: Path = Field(default_factory=default_state_dir, description="Steward's own "
+                            "state: the database, the audit log, accepted posts. Only Steward "
+                            "reads or writes it.")
+    inbox: Path | None = Field(None, description="The watched folder SLT drop approved posts "
+                               "into. Default: <state_dir>/inbox.")
+    rejected: Path | None = Field(None, description="Where refused submissions go, each with a "
+                                  "NAME.rejected.txt that explains why. Default: "
+                                  "<state_dir>/rejected.")
+    archive: Path | None = Field(None, description="Where published submissions go, each with a "
+                                 "receipt of the platforms' URLs. Default: <state_dir>/archive.")
+
+    def resolved(self, name: str) -> Path:
+        """Return the configured folder `name`, or its default under the state directory."""
+        value = getattr(self, name)
+        return Path(value) if value is not None else self.state_dir / name
+
+
+class IntakeSettings(Section):
+    """How the inbox is watched."""
+
+    settle_seconds: float = Field(5.0, ge=0, description="A submission copied into the inbox "
+                                  "(rather than renamed in) is taken once it has not changed for "
+                                  "this long.")
+    scan_interval_seconds: float = Field(30.0, gt=0, description="How often the whole inbox is "
+                                         "rescanned, for network shares where inotify sees "
+                                         "nothing.")
+    max_media_bytes: int = Field(15 * 1024 * 1024, gt=0, description="The largest media file "
+                                 "accepted, in bytes; larger files are refused unread.")
+    max_text_bytes: int = Field(256 * 1024, gt=0, description="The largest post.md accepted, in "
+                                "bytes.")
+
+
+class SignerSettings(Section):
+    """One member of SLT whose signature approves posts."""
+
+    name: str = Field(description="The signer's name as it appears in audit events and refusal "
+                      "messages, e.g. 'Deputy Head'.")
+    public_key: str = Field(description="The signer's Ed25519 public key, base64, as printed by "
+                            "`steward keys new`.")
+
+    @field_validator("public_key")
+    @classmethod
+    def _is_ed25519_key(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ValueError("is not base64") from None
+        if len(raw) != 32:
+            raise ValueError("is not a 32-byte Ed25519 public key")
+        return value
+
+
+class ApprovalSettings(Section):
+    """Who may approve posts, and how many approvals a post needs."""
+
+    approvals_required: int = Field(1, ge=1, le=5, description="Distinct SLT signatures a post "
+                                    "needs; 2 makes a two-person rule.")
+    signers: list[SignerSettings] = Field(default_factory=list, description="SLT members whose "
+                                          "signatures count.")
+
+    @model_validator(mode="after")
+    def _enough_signers(self) -> ApprovalSettings:
+        names = [signer.name for signer in self.signers]
+        if len(set(names)) != len(names):
+            raise ValueError("two signers share a name; names must be unique")
+        return self
+
+
+class PublishingSettings(Section):
+    """When and how posts go out, and what happens when a platform fails."""
+
+    grace_minutes: float = Field(60, ge=0, description="A post whose time passed while Steward "
+                                 "was not running is still published if it is at most this late; "
+                                 "later than that it is held and reported.")
+    retry_initial_seconds: float = Field(30, gt=0, description="First wait after a temporary "
+                                         "failure; doubled after each further failure, with "
+                                         "jitter.")
+    retry_max_seconds: float = Field(1800, gt=0, description="Longest wait between retries.")
+    max_attempts: int = Field(8, ge=1, description="Attempts per platform before a post is "
+                              "marked failed and the administrator is told.")
+    lookup_slack_minutes: float = Field(10, ge=0, description="After a crash or an ambiguous "
+                                        "error, Steward looks for the post on the platform from "
+                                        "this long before the attempt began.")
+
+
+class XSettings(Section):
+    """The school's X account (OAuth 1.0a user context)."""
+
+    enabled: bool = Field(True, description="Publish to X.")
+    plan: Literal["free", "basic", "pro", "enterprise"] = Field("basic", description="The X API "
+                                                               "plan; some actions (blocking) "
+                                                               "need enterprise.")
+    reply_settings: Literal["following", "mentionedUsers", "subscribers", "verified"] | None = \
+        Field("following", description="Who may reply to the school's posts. 'following' lets "
+              "only accounts the school follows (organisations) reply, which stops most abuse at "
+              "the source. Remove the line to let everyone reply.")
+    timeout_seconds: float = Field(20, gt=0, description="Timeout for each request to X.")
+    consumer_key: SecretStr | None = Field(None, description="API key of the X app (secret).")
+    consumer_secret: SecretStr | None = Field(None, description="API key secret (secret).")
+    access_token: SecretStr | None = Field(None, description="Access token of the school's "
+                                           "account (secret).")
+    access_token_secret: SecretStr | None = Field(None, description="Access token secret "
+                                                  "(secret).")
+
+
+class FacebookSettings(Section):
+    """The school's Facebook Page."""
+
+    enabled: bool = Field(True, description="Publish to the Facebook Page.")
+    page_id: str | None = Field(None, description="The Page's numeric id.")
+    graph_version: str = Field("v25.0", description="Graph API version, e.g. 'v25.0'. Meta "
+                               "retires versions about two years after release.")
+    timeout_seconds: float = Field(20, gt=0, description="Timeout for each Graph API request.")
+    page_access_token: SecretStr | None = Field(None, description="A Page access token (or a "
+                                                "system user's token) with pages_manage_posts "
+                                                "(secret).")
+
+    @field_validator("graph_version")
+    @classmethod
+    def _version_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d+\.\d+", value):
+            raise ValueError("must look like 'v25.0'")
+        return value
+
+
+class SandboxSettings(Section):
+    """The built-in stand-in for X and Facebook, used when `mode = "sandbox"`."""
+
+    url: str | None = Field(None, description="Use a sandbox already running at this URL "
+                            "(`steward sandbox serve`). Default: start one inside Steward.")
+    port: int = Field(0, ge=0, le=65535, description="Port for the built-in sandbox; 0 picks a "
+                      "free one.")
+    state_file: Path | None = Field(None, description="Where the built-in sandbox keeps its "
+                                    "state. Default: <state_dir>/sandbox-state.json.")
+    scenario: Path | None = Field(None, description="A scenario file (followers, replies, DMs) "
+                                  "for the built-in sandbox.")
+
+
+class AuditSettings(Section):
+    """The audit log."""
+
+    stdout: bool = Field(True, description="Also write every log line to standard output "
+                         "(journald under systemd).")
+
+
+class StewardSettings(BaseSettings):
+    """Steward's whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STEWARD_", env_nested_delimiter="__", extra="forbid", validate_default=True,
+    )
+
+    mode: Literal["sandbox", "live"] = Field("sandbox", description="'sandbox' talks to the "
+                                             "built-in stand-in for X and Facebook and needs no "
+                                             "accounts; 'live' talks to the real platforms.")
+    school: SchoolSettings = Field(default_factory=SchoolSettings, description="The school.")
+    paths: PathSettings = Field(default_factory=PathSettings, description="Folders.")
+    intake: IntakeSettings = Field(default_factory=IntakeSettings, description="The inbox.")
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings,
+                                       description="Who approves posts.")
+    publishing: PublishingSettings = Field(default_factory=PublishingSettings,
+                                           description="Publishing and retries.")
+    x: XSettings = Field(default_factory=XSettings, description="The X account.")
+    facebook: FacebookSettings = Field(default_factory=FacebookSettings,
+                                       description="The Facebook Page.")
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings,
+                                     description="The built-in sandbox.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="The audit log.")
+
+    @model_validator(mode="after")
+    def _live_mode_has_credentials(self) -> StewardSettings:
+        if self.mode != "live":
+            return self
+        missing = []
+        if self.x.enabled:
+            missing += [f"x.{name}" for name in ("consumer_key", "consumer_secret",
+                                                 "access_token", "access_token_secret")
+                        if getattr(self.x, name) is None]
+        if self.facebook.enabled:
+            missing += [f"facebook.{name}" for name in ("page_id", "page_access_token")
+                        if getattr(self.facebook, name) is None]
+        if missing:
+            raise ValueError("live mode needs these settings (secrets go in the credentials "
+                             "directory): " + ", ".join(missing))
+        return self
+
+    def enabled_platforms(self) -> list[str]:
+        """The platforms Steward publishes to, in a fixed order."""
+        return [name for name in ("x", "facebook") if getattr(self, name).enabled]
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret value, so logs can be scrubbed of them."""
+        values = []
+        for section in (self.x, self.facebook):
+            for name in type(section).model_fields:
+                value = getattr(section, name)
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    values.append(value.get_secret_value())
+        return values
+
+
+SECRET_FIELDS = {
+    f"{section}.{name}"
+    for section, model in (("x", XSettings), ("facebook", FacebookSettings))
+    for name, field in model.model_fields.items()
+    if "SecretStr" in str(field.annotation)
+}

@@ -1,0 +1,54 @@
+"""Assess a submission: read it, check its approvals, run every policy. Used by the intake and
+by `steward check`, so a draft checked by hand is judged exactly as the daemon will judge it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from config.settings import StewardSettings
+from connectors.facebook import FacebookPageConnector
+from connectors.x import XConnector
+from daemon.approval import verify_approvals
+from policies.findings import Finding, PolicyContext
+from policies.pipeline import evaluate
+from policies.platforms import target_platforms
+from policies.submission import Submission, read_submission
+
+CAPABILITIES = {"x": XConnector.capabilities, "facebook": FacebookPageConnector.capabilities}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    submission: Submission
+    findings: list[Finding]
+    signers: tuple[str, ...]
+    platforms: tuple[str, ...]
+
+    @property
+    def accepted(self) -> bool:
+        return not self.findings
+
+
+def assess(path: Path, settings: StewardSettings, now: datetime,
+           name: str | None = None) -> Assessment:
+    """Judge the submission at `path` as of `now`; never raises for bad input."""
+    submission = read_submission(path, settings.school.time_zone, settings.intake.max_text_bytes,
+                                 name=name)
+    signers = {signer.name: signer.public_key for signer in settings.approval.signers}
+    evidence = verify_approvals(submission, signers, settings.intake.max_media_bytes)
+    context = PolicyContext(
+        now=now,
+        time_zone=settings.school.time_zone,
+        enabled_platforms=tuple(settings.enabled_platforms()),
+        max_images={name: c.max_images_per_post for name, c in CAPABILITIES.items()},
+        max_text_length={name: c.max_text_length for name, c in CAPABILITIES.items()},
+        max_media_bytes=settings.intake.max_media_bytes,
+        grace_minutes=settings.publishing.grace_minutes,
+        approvals_required=settings.approval.approvals_required,
+        approval=evidence,
+    )
+    findings = evaluate(submission, context)
+    return Assessment(submission, findings, evidence.valid_signers,
+                      target_platforms(submission, context))

@@ -1,0 +1,310 @@
+"""The `steward` command line. Exit codes: 0 success, 1 refused or failed check, 2 usage or
+configuration error (systemd's RestartPreventExitStatus=2 stops restart loops on those)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from config.example import EXAMPLE_FILE, generate_example, render_settings
+from config.loading import ConfigurationError, load_settings
+from config.settings import StewardSettings
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _settings(arguments: argparse.Namespace, **overrides) -> StewardSettings:
+    settings = load_settings(getattr(arguments, "config", None))
+    state_dir = getattr(arguments, "state_dir", None)
+    if state_dir is not None:
+        settings = settings.model_copy(update={
+            "paths": settings.paths.model_copy(update={"state_dir": Path(state_dir)})})
+    return settings
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+def command_run(arguments: argparse.Namespace) -> int:
+    from daemon.logs import configure_logging  # noqa: PLC0415 - keep `steward --help` fast
+    from daemon.service import Service, StartupError  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    configure_logging(secret_values=settings.secret_values())
+    service = Service(settings)
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(number, frame) -> None:
+        received.append(number)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        service.start()
+    except StartupError as error:
+        print(f"steward: cannot start: {error}", file=sys.stderr)
+        service.stop("start-up failed")
+        return EXIT_USAGE
+    stop.wait()
+    number = received[0] if received else signal.SIGTERM
+    service.stop(f"signal {signal.Signals(number).name}")
+    return EXIT_OK if number == signal.SIGTERM else 128 + number
+
+
+# -- demo and sandbox --------------------------------------------------------------------------
+
+def command_demo(arguments: argparse.Namespace) -> int:
+    from daemon.demo import run_demo  # noqa: PLC0415
+
+    return run_demo(Path(arguments.state_dir) if arguments.state_dir else None,
+                    keep_running=arguments.keep_running)
+
+
+def command_sandbox_serve(arguments: argparse.Namespace) -> int:
+    from sandbox.app import start_sandbox  # noqa: PLC0415
+
+    try:
+        server = start_sandbox(arguments.port, Path(arguments.state) if arguments.state else None,
+                               Path(arguments.scenario) if arguments.scenario else None)
+    except (ValueError, OSError) as error:
+        print(f"steward sandbox: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"sandbox listening on {server.url} (state: {arguments.state or 'in memory'}); "
+          "Ctrl-C stops it", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return EXIT_OK
+
+
+# -- keys, signing, submitting, checking --------------------------------------------------------
+
+def command_keys_new(arguments: argparse.Namespace) -> int:
+    from daemon.approval import new_key  # noqa: PLC0415
+
+    slug = "".join(ch if ch.isalnum() else "-" for ch in arguments.name.lower()).strip("-")
+    path = Path(arguments.out or f"{slug}.key")
+    try:
+        key = new_key(arguments.name, path)
+    except FileExistsError:
+        print(f"steward keys: {path} exists; choose another --out", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Wrote the private key for {arguments.name} to {path} (only you can read it).\n"
+          "Add this to the configuration so that their signatures count:\n\n"
+          "[[approval.signers]]\n"
+          f"name = {json.dumps(arguments.name)}\n"
+          f"public_key = \"{key.public_key_base64()}\"")
+    return EXIT_OK
+
+
+def _load_keys(paths: list[str]) -> list:
+    from daemon.approval import load_key  # noqa: PLC0415
+
+    return [load_key(Path(path)) for path in paths]
+
+
+def command_sign(arguments: argparse.Namespace) -> int:
+    from daemon.approval import ApprovalKeyError, sign_submission  # noqa: PLC0415
+    from policies.submission import read_submission  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    try:
+        keys = _load_keys(arguments.key)
+    except ApprovalKeyError as error:
+        print(f"steward sign: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for key in keys:
+        submission = read_submission(Path(arguments.post), settings.school.time_zone,
+                                     settings.intake.max_text_bytes)
+        if submission.problems:
+            print(f"steward sign: {arguments.post} cannot be signed:", file=sys.stderr)
+            for problem in submission.problems:
+                print(f"  - {problem.problem}", file=sys.stderr)
+            return EXIT_REFUSED
+        try:
+            sign_submission(submission, key, settings.intake.max_media_bytes)
+        except ValueError as error:
+            print(f"steward sign: {error}", file=sys.stderr)
+            return EXIT_REFUSED
+        print(f"signed {arguments.post} as {key.name}")
+    return EXIT_OK
+
+
+def command_submit(arguments: argparse.Namespace) -> int:
+    from daemon.approval import ApprovalKeyError  # noqa: PLC0415
+    from daemon.submitting import SubmitError, submit  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    inbox = Path(arguments.inbox) if arguments.inbox else settings.paths.resolved("inbox")
+    try:
+        keys = _load_keys(arguments.sign or [])
+        target = submit(Path(arguments.post), inbox, keys=keys,
+                        time_zone=settings.school.time_zone,
+                        max_text_bytes=settings.intake.max_text_bytes,
+                        max_media_bytes=settings.intake.max_media_bytes)
+    except (ApprovalKeyError, SubmitError, OSError) as error:
+        print(f"steward submit: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"submitted {target}")
+    return EXIT_OK
+
+
+def command_check(arguments: argparse.Namespace) -> int:
+    from daemon.assessment import assess  # noqa: PLC0415
+    from daemon.clock import Clock  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    result = assess(Path(arguments.post), settings, Clock().now())
+    if arguments.json:
+        print(json.dumps({
+            "accepted": result.accepted, "platforms": list(result.platforms),
+            "approved_by": list(result.signers),
+            "findings": [{"rule": f.rule, "clause": f.clause_id, "problem": f.problem,
+                          "fix": f.fix} for f in result.findings]}, indent=2))
+    elif result.accepted:
+        print(f"{arguments.post}: OK, would be published on {', '.join(result.platforms)}")
+    else:
+        print(f"{arguments.post}: would be REFUSED:")
+        for finding in result.findings:
+            print(finding.explain())
+    return EXIT_OK if result.accepted else EXIT_REFUSED
+
+
+# -- status and audit --------------------------------------------------------------------------
+
+def command_status(arguments: argparse.Namespace) -> int:
+    from daemon.status import print_status  # noqa: PLC0415
+
+    return print_status(_settings(arguments))
+
+
+def command_audit_verify(arguments: argparse.Namespace) -> int:
+    from daemon.audit import verify_audit_log  # noqa: PLC0415
+
+    path = Path(arguments.file) if arguments.file else \
+        _settings(arguments).paths.state_dir / "audit.jsonl"
+    if not path.is_file():
+        print(f"steward audit: {path}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    result = verify_audit_log(path)
+    print(result.describe(path))
+    return EXIT_OK if result.intact else EXIT_REFUSED
+
+
+# -- config ------------------------------------------------------------------------------------
+
+def command_config_validate(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    print(f"configuration OK ({arguments.config or 'defaults'}): mode {settings.mode}, "
+          f"platforms {', '.join(settings.enabled_platforms()) or 'none'}, "
+          f"{len(settings.approval.signers)} signer(s)")
+    return EXIT_OK
+
+
+def command_config_show(arguments: argparse.Namespace) -> int:
+    print(render_settings(_settings(arguments)), end="")
+    return EXIT_OK
+
+
+def command_config_generate(arguments: argparse.Namespace) -> int:
+    text = generate_example()
+    if arguments.write:
+        EXAMPLE_FILE.write_text(text, encoding="utf-8")
+        print(f"wrote {EXAMPLE_FILE}")
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="steward", description="Runs a school's social media accounts by its policy.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, function, help_text: str, parent=commands, config: bool = True):
+        command = parent.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(function=function)
+        if config:
+            command.add_argument("--config", metavar="FILE",
+                                 help="configuration file (default /etc/steward/steward.toml)")
+            command.add_argument("--state-dir", metavar="DIR",
+                                 help="use this state directory instead of the configured one")
+        return command
+
+    add("run", command_run, "run the daemon in the foreground (systemd Type=notify)")
+    demo = add("demo", command_demo, "show Steward working end to end on the sandbox",
+               config=False)
+    demo.add_argument("--state-dir", metavar="DIR", help="keep everything in DIR")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="leave the daemon and sandbox running afterwards")
+
+    sandbox = commands.add_parser("sandbox", help="the local stand-in for X and Facebook")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    serve = add("serve", command_sandbox_serve, "serve the sandbox on loopback",
+                sandbox_commands, config=False)
+    serve.add_argument("--port", type=int, default=8099)
+    serve.add_argument("--state", metavar="FILE", help="persist the sandbox's state here")
+    serve.add_argument("--scenario", metavar="FILE", help="apply this scenario (TOML)")
+
+    keys = commands.add_parser("keys", help="approval keys for SLT members")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    new = add("new", command_keys_new, "make an approval key for an SLT member", keys_commands,
+              config=False)
+    new.add_argument("name", help="the signer's name, e.g. 'Deputy Head'")
+    new.add_argument("--out", metavar="FILE", help="where to write the key (default NAME.key)")
+
+    sign = add("sign", command_sign, "approve a post by signing it")
+    sign.add_argument("post", metavar="POST", help="post folder (or single .md file)")
+    sign.add_argument("--key", action="append", required=True, metavar="FILE")
+
+    submit = add("submit", command_submit, "sign (optionally) and drop a post into the inbox")
+    submit.add_argument("post", metavar="POST")
+    submit.add_argument("--sign", action="append", metavar="KEY")
+    submit.add_argument("--inbox", metavar="DIR", help="the inbox (default: from configuration)")
+
+    check = add("check", command_check, "run every policy on a draft: exit 0 ok, 1 refused")
+    check.add_argument("post", metavar="POST")
+    check.add_argument("--json", action="store_true")
+
+    add("status", command_status, "queue, next posts, platform health, last events")
+
+    audit = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = add("verify", command_audit_verify, "check the audit chain: exit 0 intact, 1 not",
+                 audit_commands)
+    verify.add_argument("file", nargs="?", metavar="FILE")
+
+    config = commands.add_parser("config", help="the configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    add("validate", command_config_validate, "check the configuration", config_commands)
+    add("show", command_config_show, "print the effective configuration, secrets redacted",
+        config_commands)
+    generate = add("generate", command_config_generate, "print the commented example "
+                   "configuration", config_commands, config=False)
+    generate.add_argument("--write", action="store_true", help="write config/example.toml")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        return arguments.function(arguments)
+    except ConfigurationError as error:
+        print(f"steward: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

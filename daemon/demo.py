@@ -1,0 +1,196 @@
+"""`steward demo`: the whole service working on a fresh machine, in under a minute.
+
+It starts the daemon on the built-in sandbox in a temporary (or given) state directory, makes
+an SLT approval key, submits two signed posts (one with a photo) due within seconds and one
+unsigned post, waits until they are published or refused, and prints what happened, where the
+audit log is, and whether the log verifies. Nothing leaves this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import tempfile
+import threading
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from config.settings import (
+    ApprovalSettings,
+    IntakeSettings,
+    PathSettings,
+    SandboxSettings,
+    SignerSettings,
+    StewardSettings,
+)
+from daemon.approval import ApprovalKey, load_key, new_key
+from daemon.audit import verify_audit_log
+from daemon.clock import Clock
+from daemon.logs import configure_logging
+from daemon.sample_images import png_image
+from daemon.service import Service, StartupError
+from daemon.submitting import submit
+
+SIGNER = "Head Teacher (demo)"
+WAIT_SECONDS = 60
+
+
+def _draft(folder: Path, publish_at: datetime, text: str, image: bytes | None = None) -> Path:
+    folder.mkdir(parents=True)
+    lines = ["+++", f'publish_at = "{publish_at:%Y-%m-%dT%H:%M:%S}"',
+             'platforms = ["x", "facebook"]']
+    if image is not None:
+        (folder / "sports-day.png").write_bytes(image)
+        lines += ["[[images]]", 'file = "sports-day.png"',
+                  'alt = "Relay batons and rosettes laid out on the school field"']
+    lines += ["+++", text, ""]
+    (folder / "post.md").write_text("\n".join(lines), encoding="utf-8")
+    return folder
+
+
+def _settings(state_dir: Path, key: ApprovalKey) -> StewardSettings:
+    scenario = resources.files("sandbox") / "scenarios" / "demo.toml"
+    return StewardSettings(
+        mode="sandbox",
+        paths=PathSettings(state_dir=state_dir),
+        intake=IntakeSettings(settle_seconds=0.5, scan_interval_seconds=5),
+        approval=ApprovalSettings(signers=[SignerSettings(name=key.name,
+                                                          public_key=key.public_key_base64())]),
+        sandbox=SandboxSettings(state_file=state_dir / "sandbox-state.json",
+                                scenario=Path(str(scenario))),
+    )
+
+
+def run_demo(state_dir: Path | None, keep_running: bool = False) -> int:
+    """Run the demo; return 0 when every post ended as expected, 1 otherwise."""
+    if state_dir is None:
+        state_dir = Path(tempfile.mkdtemp(prefix="steward-demo-"))
+    state_dir = state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_file = state_dir / "steward.log"
+    configure_logging(stream=open(log_file, "a", encoding="utf-8"))  # noqa: SIM115
+    keys = state_dir / "keys"
+    keys.mkdir(exist_ok=True)
+    key_file = keys / "head-teacher.key"
+    if key_file.exists():
+        key = load_key(key_file)
+    else:
+        key = new_key(SIGNER, key_file)
+    settings = _settings(state_dir, key)
+    service = Service(settings)
+    print("Steward demo: everything below happens on a local sandbox, not on real accounts.\n")
+    print(f"State directory: {state_dir}")
+    try:
+        service.start()
+    except StartupError as error:
+        print(f"The demo could not start: {error}")
+        return 1
+    try:
+        return _run(service, settings, key, state_dir, log_file, keep_running)
+    finally:
+        service.stop("demo finished")
+
+
+def _run(service: Service, settings: StewardSettings, key: ApprovalKey, state_dir: Path,
+         log_file: Path, keep_running: bool) -> int:
+    zone = ZoneInfo(settings.school.time_zone)
+    now = Clock().now().astimezone(zone)
+    stamp = f"{now:%H%M%S}"
+    drafts = state_dir / "drafts" / stamp
+    posts = [
+        (_draft(drafts / f"welcome-back-{stamp}", now + timedelta(seconds=3),
+                f"Welcome back, everyone! The autumn term starts today. ({now:%H:%M:%S})"),
+         [key]),
+        (_draft(drafts / f"sports-day-{stamp}", now + timedelta(seconds=6),
+                f"What a sports day! Thank you to every family who came to cheer. "
+                f"({now:%H:%M:%S})", png_image(64, 48, seed=now.second)),
+         [key]),
+        (_draft(drafts / f"unsigned-notice-{stamp}", now + timedelta(seconds=3),
+                "This notice was never approved, so Steward must not publish it."), []),
+    ]
+    inbox = settings.paths.resolved("inbox")
+    print(f"SLT key:         {state_dir / 'keys' / 'head-teacher.key'} ({key.name})")
+    print(f"Inbox:           {inbox}\n")
+    print("Submitting three posts (as `steward submit` does):")
+    for folder, signing_keys in posts:
+        submit(folder, inbox, keys=signing_keys, time_zone=settings.school.time_zone,
+               max_text_bytes=settings.intake.max_text_bytes,
+               max_media_bytes=settings.intake.max_media_bytes)
+        state = f"signed by {key.name}" if signing_keys else "NOT signed"
+        print(f"  {folder.name:<28} {state}")
+    names = [folder.name for folder, _ in posts]
+    rejected_dir = settings.paths.resolved("rejected")
+
+    def finished() -> bool:
+        done = {row["name"] for row in service.store.query(
+            "SELECT name FROM submissions WHERE status IN ('done', 'failed', 'partly-failed', "
+            "'held')")}
+        return set(names[:2]) <= done and (rejected_dir / f"{names[2]}.rejected.txt").exists()
+
+    print("\nWaiting for the posts' publish times...", flush=True)
+    completed = service.wait_until(finished, WAIT_SECONDS, poll=0.2)
+    ok = completed and _report(service, settings, names, rejected_dir)
+    audit_path = state_dir / "audit.jsonl"
+    service.audit.sync()
+    verification = verify_audit_log(audit_path)
+    print(f"\nAudit log: {audit_path} ({verification.lines} events)")
+    print(f"  steward audit verify: {'intact' if verification.intact else 'TAMPERED'}")
+    print(f"Log lines (JSON): {log_file}")
+    if not completed:
+        print(f"\nThe demo did not finish within {WAIT_SECONDS} s; see {log_file}.")
+    if keep_running:
+        _keep_running(service, settings, state_dir)
+    return 0 if ok and verification.intact else 1
+
+
+def _report(service: Service, settings: StewardSettings, names: list[str],
+            rejected_dir: Path) -> bool:
+    ok = True
+    print("\nPublished:")
+    for name in names[:2]:
+        rows = service.store.query(
+            "SELECT d.platform, d.state, d.url FROM deliveries d JOIN submissions s ON "
+            "s.id = d.submission_id WHERE s.name = ? ORDER BY d.platform", (name,))
+        for row in rows:
+            mark = row["url"] if row["state"] == "sent" else f"NOT published ({row['state']})"
+            ok &= row["state"] == "sent"
+            print(f"  {name:<28} {row['platform']:<9} {mark}")
+    print("\nRefused:")
+    report = rejected_dir / f"{names[2]}.rejected.txt"
+    reasons = [line.strip()[2:] for line in report.read_text(encoding="utf-8").splitlines()
+               if line.startswith("- ")]
+    for reason in reasons:
+        print(f"  {names[2]}: {reason}")
+    print(f"  (the full explanation, with the policy clause: {report})")
+    world = service.sandbox.state.snapshot() if service.sandbox else {}
+    if world:
+        tweets = [t["text"] for t in world["x"]["tweets"].values()
+                  if t["author_id"] == world["x"]["me"] and not t["deleted"]]
+        facebook = [p["message"] for p in world["facebook"]["posts"].values() if not p["deleted"]]
+        once = True
+        for name in names[:2]:
+            stored = service.store.query("SELECT posts FROM submissions WHERE name = ?", (name,))
+            texts = json.loads(stored[0]["posts"])
+            once &= tweets.count(texts["x"]["text"]) == 1
+            once &= facebook.count(texts["facebook"]["text"]) == 1
+        never = not any("never approved" in text for text in tweets + facebook)
+        print(f"\nSandbox state: each approved post exactly once on X and on Facebook: "
+              f"{'yes' if once else 'NO'}; the unsigned post nowhere: "
+              f"{'yes' if never else 'NO'}")
+        ok &= once and never
+    return ok and bool(reasons)
+
+
+def _keep_running(service: Service, settings: StewardSettings, state_dir: Path) -> None:
+    inbox = settings.paths.resolved("inbox")
+    print(f"\nStill running (Ctrl-C to stop). The sandbox is at {service.sandbox_url}:\n"
+          f"  curl {service.sandbox_url}/_sandbox/state\n"
+          f"  steward submit MY-POST --sign {state_dir / 'keys' / 'head-teacher.key'} "
+          f"--inbox {inbox}\n"
+          f"  steward status --state-dir {state_dir}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()

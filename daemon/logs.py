@@ -1,0 +1,97 @@
+"""One logging pipeline for Steward and the libraries it uses, with redaction built in.
+
+Every line, whether from Steward (structlog) or from tweepy, APScheduler, urllib3 or requests
+(stdlib logging), goes through the same processors and comes out as one JSON object per line.
+Redaction is by construction: values under secret-looking keys are replaced at any depth, every
+configured secret value is scrubbed from every string, and `access_token=...` in URLs is masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import structlog
+
+REDACTED = "[redacted]"
+SECRET_KEYS = frozenset({
+    "access_token", "access_token_secret", "consumer_key", "consumer_secret", "page_access_token",
+    "bearer_token", "password", "secret", "token", "authorization", "private_key", "api_key",
+    "refresh_token", "client_secret", "oauth_signature",
+})
+_TOKEN_IN_TEXT = re.compile(
+    r"(?i)(access_token|oauth_token|oauth_signature|bearer|input_token)([=:\s\"]+)[^&\s\"',]+")
+QUIET_LIBRARIES = ("tweepy", "urllib3", "requests", "requests_oauthlib", "oauthlib", "facebook",
+                   "apscheduler", "watchdog")
+
+
+class Redactor:
+    """Remove secrets from an event dictionary, at any depth."""
+
+    def __init__(self, secret_values: Iterable[str] = ()) -> None:
+        self.secret_values: set[str] = set()
+        self.add(secret_values)
+
+    def add(self, secret_values: Iterable[str]) -> None:
+        """Register more secret values (only those long enough not to match ordinary words)."""
+        self.secret_values.update(value for value in secret_values if value and len(value) >= 6)
+
+    def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        return self.clean(event)
+
+    def clean(self, value: Any, key: str | None = None) -> Any:
+        if key is not None and key.lower() in SECRET_KEYS:
+            return REDACTED
+        if isinstance(value, dict):
+            return {k: self.clean(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.clean(item) for item in value]
+        if isinstance(value, str):
+            return self.scrub(value)
+        return value
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secret_values:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return _TOKEN_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+REDACTOR = Redactor()
+
+
+def shared_processors() -> list:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        REDACTOR,
+    ]
+
+
+def configure_logging(stream: TextIO | None = None, level: int = logging.INFO,
+                      secret_values: Iterable[str] = ()) -> None:
+    """Send every log line, from Steward and from libraries, as redacted JSON to `stream`."""
+    REDACTOR.add(secret_values)
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared_processors(),
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    REDACTOR, structlog.processors.JSONRenderer()],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in QUIET_LIBRARIES:  # their DEBUG lines print request headers and bodies
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    structlog.configure(
+        processors=shared_processors() + [structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )

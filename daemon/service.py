@@ -1,0 +1,226 @@
+"""The running service: builds every part from the configuration, starts them in order, and
+stops them in the reverse order exactly once.
+
+Start-up order, and why:
+1. state directory, audit log, database: nothing may happen that is not recorded;
+2. the sandbox (sandbox mode only) and the connectors, each checked once; a platform that is
+   down is reported and checked again later, and the service stays up;
+3. the publisher, then the scheduler re-armed from SQLite (late posts held);
+4. the intake, last, so nothing is accepted before it can be scheduled;
+5. READY=1 to systemd.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+
+import structlog
+
+from config.settings import StewardSettings
+from connectors.errors import ConnectorError
+from connectors.protocol import Connector
+from daemon import systemd
+from daemon.audit import AuditLog
+from daemon.clock import Clock
+from daemon.intake import Intake
+from daemon.logs import REDACTOR
+from daemon.platforms import build_connectors
+from daemon.publishing import Publisher
+from daemon.scheduling import Scheduler
+from daemon.store import Store
+
+log = structlog.get_logger("steward.service")
+HEALTH_CHECK_SECONDS = 300
+
+
+class StartupError(Exception):
+    """The service cannot start; the message tells the administrator what to fix."""
+
+
+class Service:
+    """Steward's daemon: intake, scheduler, publisher and their shared state."""
+
+    def __init__(self, settings: StewardSettings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.state_dir = settings.paths.state_dir
+        self.sandbox = None
+        self.connectors: dict[str, Connector] = {}
+        self.platform_health: dict[str, bool] = {}
+        self._stop_lock = threading.Lock()
+        self._stopped = False
+        self._started = False
+        self._watchdog_stop = threading.Event()
+
+    # -- start -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start everything in order; raise StartupError with a clear message if impossible."""
+        self._prepare_state_dir()
+        REDACTOR.add(self.settings.secret_values())
+        self.audit = AuditLog(self.state_dir / "audit.jsonl", self.clock)
+        try:
+            self.store = Store(self.state_dir / "steward.sqlite3")
+        except Exception as error:
+            self.audit.record("service.start_failed", level="error", reason=str(error))
+            raise StartupError(str(error)) from None
+        self._start_platforms()
+        self.publisher = Publisher(
+            self.store, self.connectors, self.audit, self.clock, self.settings.publishing,
+            self.settings.paths.resolved("archive"))
+        self.scheduler = Scheduler(self._publish_job)
+        self._rearm()
+        self.intake = Intake(self.settings, self.store, self.audit, self.clock,
+                             self.scheduler.arm)
+        self.intake.start()
+        self.scheduler.every("platform-health", HEALTH_CHECK_SECONDS, self.check_platforms)
+        self.scheduler.start()
+        self._started = True
+        self.audit.record("service.started", mode=self.settings.mode,
+                          platforms=sorted(self.connectors), state_dir=str(self.state_dir),
+                          inbox=str(self.intake.inbox))
+        systemd.notify("READY=1", f"STATUS={self.status_line()}")
+        self._start_watchdog()
+
+    def _prepare_state_dir(self) -> None:
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+            probe = self.state_dir / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as error:
+            raise StartupError(
+                f"the state directory {self.state_dir} cannot be written ({error.strerror}); "
+                "set paths.state_dir in the configuration (or STEWARD_PATHS__STATE_DIR) to a "
+                "folder Steward may write") from None
+
+    def _start_platforms(self) -> None:
+        sandbox_url = None
+        if self.settings.mode == "sandbox":
+            sandbox_url = self.settings.sandbox.url
+            if sandbox_url is None:
+                from sandbox.app import start_sandbox  # noqa: PLC0415 - only in sandbox mode
+
+                self.sandbox = start_sandbox(
+                    port=self.settings.sandbox.port,
+                    state_file=self.settings.sandbox.state_file
+                    or self.state_dir / "sandbox-state.json",
+                    scenario_file=self.settings.sandbox.scenario)
+                sandbox_url = self.sandbox.url
+            self.audit.record("sandbox.in_use", url=sandbox_url,
+                              note="posts go to the local sandbox, not to real platforms")
+        self.sandbox_url = sandbox_url
+        self.connectors = build_connectors(self.settings, sandbox_url)
+        self.check_platforms()
+
+    def check_platforms(self) -> None:
+        """Check each platform; log a change of health once each way, never on every check."""
+        for name, connector in self.connectors.items():
+            try:
+                account = connector.check()
+            except ConnectorError as error:
+                if self.platform_health.get(name, True):
+                    self.audit.record("platform.unavailable", level="error", platform=name,
+                                      reason=error.message, audience="admin")
+                self.platform_health[name] = False
+                continue
+            if not self.platform_health.get(name, False):
+                self.audit.record("platform.available", platform=name, account=account.handle)
+            self.platform_health[name] = True
+
+    def _rearm(self) -> None:
+        """Arm one job per open submission from SQLite; hold posts that are too late."""
+        now = self.clock.now()
+        grace = timedelta(minutes=self.settings.publishing.grace_minutes)
+        armed = 0
+        for submission_id, due in self.store.open_submissions():
+            submission = self.store.submission(submission_id)
+            untouched = all(d.attempts == 0 for d in self.store.deliveries(submission_id))
+            if untouched and now - submission.publish_at > grace:
+                self._hold(submission_id, now)
+                continue
+            self.scheduler.arm(submission_id, max(due, now))
+            armed += 1
+        self.audit.record("scheduler.rearmed", submissions=armed)
+
+    def _hold(self, submission_id: str, now: datetime) -> None:
+        for delivery in self.store.deliveries(submission_id):
+            self.store.transition(submission_id, delivery.platform, ("pending",), "held", now,
+                                  last_error="publish time passed while Steward was stopped")
+        self.store.set_submission_status(submission_id, "held")
+        submission = self.store.submission(submission_id)
+        self.audit.record(
+            "post.held", level="warning", submission=submission_id, name=submission.name,
+            publish_at=submission.publish_at.isoformat(), audience="SLT",
+            reason="its publish time passed more than the grace window ago while Steward was "
+            "not running; a person must decide whether it still makes sense")
+
+    def _publish_job(self, submission_id: str) -> None:
+        next_time = self.publisher.run(submission_id)
+        if next_time is not None and not self._stopped:
+            self.scheduler.arm(submission_id, max(next_time, self.clock.now()))
+
+    # -- status and health -------------------------------------------------------------------
+
+    def status_line(self) -> str:
+        counts = self.store.counts()
+        health = ", ".join(f"{name} {'up' if ok else 'DOWN'}"
+                           for name, ok in sorted(self.platform_health.items()))
+        return (f"{counts.get('pending', 0)} pending, {counts.get('sent', 0)} sent, "
+                f"{counts.get('failed', 0)} failed; {health or 'no platforms'}")
+
+    def alive(self) -> bool:
+        """True while every part that must run is running."""
+        return self._started and self.scheduler.alive() and self.intake.alive()
+
+    def _start_watchdog(self) -> None:
+        interval = systemd.watchdog_interval()
+        if interval is None:
+            return
+
+        def ping() -> None:
+            while not self._watchdog_stop.wait(interval):
+                if self.alive():
+                    systemd.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
+
+        threading.Thread(target=ping, name="systemd-watchdog", daemon=True).start()
+
+    # -- stop --------------------------------------------------------------------------------
+
+    def stop(self, reason: str = "requested") -> None:
+        """Stop in order, once: intake, then in-flight publishes, then the log and database.
+
+        Intake goes first so that nothing new is accepted; the scheduler is shut down waiting
+        for running publishes, because a publish cut off between `sending` and `sent` would need
+        a lookup at the next start; the audit log is flushed last so it records the stop.
+        """
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        systemd.notify("STOPPING=1")
+        self._watchdog_stop.set()
+        if hasattr(self, "intake"):
+            self.intake.stop()
+        if hasattr(self, "scheduler"):
+            self.scheduler.shutdown(wait=True)
+        if hasattr(self, "audit"):
+            self.audit.record("service.stopped", reason=reason)
+        if hasattr(self, "store"):
+            self.store.close()
+        if hasattr(self, "audit"):
+            self.audit.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+    def wait_until(self, condition, timeout: float, poll: float = 0.1) -> bool:
+        """Poll `condition()` until true or `timeout` seconds pass (for demo and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(poll)
+        return condition()
+

@@ -1,0 +1,55 @@
+"""The school-policy clauses Steward's rules enforce, quoted so that refusals can cite them.
+
+Sources are the policies in `shared/school-policies/`. Each clause has a short id used in audit
+events (`clause=...`) and a citation used in messages to people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of one school's policy."""
+
+    id: str
+    document: str
+    section: str
+    text: str
+
+    def citation(self) -> str:
+        """Return '<document>, <section>: "<text>"' for messages to people."""
+        return f'{self.document}, {self.section}: "{self.text}"'
+
+
+CLAUSES = {clause.id: clause for clause in [
+    Clause("st-marys.slt-posts", "St Mary's CE Primary social media policy",
+           "Guidelines for Twitter",
+           "Tweets on the school's Twitter account will be posted by the SLT and any members of "
+           "staff who wish to add a specific tweet must do so via a member of the SLT (this will "
+           "ensure all tweets made by the school are appropriate and have been checked)."),
+    Clause("rochester.second-reader", "City of Rochester online safety policy",
+           "5. Official use of social media",
+           "Public communications on behalf of the setting will, where appropriate and possible, "
+           "be read and agreed by at least one other colleague."),
+    Clause("rochester.scrutiny", "City of Rochester online safety policy",
+           "5. Official use of social media",
+           "All communication on official social media platforms by staff on behalf of the "
+           "setting will be clear, transparent and open to scrutiny."),
+    Clause("rochester.inclusive", "City of Rochester online safety policy",
+           "5. Official use of social media",
+           "We will ensure that any official social media use does not exclude members of the "
+           "community who are unable or unwilling to use social media channels."),
+    Clause("loughton.headteacher-consent", "Loughton School social media policy",
+           "Staff use of social media, iv",
+           "Staff must not post pictures of school events without the Headteacher's consent."),
+    Clause("st-marys.no-geolocation", "St Mary's CE Primary social media policy",
+           "Guidelines for Twitter",
+           "The school's Twitter account will disable geographical location data so that tweets "
+           "made off site such as on a school trip or school journey residential trip cannot be "
+           "geographically traced."),
+    Clause("steward.format", "Steward submission format", "README, 'Writing a post'",
+           "A post is post.md with TOML front matter between +++ lines, the media it names, "
+           "and approval signatures."),
+]}

@@ -1,0 +1,69 @@
+"""What a rule says about a submission: findings, the context rules run in, and the rule shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from policies.clauses import CLAUSES, Clause
+
+if TYPE_CHECKING:
+    from policies.submission import Submission
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a submission cannot be published, written for the person who must fix it."""
+
+    rule: str
+    clause_id: str
+    problem: str
+    fix: str
+    audience: str = "SLT"
+
+    @property
+    def clause(self) -> Clause:
+        return CLAUSES[self.clause_id]
+
+    def explain(self) -> str:
+        """Return the finding as plain English for a .rejected.txt file."""
+        return (f"- {self.problem}\n  What to do: {self.fix}\n"
+                f"  Rule: {self.rule}. Policy: {self.clause.citation()}")
+
+
+@dataclass(frozen=True)
+class ApprovalEvidence:
+    """Signatures already checked by the daemon (which holds the cryptography)."""
+
+    valid_signers: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """Everything a rule may know besides the submission itself; built by the daemon."""
+
+    now: datetime
+    time_zone: str
+    enabled_platforms: tuple[str, ...]
+    max_images: dict[str, int]
+    max_text_length: dict[str, int]
+    max_media_bytes: int
+    grace_minutes: float
+    approvals_required: int
+    approval: ApprovalEvidence = field(default_factory=ApprovalEvidence)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: an id, the clause it enforces, and its check."""
+
+    id: str
+    clause_id: str
+    check: Callable[[Submission, PolicyContext], list[Finding]]
+
+    def finding(self, problem: str, fix: str, audience: str = "SLT",
+                clause_id: str | None = None) -> Finding:
+        return Finding(self.id, clause_id or self.clause_id, problem, fix, audience)

@@ -1,0 +1,26 @@
+"""Run every rule over a submission, in a fixed order, and collect all findings.
+
+All rules run even after one refuses, so that the person fixing the post sees every reason at
+once rather than one per attempt.
+"""
+
+from __future__ import annotations
+
+from policies import approval, media_files, platforms, schedule
+from policies.findings import Finding, PolicyContext, Rule
+from policies.submission import Submission
+
+RULES: tuple[Rule, ...] = (
+    media_files.RULE,
+    platforms.RULE,
+    schedule.RULE,
+    approval.RULE,
+)
+
+
+def evaluate(submission: Submission, context: PolicyContext) -> list[Finding]:
+    """Return every finding: the parser's problems first, then each rule's, in order."""
+    findings = list(submission.problems)
+    for rule in RULES:
+        findings.extend(rule.check(submission, context))
+    return findings

@@ -1,0 +1,357 @@
+"""Read a submission (a folder with post.md, or a single .md file) into a `Submission`.
+
+The format, in full:
+
+    +++
+    publish_at = 2026-11-23T09:00:00          # school time zone unless an offset is given
+    platforms = ["x", "facebook"]             # optional: default every enabled platform
+    [[images]]
+    file = "sports-day.jpg"
+    alt = "Year 4 relay runners crossing the line"
+    [text]                                    # optional: a different text per platform
+    x = "A shorter text for X"
+    +++
+    The text of the post.
+
+Approvals live in `approvals.txt` beside post.md (one JSON object per line), or, for a single
+file, after a final line `+++ approvals` (the signed text is everything before that line).
+
+Parsing never raises on bad input: every problem becomes a `Finding` in `Submission.problems`,
+so a malformed post is refused with reasons rather than crashing the daemon.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from policies.findings import Finding
+
+POST_FILE = "post.md"
+APPROVALS_FILE = "approvals.txt"
+APPROVALS_MARKER = b"\n+++ approvals\n"
+FRONT_MATTER_KEYS = ("publish_at", "platforms", "images", "text")
+IMAGE_KEYS = ("file", "alt")
+RULE = "submission-format"
+CLAUSE = "steward.format"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image named in the front matter: its file name inside the submission, and alt text."""
+
+    file: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """One approval signature as found in the submission (not yet verified)."""
+
+    signer: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submission as read from disk: what it asks for, and what was wrong with it."""
+
+    name: str
+    root: Path
+    post_file: Path
+    is_folder: bool = False
+    signed_bytes: bytes = b""
+    text: str = ""
+    platform_text: dict[str, str] = field(default_factory=dict)
+    platforms: tuple[str, ...] | None = None
+    publish_at: datetime | None = None
+    publish_at_written: str = ""
+    images: tuple[ImageRef, ...] = ()
+    approvals: tuple[ApprovalRecord, ...] = ()
+    problems: tuple[Finding, ...] = ()
+
+    def text_for(self, platform: str) -> str:
+        """The text to publish on `platform`: its own text if given, else the body."""
+        return self.platform_text.get(platform, self.text)
+
+    def image_path(self, image: ImageRef) -> Path:
+        return self.root / image.file
+
+    def content_sha256(self, max_media_bytes: int) -> str:
+        """A hash of the signed post and its images: the same submission twice has the same one.
+
+        Images that are not regular files within `max_media_bytes` are left out (they will be
+        refused anyway), so a huge file or a device cannot stall the daemon.
+        """
+        digest = hashlib.sha256(self.signed_bytes)
+        for image in self.images:
+            digest.update(image.file.encode("utf-8"))
+            path = readable_media(self, image, max_media_bytes)
+            if path is not None:
+                digest.update(file_sha256(path).encode("ascii"))
+        return digest.hexdigest()
+
+
+def readable_media(submission: Submission, image: ImageRef, max_bytes: int) -> Path | None:
+    """Return the image's path if it is a plain file inside the submission and within the size
+    limit; None otherwise (the media rule says why)."""
+    if "/" in image.file or "\\" in image.file or image.file in (".", ".."):
+        return None
+    path = submission.image_path(image)
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        if path.stat().st_size > max_bytes:
+            return None
+    except OSError:
+        return None
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _problem(problem: str, fix: str) -> Finding:
+    return Finding(RULE, CLAUSE, problem, fix)
+
+
+def read_submission(path: Path, time_zone: str, max_text_bytes: int,
+                    name: str | None = None) -> Submission:
+    """Read the submission at `path`; every problem found is in the result's `problems`."""
+    path = Path(path)
+    name = name or path.name
+    if path.is_dir() and not path.is_symlink():
+        post_file = path / POST_FILE
+        root = path
+    else:
+        post_file = path
+        root = path.parent
+    base = Submission(name=name, root=root, post_file=post_file, is_folder=post_file != path)
+    if path.is_symlink() or post_file.is_symlink():
+        return _with(base, _problem(
+            f"'{name}' is a symbolic link; Steward only takes real files and folders",
+            "Copy the post into the inbox instead of linking to it."))
+    if not post_file.is_file():
+        return _with(base, _problem(
+            f"'{name}' has no {POST_FILE}" if path.is_dir() else f"'{name}' is not a file",
+            f"Put the post's text in a file called {POST_FILE} inside the folder."))
+    size = post_file.stat().st_size
+    if size > max_text_bytes:
+        return _with(base, _problem(
+            f"{post_file.name} is {size:,} bytes, more than the {max_text_bytes:,} allowed",
+            "Shorten the post; images go in their own files, not inside post.md."))
+    try:
+        raw = post_file.read_bytes()
+    except OSError as error:
+        return _with(base, _problem(f"{post_file.name} cannot be read ({error.strerror})",
+                                    "Check the file's permissions and save it again."))
+    if path.is_dir():
+        signed, approvals, approval_problems = raw, *_folder_approvals(root)
+    else:
+        signed, approvals, approval_problems = _trailer_approvals(raw)
+    submission, problems = _parse_post(base, signed, time_zone)
+    if submission.images and not path.is_dir():
+        problems.append(_problem("a single-file post cannot carry images",
+                                 "Put post.md and its images together in a folder."))
+        submission = Submission(**{**submission.__dict__, "images": ()})
+    return Submission(**{**submission.__dict__, "approvals": tuple(approvals),
+                         "problems": tuple(problems + approval_problems)})
+
+
+def _with(submission: Submission, problem: Finding) -> Submission:
+    return Submission(**{**submission.__dict__, "problems": submission.problems + (problem,)})
+
+
+def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submission, list]:
+    problems: list[Finding] = []
+    fields: dict[str, Any] = {"signed_bytes": signed}
+    try:
+        content = signed.decode("utf-8")
+    except UnicodeDecodeError as error:
+        problems.append(_problem(
+            f"{base.post_file.name} is not UTF-8 text (unreadable byte at position {error.start})",
+            "Save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8)."))
+        return Submission(**{**base.__dict__, **fields}), problems
+    content = content.removeprefix("\ufeff").replace("\r\n", "\n")
+    if not content.startswith("+++\n"):
+        problems.append(_problem("the post does not start with front matter (a line '+++')",
+                                 "Start post.md with a line '+++', the settings, and another "
+                                 "'+++' line, then the text."))
+        return Submission(**{**base.__dict__, **fields}), problems
+    end = content.find("\n+++\n", 3)
+    if end < 0 and content.endswith("\n+++"):
+        end = len(content) - 4
+    if end < 0:
+        problems.append(_problem("the front matter is not closed by a line '+++'",
+                                 "Add a line '+++' after the settings, before the text."))
+        return Submission(**{**base.__dict__, **fields}), problems
+    try:
+        front = tomllib.loads(content[4:end + 1])
+    except tomllib.TOMLDecodeError as error:
+        problems.append(_problem(f"the front matter is not valid TOML ({error})",
+                                 "Fix the settings between the '+++' lines; text values need "
+                                 "quotes, e.g. publish_at = \"2026-11-23 09:00\"."))
+        return Submission(**{**base.__dict__, **fields}), problems
+    fields["text"] = content[end + 5:].strip()
+    for key in front:
+        if key not in FRONT_MATTER_KEYS:
+            close = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            problems.append(_problem(f"the front matter has an unknown setting '{key}'",
+                                     f"Remove it or correct its name.{hint} Known settings: "
+                                     f"{', '.join(FRONT_MATTER_KEYS)}."))
+    _read_publish_at(front, time_zone, fields, problems)
+    _read_platforms(front, fields, problems)
+    _read_images(front, fields, problems)
+    _read_platform_text(front, fields, problems)
+    if not fields["text"] and not fields.get("platform_text") and not fields.get("images"):
+        problems.append(_problem("the post has no text and no images",
+                                 "Write the post's text after the closing '+++' line."))
+    return Submission(**{**base.__dict__, **fields}), problems
+
+
+def _read_publish_at(front: dict, time_zone: str, fields: dict, problems: list) -> None:
+    if "publish_at" not in front:
+        return
+    value = front["publish_at"]
+    fields["publish_at_written"] = str(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            problems.append(_problem(f"publish_at '{value}' is not a date and time",
+                                     "Write it as 2026-11-23T09:00 (school time) or with an "
+                                     "offset, e.g. 2026-11-23T09:00+00:00."))
+            return
+    if isinstance(value, date) and not isinstance(value, datetime):
+        problems.append(_problem(f"publish_at '{value}' has a date but no time",
+                                 "Add the time, e.g. 2026-11-23T09:00."))
+        return
+    if not isinstance(value, datetime):
+        problems.append(_problem("publish_at is not a date and time",
+                                 "Write it as 2026-11-23T09:00."))
+        return
+    if value.tzinfo is None:
+        zone = ZoneInfo(time_zone)
+        local = value.replace(tzinfo=zone)
+        round_trip = local.astimezone(UTC).astimezone(zone)
+        if round_trip.replace(tzinfo=None) != value:
+            problems.append(_problem(
+                f"publish_at {value:%Y-%m-%d %H:%M} does not exist in {time_zone}: the clocks go "
+                "forward at that time",
+                "Pick a time outside the hour the clocks skip, e.g. an hour later."))
+            return
+        value = local
+    fields["publish_at"] = value.astimezone(UTC)
+
+
+def _read_platforms(front: dict, fields: dict, problems: list) -> None:
+    if "platforms" not in front:
+        return
+    value = front["platforms"]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value) \
+            or not value:
+        problems.append(_problem("platforms must be a list of platform names",
+                                 'Write e.g. platforms = ["x", "facebook"].'))
+        return
+    fields["platforms"] = tuple(dict.fromkeys(item.strip().lower() for item in value))
+
+
+def _read_images(front: dict, fields: dict, problems: list) -> None:
+    value = front.get("images", [])
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        problems.append(_problem("images must be a list of [[images]] tables",
+                                 "Describe each image in its own [[images]] block with file = "
+                                 "and alt =."))
+        return
+    images = []
+    for number, item in enumerate(value, start=1):
+        unknown = set(item) - set(IMAGE_KEYS)
+        if unknown:
+            problems.append(_problem(f"image {number} has unknown setting(s): "
+                                     f"{', '.join(sorted(unknown))}",
+                                     "An image has only file = and alt =."))
+        file_name, alt = item.get("file"), item.get("alt", "")
+        if not isinstance(file_name, str) or not file_name.strip():
+            problems.append(_problem(f"image {number} does not say which file it is",
+                                     'Add file = "name.jpg" to the [[images]] block.'))
+            continue
+        if not isinstance(alt, str):
+            problems.append(_problem(f"image {number}'s alt text is not text",
+                                     'Write alt = "what the picture shows".'))
+            alt = ""
+        images.append(ImageRef(file_name.strip(), alt.strip()))
+    fields["images"] = tuple(images)
+
+
+def _read_platform_text(front: dict, fields: dict, problems: list) -> None:
+    value = front.get("text", {})
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        problems.append(_problem("[text] must give a text per platform",
+                                 'Write e.g. [text] then x = "the text for X".'))
+        return
+    fields["platform_text"] = {key.lower(): text.strip() for key, text in value.items()}
+
+
+def _folder_approvals(root: Path) -> tuple[list[ApprovalRecord], list[Finding]]:
+    path = root / APPROVALS_FILE
+    if not path.exists():
+        return [], []
+    if path.is_symlink() or not path.is_file():
+        return [], [_problem(f"{APPROVALS_FILE} is not a regular file",
+                             "Sign the post again with `steward sign`.")]
+    return _parse_approval_lines(path.read_bytes())
+
+
+def _trailer_approvals(raw: bytes) -> tuple[bytes, list[ApprovalRecord], list[Finding]]:
+    normalised = raw.replace(b"\r\n", b"\n")
+    position = normalised.find(APPROVALS_MARKER)
+    if position < 0:
+        return raw, [], []
+    approvals, problems = _parse_approval_lines(normalised[position + len(APPROVALS_MARKER):])
+    return normalised[:position + 1], approvals, problems
+
+
+def _parse_approval_lines(data: bytes) -> tuple[list[ApprovalRecord], list[Finding]]:
+    approvals, problems = [], []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            approvals.append(ApprovalRecord(str(record["signer"]), str(record["signature"])))
+        except (ValueError, KeyError, TypeError):
+            problems.append(_problem(f"approval line {number} is damaged",
+                                     "Sign the post again with `steward sign`."))
+    return approvals, problems
+
+
+def approval_manifest(submission: Submission, signer: str, max_media_bytes: int) -> bytes:
+    """The exact bytes an approval signs: the signer, the post, and the hash of every image.
+
+    Any change to the text, the front matter or an image after signing changes these bytes and
+    so voids the signature. Raise ValueError if an image is missing, a link, or too large.
+    """
+    lines = ["steward-approval-v1", f"signer: {signer}",
+             f"post: {hashlib.sha256(submission.signed_bytes).hexdigest()}"]
+    for image in submission.images:
+        path = readable_media(submission, image, max_media_bytes)
+        if path is None:
+            raise ValueError(f"image '{image.file}' is missing, a link, or too large")
+        lines.append(f"image: {file_sha256(path)} {image.file}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
