@@ -174,6 +174,10 @@ class SandboxServer:
             body=body,
         )
         platform = platform_of(request.path)
+        if platform != "sandbox":
+            with self.state.change() as world:
+                key = f"{request.method} {request.path}"
+                world["request_counts"][key] = world["request_counts"].get(key, 0) + 1
         fault = None if platform == "sandbox" else self._take_fault(request)
         if fault and not fault.get("after"):
             if self._apply_fault(handler, fault, platform):
@@ -185,9 +189,6 @@ class SandboxServer:
         self._send(handler, reply)
 
     def _dispatch(self, request: SandboxRequest) -> Reply:
-        with self.state.change() as world:
-            key = f"{request.method} {request.path}"
-            world["request_counts"][key] = world["request_counts"].get(key, 0) + 1
         allowed = False
         for candidate in self.routes:
             match = candidate.pattern.match(request.path)

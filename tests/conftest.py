@@ -85,3 +85,14 @@ def photo(tmp_path) -> Media:
     path.write_bytes(png_image())
     return Media(path, "Children's shoes lined up on the track", "image/png",
                  hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+@pytest.fixture
+def steward(tmp_path):
+    """A started Steward service on its embedded sandbox; stopped after the test."""
+    from tests.daemon.harness import StewardUnderTest  # noqa: PLC0415
+
+    under_test = StewardUnderTest(tmp_path)
+    under_test.start()
+    yield under_test
+    under_test.stop()
