@@ -31,6 +31,7 @@ from policies.submission import (
     APPROVALS_MARKER,
     Submission,
     approval_manifest,
+    read_submission,
 )
 
 
@@ -85,18 +86,20 @@ def sign_submission(submission: Submission, key: ApprovalKey, max_media_bytes: i
 
     Raise ValueError if the submission cannot be signed (an image is missing or too large).
     """
+    if not submission.is_folder and not submission.approvals:
+        # The trailer marker must follow a newline that is already part of the signed bytes.
+        with open(submission.post_file, "ab") as handle:
+            if not submission.signed_bytes.endswith(b"\n"):
+                handle.write(b"\n")
+            handle.write(APPROVALS_MARKER)
+        submission = read_submission(submission.post_file, "UTC", max(
+            submission.post_file.stat().st_size, 1), name=submission.name)
     manifest = approval_manifest(submission, key.name, max_media_bytes)
     signature = base64.b64encode(key.private_key.sign(manifest)).decode("ascii")
     line = json.dumps({"signer": key.name, "signature": signature}, ensure_ascii=False) + "\n"
-    if submission.is_folder:
-        with open(submission.root / APPROVALS_FILE, "a", encoding="utf-8") as handle:
-            handle.write(line)
-        return
-    with open(submission.post_file, "ab") as handle:
-        content = submission.post_file.read_bytes().replace(b"\r\n", b"\n")
-        if APPROVALS_MARKER not in content:
-            handle.write(APPROVALS_MARKER if content.endswith(b"\n") else b"\n" + APPROVALS_MARKER)
-        handle.write(line.encode("utf-8"))
+    target = submission.root / APPROVALS_FILE if submission.is_folder else submission.post_file
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(line)
 
 
 def verify_approvals(submission: Submission, signers: dict[str, str],

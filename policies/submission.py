@@ -14,7 +14,7 @@ The format, in full:
     The text of the post.
 
 Approvals live in `approvals.txt` beside post.md (one JSON object per line), or, for a single
-file, after a final line `+++ approvals` (the signed text is everything before that line).
+file, after a line `+++ approvals` (the signed bytes are everything before that line).
 
 Parsing never raises on bad input: every problem becomes a `Finding` in `Submission.problems`,
 so a malformed post is refused with reasons rather than crashing the daemon.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -36,7 +37,7 @@ from policies.findings import Finding
 
 POST_FILE = "post.md"
 APPROVALS_FILE = "approvals.txt"
-APPROVALS_MARKER = b"\n+++ approvals\n"
+APPROVALS_MARKER = b"+++ approvals\n"  # a line of its own, after the signed text
 FRONT_MATTER_KEYS = ("publish_at", "platforms", "images", "text")
 IMAGE_KEYS = ("file", "alt")
 RULE = "submission-format"
@@ -319,12 +320,13 @@ def _folder_approvals(root: Path) -> tuple[list[ApprovalRecord], list[Finding]]:
 
 
 def _trailer_approvals(raw: bytes) -> tuple[bytes, list[ApprovalRecord], list[Finding]]:
-    normalised = raw.replace(b"\r\n", b"\n")
-    position = normalised.find(APPROVALS_MARKER)
-    if position < 0:
+    """Split a single-file post into the signed bytes (up to and including the newline before
+    the marker line) and the approvals after it."""
+    marker = re.search(rb"\n\+\+\+ approvals\r?\n", raw)
+    if marker is None:
         return raw, [], []
-    approvals, problems = _parse_approval_lines(normalised[position + len(APPROVALS_MARKER):])
-    return normalised[:position + 1], approvals, problems
+    approvals, problems = _parse_approval_lines(raw[marker.end():])
+    return raw[:marker.start() + 1], approvals, problems
 
 
 def _parse_approval_lines(data: bytes) -> tuple[list[ApprovalRecord], list[Finding]]:
