@@ -244,7 +244,6 @@ class XConnector:
         """Upload the images, then create the post; the create call is the ambiguous one."""
         if len(post.media) > MAX_IMAGES:
             raise Rejected(PLATFORM, f"X allows at most {MAX_IMAGES} images in a post")
-        self._account_or_check()
         media_ids = [
             self.upload_image(media.path, media.alt_text, media.mime_type) for media in post.media
         ]
