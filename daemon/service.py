@@ -135,10 +135,8 @@ class Service:
         now = self.clock.now()
         grace = timedelta(minutes=self.settings.publishing.grace_minutes)
         armed = 0
-        for submission_id, due in self.store.open_submissions():
-            submission = self.store.submission(submission_id)
-            untouched = all(d.attempts == 0 for d in self.store.deliveries(submission_id))
-            if untouched and now - submission.publish_at > grace:
+        for submission_id, due, publish_at, untouched in self.store.open_submissions():
+            if untouched and now - publish_at > grace:
                 self._hold(submission_id, now)
                 continue
             self.scheduler.arm(submission_id, max(due, now))

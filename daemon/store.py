@@ -178,13 +178,16 @@ class Store:
                           (submission_id,))
         return [self._delivery(row) for row in rows]
 
-    def open_submissions(self) -> list[tuple[str, datetime]]:
-        """Every submission with an open delivery, and when it is next due."""
+    def open_submissions(self) -> list[tuple[str, datetime, datetime, bool]]:
+        """Every submission with an open delivery: its id, when it is next due, its publish
+        time, and whether no attempt has been made yet (one query, for fast start-up)."""
         rows = self.query(
-            "SELECT s.id AS id, MIN(COALESCE(d.next_attempt_at, s.publish_at)) AS due "
+            "SELECT s.id AS id, MIN(COALESCE(d.next_attempt_at, s.publish_at)) AS due, "
+            "s.publish_at AS publish_at, MAX(d.attempts) = 0 AS untouched "
             "FROM submissions s JOIN deliveries d ON d.submission_id = s.id "
             "WHERE d.state IN ('pending', 'sending') GROUP BY s.id ORDER BY due")
-        return [(row["id"], parse_timestamp(row["due"])) for row in rows]
+        return [(row["id"], parse_timestamp(row["due"]), parse_timestamp(row["publish_at"]),
+                 bool(row["untouched"])) for row in rows]
 
     def transition(self, submission_id: str, platform: str, from_states: tuple[str, ...],
                    to_state: str, now: datetime, **fields: Any) -> bool:
