@@ -263,9 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("name", help="the signer's name, e.g. 'Deputy Head'")
     new.add_argument("--out", metavar="FILE", help="where to write the key (default NAME.key)")
 
-    sign = add("sign", command_sign, "approve a post by signing it")
-    sign.add_argument("post", metavar="POST", help="post folder (or single .md file)")
-    sign.add_argument("--key", action="append", required=True, metavar="FILE")
+    for parent in (commands, keys_commands):  # `steward sign` and DESIGN.md's `keys sign`
+        sign = add("sign", command_sign, "approve a post by signing it", parent)
+        sign.add_argument("post", metavar="POST", help="post folder (or single .md file)")
+        sign.add_argument("--key", action="append", required=True, metavar="FILE")
 
     submit = add("submit", command_submit, "sign (optionally) and drop a post into the inbox")
     submit.add_argument("post", metavar="POST")

@@ -63,7 +63,7 @@ def print_status(settings: StewardSettings) -> int:
     db.close()
     events = recent_events(state_dir / "audit.jsonl", 2000)
     health = platform_health(events)
-    print("\nPlatforms:" if health else "\nPlatforms: not checked yet")
+    print("\nPlatforms (last known):" if health else "\nPlatforms: not checked yet")
     for platform, text in sorted(health.items()):
         print(f"  {platform}: {text}")
     print("\nLast events:")

@@ -114,3 +114,11 @@ def test_a_permission_error_needs_a_person(facebook_connector, control):
                                   "type": "OAuthException"}})
     with pytest.raises(AuthenticationFailed):
         facebook_connector.publish(Post("No permission"))
+
+
+@pytest.mark.parametrize("status, error", [
+    (401, AuthenticationFailed), (404, Rejected), (429, RateLimited)])
+def test_http_statuses_map_to_project_errors(facebook_connector, control, status, error):
+    control.fault(method="GET", path="^/v25.0/100000000000001$", status=status)
+    with pytest.raises(error):
+        facebook_connector.check()
