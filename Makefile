@@ -26,4 +26,5 @@ demo: install
 	$(VENV)/bin/steward demo
 
 test: install-test
+	$(VENV)/bin/ruff check daemon connectors config policies sandbox tests benchmarks
 	$(VENV)/bin/python -m pytest

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from config.settings import PublishingSettings
-from connectors.domain import Media, Post, PublishedPost
+from connectors.domain import Media, Post, PublishedPost, comparable_text
 from connectors.errors import (
     AuthenticationFailed,
     ConnectorError,
@@ -35,7 +35,6 @@ from connectors.errors import (
     TemporaryFailure,
 )
 from connectors.protocol import Connector
-from connectors.domain import comparable_text
 from daemon.audit import AuditLog
 from daemon.clock import Clock
 from daemon.store import Delivery, Store, StoredSubmission

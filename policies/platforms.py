@@ -67,7 +67,7 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
         if most is not None and len(submission.images) > most:
             findings.append(RULE.finding(
                 f"the post has {len(submission.images)} images; {platform} takes at most {most}",
-                f"Remove images, or send the extra ones in another post."))
+                "Remove images, or send the extra ones in another post."))
         if not text and not submission.images:
             findings.append(RULE.finding(f"the post has nothing to say on {platform}",
                                          "Write some text for it."))

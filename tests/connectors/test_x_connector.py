@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.domain import Post
+from connectors.domain import Post, comparable_text
 from connectors.errors import AuthenticationFailed, RateLimited, Rejected, TemporaryFailure
-from connectors.domain import comparable_text
 from connectors.x import XConnector
 from sandbox.state import DEFAULT_X_CREDENTIALS
 
