@@ -235,7 +235,8 @@ class FacebookPageConnector:
             result = self.graph.request(
                 f"{self.graph.version}/{self.page_id}/photos",
                 post_args={"published": "false", "alt_text_custom": alt_text},
-                files={"source": (path.name, self._read_file(path))},
+                # A neutral name: the file's own name may say who or where the picture is.
+                files={"source": (f"photo{path.suffix.lower()}", self._read_file(path))},
                 method="POST",
             )
             return str(result["id"])

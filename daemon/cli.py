@@ -178,6 +178,33 @@ def command_check(arguments: argparse.Namespace) -> int:
     return EXIT_OK if result.accepted else EXIT_REFUSED
 
 
+def command_media_clean(arguments: argparse.Namespace) -> int:
+    from policies.media import UncleanableMedia, clean_file  # noqa: PLC0415
+
+    sources = [Path(name) for name in arguments.files]
+    output = Path(arguments.output)
+    many = len(sources) > 1 or output.is_dir()
+    if many:
+        output.mkdir(parents=True, exist_ok=True)
+    refused = 0
+    for source in sources:
+        target = output / source.name if many else output
+        try:
+            report = clean_file(source, target)
+        except UncleanableMedia as error:
+            refused += 1
+            print(f"{source}: refused: {error}", file=sys.stderr)
+            continue
+        except OSError as error:
+            refused += 1
+            print(f"{source}: cannot be read or written ({error.strerror})", file=sys.stderr)
+            continue
+        removed = "; ".join(report.removed) or "nothing to remove"
+        print(f"{source} -> {target}: {report.format}, removed {removed}"
+              + (f"; orientation {report.orientation} kept" if report.orientation else ""))
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
 # -- status and audit --------------------------------------------------------------------------
 
 def command_status(arguments: argparse.Namespace) -> int:
@@ -276,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = add("check", command_check, "run every policy on a draft: exit 0 ok, 1 refused")
     check.add_argument("post", metavar="POST")
     check.add_argument("--json", action="store_true")
+
+    media = commands.add_parser("media", help="pictures")
+    media_commands = media.add_subparsers(dest="media_command", required=True)
+    clean = add("clean", command_media_clean, "remove location and identifying metadata "
+                "losslessly: exit 0 cleaned, 1 refused", media_commands, config=False)
+    clean.add_argument("files", nargs="+", metavar="IN")
+    clean.add_argument("-o", "--output", required=True, metavar="OUT",
+                       help="output file (one input) or folder (several)")
 
     add("status", command_status, "queue, next posts, platform health, last events")
 

@@ -33,11 +33,11 @@ from config.settings import StewardSettings
 from daemon.assessment import Assessment, assess
 from daemon.audit import AuditLog
 from daemon.clock import Clock
+from daemon.media_fixing import clean_images
 from daemon.publishing import unique_path
 from daemon.store import Store, StoredSubmission
 from policies.findings import Finding
-from policies.media_files import sniff_image_type
-from policies.submission import file_sha256
+from policies.media import UncleanableMedia
 
 log = structlog.get_logger("steward.intake")
 CLAIMS = ".steward/claimed"
@@ -315,16 +315,17 @@ class Intake:
                 "Put it in the inbox again once it is complete (use `steward submit`).")])
             return
         folder = queued / name if submission.is_folder else queued
-        posts = {}
-        for platform in assessment.platforms:
-            media = []
-            for image in submission.images:
-                path = folder / image.file
-                with open(path, "rb") as handle:
-                    mime = sniff_image_type(handle.read(16))
-                media.append({"file": image.file, "alt": image.alt, "mime": mime,
-                              "sha256": file_sha256(path)})
-            posts[platform] = {"text": submission.text_for(platform), "media": media}
+        try:
+            media = clean_images(folder, submission.images, self.audit, submission_id)
+        except UncleanableMedia as error:
+            _move(queued, claim)
+            self._refuse(claim, name, [Finding(
+                "location-metadata", "st-marys.no-geolocation",
+                f"an image could not be cleaned of location data: {error}",
+                "Use a JPEG or PNG export of the picture.")])
+            return
+        posts = {platform: {"text": submission.text_for(platform), "media": media}
+                 for platform in assessment.platforms}
         stored = StoredSubmission(
             id=submission_id, name=name, content_sha256=content, publish_at=publish_at,
             status="scheduled", signers=list(assessment.signers), received_at=self.clock.now(),

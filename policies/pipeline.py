@@ -6,12 +6,13 @@ once rather than one per attempt.
 
 from __future__ import annotations
 
-from policies import approval, media_files, platforms, schedule
+from policies import approval, location, media_files, platforms, schedule
 from policies.findings import Finding, PolicyContext, Rule
 from policies.submission import Submission
 
 RULES: tuple[Rule, ...] = (
     media_files.RULE,
+    location.RULE,
     platforms.RULE,
     schedule.RULE,
     approval.RULE,

@@ -216,3 +216,33 @@ def test_the_audit_log_of_a_run_verifies(steward):
                      "post.scheduled", "post.published", "submission.archived",
                      "service.stopped"):
         assert expected in names
+
+
+def test_publishes_only_a_cleaned_copy_of_a_photo_with_gps(steward):
+    from tests.media import dirty_jpeg  # noqa: PLC0415
+
+    folder = write_post(steward.drafts / "trip", "Our residential trip!", publish_at=steward.soon(),
+                        extra_front_matter='[[images]]\nfile = "coast.jpg"\nalt = "The coast path"')
+    (folder / "coast.jpg").write_bytes(dirty_jpeg(width=320, height=240))
+    steward.submit(folder)
+    assert steward.wait_for_status("trip")
+    cleaned = steward.archive / "trip" / ".steward-clean" / "coast.jpg"
+    from policies.media.cleaning import verify_clean  # noqa: PLC0415
+    from policies.submission import file_sha256  # noqa: PLC0415
+
+    assert verify_clean(cleaned).removed == ()
+    uploaded = {media["sha256"] for media in steward.world()["x"]["media"].values()}
+    assert uploaded == {file_sha256(cleaned)}
+    assert (steward.archive / "trip" / "coast.jpg").read_bytes() == (folder / "coast.jpg").read_bytes()
+    [event] = steward.events_named("media.cleaned")
+    assert event["clause"] == "st-marys.no-geolocation" and "XMP" in event["removed"]
+    assert event["orientation_kept"] == 6
+
+
+def test_refuses_a_photo_it_cannot_prove_clean(steward):
+    folder = write_post(steward.drafts / "heic", "From my phone.", publish_at=steward.soon(),
+                        extra_front_matter='[[images]]\nfile = "IMG_0001.HEIC"\nalt = "A photo"')
+    (folder / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+    steward.submit(folder)
+    report = steward.wait_for_refusal("heic")
+    assert "HEIC/HEIF" in report and "geographically traced" in report

@@ -1,0 +1,129 @@
+"""Choose the cleaner for a file by its content (never its name), run it, and prove the result.
+
+`clean_stream` is pure (a stream in, a stream out). `clean_file` writes the result next to the
+target under a temporary name, syncs it and renames it into place, then proves it clean by
+running the cleaner over the output again: a second pass must find nothing to remove.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from policies.media.jpeg import JpegError, clean_jpeg
+from policies.media.png import PngError, clean_png
+from policies.media.streams import Reader, Truncated
+
+UNSUPPORTED = (
+    (b"GIF8", "a GIF"),
+    (b"II*\x00", "a TIFF"),
+    (b"MM\x00*", "a TIFF"),
+)
+ADVICE = "Export the picture as JPEG or PNG and add it again."
+
+
+class UncleanableMedia(Exception):
+    """Steward cannot prove this file free of location data; the message says why, in plain
+    English, and what to do."""
+
+
+@dataclass(frozen=True)
+class CleanReport:
+    """What cleaning did: the format, what was removed, the orientation kept, sizes."""
+
+    format: str
+    removed: tuple[str, ...]
+    orientation: int | None
+    bytes_in: int
+    bytes_out: int
+
+
+class _Counting:
+    def __init__(self, sink: BinaryIO) -> None:
+        self.sink = sink
+        self.count = 0
+
+    def write(self, data) -> int:
+        self.count += len(data)
+        return self.sink.write(data)
+
+
+def describe_unsupported(head: bytes) -> str:
+    for signature, name in UNSUPPORTED:
+        if head.startswith(signature):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "a WebP"
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "a video"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis", b"hevc"):
+            return "a HEIC/HEIF"
+        if brand in (b"avif", b"avis"):
+            return "an AVIF"
+        return "a video"
+    return "not an image Steward recognises"
+
+
+def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
+    """Clean `source` into `sink`; raise UncleanableMedia if that cannot be done safely."""
+    reader = Reader(source)
+    counting = _Counting(sink)
+    head = reader.peek(16)
+    if not head:
+        raise UncleanableMedia(f"the file is empty. {ADVICE}")
+    try:
+        if head.startswith(b"\xff\xd8"):
+            kind = "JPEG"
+            removed, orientation = clean_jpeg(reader, counting)
+        elif head.startswith(b"\x89PNG\r\n\x1a\n"):
+            kind = "PNG"
+            removed, orientation = clean_png(reader, counting)
+        else:
+            what = describe_unsupported(head)
+            raise UncleanableMedia(
+                f"it is {what} file, from which Steward cannot yet remove location data "
+                f"safely. {ADVICE}" if not what.startswith("not") else f"it is {what}. {ADVICE}")
+    except (JpegError, PngError, Truncated) as error:
+        kind = "PNG" if head.startswith(b"\x89PNG") else "JPEG"
+        raise UncleanableMedia(f"the {kind} file is damaged: {error}. {ADVICE}") from None
+    return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count)
+
+
+def verify_clean(path: Path) -> CleanReport:
+    """Run the cleaner over a cleaned file; raise UncleanableMedia if anything would go."""
+    with open(path, "rb") as handle:
+        report = clean_stream(handle, _NullSink())
+    if report.removed:
+        raise UncleanableMedia("after cleaning, the file still holds: " + ", ".join(report.removed))
+    return report
+
+
+class _NullSink:
+    def write(self, data) -> int:
+        return len(data)
+
+
+def clean_file(source: Path, target: Path) -> CleanReport:
+    """Clean `source` into `target` (atomically: temporary file, fsync, rename), then prove it.
+
+    Raise UncleanableMedia (and leave no `target`) if the file cannot be cleaned or proved.
+    """
+    target = Path(target)
+    descriptor, temporary = tempfile.mkstemp(prefix=".cleaning-", dir=target.parent)
+    try:
+        with open(source, "rb") as handle, os.fdopen(descriptor, "wb") as output:
+            report = clean_stream(handle, output)
+            output.flush()
+            os.fsync(output.fileno())
+        verify_clean(Path(temporary))
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return report

@@ -1,0 +1,126 @@
+"""JPEG: copy the segments that draw the picture, drop every metadata segment.
+
+Kept byte for byte: quantisation and Huffman tables, frame headers, restart intervals, scan
+headers and the entropy-coded scan data (so the picture is identical), the ICC colour profile
+and Adobe's colour-transform segment. Rewritten: JFIF without its thumbnail; EXIF reduced to the
+Orientation alone (so portrait photos stay upright). Dropped: the rest of EXIF (GPS, maker
+notes, serial numbers, owner, thumbnail), XMP (with drone vendors' fields), IPTC/Photoshop,
+MPF previews, comments, other APPn blocks, and anything after the end-of-image marker.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from typing import BinaryIO
+
+from policies.media.streams import Reader
+from policies.media.tiff import orientation_only, read_orientation
+
+SIGNATURE = b"\xff\xd8"
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_TABLES = {0xDB, 0xC4, 0xCC, 0xDD, 0xDC}  # DQT, DHT, DAC, DRI, DNL
+EXIF_PREFIX = b"Exif\x00\x00"
+XMP_PREFIXES = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
+
+
+class JpegError(Exception):
+    """The JPEG cannot be followed to its end."""
+
+
+def minimal_exif(orientation: int) -> bytes:
+    return EXIF_PREFIX + orientation_only(orientation)
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _jfif_without_thumbnail(payload: bytes) -> bytes | None:
+    if len(payload) < 14:
+        return None
+    return payload[:12] + b"\x00\x00"
+
+
+def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None]:
+    """Copy the JPEG from `reader` to `sink` without metadata.
+
+    Return what was removed (kinds, in order found) and the orientation kept. Raise JpegError
+    when the structure is damaged or unknown.
+    """
+    if reader.exact(2) != SIGNATURE:
+        raise JpegError("it does not start like a JPEG")
+    sink.write(SIGNATURE)
+    removed: list[str] = []
+    orientation = None
+    frames = scans = 0
+    exif_written = False
+    while True:
+        if reader.exact(1) != b"\xff":
+            raise JpegError(f"expected a marker at byte {reader.position - 1}")
+        marker = reader.exact(1)[0]
+        while marker == 0xFF:
+            marker = reader.exact(1)[0]
+        if marker == 0xD9:
+            sink.write(b"\xff\xd9")
+            trailing = reader.skip_rest()
+            if trailing:
+                removed.append(f"data after the end of the picture ({trailing:,} bytes)")
+            break
+        if marker in (0x01, *range(0xD0, 0xD8)) or marker == 0xD8:
+            raise JpegError(f"unexpected marker 0x{marker:02X} at byte {reader.position - 2}")
+        (length,) = struct.unpack(">H", reader.exact(2))
+        if length < 2:
+            raise JpegError(f"a segment at byte {reader.position - 4} has an impossible length")
+        payload = reader.exact(length - 2)
+        if marker == 0xE0:
+            kept = _jfif_without_thumbnail(payload) if payload.startswith(b"JFIF\x00") else None
+            if kept is None:
+                removed.append("JFIF extension (thumbnail)")
+                continue
+            if kept != payload:
+                removed.append("JFIF thumbnail")
+            sink.write(_segment(marker, kept))
+        elif marker == 0xE1 and payload.startswith(EXIF_PREFIX):
+            found = read_orientation(payload[len(EXIF_PREFIX):])
+            if orientation is None:
+                orientation = found
+            if found is not None and payload == minimal_exif(found) and not exif_written:
+                sink.write(_segment(marker, payload))  # already clean: Steward's own output
+                exif_written = True
+                continue
+            removed.append("EXIF (GPS, camera details, serial numbers, thumbnail)")
+            if found not in (None, 1) and not exif_written:
+                sink.write(_segment(marker, minimal_exif(found)))
+                exif_written = True
+        elif marker == 0xE1 and payload.startswith(XMP_PREFIXES):
+            removed.append("XMP")
+        elif marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"):
+            sink.write(_segment(marker, payload))
+        elif marker == 0xE2 and payload.startswith(b"MPF\x00"):
+            removed.append("embedded preview images (MPF)")
+        elif marker == 0xED:
+            removed.append("IPTC / Photoshop information")
+        elif marker == 0xEE and payload.startswith(b"Adobe"):
+            sink.write(_segment(marker, payload))
+        elif 0xE0 <= marker <= 0xEF:
+            removed.append(f"APP{marker - 0xE0} block")
+        elif marker == 0xFE:
+            removed.append("comment")
+        elif marker in _SOF:
+            frames += 1
+            sink.write(_segment(marker, payload))
+        elif marker in _TABLES:
+            sink.write(_segment(marker, payload))
+        elif marker == 0xDA:
+            if not frames:
+                raise JpegError("picture data comes before the frame header")
+            scans += 1
+            sink.write(_segment(marker, payload))
+            reader.copy_until(_SCAN_END, sink)
+        else:
+            raise JpegError(f"unknown marker 0x{marker:02X} at byte {reader.position - length - 2}")
+    if not frames or not scans:
+        raise JpegError("it has no picture data")
+    return removed, orientation

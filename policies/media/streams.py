@@ -1,0 +1,89 @@
+"""A buffered reader over a binary stream, with the few operations the walkers need."""
+
+from __future__ import annotations
+
+import re
+from typing import BinaryIO
+
+BLOCK = 1 << 20
+
+
+class Truncated(Exception):
+    """The stream ended in the middle of a structure."""
+
+
+class Reader:
+    """Reads exact amounts, peeks, and copies up to a pattern, from a stream, in blocks."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.buffer = bytearray()
+        self.position = 0  # bytes consumed so far, for error messages
+
+    def _fill(self, at_least: int) -> bool:
+        while len(self.buffer) < at_least:
+            block = self.stream.read(max(BLOCK, at_least - len(self.buffer)))
+            if not block:
+                return False
+            self.buffer += block
+        return True
+
+    def exact(self, count: int) -> bytes:
+        """Consume and return exactly `count` bytes; raise Truncated if the stream ends."""
+        if not self._fill(count):
+            raise Truncated(f"the file ends early (at byte {self.position + len(self.buffer)})")
+        data = bytes(self.buffer[:count])
+        del self.buffer[:count]
+        self.position += count
+        return data
+
+    def peek(self, count: int) -> bytes:
+        """Return up to `count` bytes without consuming them."""
+        self._fill(count)
+        return bytes(self.buffer[:count])
+
+    def at_end(self) -> bool:
+        return not self._fill(1)
+
+    def copy(self, count: int, sink: BinaryIO, digest=None) -> None:
+        """Copy exactly `count` bytes to `sink` in blocks (and feed `digest`, if given)."""
+        while count:
+            if not self._fill(1):
+                raise Truncated(f"the file ends early (at byte {self.position})")
+            take = min(count, len(self.buffer))
+            chunk = self.buffer[:take]
+            sink.write(chunk)
+            if digest is not None:
+                digest.update(chunk)
+            del self.buffer[:take]
+            self.position += take
+            count -= take
+
+    def copy_until(self, pattern: re.Pattern, sink: BinaryIO, keep_tail: int = 1) -> None:
+        """Copy bytes to `sink` up to (not including) the first match of `pattern`.
+
+        `keep_tail` bytes stay buffered between blocks so that a match spanning two blocks
+        is found. Raise Truncated if the stream ends first.
+        """
+        while True:
+            match = pattern.search(self.buffer)
+            if match:
+                sink.write(self.buffer[:match.start()])
+                self.position += match.start()
+                del self.buffer[:match.start()]
+                return
+            safe = max(0, len(self.buffer) - keep_tail)
+            sink.write(self.buffer[:safe])
+            self.position += safe
+            del self.buffer[:safe]
+            if not self._fill(len(self.buffer) + 1):
+                raise Truncated("the file ends inside the picture data")
+
+    def skip_rest(self) -> int:
+        """Consume and discard everything left; return how many bytes that was."""
+        dropped = len(self.buffer)
+        self.buffer.clear()
+        while block := self.stream.read(BLOCK):
+            dropped += len(block)
+        self.position += dropped
+        return dropped

@@ -1,0 +1,120 @@
+"""Photos with location and identifying metadata, made by the tests themselves."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+from PIL import Image
+
+
+def _gradient(width: int, height: int) -> Image.Image:
+    image = Image.new("RGB", (width, height))
+    image.putdata([((x * 7) % 256, (y * 5) % 256, (x + y) % 256)
+                   for y in range(height) for x in range(width)])
+    return image
+
+
+def segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+XMP = (b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+       b"xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description "
+       b"xmlns:exif='http://ns.adobe.com/exif/1.0/' xmlns:photoshop="
+       b"'http://ns.adobe.com/photoshop/1.0/' exif:GPSLatitude='51,30.0N' "
+       b"exif:GPSLongitude='0,7.0W' photoshop:City='Examplebury' photoshop:Country="
+       b"'United Kingdom'/></rdf:RDF></x:xmpmeta>")
+
+
+def _iptc_city(city: bytes) -> bytes:
+    record = b"\x1c\x02\x5a" + struct.pack(">H", len(city)) + city  # 2:90 City
+    resource = b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(record)) + record
+    return b"Photoshop 3.0\x00" + resource
+
+
+def _noise(width: int, height: int) -> Image.Image:
+    """Camera-like detail (noise), so that the JPEG is as large as a real photo."""
+    channels = [Image.effect_noise((width, height), sigma) for sigma in (60, 70, 80)]
+    return Image.merge("RGB", channels)
+
+
+def dirty_jpeg(width: int = 64, height: int = 48, orientation: int = 6,
+               progressive: bool = False, quality: int = 85, noisy: bool = False) -> bytes:
+    """A JPEG with EXIF (orientation, camera, serial, GPS), XMP with GPS and city, IPTC city,
+    a comment, a JFXX thumbnail and a trailing second image (as MPF previews are stored)."""
+    image = _noise(width, height) if noisy else _gradient(width, height)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "ExampleCam"
+    exif[0x0110] = "Model 7"
+    exif[0x013B] = "A. Photographer"  # Artist
+    exif.get_ifd(0x8769)[0xA431] = "SERIAL-0042"  # BodySerialNumber
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)})
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif, quality=quality, progressive=progressive)
+    data = buffer.getvalue()
+    thumbnail = io.BytesIO()
+    _gradient(8, 6).save(thumbnail, "JPEG")
+    extra = (segment(0xE0, b"JFXX\x00\x10" + thumbnail.getvalue()[:2000])
+             + segment(0xE1, XMP) + segment(0xED, _iptc_city(b"Examplebury"))
+             + segment(0xFE, b"Taken by A. Photographer at 1 Example Road"))
+    return data[:2] + extra + data[2:] + thumbnail.getvalue()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def exif_tiff_with_gps(orientation: int) -> bytes:
+    """A little-endian TIFF block: IFD0 with Orientation and a GPS IFD with coordinates."""
+    entries = [(0x0112, 3, 1, struct.pack("<HH", orientation, 0)),
+               (0x8825, 4, 1, struct.pack("<I", 8 + 2 + 2 * 12 + 4))]
+    ifd0 = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHI", tag, kind, count) + value for tag, kind, count, value in entries)
+    ifd0 += struct.pack("<I", 0)
+    gps = struct.pack("<H", 1) + struct.pack("<HHI", 1, 2, 2) + b"N\x00\x00\x00"
+    gps += struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd0 + gps
+
+
+def dirty_png(orientation: int = 8) -> bytes:
+    """A PNG with eXIf (orientation and GPS), an ImageMagick raw EXIF profile, XMP and tIME."""
+    buffer = io.BytesIO()
+    _gradient(32, 24).save(buffer, "PNG")
+    data = buffer.getvalue()
+    header_end = 8 + 25
+    extra = (png_chunk(b"eXIf", exif_tiff_with_gps(orientation))
+             + png_chunk(b"tEXt", b"Raw profile type exif\x00\nexif\n   8\n45786966\n")
+             + png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + XMP[29:])
+             + png_chunk(b"tIME", b"\x07\xea\x0b\x16\x09\x00\x00"))
+    return data[:header_end] + extra + data[header_end:] + b"trailing bytes"
+
+
+def scan_data(jpeg: bytes) -> bytes:
+    """Everything from the picture's first start-of-scan segment to its end-of-image marker,
+    found by walking the segments (a thumbnail inside a segment has markers of its own)."""
+    position = 2
+    while jpeg[position + 1] != 0xDA:
+        position += 2 + struct.unpack(">H", jpeg[position + 2:position + 4])[0]
+    end = jpeg.index(b"\xff\xd9", position) + 2
+    while True:  # the last EOI before any trailing data: scan data never contains FF D9
+        following = jpeg.find(b"\xff\xd9", end)
+        if following < 0 or jpeg[end:following].find(b"\xff\xd8") >= 0 or end == len(jpeg):
+            break
+        end = following + 2
+    return jpeg[position:end]
+
+
+def idat_data(png: bytes) -> bytes:
+    chunks, position = [], 8
+    while position < len(png) - 12:
+        length, kind = struct.unpack(">I4s", png[position:position + 8])
+        if kind == b"IDAT":
+            chunks.append(png[position + 8:position + 8 + length])
+        if kind == b"IEND":
+            break
+        position += 12 + length
+    return b"".join(chunks)

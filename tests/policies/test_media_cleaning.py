@@ -1,0 +1,262 @@
+"""Location and identifying metadata removed losslessly: pixels untouched, orientation kept,
+damaged or unsupported files refused. ExifTool, where installed, is the independent judge."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from daemon.cli import main
+from policies.media import UncleanableMedia, clean_file, clean_stream
+from policies.media.tiff import read_orientation
+from tests.media import dirty_jpeg, dirty_png, idat_data, scan_data, segment
+
+LOCATION_WORDS = ("GPS", "City", "Country", "Location", "Province", "State", "Sub-location",
+                  "Serial", "Artist", "Make", "Model", "Comment", "Thumbnail", "Preview",
+                  "Owner", "Creator")
+EXIFTOOL_GROUPS = ["-gps:all", "-xmp:all", "-iptc:all", "-Keys:all", "-UserData:all",
+                   "-ItemList:all"]
+
+
+def clean_bytes(data: bytes):
+    output = io.BytesIO()
+    report = clean_stream(io.BytesIO(data), output)
+    return output.getvalue(), report
+
+
+def exiftool_tags(path: Path, *groups: str) -> dict:
+    if shutil.which("exiftool") is None:
+        pytest.skip("exiftool is not installed (scripts/install-system-packages installs it)")
+    result = subprocess.run(["exiftool", "-j", "-a", "-G1", *groups, str(path)],
+                            capture_output=True, text=True, timeout=60)
+    return {key: value for key, value in json.loads(result.stdout)[0].items()
+            if key != "SourceFile" and not key.startswith(("ExifTool:", "System:", "File:"))}
+
+
+def identifying(tags: dict) -> list[str]:
+    """Tags that reveal place, person or camera. The ICC colour profile is kept on purpose (the
+    picture's colours depend on it); its "device" fields describe a colour space, e.g. sRGB."""
+    return [key for key in tags if not key.startswith("ICC")
+            and any(word.lower() in key.lower() for word in LOCATION_WORDS)]
+
+
+# -- JPEG --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_loses_every_location_and_identifying_field(tmp_path, progressive):
+    source = tmp_path / "dirty.jpg"
+    source.write_bytes(dirty_jpeg(progressive=progressive))
+    report = clean_file(source, tmp_path / "clean.jpg")
+    assert {"EXIF (GPS, camera details, serial numbers, thumbnail)", "XMP",
+            "IPTC / Photoshop information", "comment", "JFIF extension (thumbnail)"} <= set(
+        report.removed)
+    assert any(kind.startswith("data after the end") for kind in report.removed)
+    assert identifying(exiftool_tags(tmp_path / "clean.jpg")) == []
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_keeps_its_scan_data_byte_for_byte(progressive):
+    original = dirty_jpeg(width=320, height=240, progressive=progressive)
+    cleaned, _ = clean_bytes(original)
+    assert scan_data(cleaned) == scan_data(original)
+    assert Image.open(io.BytesIO(cleaned)).tobytes() == Image.open(io.BytesIO(original)).tobytes()
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_a_jpeg_keeps_its_orientation(orientation, tmp_path):
+    cleaned, report = clean_bytes(dirty_jpeg(orientation=orientation))
+    assert report.orientation == orientation
+    assert Image.open(io.BytesIO(cleaned)).getexif().get(0x0112, 1) == orientation
+    path = tmp_path / "clean.jpg"
+    path.write_bytes(cleaned)
+    tags = exiftool_tags(path, "-Orientation#")
+    assert tags.get("IFD0:Orientation", 1) == orientation
+
+
+def test_a_cleaned_jpeg_has_nothing_left_to_clean():
+    cleaned, _ = clean_bytes(dirty_jpeg())
+    again, report = clean_bytes(cleaned)
+    assert report.removed == () and again == cleaned
+
+
+def test_cleaning_memory_is_bounded_by_blocks_not_by_the_file(tmp_path):
+    import tracemalloc  # noqa: PLC0415
+
+    source = tmp_path / "big.jpg"
+    source.write_bytes(dirty_jpeg(width=3000, height=2000, quality=95, noisy=True))
+    size = source.stat().st_size
+    assert size > 3 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        report = clean_file(source, tmp_path / "clean.jpg")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.bytes_in == size
+    assert peak < 2.5 * 1024 * 1024 < size  # one 1 MB read block (plus a copy), not the file
+
+
+# -- PNG ---------------------------------------------------------------------------------------
+
+def test_a_png_loses_exif_text_profiles_xmp_and_trailing_data(tmp_path):
+    source = tmp_path / "dirty.png"
+    source.write_bytes(dirty_png())
+    report = clean_file(source, tmp_path / "clean.png")
+    assert "EXIF (eXIf chunk)" in report.removed
+    assert "text (Raw profile type exif)" in report.removed
+    assert "text (XML:com.adobe.xmp)" in report.removed
+    assert "tIME chunk" in report.removed
+    cleaned = (tmp_path / "clean.png").read_bytes()
+    assert idat_data(cleaned) == idat_data(source.read_bytes())
+    assert report.orientation == 8
+    assert identifying(exiftool_tags(tmp_path / "clean.png")) == []
+
+
+def test_a_png_keeps_its_pixels_and_orientation():
+    cleaned, report = clean_bytes(dirty_png(orientation=6))
+    original = Image.open(io.BytesIO(dirty_png(orientation=6)))
+    assert Image.open(io.BytesIO(cleaned)).tobytes() == original.tobytes()
+    assert Image.open(io.BytesIO(cleaned)).getexif().get(0x0112) == 6
+
+
+# -- refused -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data, reason", [
+    (b"", "empty"),
+    (dirty_jpeg(width=320, height=240)[:6000], "damaged"),  # cut inside the scan data
+    (dirty_png()[:300], "damaged"),
+    (b"These are meeting notes, not a photo.", "not an image Steward recognises"),
+    (b"GIF89a" + b"\x00" * 100, "GIF"),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 40, "WebP"),
+    (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 40, "HEIC"),
+    (b"\x00\x00\x00\x18ftypavif" + b"\x00" * 40, "AVIF"),
+    (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 40, "video"),
+    (b"II*\x00\x08\x00\x00\x00" + b"\x00" * 40, "TIFF"),
+])
+def test_refuses_what_it_cannot_prove_clean(data, reason):
+    with pytest.raises(UncleanableMedia, match=reason):
+        clean_bytes(data)
+
+
+def test_refuses_a_png_with_a_damaged_checksum():
+    data = bytearray(dirty_png())
+    data[29] ^= 0xFF  # inside IHDR's CRC
+    with pytest.raises(UncleanableMedia, match="checksum"):
+        clean_bytes(bytes(data))
+
+
+def test_goes_by_content_not_by_the_name(tmp_path):
+    lying = tmp_path / "really-a-png.jpg"
+    lying.write_bytes(dirty_png())
+    assert clean_file(lying, tmp_path / "out.jpg").format == "PNG"
+
+
+def test_a_hostile_exif_block_is_harmless():
+    entries = 5000  # more than fit in one segment: the count lies about the block's size
+    tiff = b"MM\x00*" + struct.pack(">I", 8) + struct.pack(">H", entries)
+    tiff += struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)
+    tiff += b"".join(struct.pack(">HHII", 0x8769, 4, 1, 8) for _ in range(5000))  # IFDs loop
+    block = b"Exif\x00\x00" + tiff[:65000]
+    assert read_orientation(block[6:]) == 6
+    jpeg = dirty_jpeg(orientation=1)
+    cleaned, report = clean_bytes(jpeg[:2] + segment(0xE1, block) + jpeg[2:])
+    assert report.orientation == 6
+    assert Image.open(io.BytesIO(cleaned)).getexif() == {0x0112: 6}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes_are_cleaned_or_refused_never_crash(data):
+    try:
+        clean_bytes(data)
+    except UncleanableMedia:
+        pass
+
+
+SMALL_JPEG = dirty_jpeg(width=16, height=16)
+SMALL_PNG = dirty_png()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([SMALL_JPEG, SMALL_PNG]),
+       st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=8),
+       st.integers(0, 10**6))
+def test_damaged_photos_are_cleaned_or_refused_never_crash(original, flips, cut):
+    data = bytearray(original)
+    for position, value in flips:
+        data[position % len(data)] = value
+    data = bytes(data[:max(1, cut % (len(data) + 1))])
+    try:
+        cleaned, _ = clean_bytes(data)
+    except UncleanableMedia:
+        return
+    _, again = clean_bytes(cleaned)
+    assert again.removed == ()
+
+
+# -- the shared fixtures: photos from independent camera test sets -------------------------------
+
+def manifest(fixtures_dir: Path) -> list[dict]:
+    with open(fixtures_dir / "images" / "MANIFEST.tsv", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_photos_from_camera_test_sets_come_out_without_location(fixtures_dir, tmp_path):
+    cleaned = refused = 0
+    for row in manifest(fixtures_dir):
+        source = fixtures_dir / "images" / row["file"]
+        target = tmp_path / source.name
+        try:
+            clean_file(source, target)
+        except UncleanableMedia as error:
+            refused += 1
+            if row["format"] in ("JPEG", "PNG"):
+                assert "damaged" in str(error), row["file"]
+            else:
+                assert "cannot yet remove location data" in str(error), row["file"]
+            continue
+        cleaned += 1
+        tags = exiftool_tags(target, *EXIFTOOL_GROUPS)
+        assert identifying(tags) == [], f"{row['file']}: {identifying(tags)}"
+        assert identifying(exiftool_tags(target)) == [], row["file"]
+    assert cleaned >= 30 and refused >= 1
+
+
+def test_jpeg_fixtures_keep_their_scan_data(fixtures_dir):
+    for row in manifest(fixtures_dir):
+        if row["format"] != "JPEG":
+            continue
+        original = (fixtures_dir / "images" / row["file"]).read_bytes()
+        try:
+            cleaned, _ = clean_bytes(original)
+        except UncleanableMedia:
+            continue
+        assert scan_data(cleaned) == scan_data(original), row["file"]
+
+
+# -- the command -------------------------------------------------------------------------------
+
+def test_media_clean_cleans_one_file(tmp_path, capsys):
+    source = tmp_path / "trip.jpg"
+    source.write_bytes(dirty_jpeg())
+    assert main(["media", "clean", str(source), "-o", str(tmp_path / "out.jpg")]) == 0
+    assert "orientation 6 kept" in capsys.readouterr().out
+
+
+def test_media_clean_names_each_refusal_and_exits_1(tmp_path, capsys):
+    good, bad = tmp_path / "good.png", tmp_path / "bad.gif"
+    good.write_bytes(dirty_png())
+    bad.write_bytes(b"GIF89a" + b"\x00" * 50)
+    assert main(["media", "clean", str(good), str(bad), "-o", str(tmp_path / "out")]) == 1
+    assert (tmp_path / "out" / "good.png").exists() and not (tmp_path / "out" / "bad.gif").exists()
+    assert "bad.gif: refused: it is a GIF file" in capsys.readouterr().err
