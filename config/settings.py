@@ -136,6 +136,46 @@ class PublishingSettings(Section):
                                         "this long before the attempt began.")
 
 
+class PupilSettings(Section):
+    """The pupil roster and how strictly pupils' names are kept out of posts."""
+
+    roster_file: Path | None = Field(None, description="CSV export of the pupil roster from the "
+                                     "school's information system. Never logged. Default: "
+                                     "<state_dir>/roster.csv; without it, names are not checked "
+                                     "and Steward says so.")
+    first_name_column: str = Field("First Name", description="Roster column with the legal "
+                                   "first name.")
+    surname_column: str = Field("Surname", description="Roster column with the surname.")
+    preferred_name_column: str = Field("Preferred Name", description="Roster column with the "
+                                       "name the pupil goes by (may be empty).")
+    year_group_column: str = Field("Year", description="Roster column with the year group.")
+    words_between: int = Field(3, ge=0, le=10, description="A first name and surname this many "
+                               "words apart still count as a full name.")
+    allow_first_name_and_initial: bool = Field(True, description="Allow 'Jane S.'.")
+    allow_first_names: bool = Field(True, description="Allow a pupil's first name on its own.")
+
+
+class PersonalDataSettings(Section):
+    """Personal information kept out of posts."""
+
+    school_contact_details: list[str] = Field(default_factory=list, description="The school's "
+                                              "own phone numbers, e-mail addresses, postcode and "
+                                              "street address, which posts may mention.")
+
+
+class LinkSettings(Section):
+    """Where links in posts may go."""
+
+    allow_domains: list[str] = Field(default_factory=list, description="If not empty, links "
+                                     "may only go to these domains (and their subdomains), e.g. "
+                                     "['oakfield.sch.uk', 'gov.uk'].")
+    deny_domains: list[str] = Field(default_factory=list, description="Links may never go to "
+                                    "these domains.")
+    extra_shorteners: list[str] = Field(default_factory=list, description="Link shorteners to "
+                                        "refuse besides the built-in list (bit.ly, tinyurl.com, "
+                                        "...).")
+
+
 class XSettings(Section):
     """The school's X account (OAuth 1.0a user context)."""
 
@@ -213,6 +253,10 @@ class StewardSettings(BaseSettings):
                                        description="Who approves posts.")
     publishing: PublishingSettings = Field(default_factory=PublishingSettings,
                                            description="Publishing and retries.")
+    pupils: PupilSettings = Field(default_factory=PupilSettings, description="Pupils' names.")
+    personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings,
+                                                description="Personal information.")
+    links: LinkSettings = Field(default_factory=LinkSettings, description="Links.")
     x: XSettings = Field(default_factory=XSettings, description="The X account.")
     facebook: FacebookSettings = Field(default_factory=FacebookSettings,
                                        description="The Facebook Page.")

@@ -11,9 +11,11 @@ from config.settings import StewardSettings
 from connectors.facebook import FacebookPageConnector
 from connectors.x import XConnector
 from daemon.approval import verify_approvals
-from policies.findings import Finding, PolicyContext
+from daemon.rosters import load_roster, roster_path
+from policies.findings import Finding, LinkRules, NameRules, PolicyContext
 from policies.pipeline import evaluate
 from policies.platforms import target_platforms
+from policies.roster import RosterError
 from policies.submission import Submission, read_submission
 
 CAPABILITIES = {"x": XConnector.capabilities, "facebook": FacebookPageConnector.capabilities}
@@ -25,6 +27,7 @@ class Assessment:
     findings: list[Finding]
     signers: tuple[str, ...]
     platforms: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -38,6 +41,20 @@ def assess(path: Path, settings: StewardSettings, now: datetime,
                                  name=name)
     signers = {signer.name: signer.public_key for signer in settings.approval.signers}
     evidence = verify_approvals(submission, signers, settings.intake.max_media_bytes)
+    notes: list[str] = []
+    roster_problem: list[Finding] = []
+    try:
+        roster = load_roster(settings)
+    except RosterError as error:
+        roster = None
+        roster_problem.append(Finding(
+            "pupil-names", "st-marys.no-full-names",
+            f"the pupil roster cannot be read, so pupils' names cannot be checked: {error}",
+            "Tell the administrator: the roster file must be fixed before posts can go out.",
+            audience="admin"))
+    if roster is None and not roster_problem:
+        notes.append(f"No pupil roster at {roster_path(settings)}: pupils' names were NOT "
+                     "checked.")
     context = PolicyContext(
         now=now,
         time_zone=settings.school.time_zone,
@@ -48,7 +65,14 @@ def assess(path: Path, settings: StewardSettings, now: datetime,
         grace_minutes=settings.publishing.grace_minutes,
         approvals_required=settings.approval.approvals_required,
         approval=evidence,
+        roster=roster,
+        names=NameRules(settings.pupils.words_between,
+                        settings.pupils.allow_first_name_and_initial,
+                        settings.pupils.allow_first_names),
+        school_contact_details=tuple(settings.personal_data.school_contact_details),
+        links=LinkRules(tuple(settings.links.allow_domains), tuple(settings.links.deny_domains),
+                        tuple(settings.links.extra_shorteners)),
     )
-    findings = evaluate(submission, context)
+    findings = evaluate(submission, context) + roster_problem
     return Assessment(submission, findings, evidence.valid_signers,
-                      target_platforms(submission, context))
+                      target_platforms(submission, context), tuple(notes))

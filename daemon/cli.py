@@ -166,6 +166,7 @@ def command_check(arguments: argparse.Namespace) -> int:
     if arguments.json:
         print(json.dumps({
             "accepted": result.accepted, "platforms": list(result.platforms),
+            "notes": list(result.notes),
             "approved_by": list(result.signers),
             "findings": [{"rule": f.rule, "clause": f.clause_id, "problem": f.problem,
                           "fix": f.fix} for f in result.findings]}, indent=2))
@@ -175,6 +176,9 @@ def command_check(arguments: argparse.Namespace) -> int:
         print(f"{arguments.post}: would be REFUSED:")
         for finding in result.findings:
             print(finding.explain())
+    if not arguments.json:
+        for note in result.notes:
+            print(f"Note: {note}")
     return EXIT_OK if result.accepted else EXIT_REFUSED
 
 

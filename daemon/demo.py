@@ -34,6 +34,8 @@ from daemon.service import Service, StartupError
 from daemon.submitting import submit
 
 SIGNER = "Head Teacher (demo)"
+DEMO_ROSTER = ("First Name,Surname,Preferred Name,Year\n"  # invented pupils, for the name check
+               "Amelia,Hartley,Millie,4\nOliver,Nwosu,Olly,6\nSofia,Lindqvist,,2\n")
 WAIT_SECONDS = 60
 
 
@@ -79,6 +81,9 @@ def run_demo(state_dir: Path | None, keep_running: bool = False) -> int:
     else:
         key = new_key(SIGNER, key_file)
     settings = _settings(state_dir, key)
+    roster = state_dir / "roster.csv"
+    if not roster.exists():
+        roster.write_text(DEMO_ROSTER, encoding="utf-8")
     service = Service(settings)
     print("Steward demo: everything below happens on a local sandbox, not on real accounts.\n")
     print(f"State directory: {state_dir}")

@@ -49,6 +49,20 @@ CLAUSES = {clause.id: clause for clause in [
            "The school's Twitter account will disable geographical location data so that tweets "
            "made off site such as on a school trip or school journey residential trip cannot be "
            "geographically traced."),
+    Clause("st-marys.no-full-names", "St Mary's CE Primary social media policy",
+           "Guidelines for Twitter",
+           "The school's Twitter account will never tweet or make reference to the full names of "
+           "children in our school."),
+    Clause("st-marys.no-personal-information", "St Mary's CE Primary social media policy",
+           "Protocols and Guidelines for Twitter",
+           "Do not post or publish any kind of personal information such as full names, age, "
+           "contact numbers, where you live etc."),
+    Clause("st-marys.known-organisations", "St Mary's CE Primary social media policy",
+           "Guidelines for Twitter",
+           "The school's Twitter account is to be used as a blog to record school activity, "
+           "provide announcements and reminders and to tweet posts or links that reference "
+           "established and known organisations that the school deems as appropriate and "
+           "useful."),
     Clause("steward.format", "Steward submission format", "README, 'Writing a post'",
            "A post is post.md with TOML front matter between +++ lines, the media it names, "
            "and approval signatures."),

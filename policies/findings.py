@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from policies.clauses import CLAUSES, Clause
+from policies.roster import Roster
 
 if TYPE_CHECKING:
     from policies.submission import Submission
@@ -42,6 +43,24 @@ class ApprovalEvidence:
 
 
 @dataclass(frozen=True)
+class NameRules:
+    """How strictly pupils' names are matched (see policies.roster.find_pupil_names)."""
+
+    window: int = 3
+    allow_initials: bool = True
+    allow_first_names: bool = True
+
+
+@dataclass(frozen=True)
+class LinkRules:
+    """Which links a post may carry."""
+
+    allow_domains: tuple[str, ...] = ()   # empty: any domain not denied
+    deny_domains: tuple[str, ...] = ()
+    extra_shorteners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PolicyContext:
     """Everything a rule may know besides the submission itself; built by the daemon."""
 
@@ -54,6 +73,10 @@ class PolicyContext:
     grace_minutes: float
     approvals_required: int
     approval: ApprovalEvidence = field(default_factory=ApprovalEvidence)
+    roster: Roster | None = None
+    names: NameRules = field(default_factory=NameRules)
+    school_contact_details: tuple[str, ...] = ()
+    links: LinkRules = field(default_factory=LinkRules)
 
 
 @dataclass(frozen=True)

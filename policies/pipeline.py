@@ -6,13 +6,25 @@ once rather than one per attempt.
 
 from __future__ import annotations
 
-from policies import approval, location, media_files, platforms, schedule
+from policies import (
+    approval,
+    links,
+    location,
+    media_files,
+    personal_data,
+    platforms,
+    pupil_names,
+    schedule,
+)
 from policies.findings import Finding, PolicyContext, Rule
 from policies.submission import Submission
 
 RULES: tuple[Rule, ...] = (
     media_files.RULE,
     location.RULE,
+    pupil_names.RULE,
+    personal_data.RULE,
+    links.RULE,
     platforms.RULE,
     schedule.RULE,
     approval.RULE,

@@ -2,8 +2,10 @@
 (fail2ban's samples test): `tests/samples/<rule>/must-refuse/<case>/` and `.../must-accept/`.
 
 A rule without both kinds of sample fails here, so no rule ships untested. A sample may carry a
-`context.toml` to set what the daemon would have established: `valid_signers`,
-`approvals_required`, `approval_problems`.
+`context.toml` to set what the daemon would have established or the school configured:
+`valid_signers`, `approvals_required`, `approval_problems`, `allow_initials`,
+`allow_first_names`, `school_contact_details`, `allow_domains`, `deny_domains`. Every sample is
+judged against the invented roster in `tests/samples/roster.csv`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from policies.findings import ApprovalEvidence, PolicyContext
+from policies.findings import ApprovalEvidence, LinkRules, NameRules, PolicyContext
 from policies.pipeline import RULES
+from policies.roster import parse_roster
 from policies.submission import read_submission
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+ROSTER = parse_roster((SAMPLES / "roster.csv").read_text(encoding="utf-8"))
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 PARSER = "submission-format"
 RULE_IDS = [rule.id for rule in RULES] + [PARSER]
@@ -34,7 +38,13 @@ def context_for(case: Path) -> PolicyContext:
         max_media_bytes=10 * 1024 * 1024, grace_minutes=60,
         approvals_required=overrides.get("approvals_required", 1),
         approval=ApprovalEvidence(tuple(overrides.get("valid_signers", ["Deputy Head"])),
-                                  tuple(overrides.get("approval_problems", []))))
+                                  tuple(overrides.get("approval_problems", []))),
+        roster=ROSTER,
+        names=NameRules(allow_initials=overrides.get("allow_initials", True),
+                        allow_first_names=overrides.get("allow_first_names", True)),
+        school_contact_details=tuple(overrides.get("school_contact_details", [])),
+        links=LinkRules(tuple(overrides.get("allow_domains", [])),
+                        tuple(overrides.get("deny_domains", []))))
 
 
 def findings_for(rule_id: str, case: Path):

@@ -1,0 +1,51 @@
+"""Pupils' names and personal data stay out of posts, and out of Steward's own records."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from daemon.cli import main
+from tests.daemon.harness import write_post
+
+SAMPLE_ROSTER = Path(__file__).resolve().parent.parent / "samples" / "roster.csv"
+
+
+def test_refuses_a_post_naming_a_pupil_without_repeating_the_name(steward):
+    shutil.copy(SAMPLE_ROSTER, steward.state_dir / "roster.csv")
+    steward.post("star-of-the-week", "Star of the week: #MaryJaneMcDonald!")
+    report = steward.wait_for_refusal("star-of-the-week")
+    assert "names a pupil (full name" in report and "full names of children" in report
+    assert "McDonald" not in report and "Mary Jane" not in report
+    audit = (steward.state_dir / "audit.jsonl").read_text()
+    assert "McDonald" not in audit and "Mary Jane" not in audit
+    [refusal] = steward.events_named("submission.refused")
+    assert refusal["rules"] == ["pupil-names"] and refusal["clauses"] == ["st-marys.no-full-names"]
+
+
+def test_a_broken_roster_stops_posts_and_names_the_row_for_the_administrator(steward):
+    (steward.state_dir / "roster.csv").write_text("First Name,Surname\nJane,Smith\n,Brown\n")
+    steward.post("any-post", "A post while the roster is broken.")
+    report = steward.wait_for_refusal("any-post")
+    assert "roster row 3 has no first name" in report and "Brown" not in report
+
+
+def test_check_says_when_names_were_not_checked(tmp_path, capsys):
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n')
+    post = write_post(tmp_path / "draft", "Hello.")
+    main(["check", str(post), "--config", str(config)])
+    assert "pupils' names were NOT checked" in capsys.readouterr().out
+
+
+def test_check_refuses_personal_data_and_hidden_links(tmp_path, capsys):
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n'
+                      '[links]\nallow_domains = ["oakfield.sch.uk"]\n')
+    post = write_post(tmp_path / "draft", "Call 07700 900123 or see bit.ly/x1 and "
+                      "https://oakfie1d.sch.uk/pay")
+    assert main(["check", str(post), "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "contains a phone number" in out
+    assert "(bit.ly) uses a link shortener" in out
+    assert "(oakfie1d.sch.uk) imitates oakfield.sch.uk" in out
