@@ -155,6 +155,20 @@ class PupilSettings(Section):
     allow_first_names: bool = Field(True, description="Allow a pupil's first name on its own.")
 
 
+class ConsentSettings(Section):
+    """Photo consent: who may be pictured, and the restricted list."""
+
+    register_file: Path | None = Field(None, description="CSV of photo consent, one row per "
+                                       "pupil. Never logged. Default: <state_dir>/consent.csv.")
+    pupil_column: str = Field("Pupil", description="Register column with the pupil's full "
+                              "name, as written under `pictured` in posts.")
+    photo_consent_column: str = Field("Photo Consent", description="Register column: yes/no.")
+    restricted_column: str = Field("Restricted", description="Register column: yes if the "
+                                   "pupil is on the restricted list (never shown).")
+    require_pictured: bool = Field(True, description="Posts with photos must list the pupils "
+                                   "pictured (`pictured = []` when none can be identified).")
+
+
 class PersonalDataSettings(Section):
     """Personal information kept out of posts."""
 
@@ -254,6 +268,8 @@ class StewardSettings(BaseSettings):
     publishing: PublishingSettings = Field(default_factory=PublishingSettings,
                                            description="Publishing and retries.")
     pupils: PupilSettings = Field(default_factory=PupilSettings, description="Pupils' names.")
+    consent: ConsentSettings = Field(default_factory=ConsentSettings,
+                                     description="Photo consent.")
     personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings,
                                                 description="Personal information.")
     links: LinkSettings = Field(default_factory=LinkSettings, description="Links.")

@@ -11,7 +11,7 @@ from config.settings import StewardSettings
 from connectors.facebook import FacebookPageConnector
 from connectors.x import XConnector
 from daemon.approval import verify_approvals
-from daemon.rosters import load_roster, roster_path
+from daemon.rosters import load_consent, load_roster, roster_path
 from policies.findings import Finding, LinkRules, NameRules, PolicyContext
 from policies.pipeline import evaluate
 from policies.platforms import target_platforms
@@ -55,6 +55,15 @@ def assess(path: Path, settings: StewardSettings, now: datetime,
     if roster is None and not roster_problem:
         notes.append(f"No pupil roster at {roster_path(settings)}: pupils' names were NOT "
                      "checked.")
+    try:
+        consent = load_consent(settings)
+    except RosterError as error:
+        consent = None
+        roster_problem.append(Finding(
+            "photo-consent", "st-marys.photo-consent",
+            f"the photo consent register cannot be read: {error}",
+            "Tell the administrator: the register must be fixed before photos of pupils can go "
+            "out.", audience="admin"))
     context = PolicyContext(
         now=now,
         time_zone=settings.school.time_zone,
@@ -72,6 +81,8 @@ def assess(path: Path, settings: StewardSettings, now: datetime,
         school_contact_details=tuple(settings.personal_data.school_contact_details),
         links=LinkRules(tuple(settings.links.allow_domains), tuple(settings.links.deny_domains),
                         tuple(settings.links.extra_shorteners)),
+        consent=consent,
+        require_pictured=settings.consent.require_pictured,
     )
     findings = evaluate(submission, context) + roster_problem
     return Assessment(submission, findings, evidence.valid_signers,

@@ -45,7 +45,7 @@ def _draft(folder: Path, publish_at: datetime, text: str, image: bytes | None = 
              'platforms = ["x", "facebook"]']
     if image is not None:
         (folder / "sports-day.png").write_bytes(image)
-        lines += ["[[images]]", 'file = "sports-day.png"',
+        lines += ["pictured = []  # no pupil can be identified", "[[images]]", 'file = "sports-day.png"',
                   'alt = "Relay batons and rosettes laid out on the school field"']
     lines += ["+++", text, ""]
     (folder / "post.md").write_text("\n".join(lines), encoding="utf-8")

@@ -1,19 +1,22 @@
-"""Load the pupil roster from the state directory, re-reading it only when the file changes.
+"""Load the pupil roster and the photo consent register from the state directory, re-reading a
+file only when it changes.
 
-The roster holds children's names: it is never logged; the audit log records only that it was
-loaded, how many pupils it holds and the file's hash.
+Both hold children's data: they are never logged, and errors name rows, not contents.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from config.settings import StewardSettings
+from policies.consent_register import ConsentColumns, ConsentRegister, parse_consent_register
 from policies.roster import Roster, RosterColumns, RosterError, parse_roster
-from policies.submission import file_sha256
 
-_cache: dict[Path, tuple[tuple[int, int], Roster]] = {}
+Parsed = TypeVar("Parsed")
+_cache: dict[Path, tuple[tuple[int, int], object]] = {}
 _lock = threading.Lock()
 
 
@@ -21,9 +24,15 @@ def roster_path(settings: StewardSettings) -> Path:
     return settings.pupils.roster_file or settings.paths.state_dir / "roster.csv"
 
 
-def load_roster(settings: StewardSettings) -> Roster | None:
-    """The roster, or None when there is no roster file. Raise RosterError if it is unusable."""
-    path = roster_path(settings)
+def consent_path(settings: StewardSettings) -> Path:
+    return settings.consent.register_file or settings.paths.state_dir / "consent.csv"
+
+
+def _load(path: Path, parse: Callable[[str], Parsed]) -> Parsed | None:
+    """Parse `path` (cached by modification time and size); None when it does not exist.
+
+    Raise RosterError when it cannot be read or parsed.
+    """
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -33,20 +42,27 @@ def load_roster(settings: StewardSettings) -> Roster | None:
         cached = _cache.get(path)
         if cached and cached[0] == stamp:
             return cached[1]
-    pupils = settings.pupils
-    columns = RosterColumns(pupils.first_name_column, pupils.surname_column,
-                            pupils.preferred_name_column, pupils.year_group_column)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise RosterError(f"{path.name} is not UTF-8 text; export it as CSV UTF-8") from None
     except OSError as error:
         raise RosterError(f"{path.name} cannot be read ({error.strerror})") from None
-    roster = parse_roster(text, columns)
+    parsed = parse(text)
     with _lock:
-        _cache[path] = (stamp, roster)
-    return roster
+        _cache[path] = (stamp, parsed)
+    return parsed
 
 
-def roster_fingerprint(settings: StewardSettings) -> str:
-    return file_sha256(roster_path(settings))
+def load_roster(settings: StewardSettings) -> Roster | None:
+    pupils = settings.pupils
+    columns = RosterColumns(pupils.first_name_column, pupils.surname_column,
+                            pupils.preferred_name_column, pupils.year_group_column)
+    return _load(roster_path(settings), lambda text: parse_roster(text, columns))
+
+
+def load_consent(settings: StewardSettings) -> ConsentRegister | None:
+    consent = settings.consent
+    columns = ConsentColumns(consent.pupil_column, consent.photo_consent_column,
+                             consent.restricted_column)
+    return _load(consent_path(settings), lambda text: parse_consent_register(text, columns))

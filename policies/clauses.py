@@ -63,6 +63,14 @@ CLAUSES = {clause.id: clause for clause in [
            "provide announcements and reminders and to tweet posts or links that reference "
            "established and known organisations that the school deems as appropriate and "
            "useful."),
+    Clause("st-marys.photo-consent", "St Mary's CE Primary social media policy",
+           "School Sanctioned Use of Social Media",
+           "Staff must not publish photographs of children without the written consent of "
+           "parents/carers."),
+    Clause("wightwick.restricted-list", "Wightwick Hall School social media policy",
+           "Using social media on behalf of Wightwick Hall School",
+           "Photographs must be checked carefully to ensure that children who are on the "
+           "restricted list are never shown on the social media."),
     Clause("steward.format", "Steward submission format", "README, 'Writing a post'",
            "A post is post.md with TOML front matter between +++ lines, the media it names, "
            "and approval signatures."),

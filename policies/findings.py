@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from policies.clauses import CLAUSES, Clause
+from policies.consent_register import ConsentRegister
 from policies.roster import Roster
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class PolicyContext:
     names: NameRules = field(default_factory=NameRules)
     school_contact_details: tuple[str, ...] = ()
     links: LinkRules = field(default_factory=LinkRules)
+    consent: ConsentRegister | None = None
+    require_pictured: bool = True
 
 
 @dataclass(frozen=True)

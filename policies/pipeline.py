@@ -12,6 +12,7 @@ from policies import (
     location,
     media_files,
     personal_data,
+    photo_consent,
     platforms,
     pupil_names,
     schedule,
@@ -22,6 +23,7 @@ from policies.submission import Submission
 RULES: tuple[Rule, ...] = (
     media_files.RULE,
     location.RULE,
+    photo_consent.RULE,
     pupil_names.RULE,
     personal_data.RULE,
     links.RULE,

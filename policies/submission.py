@@ -8,6 +8,7 @@ The format, in full:
     [[images]]
     file = "sports-day.jpg"
     alt = "Year 4 relay runners crossing the line"
+    pictured = []                             # pupils in the photos (private); [] = nobody
     [text]                                    # optional: a different text per platform
     x = "A shorter text for X"
     +++
@@ -38,7 +39,7 @@ from policies.findings import Finding
 POST_FILE = "post.md"
 APPROVALS_FILE = "approvals.txt"
 APPROVALS_MARKER = b"+++ approvals\n"  # a line of its own, after the signed text
-FRONT_MATTER_KEYS = ("publish_at", "platforms", "images", "text")
+FRONT_MATTER_KEYS = ("publish_at", "platforms", "images", "text", "pictured")
 IMAGE_KEYS = ("file", "alt")
 RULE = "submission-format"
 CLAUSE = "steward.format"
@@ -75,6 +76,7 @@ class Submission:
     publish_at: datetime | None = None
     publish_at_written: str = ""
     images: tuple[ImageRef, ...] = ()
+    pictured: tuple[str, ...] | None = None  # pupils in the photos; () = nobody; None = not said
     approvals: tuple[ApprovalRecord, ...] = ()
     problems: tuple[Finding, ...] = ()
 
@@ -218,6 +220,7 @@ def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submis
     _read_platforms(front, fields, problems)
     _read_images(front, fields, problems)
     _read_platform_text(front, fields, problems)
+    _read_pictured(front, fields, problems)
     if not fields["text"] and not fields.get("platform_text") and not fields.get("images"):
         problems.append(_problem("the post has no text and no images",
                                  "Write the post's text after the closing '+++' line."))
@@ -307,6 +310,18 @@ def _read_platform_text(front: dict, fields: dict, problems: list) -> None:
                                  'Write e.g. [text] then x = "the text for X".'))
         return
     fields["platform_text"] = {key.lower(): text.strip() for key, text in value.items()}
+
+
+def _read_pictured(front: dict, fields: dict, problems: list) -> None:
+    if "pictured" not in front:
+        return
+    value = front["pictured"]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        problems.append(_problem("pictured must be a list of pupils' names",
+                                 'Write pictured = ["First Surname", ...], or pictured = [] '
+                                 "when no pupil can be identified."))
+        return
+    fields["pictured"] = tuple(item.strip() for item in value if item.strip())
 
 
 def _folder_approvals(root: Path) -> tuple[list[ApprovalRecord], list[Finding]]:

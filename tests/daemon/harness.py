@@ -31,10 +31,13 @@ from daemon.submitting import submit
 
 def write_post(folder: Path, text: str, *, publish_at: datetime | str | None = None,
                platforms: list[str] | None = None, images: int = 0,
-               extra_front_matter: str = "") -> Path:
-    """Write a post folder as a member of staff would."""
+               extra_front_matter: str = "", pictured: list[str] | None = None) -> Path:
+    """Write a post folder as a member of staff would. Posts with images say who is pictured
+    (nobody, unless `pictured` is given)."""
     folder.mkdir(parents=True)
     lines = ["+++"]
+    if images or "[[images]]" in extra_front_matter:
+        lines.append("pictured = [" + ", ".join(f'"{p}"' for p in pictured or []) + "]")
     if publish_at is not None:
         written = publish_at if isinstance(publish_at, str) else publish_at.isoformat()
         lines.append(f'publish_at = "{written}"')

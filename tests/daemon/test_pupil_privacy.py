@@ -49,3 +49,28 @@ def test_check_refuses_personal_data_and_hidden_links(tmp_path, capsys):
     assert "contains a phone number" in out
     assert "(bit.ly) uses a link shortener" in out
     assert "(oakfie1d.sch.uk) imitates oakfield.sch.uk" in out
+
+
+SAMPLE_CONSENT = SAMPLE_ROSTER.with_name("consent.csv")
+
+
+def test_photos_need_consent_for_every_pupil_pictured(steward):
+    shutil.copy(SAMPLE_CONSENT, steward.state_dir / "consent.csv")
+    steward.post("no-consent", "Planting day.", images=1, pictured=["Jane Smith", "Zoe O'Brien"])
+    report = steward.wait_for_refusal("no-consent")
+    assert "the 2nd pupil listed under pictured has no photo consent" in report
+    assert "O'Brien" not in report and "Zoe" not in report
+    steward.post("with-consent", "Planting day, take two.", images=1, pictured=["Jane Smith"])
+    assert steward.wait_for_status("with-consent")
+
+
+def test_photos_must_say_who_is_pictured(steward):
+    folder = write_post(steward.drafts / "undeclared", "Who is this?", publish_at=steward.soon())
+    (folder / "post.md").write_text((folder / "post.md").read_text().replace(
+        "+++\n", '+++\n[[images]]\nfile = "p.png"\nalt = "A class photo"\n', 1))
+    from daemon.sample_images import png_image  # noqa: PLC0415
+
+    (folder / "p.png").write_bytes(png_image())
+    steward.submit(folder)
+    report = steward.wait_for_refusal("undeclared")
+    assert "does not say which pupils are pictured" in report

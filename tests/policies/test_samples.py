@@ -4,8 +4,9 @@
 A rule without both kinds of sample fails here, so no rule ships untested. A sample may carry a
 `context.toml` to set what the daemon would have established or the school configured:
 `valid_signers`, `approvals_required`, `approval_problems`, `allow_initials`,
-`allow_first_names`, `school_contact_details`, `allow_domains`, `deny_domains`. Every sample is
-judged against the invented roster in `tests/samples/roster.csv`.
+`allow_first_names`, `school_contact_details`, `allow_domains`, `deny_domains`,
+`no_consent_register`. Every sample is judged against the invented roster and consent register
+in `tests/samples/roster.csv` and `consent.csv`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from policies.consent_register import parse_consent_register
 from policies.findings import ApprovalEvidence, LinkRules, NameRules, PolicyContext
 from policies.pipeline import RULES
 from policies.roster import parse_roster
@@ -23,6 +25,7 @@ from policies.submission import read_submission
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 ROSTER = parse_roster((SAMPLES / "roster.csv").read_text(encoding="utf-8"))
+CONSENT = parse_consent_register((SAMPLES / "consent.csv").read_text(encoding="utf-8"))
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 PARSER = "submission-format"
 RULE_IDS = [rule.id for rule in RULES] + [PARSER]
@@ -44,7 +47,8 @@ def context_for(case: Path) -> PolicyContext:
                         allow_first_names=overrides.get("allow_first_names", True)),
         school_contact_details=tuple(overrides.get("school_contact_details", [])),
         links=LinkRules(tuple(overrides.get("allow_domains", [])),
-                        tuple(overrides.get("deny_domains", []))))
+                        tuple(overrides.get("deny_domains", []))),
+        consent=None if overrides.get("no_consent_register") else CONSENT)
 
 
 def findings_for(rule_id: str, case: Path):

@@ -1,0 +1,55 @@
+"""No photo of a child without written consent, and never a child on the restricted list.
+
+A post with images must say who is pictured (`pictured = [...]`, or `pictured = []` when no
+pupil can be identified); every pupil listed must be in the consent register with photo consent
+and must not be on the restricted list. Findings number the pupils as listed, never name them.
+"""
+
+from __future__ import annotations
+
+from policies.findings import Finding, PolicyContext, Rule
+from policies.submission import Submission
+
+
+def _ordinal(number: int) -> str:
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10 if number % 100 not in (11, 12, 13)
+                                             else 0, "th")
+    return f"{number}{suffix}"
+
+
+def check(submission: Submission, context: PolicyContext) -> list[Finding]:
+    if not submission.images:
+        return []
+    if submission.pictured is None:
+        if not context.require_pictured:
+            return []
+        return [RULE.finding(
+            "the post has photos but does not say which pupils are pictured",
+            'Add pictured = ["First Surname", ...] to the settings, or pictured = [] if no pupil '
+            "can be identified in any photo.")]
+    if submission.pictured and context.consent is None:
+        return [RULE.finding(
+            "pupils are pictured but there is no consent register to check them against",
+            "Ask the administrator to install the consent register, or use photos without "
+            "identifiable pupils.", audience="admin")]
+    findings = []
+    for number, pupil in enumerate(submission.pictured, start=1):
+        entry = context.consent.lookup(pupil)
+        which = f"the {_ordinal(number)} pupil listed under pictured"
+        if entry is None:
+            findings.append(RULE.finding(
+                f"{which} is not in the consent register",
+                "Check the spelling against the register, or leave that pupil out of the photos."))
+        elif entry.restricted:
+            findings.append(RULE.finding(
+                f"{which} is on the restricted list and must never be shown",
+                "Remove every photo in which that pupil appears.",
+                clause_id="wightwick.restricted-list"))
+        elif not entry.photo_consent:
+            findings.append(RULE.finding(
+                f"{which} has no photo consent",
+                "Remove the photos that show that pupil, or ask the office to record consent."))
+    return findings
+
+
+RULE = Rule("photo-consent", "st-marys.photo-consent", check)
