@@ -169,6 +169,19 @@ class ConsentSettings(Section):
                                    "pictured (`pictured = []` when none can be identified).")
 
 
+class FaceSettings(Section):
+    """Faces in photos."""
+
+    policy: Literal["refuse", "blur", "allow"] = Field("refuse", description="What to do with "
+                                                      "photos in which a face is detected: "
+                                                      "'refuse' them (St Mary's: never "
+                                                      "identifiable by face), 'blur' the faces "
+                                                      "(the photo is then re-encoded), or "
+                                                      "'allow' them (consent is still checked).")
+    max_megapixels: float = Field(50, gt=0, description="Larger pictures are refused before "
+                                  "being decoded.")
+
+
 class PersonalDataSettings(Section):
     """Personal information kept out of posts."""
 
@@ -270,6 +283,7 @@ class StewardSettings(BaseSettings):
     pupils: PupilSettings = Field(default_factory=PupilSettings, description="Pupils' names.")
     consent: ConsentSettings = Field(default_factory=ConsentSettings,
                                      description="Photo consent.")
+    faces: FaceSettings = Field(default_factory=FaceSettings, description="Faces.")
     personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings,
                                                 description="Personal information.")
     links: LinkSettings = Field(default_factory=LinkSettings, description="Links.")

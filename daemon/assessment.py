@@ -83,6 +83,8 @@ def assess(path: Path, settings: StewardSettings, now: datetime,
                         tuple(settings.links.extra_shorteners)),
         consent=consent,
         require_pictured=settings.consent.require_pictured,
+        faces=settings.faces.policy,
+        max_megapixels=settings.faces.max_megapixels,
     )
     findings = evaluate(submission, context) + roster_problem
     return Assessment(submission, findings, evidence.valid_signers,

@@ -316,7 +316,8 @@ class Intake:
             return
         folder = queued / name if submission.is_folder else queued
         try:
-            media = clean_images(folder, submission.images, self.audit, submission_id)
+            media = clean_images(folder, submission.images, self.audit, submission_id,
+                                 blur=self.settings.faces.policy == "blur")
         except UncleanableMedia as error:
             _move(queued, claim)
             self._refuse(claim, name, [Finding(

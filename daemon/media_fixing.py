@@ -8,19 +8,23 @@ import shutil
 from pathlib import Path
 
 from daemon.audit import AuditLog
-from policies.media import clean_file
+from policies.media import UncleanableMedia, clean_file
+from policies.media.faces import blur_faces, count_faces
 from policies.media_files import sniff_image_type
 from policies.submission import ImageRef, file_sha256
 
 CLEAN_FOLDER = ".steward-clean"
 CLAUSE = "st-marys.no-geolocation"
+FACES_CLAUSE = "st-marys.no-faces"
 
 
 def clean_images(folder: Path, images: tuple[ImageRef, ...], audit: AuditLog,
-                 submission_id: str) -> list[dict]:
-    """Clean each image of `folder` into `folder/.steward-clean/`; return media descriptions.
+                 submission_id: str, blur: bool = False) -> list[dict]:
+    """Clean each image of `folder` into `folder/.steward-clean/` (blurring faces first when
+    `blur`); return media descriptions.
 
-    Raise UncleanableMedia if any image cannot be cleaned and proved clean.
+    Raise UncleanableMedia if any image cannot be cleaned and proved clean, or if a face is
+    still found after blurring.
     """
     if not images:
         return []
@@ -31,7 +35,21 @@ def clean_images(folder: Path, images: tuple[ImageRef, ...], audit: AuditLog,
         source = folder / image.file
         target = target_folder / image.file
         try:
-            report = clean_file(source, target)
+            if blur and count_faces(source):
+                blurred = target_folder / f".blurred-{image.file}"
+                faces = blur_faces(source, blurred)
+                if count_faces(blurred):
+                    raise UncleanableMedia("a face could still be recognised after blurring; "
+                                           "use a photo without identifiable faces")
+                audit.record("media.faces_blurred", clause=FACES_CLAUSE,
+                             submission=submission_id, file=image.file, faces=faces)
+                report = clean_file(blurred, target)
+                blurred.unlink()
+            else:
+                report = clean_file(source, target)
+        except ValueError as error:  # the picture could not be decoded for face detection
+            shutil.rmtree(target_folder, ignore_errors=True)
+            raise UncleanableMedia(str(error)) from None
         except BaseException:
             shutil.rmtree(target_folder, ignore_errors=True)  # leave the submission as it came
             raise

@@ -63,6 +63,11 @@ CLAUSES = {clause.id: clause for clause in [
            "provide announcements and reminders and to tweet posts or links that reference "
            "established and known organisations that the school deems as appropriate and "
            "useful."),
+    Clause("st-marys.no-faces", "St Mary's CE Primary social media policy",
+           "Guidelines for Twitter",
+           "To help protect the identity and privacy of pupils and members of staff we will never "
+           "publish photographs or videos in which our children and staff can be identified by "
+           "face on our school Twitter account."),
     Clause("st-marys.photo-consent", "St Mary's CE Primary social media policy",
            "School Sanctioned Use of Social Media",
            "Staff must not publish photographs of children without the written consent of "

@@ -80,6 +80,8 @@ class PolicyContext:
     links: LinkRules = field(default_factory=LinkRules)
     consent: ConsentRegister | None = None
     require_pictured: bool = True
+    faces: str = "refuse"  # "refuse" | "blur" | "allow"
+    max_megapixels: float = 50.0
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from policies import (
     approval,
+    faces,
     links,
     location,
     media_files,
@@ -23,6 +24,7 @@ from policies.submission import Submission
 RULES: tuple[Rule, ...] = (
     media_files.RULE,
     location.RULE,
+    faces.RULE,
     photo_consent.RULE,
     pupil_names.RULE,
     personal_data.RULE,

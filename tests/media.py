@@ -118,3 +118,42 @@ def idat_data(png: bytes) -> bytes:
             break
         position += 12 + length
     return b"".join(chunks)
+
+
+def _drawn_face(size: int) -> Image.Image:
+    """A plain drawn face (bright oval, dark eye sockets, bright nose bridge) that OpenCV's
+    frontal face cascades both detect: no photograph of a real person is needed."""
+    from PIL import ImageDraw, ImageFilter  # noqa: PLC0415
+
+    scale = size / 240
+    face = Image.new("L", (size, size), 70)
+    draw = ImageDraw.Draw(face)
+
+    def box(left, top, right, bottom):
+        return [left * scale, top * scale, right * scale, bottom * scale]
+
+    draw.ellipse(box(40, 20, 200, 230), fill=200)
+    for x in (70, 135):
+        draw.ellipse(box(x, 88, x + 38, 112), fill=55)
+        draw.ellipse(box(x + 12, 94, x + 26, 106), fill=20)
+    draw.rectangle(box(112, 90, 128, 150), fill=215)
+    draw.ellipse(box(100, 150, 140, 165), fill=120)
+    draw.ellipse(box(85, 178, 155, 196), fill=90)
+    draw.rectangle(box(60, 75, 105, 82), fill=80)
+    draw.rectangle(box(135, 75, 180, 82), fill=80)
+    return face.filter(ImageFilter.GaussianBlur(4 * scale))
+
+
+def photo_with_face(size: int = 240, orientation: int = 1, kind: str = "JPEG") -> bytes:
+    """A photo showing one face, upright when displayed. With orientation 6 the pixels are
+    stored turned (as a phone held sideways stores them) and EXIF says how to turn them back."""
+    canvas = Image.new("L", (size * 2, size * 2), 110)
+    canvas.paste(_drawn_face(size), (size // 2, size // 3))
+    picture = canvas.convert("RGB")
+    exif = Image.Exif()
+    if orientation == 6:
+        picture = picture.transpose(Image.Transpose.ROTATE_90)
+        exif[0x0112] = 6
+    buffer = io.BytesIO()
+    picture.save(buffer, kind, **({"exif": exif} if kind == "JPEG" else {}))
+    return buffer.getvalue()

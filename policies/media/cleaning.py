@@ -39,6 +39,12 @@ class CleanReport:
     orientation: int | None
     bytes_in: int
     bytes_out: int
+    width: int = 0
+    height: int = 0
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
 
 
 class _Counting:
@@ -79,10 +85,10 @@ def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
     try:
         if head.startswith(b"\xff\xd8"):
             kind = "JPEG"
-            removed, orientation = clean_jpeg(reader, counting)
+            removed, orientation, (width, height) = clean_jpeg(reader, counting)
         elif head.startswith(b"\x89PNG\r\n\x1a\n"):
             kind = "PNG"
-            removed, orientation = clean_png(reader, counting)
+            removed, orientation, (width, height) = clean_png(reader, counting)
         else:
             what = describe_unsupported(head)
             raise UncleanableMedia(
@@ -91,7 +97,8 @@ def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
     except (JpegError, PngError, Truncated) as error:
         kind = "PNG" if head.startswith(b"\x89PNG") else "JPEG"
         raise UncleanableMedia(f"the {kind} file is damaged: {error}. {ADVICE}") from None
-    return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count)
+    return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count,
+                       width, height)
 
 
 def verify_clean(path: Path) -> CleanReport:

@@ -43,11 +43,11 @@ def _jfif_without_thumbnail(payload: bytes) -> bytes | None:
     return payload[:12] + b"\x00\x00"
 
 
-def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None]:
+def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
     """Copy the JPEG from `reader` to `sink` without metadata.
 
-    Return what was removed (kinds, in order found) and the orientation kept. Raise JpegError
-    when the structure is damaged or unknown.
+    Return what was removed (kinds, in order found), the orientation kept and the picture's
+    (width, height). Raise JpegError when the structure is damaged or unknown.
     """
     if reader.exact(2) != SIGNATURE:
         raise JpegError("it does not start like a JPEG")
@@ -55,6 +55,7 @@ def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None]:
     removed: list[str] = []
     orientation = None
     frames = scans = 0
+    size = (0, 0)
     exif_written = False
     while True:
         if reader.exact(1) != b"\xff":
@@ -109,7 +110,11 @@ def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None]:
         elif marker == 0xFE:
             removed.append("comment")
         elif marker in _SOF:
+            if len(payload) < 6:
+                raise JpegError("its frame header is too short")
             frames += 1
+            height, width = struct.unpack(">HH", payload[1:5])
+            size = (width, height)
             sink.write(_segment(marker, payload))
         elif marker in _TABLES:
             sink.write(_segment(marker, payload))
@@ -123,4 +128,4 @@ def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None]:
             raise JpegError(f"unknown marker 0x{marker:02X} at byte {reader.position - length - 2}")
     if not frames or not scans:
         raise JpegError("it has no picture data")
-    return removed, orientation
+    return removed, orientation, size

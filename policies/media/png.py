@@ -41,13 +41,15 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def clean_png(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None]:
-    """Copy the PNG from `reader` to `sink` without metadata; return (removed, orientation)."""
+def clean_png(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
+    """Copy the PNG from `reader` to `sink` without metadata; return (removed, orientation,
+    (width, height))."""
     if reader.exact(8) != SIGNATURE:
         raise PngError("it does not start like a PNG")
     sink.write(SIGNATURE)
     removed: list[str] = []
     orientation = None
+    size = (0, 0)
     first = True
     while True:
         length, kind = struct.unpack(">I4s", reader.exact(8))
@@ -60,7 +62,15 @@ def clean_png(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None]:
         if kind in KEEP:
             sink.write(struct.pack(">I4s", length, kind))
             crc = _CrcSink(sink, kind)
-            reader.copy(length, sink, digest=crc)
+            if kind == b"IHDR":
+                if length != 13:
+                    raise PngError("its header chunk has the wrong size")
+                header = reader.exact(13)
+                size = struct.unpack(">II", header[:8])
+                sink.write(header)
+                crc.update(header)
+            else:
+                reader.copy(length, sink, digest=crc)
             stored = reader.exact(4)
             if struct.unpack(">I", stored)[0] != crc.crc & 0xFFFFFFFF:
                 raise PngError(f"the {name} chunk is damaged (its checksum does not match)")
@@ -69,7 +79,7 @@ def clean_png(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None]:
                 trailing = reader.skip_rest()
                 if trailing:
                     removed.append(f"data after the end of the picture ({trailing:,} bytes)")
-                return removed, orientation
+                return removed, orientation, size
             continue
         if not kind[0] & 0x20:  # an uppercase first letter: critical, and unknown to us
             raise PngError(f"it has a critical chunk Steward does not know ({name!r})")

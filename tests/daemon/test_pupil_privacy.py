@@ -74,3 +74,37 @@ def test_photos_must_say_who_is_pictured(steward):
     steward.submit(folder)
     report = steward.wait_for_refusal("undeclared")
     assert "does not say which pupils are pictured" in report
+
+
+def _post_with_face(steward, name: str):
+    from tests.media import photo_with_face  # noqa: PLC0415
+
+    folder = write_post(steward.drafts / name, "Our new reading corner.", publish_at=steward.soon(),
+                        extra_front_matter='[[images]]\nfile = "corner.jpg"\nalt = "The corner"')
+    (folder / "corner.jpg").write_bytes(photo_with_face(200))
+    steward.submit(folder)
+
+
+def test_refuses_a_photo_showing_a_face_by_default(steward):
+    _post_with_face(steward, "face")
+    report = steward.wait_for_refusal("face")
+    assert "image 1 appears to show 1 face" in report and "identified by face" in report
+
+
+def test_blurs_faces_when_the_school_chooses_blurring(tmp_path):
+    from policies.media.faces import count_faces  # noqa: PLC0415
+    from tests.daemon.harness import StewardUnderTest  # noqa: PLC0415
+
+    steward = StewardUnderTest(tmp_path)
+    steward.settings.faces.policy = "blur"
+    steward.start()
+    try:
+        _post_with_face(steward, "blurred")
+        assert steward.wait_for_status("blurred")
+        [event] = steward.events_named("media.faces_blurred")
+        assert event["faces"] == 1 and event["clause"] == "st-marys.no-faces"
+        published = steward.archive / "blurred" / ".steward-clean" / "corner.jpg"
+        assert count_faces(published) == 0
+        assert count_faces(steward.archive / "blurred" / "corner.jpg") == 1  # the original
+    finally:
+        steward.stop()

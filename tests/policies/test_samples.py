@@ -5,7 +5,7 @@ A rule without both kinds of sample fails here, so no rule ships untested. A sam
 `context.toml` to set what the daemon would have established or the school configured:
 `valid_signers`, `approvals_required`, `approval_problems`, `allow_initials`,
 `allow_first_names`, `school_contact_details`, `allow_domains`, `deny_domains`,
-`no_consent_register`. Every sample is judged against the invented roster and consent register
+`no_consent_register`, `faces`. Every sample is judged against the invented roster and consent register
 in `tests/samples/roster.csv` and `consent.csv`.
 """
 
@@ -48,7 +48,8 @@ def context_for(case: Path) -> PolicyContext:
         school_contact_details=tuple(overrides.get("school_contact_details", [])),
         links=LinkRules(tuple(overrides.get("allow_domains", [])),
                         tuple(overrides.get("deny_domains", []))),
-        consent=None if overrides.get("no_consent_register") else CONSENT)
+        consent=None if overrides.get("no_consent_register") else CONSENT,
+        faces=overrides.get("faces", "refuse"))
 
 
 def findings_for(rule_id: str, case: Path):

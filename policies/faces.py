@@ -1,0 +1,53 @@
+"""No identifiable faces, where the school's policy says so: per configuration, photos with
+detectable faces are refused, blurred (the intake does it, then checks again), or allowed.
+Pictures too large to examine safely are refused before anything decodes them. Findings give
+the number of faces, never where or whose."""
+
+from __future__ import annotations
+
+from policies.findings import Finding, PolicyContext, Rule
+from policies.media import UncleanableMedia, clean_stream
+from policies.media.faces import count_faces
+from policies.submission import Submission, readable_media
+
+
+class _Discard:
+    def write(self, data) -> int:
+        return len(data)
+
+
+def check(submission: Submission, context: PolicyContext) -> list[Finding]:
+    findings = []
+    for number, image in enumerate(submission.images, start=1):
+        path = readable_media(submission, image, context.max_media_bytes)
+        if path is None:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                report = clean_stream(handle, _Discard())
+        except (UncleanableMedia, OSError):
+            continue  # the location rule says why
+        if report.megapixels > context.max_megapixels:
+            findings.append(RULE.finding(
+                f"image {number} is {report.megapixels:,.0f} megapixels; Steward examines "
+                f"pictures up to {context.max_megapixels:g}", "Export a smaller version (12 "
+                "megapixels is plenty for social media).", clause_id="steward.format"))
+            continue
+        if context.faces != "refuse":
+            continue  # "blur": the intake blurs them; "allow": the school permits faces
+        try:
+            faces = count_faces(path)
+        except ValueError:
+            findings.append(RULE.finding(f"image {number} cannot be examined for faces",
+                                         "Export the picture again as JPEG or PNG."))
+            continue
+        if faces:
+            findings.append(RULE.finding(
+                f"image {number} appears to show {faces} face{'s' if faces > 1 else ''}",
+                "Use a photo in which no one can be recognised by face (from behind, at a "
+                "distance, hands at work), or ask the administrator whether faces should be "
+                "blurred instead (faces.policy = \"blur\")."))
+    return findings
+
+
+RULE = Rule("faces", "st-marys.no-faces", check)
