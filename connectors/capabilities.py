@@ -15,6 +15,7 @@ class Capabilities:
 
     max_images_per_post: int
     max_text_length: int
+    max_image_bytes: int = 5 * 1024 * 1024
     publish_text: bool = True
     publish_images: bool = True
     delete_posts: bool = True

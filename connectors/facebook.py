@@ -65,6 +65,7 @@ class FacebookPageConnector:
     capabilities = Capabilities(
         max_images_per_post=MAX_IMAGES,
         max_text_length=MAX_TEXT_LENGTH,
+        max_image_bytes=10 * 1024 * 1024,  # Graph API photo uploads: 10 MB
         hide_replies=True,
         delete_replies=True,
         block_users=True,

@@ -113,6 +113,7 @@ class XConnector:
     capabilities = Capabilities(
         max_images_per_post=MAX_IMAGES,
         max_text_length=MAX_TEXT_LENGTH,
+        max_image_bytes=5 * 1024 * 1024,  # X media upload: images up to 5 MB
         hide_replies=True,
         mute_users=True,
         list_followers=True,

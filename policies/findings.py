@@ -80,6 +80,7 @@ class PolicyContext:
     links: LinkRules = field(default_factory=LinkRules)
     consent: ConsentRegister | None = None
     require_pictured: bool = True
+    max_image_bytes: dict[str, int] = field(default_factory=dict)
     faces: str = "refuse"  # "refuse" | "blur" | "allow"
     max_megapixels: float = 50.0
 

@@ -7,6 +7,7 @@ here, before anything else reads it.
 from __future__ import annotations
 
 from policies.findings import Finding, PolicyContext, Rule
+from policies.media.cleaning import describe_unsupported
 from policies.submission import Submission
 
 IMAGE_SIGNATURES = (
@@ -71,9 +72,12 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
                                          "Check the file's permissions and copy it again."))
             continue
         if sniff_image_type(head) is None:
+            what = describe_unsupported(head)
             findings.append(RULE.finding(
-                f"'{name}' is not a JPEG, PNG, GIF or WebP image",
-                "Save the picture as JPEG or PNG."))
+                f"'{name}' is {what} file; X and Facebook posts take JPEG, PNG, GIF or WebP "
+                "images" if not what.startswith("not") else f"'{name}' is {what}",
+                "Save the picture as JPEG (on an iPhone: Settings > Camera > Formats > Most "
+                "Compatible, or share it as JPEG)."))
     return findings
 
 

@@ -68,6 +68,18 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             findings.append(RULE.finding(
                 f"the post has {len(submission.images)} images; {platform} takes at most {most}",
                 "Remove images, or send the extra ones in another post."))
+        largest = context.max_image_bytes.get(platform)
+        for image in submission.images:
+            path = submission.image_path(image)
+            try:
+                size = path.stat().st_size if path.is_file() and not path.is_symlink() else 0
+            except OSError:
+                size = 0
+            if largest and size > largest:
+                findings.append(RULE.finding(
+                    f"image '{image.file}' is {size / 1048576:.1f} MB; {platform} takes images "
+                    f"up to {largest / 1048576:.0f} MB",
+                    "Export a smaller version (2,000 pixels on the long side is plenty)."))
         if not text and not submission.images:
             findings.append(RULE.finding(f"the post has nothing to say on {platform}",
                                          "Write some text for it."))

@@ -157,3 +157,50 @@ def photo_with_face(size: int = 240, orientation: int = 1, kind: str = "JPEG") -
     buffer = io.BytesIO()
     picture.save(buffer, kind, **({"exif": exif} if kind == "JPEG" else {}))
     return buffer.getvalue()
+
+
+def dirty_webp(orientation: int = 6, lossless: bool = False) -> bytes:
+    """An extended WebP with EXIF (orientation and GPS) and XMP (GPS and city)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8825).update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)})
+    buffer = io.BytesIO()
+    _gradient(48, 32).save(buffer, "WEBP", exif=exif, xmp=XMP[29:], lossless=lossless)
+    return buffer.getvalue()
+
+
+def dirty_gif() -> bytes:
+    """An animated GIF with a comment and an XMP application extension."""
+    frames = [_gradient(24, 16).convert("P"), _gradient(24, 16).rotate(180).convert("P")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], loop=0,
+                   comment=b"Taken at 1 Example Road by A. Photographer")
+    data = buffer.getvalue()
+    xmp = b"\x21\xff\x0bXMP DataXMP" + bytes([len(XMP[29:80])]) + XMP[29:80] + b"\x00"
+    trailer = data.rindex(b"\x3b")
+    return data[:trailer] + xmp + data[trailer:] + b"trailing"
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def movie_with_location(timed_metadata: bool = False) -> bytes:
+    """A minimal MP4 whose movie carries QuickTime location in UserData (©xyz), Keys/ItemList
+    (com.apple.quicktime.location.ISO6709) and XMP, as a phone's videos do."""
+    location = b"+51.5007-000.1246/"
+    udta = box(b"udta", box(b"\xa9xyz", struct.pack(">HH", len(location), 0x15c7) + location)
+               + box(b"\xa9mak", struct.pack(">HH", 10, 0x15c7) + b"ExampleCam"))
+    keys = box(b"keys", b"\x00\x00\x00\x00" + struct.pack(">I", 1)
+               + box(b"mdta", b"com.apple.quicktime.location.ISO6709"))
+    ilst = box(b"ilst", box(struct.pack(">I", 1), box(b"data", b"\x00\x00\x00\x01\x00\x00\x00\x00"
+                                                    + location)))
+    meta = box(b"meta", box(b"hdlr", b"\x00" * 8 + b"mdta" + b"\x00" * 13) + keys + ilst)
+    mvhd = box(b"mvhd", b"\x00" * 100)
+    tracks = b""
+    if timed_metadata:
+        tracks = box(b"trak", box(b"mdia", box(b"hdlr", b"\x00" * 8 + b"meta" + b"\x00" * 13)))
+    moov = box(b"moov", mvhd + udta + meta + tracks)
+    xmp = box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac") + XMP[29:])
+    return (box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + box(b"mdat", b"\x00\x11" * 500)
+            + moov + xmp)

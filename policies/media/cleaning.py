@@ -13,16 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from policies.media.gif import GifError, clean_gif
+from policies.media.isobmff import IsoError, clean_isobmff
 from policies.media.jpeg import JpegError, clean_jpeg
 from policies.media.png import PngError, clean_png
 from policies.media.streams import Reader, Truncated
+from policies.media.webp import WebpError, clean_webp
 
 UNSUPPORTED = (
-    (b"GIF8", "a GIF"),
     (b"II*\x00", "a TIFF"),
     (b"MM\x00*", "a TIFF"),
 )
 ADVICE = "Export the picture as JPEG or PNG and add it again."
+VIDEO_ADVICE = ("Record or export the video again with location turned off for the camera, "
+                "or post a photo instead.")
 
 
 class UncleanableMedia(Exception):
@@ -48,21 +52,36 @@ class CleanReport:
 
 
 class _Counting:
+    """Counts what is written; passes seeking through when the sink can seek (WebP needs it)."""
+
     def __init__(self, sink: BinaryIO) -> None:
         self.sink = sink
-        self.count = 0
+        self.start = sink.tell() if self.seekable() else 0
+
+    @property
+    def count(self) -> int:
+        return self.sink.tell() - self.start if self.seekable() else self._written
+
+    _written = 0
 
     def write(self, data) -> int:
-        self.count += len(data)
+        self._written += len(data)
         return self.sink.write(data)
+
+    def seekable(self) -> bool:
+        return bool(getattr(self.sink, "seekable", lambda: False)())
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        return self.sink.seek(position, whence)
+
+    def tell(self) -> int:
+        return self.sink.tell()
 
 
 def describe_unsupported(head: bytes) -> str:
     for signature, name in UNSUPPORTED:
         if head.startswith(signature):
             return name
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "a WebP"
     if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
         return "a video"
     if head[4:8] == b"ftyp":
@@ -89,13 +108,29 @@ def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
         elif head.startswith(b"\x89PNG\r\n\x1a\n"):
             kind = "PNG"
             removed, orientation, (width, height) = clean_png(reader, counting)
+        elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            kind = "WebP"
+            removed, orientation, (width, height) = clean_webp(reader, counting)
+        elif head[:6] in (b"GIF87a", b"GIF89a"):
+            kind = "GIF"
+            removed, orientation, (width, height) = clean_gif(reader, counting)
+        elif head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+            kind = {"a HEIC/HEIF": "HEIF", "an AVIF": "AVIF"}.get(describe_unsupported(head),
+                                                                  "video")
+            removed, orientation, (width, height) = clean_isobmff(reader, counting)
         else:
             what = describe_unsupported(head)
             raise UncleanableMedia(
                 f"it is {what} file, from which Steward cannot yet remove location data "
                 f"safely. {ADVICE}" if not what.startswith("not") else f"it is {what}. {ADVICE}")
-    except (JpegError, PngError, Truncated) as error:
-        kind = "PNG" if head.startswith(b"\x89PNG") else "JPEG"
+    except IsoError as error:
+        what = describe_unsupported(head)
+        advice = VIDEO_ADVICE if what == "a video" else ADVICE
+        raise UncleanableMedia(f"Steward cannot safely clean this {what.split(' ', 1)[1]} "
+                               f"file: {error}. {advice}") from None
+    except (JpegError, PngError, WebpError, GifError, Truncated) as error:
+        kind = ("PNG" if head.startswith(b"\x89PNG") else "WebP" if head[:4] == b"RIFF"
+                else "GIF" if head[:3] == b"GIF" else "JPEG")
         raise UncleanableMedia(f"the {kind} file is damaged: {error}. {ADVICE}") from None
     return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count,
                        width, height)

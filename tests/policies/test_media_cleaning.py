@@ -19,10 +19,20 @@ from PIL import Image
 from daemon.cli import main
 from policies.media import UncleanableMedia, clean_file, clean_stream
 from policies.media.tiff import read_orientation
-from tests.media import dirty_jpeg, dirty_png, idat_data, scan_data, segment
+from tests.media import (
+    box,
+    dirty_gif,
+    dirty_jpeg,
+    dirty_png,
+    dirty_webp,
+    idat_data,
+    movie_with_location,
+    scan_data,
+    segment,
+)
 
 LOCATION_WORDS = ("GPS", "City", "Country", "Location", "Province", "State", "Sub-location",
-                  "Serial", "Artist", "Make", "Model", "Comment", "Thumbnail", "Preview",
+                  "Serial", "Artist", "Make", "Model", "Comment", "Thumbnail", "PreviewImage",
                   "Owner", "Creator")
 EXIFTOOL_GROUPS = ["-gps:all", "-xmp:all", "-iptc:all", "-Keys:all", "-UserData:all",
                    "-ItemList:all"]
@@ -129,6 +139,34 @@ def test_a_png_keeps_its_pixels_and_orientation():
     assert Image.open(io.BytesIO(cleaned)).getexif().get(0x0112) == 6
 
 
+# -- WebP and GIF -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_a_webp_loses_exif_and_xmp_and_keeps_its_pixels_and_orientation(tmp_path, lossless):
+    source = tmp_path / "dirty.webp"
+    source.write_bytes(dirty_webp(lossless=lossless))
+    report = clean_file(source, tmp_path / "clean.webp")
+    assert {"EXIF", "XMP"} <= set(report.removed) and report.orientation == 6
+    cleaned = Image.open(tmp_path / "clean.webp")
+    assert cleaned.tobytes() == Image.open(source).tobytes()
+    assert cleaned.getexif().get(0x0112) == 6
+    assert identifying(exiftool_tags(tmp_path / "clean.webp")) == []
+
+
+def test_a_gif_loses_comments_xmp_and_trailing_data_and_keeps_its_frames(tmp_path):
+    source = tmp_path / "dirty.gif"
+    source.write_bytes(dirty_gif())
+    report = clean_file(source, tmp_path / "clean.gif")
+    assert {"comment", "XMP"} <= set(report.removed)
+    cleaned, original = Image.open(tmp_path / "clean.gif"), Image.open(source)
+    assert cleaned.n_frames == original.n_frames == 2
+    for frame in range(2):
+        cleaned.seek(frame)
+        original.seek(frame)
+        assert cleaned.convert("RGB").tobytes() == original.convert("RGB").tobytes()
+    assert identifying(exiftool_tags(tmp_path / "clean.gif")) == []
+
+
 # -- refused -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("data, reason", [
@@ -136,11 +174,11 @@ def test_a_png_keeps_its_pixels_and_orientation():
     (dirty_jpeg(width=320, height=240)[:6000], "damaged"),  # cut inside the scan data
     (dirty_png()[:300], "damaged"),
     (b"These are meeting notes, not a photo.", "not an image Steward recognises"),
-    (b"GIF89a" + b"\x00" * 100, "GIF"),
-    (b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 40, "WebP"),
-    (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 40, "HEIC"),
-    (b"\x00\x00\x00\x18ftypavif" + b"\x00" * 40, "AVIF"),
-    (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 40, "video"),
+    (b"GIF89a" + b"\x00" * 100, "GIF file is damaged"),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 40, "WebP file is damaged"),
+    (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 40, "HEIC/HEIF file"),
+    (b"\x00\x00\x00\x18ftypavif" + b"\x00" * 40, "AVIF file"),
+    (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 40, "video file"),
     (b"II*\x00\x08\x00\x00\x00" + b"\x00" * 40, "TIFF"),
 ])
 def test_refuses_what_it_cannot_prove_clean(data, reason):
@@ -188,7 +226,7 @@ SMALL_PNG = dirty_png()
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from([SMALL_JPEG, SMALL_PNG]),
+@given(st.sampled_from([SMALL_JPEG, SMALL_PNG, dirty_webp(), dirty_gif(), movie_with_location()]),
        st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=8),
        st.integers(0, 10**6))
 def test_damaged_photos_are_cleaned_or_refused_never_crash(original, flips, cut):
@@ -222,8 +260,10 @@ def test_photos_from_camera_test_sets_come_out_without_location(fixtures_dir, tm
             refused += 1
             if row["format"] in ("JPEG", "PNG"):
                 assert "damaged" in str(error), row["file"]
-            else:
+            elif row["format"] == "TIFF":
                 assert "cannot yet remove location data" in str(error), row["file"]
+            else:
+                assert "timed metadata track" in str(error), row["file"]
             continue
         cleaned += 1
         tags = exiftool_tags(target, *EXIFTOOL_GROUPS)
@@ -256,7 +296,57 @@ def test_media_clean_cleans_one_file(tmp_path, capsys):
 def test_media_clean_names_each_refusal_and_exits_1(tmp_path, capsys):
     good, bad = tmp_path / "good.png", tmp_path / "bad.gif"
     good.write_bytes(dirty_png())
-    bad.write_bytes(b"GIF89a" + b"\x00" * 50)
+    bad.write_bytes(b"II*\x00" + b"\x00" * 50)
     assert main(["media", "clean", str(good), str(bad), "-o", str(tmp_path / "out")]) == 1
     assert (tmp_path / "out" / "good.png").exists() and not (tmp_path / "out" / "bad.gif").exists()
-    assert "bad.gif: refused: it is a GIF file" in capsys.readouterr().err
+    assert "bad.gif: refused: it is a TIFF file" in capsys.readouterr().err
+
+
+# -- HEIF, AVIF and video: neutralised in place -------------------------------------------------
+
+def test_a_video_loses_its_location_and_keeps_every_other_byte_in_place(tmp_path):
+    source = tmp_path / "trip.mp4"
+    source.write_bytes(movie_with_location())
+    report = clean_file(source, tmp_path / "clean.mp4")
+    assert "user data (place, camera, dates)" in report.removed
+    assert "metadata (keys, location)" in report.removed and "XMP or vendor data" in report.removed
+    cleaned = (tmp_path / "clean.mp4").read_bytes()
+    assert len(cleaned) == source.stat().st_size
+    assert b"+51.5007" not in cleaned and b"ExampleCam" not in cleaned
+    original = source.read_bytes()
+    mdat = original.index(b"mdat") - 4
+    assert cleaned[:mdat + 1008] == original[:mdat + 1008]  # ftyp and mdat untouched
+    assert identifying(exiftool_tags(tmp_path / "clean.mp4", *EXIFTOOL_GROUPS)) == []
+
+
+def test_a_video_with_a_timed_metadata_track_is_refused(tmp_path):
+    with pytest.raises(UncleanableMedia, match="timed metadata track"):
+        clean_bytes(movie_with_location(timed_metadata=True))
+
+
+def test_a_hostile_heif_item_table_is_refused_quickly():
+    """An iloc whose fields are all zero bytes wide claims 65,535 parts per item for free."""
+    iloc = box(b"iloc", b"\x00\x00\x00\x00" + b"\x00\x00" + struct.pack(">H", 60000)
+               + (struct.pack(">H", 1) + b"\x00\x00" + struct.pack(">H", 65535)) * 60000)
+    infe = box(b"infe", b"\x02\x00\x00\x00" + struct.pack(">H", 1) + b"\x00\x00Exif\x00")
+    iinf = box(b"iinf", b"\x00\x00\x00\x00" + struct.pack(">H", 1) + infe)
+    meta = box(b"meta", b"\x00\x00\x00\x00" + iinf + iloc)
+    heif = box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic") + meta + box(b"mdat", b"\x00" * 64)
+    with pytest.raises(UncleanableMedia, match="implausible number of parts"):
+        clean_bytes(heif)
+
+
+@pytest.mark.parametrize("name", ["exif-samples/heic/IMG_5195.HEIC", "exifr/heic-iphone7.heic",
+                                  "nom-exif/exif.avif", "mat2/dirty.mp4"])
+def test_heif_avif_and_video_fixtures_keep_their_size_and_lose_their_location(fixtures_dir,
+                                                                             tmp_path, name):
+    source = fixtures_dir / "images" / name
+    target = tmp_path / source.name
+    report = clean_file(source, target)
+    assert report.removed and target.stat().st_size == source.stat().st_size
+    assert identifying(exiftool_tags(target, *EXIFTOOL_GROUPS, "-exif:all")) == []
+    if source.suffix.lower() in (".heic", ".avif"):
+        pillow_heif = pytest.importorskip("pillow_heif")
+        pillow_heif.register_heif_opener()
+        before, after = Image.open(source), Image.open(target)  # rotation (irot) applied
+        assert (after.size, after.tobytes()) == (before.size, before.tobytes())
