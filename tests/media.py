@@ -204,3 +204,15 @@ def movie_with_location(timed_metadata: bool = False) -> bytes:
     xmp = box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac") + XMP[29:])
     return (box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + box(b"mdat", b"\x00\x11" * 500)
             + moov + xmp)
+
+
+def dirty_tiff(orientation: int = 8) -> bytes:
+    """A TIFF with camera, artist and orientation tags (Pillow writes no GPS directory into a
+    TIFF; the GPS TIFFs of the camera test sets cover that)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "ExampleCam"
+    exif[0x013B] = "A. Photographer"
+    buffer = io.BytesIO()
+    _gradient(40, 30).save(buffer, "TIFF", exif=exif)
+    return buffer.getvalue()

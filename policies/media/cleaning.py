@@ -18,11 +18,14 @@ from policies.media.isobmff import IsoError, clean_isobmff
 from policies.media.jpeg import JpegError, clean_jpeg
 from policies.media.png import PngError, clean_png
 from policies.media.streams import Reader, Truncated
+from policies.media.tiff_file import TiffError, clean_tiff
 from policies.media.webp import WebpError, clean_webp
 
 UNSUPPORTED = (
     (b"II*\x00", "a TIFF"),
     (b"MM\x00*", "a TIFF"),
+    (b"II+\x00", "a BigTIFF"),
+    (b"MM\x00+", "a BigTIFF"),
 )
 ADVICE = "Export the picture as JPEG or PNG and add it again."
 VIDEO_ADVICE = ("Record or export the video again with location turned off for the camera, "
@@ -114,6 +117,13 @@ def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
         elif head[:6] in (b"GIF87a", b"GIF89a"):
             kind = "GIF"
             removed, orientation, (width, height) = clean_gif(reader, counting)
+        elif head[:4] in (b"II*\x00", b"MM\x00*"):
+            kind = "TIFF"
+            if not getattr(source, "seekable", lambda: False)():
+                raise UncleanableMedia(f"a TIFF can only be cleaned from a file. {ADVICE}")
+            source.seek(0)
+            removed, orientation, (width, height) = clean_tiff(source, counting)
+            reader.position = source.tell()
         elif head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
             kind = {"a HEIC/HEIF": "HEIF", "an AVIF": "AVIF"}.get(describe_unsupported(head),
                                                                   "video")
@@ -128,9 +138,10 @@ def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
         advice = VIDEO_ADVICE if what == "a video" else ADVICE
         raise UncleanableMedia(f"Steward cannot safely clean this {what.split(' ', 1)[1]} "
                                f"file: {error}. {advice}") from None
-    except (JpegError, PngError, WebpError, GifError, Truncated) as error:
+    except (JpegError, PngError, WebpError, GifError, TiffError, Truncated) as error:
         kind = ("PNG" if head.startswith(b"\x89PNG") else "WebP" if head[:4] == b"RIFF"
-                else "GIF" if head[:3] == b"GIF" else "JPEG")
+                else "GIF" if head[:3] == b"GIF" else "TIFF" if head[:2] in (b"II", b"MM")
+                else "JPEG")
         raise UncleanableMedia(f"the {kind} file is damaged: {error}. {ADVICE}") from None
     return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count,
                        width, height)
