@@ -28,6 +28,7 @@ class Assessment:
     signers: tuple[str, ...]
     platforms: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    context: PolicyContext | None = None
 
     @property
     def accepted(self) -> bool:
@@ -89,4 +90,4 @@ def assess(path: Path, settings: StewardSettings, now: datetime,
     )
     findings = evaluate(submission, context) + roster_problem
     return Assessment(submission, findings, evidence.valid_signers,
-                      target_platforms(submission, context), tuple(notes))
+                      target_platforms(submission, context), tuple(notes), context)

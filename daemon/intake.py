@@ -21,6 +21,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,11 +34,12 @@ from config.settings import StewardSettings
 from daemon.assessment import Assessment, assess
 from daemon.audit import AuditLog
 from daemon.clock import Clock
-from daemon.media_fixing import clean_images
+from daemon.media_fixing import CLEAN_FOLDER, clean_images
 from daemon.publishing import unique_path
 from daemon.store import Store, StoredSubmission
 from policies.findings import Finding
 from policies.media import UncleanableMedia
+from policies.pipeline import recheck_fixed_media
 
 log = structlog.get_logger("steward.intake")
 CLAIMS = ".steward/claimed"
@@ -324,6 +326,14 @@ class Intake:
                 "location-metadata", "st-marys.no-geolocation",
                 f"an image could not be cleaned of location data: {error}",
                 "Use a JPEG or PNG export of the picture.")])
+            return
+        fixed = replace(submission, root=folder / CLEAN_FOLDER, is_folder=True)
+        again_findings = recheck_fixed_media(fixed, assessment.context) if media else []
+        if again_findings:
+            shutil.rmtree(folder / CLEAN_FOLDER, ignore_errors=True)
+            _move(queued, claim)
+            self._refuse(claim, name, [replace(finding, problem="after cleaning, "
+                                               + finding.problem) for finding in again_findings])
             return
         posts = {platform: {"text": submission.text_for(platform), "media": media}
                  for platform in assessment.platforms}

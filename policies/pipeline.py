@@ -6,6 +6,8 @@ once rather than one per attempt.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from policies import (
     approval,
     faces,
@@ -40,4 +42,17 @@ def evaluate(submission: Submission, context: PolicyContext) -> list[Finding]:
     findings = list(submission.problems)
     for rule in RULES:
         findings.extend(rule.check(submission, context))
+    return findings
+
+
+MEDIA_RULES = (media_files.RULE, location.RULE, faces.RULE, platforms.RULE)
+
+
+def recheck_fixed_media(submission: Submission, context: PolicyContext) -> list[Finding]:
+    """Run the picture rules again on what the fixers wrote (cleaned, maybe blurred copies),
+    with faces refused whatever the policy: a blurred copy must show no face at all."""
+    strict = replace(context, faces="refuse" if context.faces == "blur" else context.faces)
+    findings = []
+    for rule in MEDIA_RULES:
+        findings.extend(rule.check(submission, strict))
     return findings

@@ -69,8 +69,8 @@ def parse_roster(text: str, columns: RosterColumns = RosterColumns()) -> Roster:
     for needed in (columns.first_name, columns.surname):
         if needed not in header:
             raise RosterError(f"the roster has no column '{needed}' (columns found: "
-                              f"{', '.join(header) or 'none'}); set pupils.columns in the "
-                              "configuration to match the export")
+                              f"{', '.join(header) or 'none'}); set pupils.first_name_column and "
+                              "pupils.surname_column in the configuration to match the export")
     pupils = []
     for number, row in enumerate(reader, start=2):
         if None in row:

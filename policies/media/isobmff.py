@@ -178,6 +178,7 @@ def _clean(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple
     edits = _Edits()
     position = 0
     media_seen = False
+    structure: set[bytes] = set()
     while not reader.at_end():
         header = reader.exact(8)
         size, kind = struct.unpack(">I4s", header)
@@ -212,9 +213,12 @@ def _clean(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple
                 edits.removed.append("XMP or vendor data" if kind == b"uuid" else "user data")
                 _free(box, 0, header_length, len(box))
             sink.write(box)
+        structure.add(kind)
         position += size
     if not position:
         raise IsoError("it is empty")
+    if b"moov" not in structure and b"meta" not in structure and b"moof" not in structure:
+        raise IsoError("it has no movie header (moov) or item table (meta): it is incomplete")
     return edits.removed, None, (0, 0)
 
 

@@ -372,3 +372,9 @@ def test_heif_avif_and_video_fixtures_keep_their_size_and_lose_their_location(fi
         pillow_heif.register_heif_opener()
         before, after = Image.open(source), Image.open(target)  # rotation (irot) applied
         assert (after.size, after.tobytes()) == (before.size, before.tobytes())
+
+
+def test_a_video_without_a_movie_header_is_refused():
+    incomplete = box(b"ftyp", b"isom\x00\x00\x02\x00isom") + box(b"mdat", b"\x00" * 200)
+    with pytest.raises(UncleanableMedia, match="no movie header"):
+        clean_bytes(incomplete)

@@ -99,3 +99,24 @@ def _toml(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
     return json.dumps(value)
+
+
+def test_a_consent_register_with_a_bad_row_names_the_row_not_the_pupil():
+    import pytest  # noqa: PLC0415
+
+    from policies.consent_register import parse_consent_register  # noqa: PLC0415
+    from policies.roster import RosterError  # noqa: PLC0415
+
+    with pytest.raises(RosterError) as caught:
+        parse_consent_register("Pupil,Photo Consent,Restricted\nJane Smith,yes,no\n"
+                               "Tom Brown,maybe,no\n")
+    assert "row 3" in str(caught.value) and "Tom" not in str(caught.value)
+
+
+def test_a_roster_with_a_missing_column_says_how_to_configure_it():
+    import pytest  # noqa: PLC0415
+
+    from policies.roster import RosterError, parse_roster  # noqa: PLC0415
+
+    with pytest.raises(RosterError, match="no column 'Surname'.*pupils.surname_column"):
+        parse_roster("First Name,Family name\nJane,Smith\n")
