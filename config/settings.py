@@ -203,6 +203,36 @@ class LinkSettings(Section):
                                         "...).")
 
 
+class ModerationSettings(Section):
+    """Replies and comments on the school's posts: how they are judged and what is done."""
+
+    enabled: bool = Field(True, description="Poll, classify and act on replies and comments.")
+    dry_run: bool = Field(False, description="Classify and report everything, act on nothing "
+                          "(no hiding, muting or blocking).")
+    poll_interval_seconds: float = Field(60, ge=10, description="How often replies and "
+                                         "comments are collected.")
+    act_threshold: float = Field(0.9, ge=0, le=1, description="Score at or above which Steward "
+                                 "acts (evidence, hide, sanction, report).")
+    review_threshold: float = Field(0.25, ge=0, le=1, description="Score at or above which a "
+                                    "moderator is asked to decide.")
+    model_act: float = Field(0.99, ge=0, le=1, description="The packaged model acts on its own "
+                             "only at or above this probability.")
+    corroborated_model_act: float = Field(0.97, ge=0, le=1, description="The packaged model "
+                                          "acts at this probability when the word list or an "
+                                          "insult pattern agrees.")
+    add_words: list[str] = Field(default_factory=list, description="Words the school treats as "
+                                 "severe (acted on at once), added to the packaged word list.")
+    remove_words: list[str] = Field(default_factory=list, description="Words removed from the "
+                                    "packaged word list (a school's local usage).")
+    staff_names: list[str] = Field(default_factory=list, description="Staff whose names, next "
+                                   "to insults, mean harassment (e.g. 'Mrs Example').")
+    remove_instead_of_hide: bool = Field(False, description="Delete abusive Facebook comments "
+                                         "instead of hiding them (X replies can only be "
+                                         "hidden).")
+    max_actions_per_hour: int = Field(20, ge=0, description="Hides and sanctions per platform "
+                                      "per hour; above it Steward only reports, and alerts.")
+
+
 class XSettings(Section):
     """The school's X account (OAuth 1.0a user context)."""
 
@@ -284,6 +314,8 @@ class StewardSettings(BaseSettings):
     consent: ConsentSettings = Field(default_factory=ConsentSettings,
                                      description="Photo consent.")
     faces: FaceSettings = Field(default_factory=FaceSettings, description="Faces.")
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings,
+                                           description="Moderation.")
     personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings,
                                                 description="Personal information.")
     links: LinkSettings = Field(default_factory=LinkSettings, description="Links.")

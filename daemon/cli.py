@@ -209,6 +209,31 @@ def command_media_clean(arguments: argparse.Namespace) -> int:
     return EXIT_REFUSED if refused else EXIT_OK
 
 
+def command_moderate_classify(arguments: argparse.Namespace) -> int:
+    from daemon.moderation_rules import moderation_rules  # noqa: PLC0415
+    from policies.moderation import classify_many  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    rules = moderation_rules(settings)
+    batch: list[str] = []
+
+    def flush() -> None:
+        for verdict in classify_many(batch, rules):
+            if arguments.jsonl:
+                print(json.dumps(verdict.as_json()))
+            else:
+                reasons = ", ".join(verdict.reasons) or "-"
+                print(f"{verdict.verdict:<6} {verdict.score:.2f}  {reasons}")
+        batch.clear()
+
+    for line in sys.stdin:
+        batch.append(line.rstrip("\n"))
+        if len(batch) >= 500:
+            flush()
+    flush()
+    return EXIT_OK
+
+
 # -- status and audit --------------------------------------------------------------------------
 
 def command_status(arguments: argparse.Namespace) -> int:
@@ -315,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("files", nargs="+", metavar="IN")
     clean.add_argument("-o", "--output", required=True, metavar="OUT",
                        help="output file (one input) or folder (several)")
+
+    moderate = commands.add_parser("moderate", help="replies and comments on the school's posts")
+    moderate_commands = moderate.add_subparsers(dest="moderate_command", required=True)
+    classify = add("classify", command_moderate_classify, "classify texts read from standard "
+                   "input, one per line; print one verdict per line, in order", moderate_commands)
+    classify.add_argument("--jsonl", action="store_true",
+                          help='print {"verdict", "score", "reasons"} JSON per line')
 
     add("status", command_status, "queue, next posts, platform health, last events")
 

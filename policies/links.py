@@ -9,7 +9,7 @@ import re
 from urllib.parse import urlsplit
 
 from policies.fields import public_fields
-from policies.findings import Finding, PolicyContext, Rule
+from policies.findings import Finding, LinkRules, PolicyContext, Rule
 from policies.submission import Submission
 
 URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'\]\[]+")
@@ -63,8 +63,8 @@ def _within(host: str, domain: str) -> bool:
     return host == domain or host.endswith("." + domain)
 
 
-def problem_with(host: str, context: PolicyContext) -> str | None:
-    rules = context.links
+def problem_with(host: str, rules: LinkRules) -> str | None:
+    """What is wrong with a link to `host` under `rules`, in words; None if nothing."""
     try:
         ipaddress.ip_address(host.strip("[]"))
         return "points to a bare IP address"
@@ -89,7 +89,7 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     findings = []
     for label, text in public_fields(submission, context):
         for host in dict.fromkeys(hosts(text)):
-            problem = problem_with(host, context)
+            problem = problem_with(host, context.links)
             if problem:
                 findings.append(RULE.finding(
                     f"a link in {label} ({host}) {problem}",

@@ -1,0 +1,88 @@
+"""Moderation quality of the default detector on the labelled corpora in the shared fixtures.
+
+The corpora contain real slurs and threats: this script prints figures only, never a message.
+OLID (OffensEval 2019 training set): OFF/NOT. Davidson et al. 2017: hate/offensive vs neither;
+the packaged model was trained on Davidson, so its figures there flatter the model and are shown
+for completeness only. Printed: precision of `act`, recall of `act + review` on offensive
+messages, the share of clean messages sent to review (or acted on), and macro-F1 of offensive
+(`act` or `review`) against clean, the OffensEval measure (best system 0.829).
+Targets (issue 4): act precision >= 0.90; act + review recall >= 0.75 with at most 15% of clean
+messages sent to review. Run: .venv/bin/python benchmarks/moderation_quality.py
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from policies.moderation import ModerationRules, classify_many  # noqa: E402
+
+FIXTURES = Path(os.environ.get("STEWARD_FIXTURES", Path(__file__).resolve().parents[2]
+                               / "shared" / "fixtures"))
+
+
+def olid() -> tuple[list[str], list[bool]]:
+    texts, labels = [], []
+    with open(FIXTURES / "abuse" / "olid-train.tsv", encoding="utf-8") as handle:
+        handle.readline()
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3:
+                texts.append(parts[1])
+                labels.append(parts[2] == "OFF")
+    return texts, labels
+
+
+def davidson() -> tuple[list[str], list[bool]]:
+    texts, labels = [], []
+    with open(FIXTURES / "abuse" / "davidson-dev.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            texts.append(row["tweet"])
+            labels.append(row["class"] in ("0", "1"))
+    return texts, labels
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def report(name: str, texts: list[str], labels: list[bool], rules: ModerationRules) -> dict:
+    verdicts = [verdict.verdict for verdict in classify_many(texts, rules)]
+    offensive = sum(labels)
+    clean = len(labels) - offensive
+    act_tp = sum(1 for v, y in zip(verdicts, labels, strict=True) if v == "act" and y)
+    acted = sum(1 for v in verdicts if v == "act")
+    flagged_tp = sum(1 for v, y in zip(verdicts, labels, strict=True) if v != "allow" and y)
+    clean_flagged = sum(1 for v, y in zip(verdicts, labels, strict=True) if v != "allow" and not y)
+    clean_review = sum(1 for v, y in zip(verdicts, labels, strict=True) if v == "review" and not y)
+    tn = clean - clean_flagged
+    macro = (f1(flagged_tp, clean_flagged, offensive - flagged_tp)
+             + f1(tn, offensive - flagged_tp, clean_flagged)) / 2
+    figures = {"act precision": act_tp / acted if acted else 0.0,
+               "act+review recall": flagged_tp / offensive,
+               "clean sent to review": clean_review / clean,
+               "clean flagged (review or act)": clean_flagged / clean,
+               "macro-F1": macro}
+    print(f"{name} ({len(texts):,} messages, {offensive / len(texts):.0%} offensive):")
+    for key, value in figures.items():
+        print(f"  {key:<30} {value:.3f}")
+    return figures
+
+
+def main() -> None:
+    if not (FIXTURES / "abuse").is_dir():
+        raise SystemExit(f"no abuse corpora at {FIXTURES / 'abuse'} (set STEWARD_FIXTURES)")
+    rules = ModerationRules()
+    print(f"default detector: act >= {rules.act_threshold}, review >= {rules.review_threshold}")
+    report("OLID training set", *olid(), rules)
+    report("Davidson (the packaged model was trained on it)", *davidson(), rules)
+    print("targets: act precision >= 0.90; act+review recall >= 0.75 with clean sent to "
+          "review <= 0.15")
+
+
+if __name__ == "__main__":
+    main()

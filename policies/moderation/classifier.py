@@ -1,0 +1,105 @@
+"""Combine the layers into one verdict per message: `act` (evidence, hide, sanction, report),
+`review` (a moderator decides) or `allow`.
+
+Threats, identity attacks, pupils named, staff harassed and the school's own severe words act
+on their own; the packaged model acts alone only when very sure (`model_act`), or when the word
+list or an insult pattern agrees (`corroborated_model_act`); the word list and insults alone go
+to a moderator, because everyday words ("hell", "kill time") are on any such list. The score is
+the strongest signal's; thresholds are configurable. The packaged model
+(alt-profanity-check, a linear model on word n-grams that ships inside its wheel) is called
+once per batch, which is what makes thousands of messages per second possible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from policies.findings import LinkRules
+from policies.moderation import layers
+from policies.roster import Roster
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # "allow" | "review" | "act"
+    score: float
+    reasons: tuple[str, ...]
+
+    def as_json(self) -> dict:
+        return {"verdict": self.verdict, "score": round(self.score, 3),
+                "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class ModerationRules:
+    """What the classifier needs from the school's configuration."""
+
+    act_threshold: float = 0.9
+    review_threshold: float = 0.25
+    model_act: float = 0.99
+    corroborated_model_act: float = 0.97
+    add_words: tuple[str, ...] = ()
+    remove_words: tuple[str, ...] = ()
+    staff_names: tuple[str, ...] = ()
+    roster: Roster | None = None
+    links: LinkRules = field(default_factory=LinkRules)
+
+
+@lru_cache(maxsize=1)
+def packaged_lexicon() -> frozenset[str]:
+    """The word list that ships inside the better-profanity wheel (read, never printed)."""
+    text = resources.files("better_profanity").joinpath("profanity_wordlist.txt").read_text(
+        encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines()
+                     if line.strip() and " " not in line.strip())
+
+
+@lru_cache(maxsize=8)
+def school_lexicon(add: tuple[str, ...], remove: tuple[str, ...]) -> frozenset[str]:
+    return (packaged_lexicon() | {word.lower() for word in add}) - {w.lower() for w in remove}
+
+
+def model_scores(texts: list[str]) -> list[float]:
+    """Probabilities from the packaged model (offline; its weights ship in the wheel)."""
+    if not texts:
+        return []
+    from profanity_check import predict_prob  # noqa: PLC0415 - loads the model on first use
+
+    return [float(score) for score in predict_prob(texts)]
+
+
+def classify_many(texts: list[str], rules: ModerationRules = ModerationRules()) -> list[Verdict]:
+    """Classify a batch of messages (one model call for the whole batch)."""
+    lexicon = school_lexicon(rules.add_words, rules.remove_words)
+    severe = frozenset(word.lower() for word in rules.add_words)
+    results = []
+    for text, model in zip(texts, model_scores(texts), strict=True):
+        found = [
+            layers.threat_layer(text),
+            layers.identity_layer(text),
+            layers.lexicon_layer(text, lexicon, severe),
+            layers.staff_layer(text, rules.staff_names, lexicon),
+            layers.pupil_data_layer(text, rules.roster),
+            layers.spam_layer(text, rules.links),
+            layers.insult_layer(text),
+        ]
+        hits = [hit for hit in found if hit is not None]
+        if model >= rules.review_threshold:
+            # On its own, the model's probability can only ask for review; acting needs
+            # model_act, or corroboration (below).
+            hits.append((min(model, rules.act_threshold - 0.01), "model"))
+        score = max((hit[0] for hit in hits), default=model)
+        mild = {reason for value, reason in hits if reason in ("profanity", "insult")}
+        if model >= rules.model_act or (mild and model >= rules.corroborated_model_act):
+            score = max(score, rules.act_threshold + (1 - rules.act_threshold) * model / 2)
+        verdict = ("act" if score >= rules.act_threshold else
+                   "review" if score >= rules.review_threshold else "allow")
+        results.append(Verdict(verdict, score, tuple(reason for _, reason in
+                                                     sorted(hits, reverse=True))))
+    return results
+
+
+def classify(text: str, rules: ModerationRules = ModerationRules()) -> Verdict:
+    return classify_many([text], rules)[0]

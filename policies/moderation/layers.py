@@ -1,0 +1,92 @@
+"""The rule-based layers of the classifier. Each returns (score 0..1, reason) or None."""
+
+from __future__ import annotations
+
+import re
+
+from policies.links import hosts, problem_with
+from policies.moderation.normalise import plain, variants, words
+from policies.personal_data import EMAIL, PHONE, POSTCODE, STREET
+from policies.roster import find_pupil_names
+
+THREAT = re.compile(
+    r"\b(?:i(?:'ll| will|'m going to| am going to|m gonna| gonna)|we(?:'ll| will| are going to))"
+    r"\s+(?:\w+\s+){0,2}(?:(?:kill|hurt|stab|shoot|beat|punch|smash|batter|attack|slap|"
+    r"strangle|choke|bomb)\s+(?:you|u|ya|him|her|them|your|ur|that|the|every)|"
+    r"(?:find|get|come\s+for|come\s+after)\s+(?:you|u|ya|him|her|them)\b(?!\s+(?:a|an|some|"
+    r"the|at|on|in|to)\b))|\bkill\s+(?:your\s*self|u|you|urself)\b|\bkys\b|"
+    r"\bwatch\s+your\s+back\b|\bi\s+know\s+where\s+(?:you|u|your\s+\w+)\s+(?:live|go|are)\b|"
+    r"\b(?:you|u)(?:'ll| will)\s+(?:regret\s+(?:it|this)|pay\s+for|be\s+sorry)\b|"
+    r"\b(?:should|deserve[sd]? to)\s+(?:die|be\s+(?:shot|killed|hanged|hung|burned))\b|"
+    r"\bburn\s+(?:the|your)\s+school\b|\bbomb\s+(?:the|your)\b|"
+    r"\b(?:wait|see)\s+(?:for\s+)?(?:you|u)\s+after\s+school\b", re.IGNORECASE)
+GROUPS = (r"muslims?|jews?|jewish|christians?|blacks?|whites?|asians?|gays?|lesbians?|trans|"
+          r"immigrants?|foreigners?|refugees?|gypsies|travellers?|travelers?|women|girls|"
+          r"disabled|autistic|pakis?|poles|romanians?|africans?|mexicans?|indians?|chinese")
+IDENTITY = re.compile(
+    rf"\b(?:all\s+)?(?:{GROUPS})\s+(?:are|r|should|must|need to)\s+(?:\w+\s+){{0,2}}"
+    r"(?:animals?|vermin|rats?|scum|filth|parasites?|disgusting|subhuman|die|be\s+(?:killed|"
+    r"deported|gassed|shot)|go\s+back|inferior|trash|garbage|dogs?|pigs?|cockroaches)\b|"
+    rf"\b(?:go\s+back\s+to\s+(?:your|ur)\s+(?:own\s+)?country|(?:kill|gas|deport)\s+(?:all\s+)?"
+    rf"(?:the\s+)?(?:{GROUPS}))\b", re.IGNORECASE)
+INSULT_WORDS = (r"(?:idiot|moron|stupid|liar|loser|pathetic|disgrace|clown|scum|trash|garbage|"
+                r"disgusting|ignorant|fool|hypocrite|coward|dumb|worthless|useless|incompetent|"
+                r"ugly|fat|creep|pig|snake|vile|evil|nasty|joke|thick|muppet|div|numpty)s?")
+INSULT = re.compile(r"\b(?:you|u|ur|you're|youre|ya|he|she|they|this|that|what\s+a|such\s+a|"
+                    rf"the)\b.{{0,25}}\b{INSULT_WORDS}\b", re.IGNORECASE)
+INSULT_WORD = re.compile(rf"\b{INSULT_WORDS}\b", re.IGNORECASE)
+SPAM_PHRASES = re.compile(
+    r"\b(?:click\s+(?:here|the\s+link)|free\s+(?:money|followers|iphone|gift)|crypto|bitcoin|"
+    r"forex|investment\s+opportunity|dm\s+me\s+for|earn\s+\$?\d+|work\s+from\s+home|onlyfans|"
+    r"promo\s+code|giveaway)\b", re.IGNORECASE)
+
+
+def lexicon_layer(text: str, lexicon: frozenset[str], severe: frozenset[str]):
+    found = words(text)
+    if found & severe:
+        return 0.97, "severe-language"
+    if found & lexicon:
+        return 0.6, "profanity"  # alone, a moderator decides: the list has everyday words
+    return None
+
+
+def threat_layer(text: str):
+    return (0.98, "threat-or-violence") if any(THREAT.search(v) for v in variants(text)) else None
+
+
+def identity_layer(text: str):
+    return (0.97, "identity-attack") if any(IDENTITY.search(v) for v in variants(text)) else None
+
+
+def insult_layer(text: str):
+    return (0.6, "insult") if INSULT.search(plain(text)) else None
+
+
+def staff_layer(text: str, staff: tuple[str, ...], lexicon: frozenset[str]):
+    """A named member of staff in the same message as an insult or strong language."""
+    if not staff:
+        return None
+    folded = plain(text)
+    named = any(re.search(rf"\b{re.escape(plain(name))}\b", folded) for name in staff)
+    if named and (INSULT_WORD.search(folded) or words(text) & lexicon):
+        return 0.95, "harassment-of-staff"
+    return None
+
+
+def pupil_data_layer(text: str, roster):
+    if roster is None or not len(roster):
+        return None
+    if find_pupil_names(text, roster):
+        return 0.96, "names-a-pupil"
+    if any(pattern.search(text) for pattern in (PHONE, EMAIL, POSTCODE, STREET)):
+        return 0.7, "personal-data"
+    return None
+
+
+def spam_layer(text: str, link_rules):
+    risky = [host for host in hosts(text) if problem_with(host, link_rules)]
+    if risky:
+        return 0.85, "suspicious-link"
+    if SPAM_PHRASES.search(plain(text)):
+        return 0.6, "spam"
+    return None
