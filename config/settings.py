@@ -209,8 +209,10 @@ class ModerationSettings(Section):
     enabled: bool = Field(True, description="Poll, classify and act on replies and comments.")
     dry_run: bool = Field(False, description="Classify and report everything, act on nothing "
                           "(no hiding, muting or blocking).")
-    poll_interval_seconds: float = Field(60, ge=10, description="How often replies and "
+    poll_interval_seconds: float = Field(60, ge=1, description="How often replies and "
                                          "comments are collected.")
+    watch_days: int = Field(7, ge=1, le=30, description="Replies are collected on posts made "
+                            "in the last this many days (X's recent search covers 7).")
     act_threshold: float = Field(0.9, ge=0, le=1, description="Score at or above which Steward "
                                  "acts (evidence, hide, sanction, report).")
     review_threshold: float = Field(0.25, ge=0, le=1, description="Score at or above which a "
@@ -231,6 +233,32 @@ class ModerationSettings(Section):
                                          "hidden).")
     max_actions_per_hour: int = Field(20, ge=0, description="Hides and sanctions per platform "
                                       "per hour; above it Steward only reports, and alerts.")
+
+
+class MailSettings(Section):
+    """E-mail to people: incident reports, review digests, alerts."""
+
+    smtp_host: str | None = Field(None, description="SMTP server. Without one, messages go to "
+                                  "the Maildir outbox <state_dir>/outbox for an administrator "
+                                  "to read or forward.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 for STARTTLS).")
+    starttls: bool = Field(True, description="Upgrade the connection with STARTTLS before "
+                           "logging in (certificate checked).")
+    ca_file: Path | None = Field(None, description="A CA certificate to trust for the SMTP "
+                                 "server (a school's own relay); default: the system's CAs.")
+    username: str | None = Field(None, description="SMTP login name.")
+    password: SecretStr | None = Field(None, description="SMTP password (secret; put it in the "
+                                       "credentials directory as mail.password).")
+    from_address: str = Field("steward@localhost", description="The sender address.")
+    timeout_seconds: float = Field(20, gt=0, description="SMTP timeout.")
+    head_teacher: str | None = Field(None, description="The head teacher's address: incident "
+                                     "reports.")
+    esafety_lead: str | None = Field(None, description="The e-safety lead's address: incident "
+                                     "reports.")
+    moderators: list[str] = Field(default_factory=list, description="Addresses that receive "
+                                  "the digest of replies to review.")
+    administrators: list[str] = Field(default_factory=list, description="Addresses that "
+                                      "receive alerts (credentials, caps, failures).")
 
 
 class XSettings(Section):
@@ -316,6 +344,7 @@ class StewardSettings(BaseSettings):
     faces: FaceSettings = Field(default_factory=FaceSettings, description="Faces.")
     moderation: ModerationSettings = Field(default_factory=ModerationSettings,
                                            description="Moderation.")
+    mail: MailSettings = Field(default_factory=MailSettings, description="E-mail.")
     personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings,
                                                 description="Personal information.")
     links: LinkSettings = Field(default_factory=LinkSettings, description="Links.")
@@ -350,7 +379,7 @@ class StewardSettings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret value, so logs can be scrubbed of them."""
         values = []
-        for section in (self.x, self.facebook):
+        for section in (self.x, self.facebook, self.mail):
             for name in type(section).model_fields:
                 value = getattr(section, name)
                 if isinstance(value, SecretStr) and value.get_secret_value():
@@ -360,7 +389,8 @@ class StewardSettings(BaseSettings):
 
 SECRET_FIELDS = {
     f"{section}.{name}"
-    for section, model in (("x", XSettings), ("facebook", FacebookSettings))
+    for section, model in (("x", XSettings), ("facebook", FacebookSettings),
+                           ("mail", MailSettings))
     for name, field in model.model_fields.items()
     if "SecretStr" in str(field.annotation)
 }

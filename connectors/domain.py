@@ -71,6 +71,7 @@ class Reply:
     text: str
     in_reply_to: str
     created_at: datetime | None
+    url: str = ""
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -24,7 +24,7 @@ import facebook
 import requests
 
 from connectors.capabilities import Capabilities
-from connectors.domain import Account, Post, PostRef, PublishedPost
+from connectors.domain import Account, Post, PostRef, PublishedPost, Reply
 from connectors.errors import AuthenticationFailed, RateLimited, Rejected, TemporaryFailure
 from connectors.transport import GRAPH_API_HOST, prepare_session
 
@@ -259,6 +259,64 @@ class FacebookPageConnector:
         """Delete one of the Page's posts (`DELETE /{post-id}`)."""
         with self._translated_errors("delete a post"):
             self.graph.delete_object(ref.remote_id)
+
+    # -- comments and moderation -------------------------------------------------------------
+
+    def comments_on(self, post_id: str, after: str | None) -> tuple[list[Reply], str | None]:
+        """Comments and replies to comments on a Page post, oldest first, after the cursor
+        `after`; return them and the cursor to continue from next time."""
+        replies: list[Reply] = []
+        arguments: dict[str, Any] = {
+            "fields": "id,message,created_time,from,permalink_url,parent{id}",
+            "filter": "stream", "order": "chronological", "limit": 100}
+        if after:
+            arguments["after"] = after
+        cursor = after
+        with self._translated_errors("read comments"):
+            for _page in range(20):
+                page = self.graph.get_connections(post_id, "comments", **arguments)
+                for item in page.get("data", []):
+                    author = item.get("from") or {}
+                    if str(author.get("id", "")) == self.page_id:
+                        continue  # the Page's own answers
+                    replies.append(Reply(
+                        platform=PLATFORM, reply_id=str(item["id"]),
+                        author_id=str(author.get("id", "")),
+                        author_handle=str(author.get("name", "")), text=item.get("message", ""),
+                        in_reply_to=post_id,
+                        created_at=_parse_graph_time(item["created_time"])
+                        if item.get("created_time") else None,
+                        url=item.get("permalink_url", ""), raw=item))
+                cursor = page.get("paging", {}).get("cursors", {}).get("after", cursor)
+                if not page.get("paging", {}).get("next"):
+                    break
+                arguments["after"] = cursor
+        return replies, cursor
+
+    def hide(self, reply: Reply) -> None:
+        with self._translated_errors("hide a comment"):
+            self.graph.request(f"{self.graph.version}/{reply.reply_id}",
+                               post_args={"is_hidden": "true"}, method="POST")
+
+    def unhide(self, reply_id: str) -> None:
+        with self._translated_errors("unhide a comment"):
+            self.graph.request(f"{self.graph.version}/{reply_id}",
+                               post_args={"is_hidden": "false"}, method="POST")
+
+    def delete_reply(self, reply: Reply) -> None:
+        with self._translated_errors("delete a comment"):
+            self.graph.delete_object(reply.reply_id)
+
+    def block(self, user_id: str) -> None:
+        """Block a person from the Page (`POST /{page-id}/blocked`)."""
+        with self._translated_errors("block a user from the Page"):
+            self.graph.request(f"{self.graph.version}/{self.page_id}/blocked",
+                               post_args={"user": user_id}, method="POST")
+
+    def unblock(self, user_id: str) -> None:
+        with self._translated_errors("unblock a user from the Page"):
+            self.graph.request(f"{self.graph.version}/{self.page_id}/blocked",
+                               args={"user": user_id}, method="DELETE")
 
 
 def _parse_graph_time(value: str) -> datetime:

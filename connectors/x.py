@@ -22,7 +22,7 @@ import requests
 import tweepy
 
 from connectors.capabilities import Capabilities
-from connectors.domain import Account, Post, PostRef, PublishedPost
+from connectors.domain import Account, Post, PostRef, PublishedPost, Reply
 from connectors.errors import (
     AuthenticationFailed,
     ConnectorError,
@@ -262,6 +262,92 @@ class XConnector:
         """Delete one of the account's posts (`DELETE /2/tweets/{id}`)."""
         with translated_errors("delete a post"):
             self.client.delete_tweet(ref.remote_id, user_auth=True)
+
+    # -- replies and moderation --------------------------------------------------------------
+
+    _REPLY_FIELDS = ["author_id", "created_at", "conversation_id", "in_reply_to_user_id"]
+
+    def _replies(self, response_pages, source: str) -> list[Reply]:
+        replies = []
+        for response in response_pages:
+            users = {str(user.id): user.username for user in
+                     (response.includes or {}).get("users", [])}
+            for tweet in response.data or []:
+                author = str(tweet.author_id)
+                if self._account is not None and author == self._account.account_id:
+                    continue  # the school's own posts
+                handle = users.get(author, author)
+                replies.append(Reply(
+                    platform=PLATFORM, reply_id=str(tweet.id), author_id=author,
+                    author_handle=handle, text=tweet.text,
+                    in_reply_to=str(tweet.conversation_id or ""), created_at=tweet.created_at,
+                    url=f"https://x.com/{handle}/status/{tweet.id}",
+                    raw={"source": source, **tweet.data}))
+        return replies
+
+    def _pages(self, call, **arguments):
+        pages, token = [], None
+        for _page in range(10):
+            response = call(pagination_token=token, **arguments) if token else call(**arguments)
+            pages.append(response)
+            token = (response.meta or {}).get("next_token")
+            if not token:
+                break
+        return pages
+
+    def replies_in_conversation(self, conversation_id: str, since_id: str | None) -> list[Reply]:
+        """Replies in one of the school's conversations since `since_id` (recent search)."""
+        with translated_errors("read replies"):
+            pages = self._pages(
+                self.client.search_recent_tweets, query=f"conversation_id:{conversation_id}",
+                since_id=since_id, max_results=100, tweet_fields=self._REPLY_FIELDS,
+                expansions=["author_id"], user_auth=True)
+        return self._replies(pages, "conversation")
+
+    def mentions(self, since_id: str | None) -> list[Reply]:
+        """Posts mentioning the school since `since_id` (the mentions timeline)."""
+        account = self._account_or_check()
+        with translated_errors("read mentions"):
+            pages = self._pages(
+                self.client.get_users_mentions, id=account.account_id, since_id=since_id,
+                max_results=100, tweet_fields=self._REPLY_FIELDS, expansions=["author_id"],
+                user_auth=True)
+        return self._replies(pages, "mentions")
+
+    def hide(self, reply: Reply) -> None:
+        """Hide a reply (only possible in conversations the school started)."""
+        with translated_errors("hide a reply"):
+            self.client.hide_reply(reply.reply_id, user_auth=True)
+
+    def unhide(self, reply_id: str) -> None:
+        with translated_errors("unhide a reply"):
+            self.client.unhide_reply(reply_id, user_auth=True)
+
+    def mute(self, user_id: str) -> None:
+        with translated_errors("mute a user"):
+            self.client.mute(user_id, user_auth=True)
+
+    def unmute(self, user_id: str) -> None:
+        with translated_errors("unmute a user"):
+            self.client.unmute(user_id, user_auth=True)
+
+    def dm_block(self, user_id: str) -> None:
+        """Stop a user sending the school direct messages (`POST /2/users/{id}/dm/block`)."""
+        with translated_errors("block direct messages from a user"):
+            self.client.request("POST", f"/2/users/{user_id}/dm/block", user_auth=True)
+
+    def block(self, user_id: str) -> None:
+        """Block a user (X's Enterprise plan only)."""
+        account = self._account_or_check()
+        with translated_errors("block a user"):
+            self.client.request("POST", f"/2/users/{account.account_id}/blocking",
+                                json={"target_user_id": user_id}, user_auth=True)
+
+    def unblock(self, user_id: str) -> None:
+        account = self._account_or_check()
+        with translated_errors("unblock a user"):
+            self.client.request("DELETE", f"/2/users/{account.account_id}/blocking/{user_id}",
+                                user_auth=True)
 
 
 __all__ = ["XConnector", "ConnectorError", "translated_errors"]

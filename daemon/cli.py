@@ -234,6 +234,68 @@ def command_moderate_classify(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _queue_decision(arguments: argparse.Namespace, decision: str, allowed: tuple) -> int:
+    import getpass  # noqa: PLC0415
+    import sqlite3  # noqa: PLC0415
+
+    from daemon.audit import AuditLog  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    database = settings.paths.state_dir / "steward.sqlite3"
+    reference = arguments.reply.upper().removeprefix("R")
+    if not reference.isdigit() or not database.exists():
+        print(f"steward moderate: unknown reply {arguments.reply}", file=sys.stderr)
+        return EXIT_USAGE
+    with sqlite3.connect(database, timeout=30) as db:
+        row = db.execute("SELECT status FROM replies WHERE id = ?", (int(reference),)).fetchone()
+        if row is None or row[0] not in allowed:
+            state = row[0] if row else "unknown"
+            print(f"steward moderate: R{reference} is {state}; {decision} applies to replies "
+                  f"that are {' or '.join(allowed)}", file=sys.stderr)
+            return EXIT_REFUSED
+        db.execute("UPDATE replies SET decision = ? WHERE id = ?", (decision, int(reference)))
+    audit = AuditLog(settings.paths.state_dir / "audit.jsonl")
+    audit.record("moderation.decision_queued", reply=f"R{reference}", decision=decision,
+                 by=getpass.getuser())
+    audit.close()
+    print(f"R{reference}: '{decision}' queued; Steward applies it at its next poll "
+          f"(every {settings.moderation.poll_interval_seconds:g} s)")
+    return EXIT_OK
+
+
+def command_moderate_decide(arguments: argparse.Namespace) -> int:
+    return _queue_decision(arguments, arguments.decision, ("review", "dry-run"))
+
+
+def command_moderate_restore(arguments: argparse.Namespace) -> int:
+    return _queue_decision(arguments, "restore", ("acted",))
+
+
+def command_incidents_export(arguments: argparse.Namespace) -> int:
+    import csv  # noqa: PLC0415
+    import sqlite3  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.store import parse_timestamp  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    database = settings.paths.state_dir / "steward.sqlite3"
+    zone = ZoneInfo(settings.school.time_zone)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["Incident", "Date", "Time", "Platform", "Nature of incident",
+                     "Action taken", "Reported to", "Outcome", "Evidence file",
+                     "Evidence SHA-256"])
+    if not database.exists():
+        return EXIT_OK
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        for row in db.execute("SELECT number, occurred_at, platform, nature, action_taken, "
+                              "reported_to, outcome, evidence_path, evidence_sha256 FROM "
+                              "incidents ORDER BY occurred_at"):
+            when = parse_timestamp(row[1]).astimezone(zone)
+            writer.writerow([row[0], f"{when:%Y-%m-%d}", f"{when:%H:%M}", *row[2:]])
+    return EXIT_OK
+
+
 # -- status and audit --------------------------------------------------------------------------
 
 def command_status(arguments: argparse.Namespace) -> int:
@@ -347,6 +409,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "input, one per line; print one verdict per line, in order", moderate_commands)
     classify.add_argument("--jsonl", action="store_true",
                           help='print {"verdict", "score", "reasons"} JSON per line')
+    decide = add("decide", command_moderate_decide, "decide a reply sent for review",
+                 moderate_commands)
+    decide.add_argument("reply", metavar="ID", help="the reply's reference, e.g. R12")
+    decide.add_argument("decision", choices=["act", "allow"])
+    restore = add("restore", command_moderate_restore, "undo the hide and sanctions of a "
+                  "wrongly flagged reply", moderate_commands)
+    restore.add_argument("reply", metavar="ID")
+
+    incidents = commands.add_parser("incidents", help="the eSafety incident log")
+    incidents_commands = incidents.add_subparsers(dest="incidents_command", required=True)
+    export = add("export", command_incidents_export, "print the incident log as CSV",
+                 incidents_commands)
+    export.add_argument("--csv", action="store_true", required=True)
 
     add("status", command_status, "queue, next posts, platform health, last events")
 

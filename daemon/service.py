@@ -24,12 +24,16 @@ from connectors.protocol import Connector
 from daemon import systemd
 from daemon.audit import AuditLog
 from daemon.clock import Clock
+from daemon.evidence import EvidenceStore
 from daemon.intake import Intake
 from daemon.logs import REDACTOR
+from daemon.mail import Mailer
+from daemon.moderation import Moderator
 from daemon.platforms import build_connectors
 from daemon.publishing import Publisher
 from daemon.scheduling import Scheduler
 from daemon.store import Store
+from policies.moderation import classify_many
 
 log = structlog.get_logger("steward.service")
 HEALTH_CHECK_SECONDS = 300
@@ -76,6 +80,7 @@ class Service:
                              self.scheduler.arm)
         self.intake.start()
         self.scheduler.every("platform-health", HEALTH_CHECK_SECONDS, self.check_platforms)
+        self._start_moderation()
         self.scheduler.start()
         self._started = True
         self.audit.record("service.started", mode=self.settings.mode,
@@ -83,6 +88,26 @@ class Service:
                           inbox=str(self.intake.inbox))
         systemd.notify("READY=1", f"STATUS={self.status_line()}")
         self._start_watchdog()
+
+    def _start_moderation(self) -> None:
+        """Sweep each platform's replies every poll interval (unless moderation is off)."""
+        moderation = self.settings.moderation
+        if not moderation.enabled:
+            return
+        self.moderator = Moderator(
+            self.settings, self.store, self.connectors, self.audit, self.clock,
+            Mailer(self.settings.mail, self.state_dir / "outbox"),
+            EvidenceStore(self.state_dir / "evidence"))
+        # Load the packaged model now, beside start-up rather than in it, so that the first
+        # abusive reply is not kept waiting for it (about 2 s) and READY is not delayed.
+        threading.Thread(target=classify_many, args=(["warm up"],), name="moderation-warm-up",
+                         daemon=True).start()
+        for platform in self.connectors:
+            self.scheduler.every(f"moderation-{platform}", moderation.poll_interval_seconds,
+                                 lambda platform=platform: self.moderator.sweep(platform))
+        self.audit.record("moderation.started", platforms=sorted(self.connectors),
+                          dry_run=moderation.dry_run,
+                          interval_seconds=moderation.poll_interval_seconds)
 
     def _prepare_state_dir(self) -> None:
         try:

@@ -44,6 +44,47 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (submission_id, platform)
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries(state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS replies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    platform TEXT NOT NULL,
+    reply_id TEXT NOT NULL,
+    author_id TEXT NOT NULL,
+    author_handle TEXT NOT NULL,
+    in_reply_to TEXT NOT NULL,
+    url TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    score REAL NOT NULL,
+    reasons TEXT NOT NULL,
+    status TEXT NOT NULL,
+    decision TEXT,
+    evidence_path TEXT,
+    evidence_sha256 TEXT,
+    incident TEXT,
+    actions TEXT NOT NULL DEFAULT '[]',
+    text TEXT,
+    digest_sent INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    UNIQUE (platform, reply_id)
+);
+CREATE TABLE IF NOT EXISTS cursors (
+    platform TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (platform, key)
+);
+CREATE TABLE IF NOT EXISTS incidents (
+    number TEXT PRIMARY KEY,
+    occurred_at TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    nature TEXT NOT NULL,
+    action_taken TEXT NOT NULL,
+    reported_to TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    evidence_sha256 TEXT,
+    evidence_path TEXT,
+    reply INTEGER REFERENCES replies(id)
+);
 """
 OPEN_STATES = ("pending", "sending")
 FINAL_STATES = ("sent", "failed")

@@ -76,6 +76,21 @@ CLAUSES = {clause.id: clause for clause in [
            "Using social media on behalf of Wightwick Hall School",
            "Photographs must be checked carefully to ensure that children who are on the "
            "restricted list are never shown on the social media."),
+    Clause("st-marys.copy-remove-report", "St Mary's CE Primary social media policy",
+           "School Sanctioned Use of Social Media",
+           "Any inappropriate comments on or abuse of school-sanctioned social media should "
+           "immediately be copied, removed and reported to either the Head Teacher or e-Safety "
+           "coordinator."),
+    Clause("st-marys.block-or-report", "St Mary's CE Primary social media policy",
+           "Guidelines for Twitter",
+           "The school's Twitter account will block or report any user that is disrespectful, "
+           "offensive, inappropriate or misuses the service."),
+    Clause("wightwick.hide", "Wightwick Hall School social media policy",
+           "Procedures", "The school will 'hide' such comments that any parent/carer make."),
+    Clause("loughton.incident-log", "Loughton School social media policy",
+           "F. Dealing with incidents of online bullying",
+           "Instances of online bullying will be dealt with according to the school's Behaviour "
+           "Policy and will be documented in the eSafety Incident Log."),
     Clause("steward.format", "Steward submission format", "README, 'Writing a post'",
            "A post is post.md with TOML front matter between +++ lines, the media it names, "
            "and approval signatures."),

@@ -50,6 +50,7 @@ class GraphApi:
             route("POST", VERSION + r"/(?P<page>\d+)/photos", g(self.upload_photo)),
             route("POST", VERSION + r"/(?P<page>\d+)/feed", g(self.create_post)),
             route("POST", VERSION + r"/(?P<page>\d+)/blocked", g(self.block_user)),
+            route("DELETE", VERSION + r"/(?P<page>\d+)/blocked", g(self.unblock_user)),
             route("GET", VERSION + r"/(?P<object>[\d_]+)/comments", g(self.comments)),
             route("GET", VERSION + r"/(?P<object>[\d_]+)", g(self.get_object)),
             route("POST", VERSION + r"/(?P<object>[\d_]+)", g(self.update_object)),
@@ -265,6 +266,14 @@ class GraphApi:
             if user not in world["facebook"]["blocked"]:
                 world["facebook"]["blocked"].append(user)
         return Reply(200, {user: True})
+
+
+    def unblock_user(self, request: SandboxRequest) -> Reply:
+        user = request.param("user") or request.param("uid")
+        with self.state.change() as world:
+            if user in world["facebook"]["blocked"]:
+                world["facebook"]["blocked"].remove(user)
+        return Reply(200, {"success": True})
 
 
 def _location_parameters(request: SandboxRequest) -> list[str]:

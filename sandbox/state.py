@@ -49,6 +49,7 @@ def empty_world() -> dict[str, Any]:
             "dm_blocks": [],
             "dm_events": [],
             "settings": {"protected": False, "geo_enabled": False, "allow_dms_from": "following"},
+            "plan": "basic",
             "rate_windows": {},
         },
         "facebook": {

@@ -81,6 +81,12 @@ class XApi:
             route("GET", r"/2/users/(?P<id>\d+)/following",
                   self.guarded(self.following, "GET /2/users/following")),
             route("POST", r"/2/users/(?P<id>\d+)/muting", self.guarded(self.mute, "POST /2/muting")),
+            route("DELETE", r"/2/users/(?P<id>\d+)/muting/(?P<target>\d+)",
+                  self.guarded(self.unmute, "DELETE /2/muting")),
+            route("POST", r"/2/users/(?P<id>\d+)/blocking",
+                  self.guarded(self.block, "POST /2/blocking")),
+            route("DELETE", r"/2/users/(?P<id>\d+)/blocking/(?P<target>\d+)",
+                  self.guarded(self.unblock, "DELETE /2/blocking")),
             route("POST", r"/2/users/(?P<id>\d+)/dm/block",
                   self.guarded(self.dm_block, "POST /2/users/dm/block")),
             route("GET", r"/2/dm_events", self.guarded(self.dm_events, "GET /2/dm_events")),
@@ -243,6 +249,20 @@ class XApi:
             tweet["hidden"] = hidden
         return Reply(200, {"data": {"hidden": hidden}})
 
+    def _with_authors(self, reply: Reply, request: SandboxRequest) -> Reply:
+        """Add `includes.users` when the request asks for `expansions=author_id`."""
+        if "author_id" not in request.query.get("expansions", "") or "data" not in reply.body:
+            return reply
+        with self.state.read() as world:
+            users = world["x"]["users"]
+            with_tweets = {t["id"]: t for t in world["x"]["tweets"].values()}
+            authors = dict.fromkeys(with_tweets[item["id"]]["author_id"]
+                                    for item in reply.body["data"])
+            reply.body["includes"] = {"users": [dict(users.get(a, {"id": a, "name": a,
+                                                                   "username": a}))
+                                                for a in authors]}
+        return reply
+
     def _timeline(self, request: SandboxRequest, select) -> Reply:
         fields = self._fields(request)
         maximum = min(int(request.query.get("max_results", 10)), PAGE_SIZE_MAX["tweets"])
@@ -255,8 +275,8 @@ class XApi:
         if since_id:
             tweets = [t for t in tweets if int(t["id"]) > int(since_id)]
         tweets.sort(key=lambda tweet: int(tweet["id"]), reverse=True)
-        return self._page(request, [self._public(t, fields) for t in tweets], maximum,
-                          newest_oldest=True)
+        return self._with_authors(self._page(request, [self._public(t, fields) for t in tweets],
+                                             maximum, newest_oldest=True), request)
 
     def users_tweets(self, request: SandboxRequest) -> Reply:
         author = request.match["id"]
@@ -318,6 +338,30 @@ class XApi:
             if target not in world["x"]["mutes"]:
                 world["x"]["mutes"].append(target)
         return Reply(200, {"data": {"muting": True}})
+
+    def unmute(self, request: SandboxRequest) -> Reply:
+        with self.state.change() as world:
+            if request.match["target"] in world["x"]["mutes"]:
+                world["x"]["mutes"].remove(request.match["target"])
+        return Reply(200, {"data": {"muting": False}})
+
+    def block(self, request: SandboxRequest) -> Reply:
+        with self.state.read() as world:
+            enterprise = world["x"].get("plan") == "enterprise"
+        if not enterprise:
+            return _problem(403, "Forbidden", "Blocking requires the Enterprise plan.",
+                            "https://api.twitter.com/2/problems/client-forbidden")
+        target = str(request.json()["target_user_id"])
+        with self.state.change() as world:
+            if target not in world["x"]["blocks"]:
+                world["x"]["blocks"].append(target)
+        return Reply(200, {"data": {"blocking": True}})
+
+    def unblock(self, request: SandboxRequest) -> Reply:
+        with self.state.change() as world:
+            if request.match["target"] in world["x"]["blocks"]:
+                world["x"]["blocks"].remove(request.match["target"])
+        return Reply(200, {"data": {"blocking": False}})
 
     def dm_block(self, request: SandboxRequest) -> Reply:
         with self.state.change() as world:
