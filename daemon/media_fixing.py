@@ -9,7 +9,6 @@ from pathlib import Path
 
 from daemon.audit import AuditLog
 from policies.media import UncleanableMedia, clean_file
-from policies.media.faces import blur_faces, count_faces
 from policies.media_files import sniff_image_type
 from policies.submission import ImageRef, file_sha256
 
@@ -35,6 +34,8 @@ def clean_images(folder: Path, images: tuple[ImageRef, ...], audit: AuditLog,
         source = folder / image.file
         target = target_folder / image.file
         try:
+            if blur:
+                from policies.media.faces import blur_faces, count_faces  # noqa: PLC0415
             if blur and count_faces(source):
                 blurred = target_folder / f".blurred-{image.file}"
                 faces = blur_faces(source, blurred)

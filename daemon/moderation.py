@@ -16,6 +16,7 @@ acting into review and alerts; dry-run classifies and reports but changes nothin
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from datetime import datetime, timedelta
 
@@ -30,9 +31,14 @@ from daemon.evidence import EvidenceStore
 from daemon.mail import Mailer, MailError
 from daemon.moderation_rules import moderation_rules
 from daemon.store import Store, timestamp
-from policies.moderation import Verdict, classify_many
+from policies.moderation import Verdict
+from policies.moderation.worker import classify_elsewhere
 
 log = structlog.get_logger("steward.moderation")
+
+
+class ClassifierUnavailable(Exception):
+    """Replies could not be classified; the sweep stops so their cursor is not committed."""
 COPY_REMOVE_REPORT = "st-marys.copy-remove-report"
 BLOCK_OR_REPORT = "st-marys.block-or-report"
 INCIDENT_LOG = "loughton.incident-log"
@@ -71,7 +77,10 @@ class Moderator:
                     self.audit.record("moderation.collect_failed", level="warning",
                                       platform=platform, part=key, reason=error.message)
                     continue
-                self.handle(platform, replies)
+                try:
+                    self.handle(platform, replies)
+                except ClassifierUnavailable:
+                    return  # tried again at the next poll; the cursor has not moved
                 self._set_cursor(platform, key, cursor)
             self._send_review_digest(platform)
         finally:
@@ -128,7 +137,13 @@ class Moderator:
                       if reply.reply_id not in known}.values())
         if not fresh:
             return
-        verdicts = classify_many([reply.text for reply in fresh], moderation_rules(self.settings))
+        try:
+            verdicts = classify_elsewhere([reply.text for reply in fresh],
+                                          moderation_rules(self.settings))
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            self.audit.record("moderation.classifier_failed", level="error", platform=platform,
+                              reason=str(error), audience="admin")
+            raise ClassifierUnavailable(str(error)) from None
         for reply, verdict in zip(fresh, verdicts, strict=True):
             row_id = self._record(reply, verdict)
             if row_id is None:

@@ -33,7 +33,6 @@ from daemon.platforms import build_connectors
 from daemon.publishing import Publisher
 from daemon.scheduling import Scheduler
 from daemon.store import Store
-from policies.moderation import classify_many
 
 log = structlog.get_logger("steward.service")
 HEALTH_CHECK_SECONDS = 300
@@ -98,10 +97,6 @@ class Service:
             self.settings, self.store, self.connectors, self.audit, self.clock,
             Mailer(self.settings.mail, self.state_dir / "outbox"),
             EvidenceStore(self.state_dir / "evidence"))
-        # Load the packaged model now, beside start-up rather than in it, so that the first
-        # abusive reply is not kept waiting for it (about 2 s) and READY is not delayed.
-        threading.Thread(target=classify_many, args=(["warm up"],), name="moderation-warm-up",
-                         daemon=True).start()
         for platform in self.connectors:
             self.scheduler.every(f"moderation-{platform}", moderation.poll_interval_seconds,
                                  lambda platform=platform: self.moderator.sweep(platform))

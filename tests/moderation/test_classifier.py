@@ -99,3 +99,16 @@ def test_moderate_classify_prints_one_json_verdict_per_line_in_order(tmp_path):
     assert [line["verdict"] for line in lines] == ["allow", "act", "allow"]
     assert all(set(line) == {"verdict", "score", "reasons"} and 0 <= line["score"] <= 1
                for line in lines)
+
+
+def test_the_worker_process_classifies_exactly_as_the_daemon_would():
+    from policies.findings import LinkRules  # noqa: PLC0415
+    from policies.moderation.worker import classify_elsewhere, rules_from_json, rules_to_json  # noqa: PLC0415
+
+    rules = ModerationRules(staff_names=("Mrs Example",), roster=ROSTER, add_words=("grockle",),
+                            links=LinkRules(deny_domains=("casino.example",)))
+    assert rules_from_json(rules_to_json(rules)).roster.by_surname.keys() == \
+        ROSTER.by_surname.keys()
+    texts = ["Thank you!", "Mrs Example is useless", "Jane Smith did it", "gr0ckle",
+             "see casino.example/win"]
+    assert classify_elsewhere(texts, rules) == classify_many(texts, rules)
