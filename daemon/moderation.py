@@ -30,9 +30,10 @@ from daemon.clock import Clock
 from daemon.evidence import EvidenceStore
 from daemon.mail import Mailer, MailError
 from daemon.moderation_rules import moderation_rules
+from daemon.moderation_training import model_path
+from daemon.moderation_worker import classify_elsewhere
 from daemon.store import Store, timestamp
 from policies.moderation import Verdict
-from policies.moderation.worker import classify_elsewhere
 
 log = structlog.get_logger("steward.moderation")
 
@@ -139,7 +140,8 @@ class Moderator:
             return
         try:
             verdicts = classify_elsewhere([reply.text for reply in fresh],
-                                          moderation_rules(self.settings))
+                                          moderation_rules(self.settings),
+                                          model_path(self.settings.paths.state_dir))
         except (RuntimeError, OSError, subprocess.SubprocessError) as error:
             self.audit.record("moderation.classifier_failed", level="error", platform=platform,
                               reason=str(error), audience="admin")
@@ -342,10 +344,10 @@ class Moderator:
             if row["decision"] == "act" and row["status"] in ("review", "dry-run"):
                 verdict = Verdict("act", row["score"], tuple(json.loads(row["reasons"])) +
                                   ("moderator",))
-                self._set_status(row["id"], row["status"], decision="done")
+                self._set_status(row["id"], row["status"], decision="done", label="offensive")
                 self.act(row["id"], reply, verdict)
             elif row["decision"] == "allow":
-                self._set_status(row["id"], "decided-allow", decision="done")
+                self._set_status(row["id"], "decided-allow", decision="done", label="clean")
                 self.audit.record("moderation.allowed_by_moderator", platform=platform,
                                   reply=f"R{row['id']}")
             elif row["decision"] == "restore":
@@ -367,7 +369,7 @@ class Moderator:
                 undone.append(action)
             except ConnectorError as error:
                 undone.append(f"could not be {action}: {error.message}")
-        self._set_status(row["id"], "restored", decision="done")
+        self._set_status(row["id"], "restored", decision="done", label="clean")
         if row["incident"]:
             with self.store.transaction() as db:
                 db.execute("UPDATE incidents SET outcome = ? WHERE number = ?",

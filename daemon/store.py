@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS replies (
     incident TEXT,
     actions TEXT NOT NULL DEFAULT '[]',
     text TEXT,
+    label TEXT,
     digest_sent INTEGER NOT NULL DEFAULT 0,
     updated_at TEXT NOT NULL,
     UNIQUE (platform, reply_id)

@@ -45,6 +45,7 @@ class ModerationRules:
     staff_names: tuple[str, ...] = ()
     roster: Roster | None = None
     links: LinkRules = field(default_factory=LinkRules)
+    school_scores: tuple[float, ...] | None = None  # the school's own model, computed outside
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +76,8 @@ def classify_many(texts: list[str], rules: ModerationRules = ModerationRules()) 
     lexicon = school_lexicon(rules.add_words, rules.remove_words)
     severe = frozenset(word.lower() for word in rules.add_words)
     results = []
-    for text, model in zip(texts, model_scores(texts), strict=True):
+    school = list(rules.school_scores) if rules.school_scores is not None else [None] * len(texts)
+    for text, model, own in zip(texts, model_scores(texts), school, strict=True):
         found = [
             layers.threat_layer(text),
             layers.identity_layer(text),
@@ -86,6 +88,10 @@ def classify_many(texts: list[str], rules: ModerationRules = ModerationRules()) 
             layers.insult_layer(text),
         ]
         hits = [hit for hit in found if hit is not None]
+        if own is not None:  # the school's trained model counts as a second opinion
+            if own >= rules.review_threshold:
+                hits.append((min(own, rules.act_threshold - 0.01), "school-model"))
+            model = max(model, own)
         if model >= rules.review_threshold:
             # On its own, the model's probability can only ask for review; acting needs
             # model_act, or corroboration (below).

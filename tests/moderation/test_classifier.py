@@ -102,8 +102,12 @@ def test_moderate_classify_prints_one_json_verdict_per_line_in_order(tmp_path):
 
 
 def test_the_worker_process_classifies_exactly_as_the_daemon_would():
+    from daemon.moderation_worker import (  # noqa: PLC0415
+        classify_elsewhere,
+        rules_from_json,
+        rules_to_json,
+    )
     from policies.findings import LinkRules  # noqa: PLC0415
-    from policies.moderation.worker import classify_elsewhere, rules_from_json, rules_to_json  # noqa: PLC0415
 
     rules = ModerationRules(staff_names=("Mrs Example",), roster=ROSTER, add_words=("grockle",),
                             links=LinkRules(deny_domains=("casino.example",)))
