@@ -235,6 +235,44 @@ class ModerationSettings(Section):
                                       "per hour; above it Steward only reports, and alerts.")
 
 
+class OrganisationSettings(Section):
+    """An established and known organisation the school may follow and be followed by."""
+
+    handle: str = Field(description="Its X handle, without @.")
+    user_id: str | None = Field(None, description="Its X user id (safer than the handle, which "
+                                "can change).")
+    name: str = Field(description="Its name, e.g. 'County Libraries'.")
+    why: str = Field("", description="Why the school follows it (for auditors).")
+
+
+class FollowerSettings(Section):
+    """Who may follow the school (St Mary's: verified parents and known organisations)."""
+
+    email_column: str = Field("Email", description="Column of the school office's list that "
+                              "holds the verified e-mail addresses.")
+    grace_days: int = Field(14, ge=0, description="Days a new, unverified follower has to link "
+                            "their account before being treated as overdue.")
+    unverified_action: Literal["report", "remove", "block"] = Field(
+        "report", description="What to do with overdue followers: 'report' (a checklist for a "
+        "person), 'remove' or 'block' (only where the API allows: X's Enterprise plan).")
+    max_actions_per_run: int = Field(10, ge=0, description="Removals or blocks per run; above "
+                                     "this nobody is removed and the administrator is alerted "
+                                     "(a broken list must never mass-block parents).")
+    code_ttl_hours: int = Field(72, ge=1, description="How long an invitation code works.")
+    organisations: list[OrganisationSettings] = Field(default_factory=list, description="The "
+                                                      "allow-list of organisations.")
+
+
+class ReconcileSettings(Section):
+    """How often the reconcilers run."""
+
+    dry_run: bool = Field(False, description="Plan and report only; change nothing.")
+    followers_interval_minutes: float = Field(60, gt=0, description="Followers, following and "
+                                              "link codes.")
+    settings_interval_minutes: float = Field(60, gt=0, description="Privacy settings.")
+    direct_messages_interval_minutes: float = Field(5, gt=0, description="Direct messages.")
+
+
 class MailSettings(Section):
     """E-mail to people: incident reports, review digests, alerts."""
 
@@ -345,6 +383,10 @@ class StewardSettings(BaseSettings):
     moderation: ModerationSettings = Field(default_factory=ModerationSettings,
                                            description="Moderation.")
     mail: MailSettings = Field(default_factory=MailSettings, description="E-mail.")
+    followers: FollowerSettings = Field(default_factory=FollowerSettings,
+                                        description="Followers.")
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings,
+                                         description="Reconcilers.")
     personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings,
                                                 description="Personal information.")
     links: LinkSettings = Field(default_factory=LinkSettings, description="Links.")

@@ -26,4 +26,9 @@ class Capabilities:
     mute_users: bool = False
     list_followers: bool = False
     remove_followers: bool = False
+    list_following: bool = False
+    unfollow: bool = False
     read_settings: bool = False
+    read_direct_messages: bool = False
+    block_direct_messages: bool = False
+    read_conversations: bool = False

@@ -69,6 +69,7 @@ class FacebookPageConnector:
         hide_replies=True,
         delete_replies=True,
         block_users=True,
+        read_conversations=True,
     )
 
     def __init__(
@@ -306,6 +307,13 @@ class FacebookPageConnector:
     def delete_reply(self, reply: Reply) -> None:
         with self._translated_errors("delete a comment"):
             self.graph.delete_object(reply.reply_id)
+
+    def conversations(self) -> list[dict]:
+        """The Page's message threads, newest first (needs pages_messaging; may be refused)."""
+        with self._translated_errors("read the Page's conversations"):
+            page = self.graph.get_connections(self.page_id, "conversations",
+                                              fields="id,updated_time,message_count")
+        return page.get("data", [])
 
     def block(self, user_id: str) -> None:
         """Block a person from the Page (`POST /{page-id}/blocked`)."""

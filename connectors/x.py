@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,6 +118,11 @@ class XConnector:
         hide_replies=True,
         mute_users=True,
         list_followers=True,
+        list_following=True,
+        unfollow=True,
+        read_settings=True,
+        read_direct_messages=True,
+        block_direct_messages=True,
     )
 
     def __init__(
@@ -130,7 +136,12 @@ class XConnector:
         reply_settings: str | None = None,
         sandbox_url: str | None = None,
         read_file: Callable[[Any], bytes] | None = None,
+        plan: str = "basic",
     ) -> None:
+        # Blocking, and so removing a follower (block then unblock), is Enterprise-only.
+        enterprise = plan == "enterprise"
+        self.capabilities = replace(type(self).capabilities, block_users=enterprise,
+                                    remove_followers=enterprise)
         if reply_settings is not None and reply_settings not in REPLY_SETTINGS:
             raise ValueError(f"reply_settings must be one of {', '.join(REPLY_SETTINGS)}")
         self.client = tweepy.Client(
@@ -342,6 +353,78 @@ class XConnector:
         with translated_errors("block a user"):
             self.client.request("POST", f"/2/users/{account.account_id}/blocking",
                                 json={"target_user_id": user_id}, user_auth=True)
+
+    def dm_unblock(self, user_id: str) -> None:
+        with translated_errors("unblock direct messages from a user"):
+            self.client.request("POST", f"/2/users/{user_id}/dm/unblock", user_auth=True)
+
+    # -- followers, following, settings, direct messages -------------------------------------
+
+    def followers_page(self, pagination_token: str | None) -> tuple[list[dict], str | None]:
+        """One page (up to 1,000) of the account's followers: [{id, username, name}], next."""
+        account = self._account_or_check()
+        with translated_errors("list followers"):
+            response = self.client.get_users_followers(
+                account.account_id, max_results=1000, pagination_token=pagination_token,
+                user_auth=True)
+        users = [{"id": str(user.id), "username": user.username, "name": user.name}
+                 for user in response.data or []]
+        return users, (response.meta or {}).get("next_token")
+
+    def following(self) -> list[dict]:
+        """Every account the school follows."""
+        account = self._account_or_check()
+        users, token = [], None
+        with translated_errors("list the accounts the school follows"):
+            for _page in range(20):
+                response = self.client.get_users_following(
+                    account.account_id, max_results=1000, pagination_token=token,
+                    user_auth=True)
+                users += [{"id": str(user.id), "username": user.username, "name": user.name}
+                          for user in response.data or []]
+                token = (response.meta or {}).get("next_token")
+                if not token:
+                    break
+        return users
+
+    def unfollow(self, user_id: str) -> None:
+        with translated_errors("unfollow an account"):
+            self.client.unfollow_user(user_id, user_auth=True)
+
+    def read_settings(self) -> dict:
+        """What can be read of the account's privacy settings: `protected` from the user
+        object, and the rest from the settings endpoint where the plan offers it."""
+        observed: dict = {}
+        with translated_errors("read the account's settings"):
+            response = self.client.get_me(user_fields=["protected"], user_auth=True)
+            observed["protected"] = bool(response.data.protected)
+        try:
+            with translated_errors("read the account's settings"):
+                settings = self.client.request("GET", "/2/users/me/settings",
+                                               user_auth=True).json().get("data", {})
+            observed.update(settings)
+            observed["settings_api"] = True
+        except Rejected:
+            observed["settings_api"] = False  # not offered on this plan (not in X's spec)
+        return observed
+
+    def write_settings(self, changes: dict) -> None:
+        with translated_errors("change the account's settings"):
+            self.client.request("PUT", "/2/users/me/settings", json=changes, user_auth=True)
+
+    def direct_messages(self, since_id: str | None) -> list[dict]:
+        """Direct messages received since `since_id` (X keeps 30 days)."""
+        account = self._account_or_check()
+        with translated_errors("read direct messages"):
+            params = {"dm_event.fields": "id,text,sender_id,created_at,dm_conversation_id,"
+                      "event_type", "max_results": 100}
+            if since_id:
+                params["since_id"] = since_id
+            body = self.client.request("GET", "/2/dm_events", params=params,
+                                       user_auth=True).json()
+        return [event for event in body.get("data", [])
+                if event.get("event_type") == "MessageCreate"
+                and str(event.get("sender_id")) != account.account_id]
 
     def unblock(self, user_id: str) -> None:
         account = self._account_or_check()

@@ -329,6 +329,140 @@ def command_incidents_export(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reconciler(settings, store):
+    from daemon.audit import AuditLog  # noqa: PLC0415
+    from daemon.clock import Clock  # noqa: PLC0415
+    from daemon.evidence import EvidenceStore  # noqa: PLC0415
+    from daemon.mail import Mailer  # noqa: PLC0415
+    from daemon.reconcile import Reconciler  # noqa: PLC0415
+
+    state = settings.paths.state_dir
+    audit = AuditLog(state / "audit.jsonl")
+    return audit, lambda connectors: Reconciler(
+        settings, store, connectors, audit, Clock(), Mailer(settings.mail, state / "outbox"),
+        EvidenceStore(state / "evidence"))
+
+
+def _store(settings):
+    from daemon.store import Store  # noqa: PLC0415
+
+    settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
+    return Store(settings.paths.state_dir / "steward.sqlite3")
+
+
+def command_reconcile(arguments: argparse.Namespace) -> int:
+    from daemon.platforms import connectors_for_command  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    store = _store(settings)
+    audit, make = _reconciler(settings, store)
+    try:
+        if arguments.confirm:
+            done = make({}).confirm(arguments.confirm)
+            print(f"{arguments.confirm}: {'confirmed' if done else 'no such checklist item'}")
+            return EXIT_OK if done else EXIT_REFUSED
+        with connectors_for_command(settings) as connectors:
+            reconciler = make(connectors)
+            outcomes = reconciler.run(dry_run=True if arguments.dry_run else None)
+            checklist = reconciler.open_checklist()
+    finally:
+        store.close()
+        audit.close()
+    if arguments.json:
+        from dataclasses import asdict  # noqa: PLC0415
+
+        print(json.dumps({"dry_run": bool(arguments.dry_run or settings.reconcile.dry_run),
+                          "outcomes": [asdict(outcome) for outcome in outcomes],
+                          "checklist": checklist}, indent=2, default=str))
+        return EXIT_OK
+    print("Plan (nothing changed)" if arguments.dry_run else "Reconciled")
+    for outcome in outcomes:
+        counts = ", ".join(f"{key} {value}" for key, value in outcome.counts.items())
+        print(f"\n{outcome.platform} {outcome.area}: {counts or '-'}")
+        for action in outcome.actions:
+            target = action.get("handle") or action.get("setting") or action.get("user_id") or ""
+            print(f"  {action['kind']:<10} {target}  {action.get('reason', '')}")
+        for item in outcome.checklist:
+            print(f"  for a person: {item}")
+        for note in outcome.notes:
+            print(f"  note: {note}")
+    return EXIT_OK
+
+
+def command_followers_import_list(arguments: argparse.Namespace) -> int:
+    from daemon.registry import Registry, RegistryError  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    store = _store(settings)
+    audit, _ = _reconciler(settings, store)
+    try:
+        text = Path(arguments.csv).read_text(encoding="utf-8-sig")
+        from daemon.clock import Clock  # noqa: PLC0415
+
+        report = Registry(store, audit, Clock()).import_list(
+            text, arguments.email_column or settings.followers.email_column)
+    except (RegistryError, OSError, UnicodeDecodeError) as error:
+        print(f"steward followers import-list: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        store.close()
+        audit.close()
+    print(f"verified list imported: {report.added} added, {report.removed} removed, "
+          f"{report.unchanged} unchanged; {report.unlinked} linked account(s) unlinked")
+    return EXIT_OK
+
+
+def command_followers_invite(arguments: argparse.Namespace) -> int:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from daemon.clock import Clock  # noqa: PLC0415
+    from daemon.mail import Mailer, MailError  # noqa: PLC0415
+    from daemon.registry import Registry, RegistryError, invitation_text  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    store = _store(settings)
+    audit, _ = _reconciler(settings, store)
+    hours = settings.followers.code_ttl_hours
+    try:
+        code, address = Registry(store, audit, Clock()).invite(arguments.email,
+                                                               timedelta(hours=hours))
+        account = arguments.account or "the school"
+        channel = Mailer(settings.mail, settings.paths.state_dir / "outbox").send(
+            [address], f"Link your X account to {settings.school.name}",
+            invitation_text(settings.school.name, account, code, hours))
+    except (RegistryError, MailError) as error:
+        print(f"steward followers invite: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        store.close()
+        audit.close()
+    print(f"invitation sent ({channel}); the code expires in {hours} hours")
+    return EXIT_OK
+
+
+def command_followers_report(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    store = _store(settings)
+    try:
+        counts = {row["status"]: row["n"] for row in store.query(
+            "SELECT status, COUNT(*) AS n FROM followers GROUP BY status")}
+        items = store.query("SELECT platform, text, key FROM checklist WHERE resolved_at IS "
+                            "NULL ORDER BY platform, created_at")
+    finally:
+        store.close()
+    print("Followers: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+                           or "not listed yet (run steward reconcile)"))
+    print("\nRecommended: make the X account protected, so that only approved followers see "
+          "posts; follow requests can then be approved only for verified parents.")
+    print("Only a person can: approve or refuse follow requests, remove followers (on X's "
+          "self-serve plans), switch off Facebook Page messaging.")
+    print("\nChecklist:" if items else "\nChecklist: nothing outstanding")
+    for item in items:
+        print(f"  [{item['platform']}] {item['text']}\n      confirm: steward reconcile "
+              f"--confirm {item['key']}")
+    return EXIT_OK
+
+
 # -- status and audit --------------------------------------------------------------------------
 
 def command_status(arguments: argparse.Namespace) -> int:
@@ -462,6 +596,25 @@ def build_parser() -> argparse.ArgumentParser:
                  incidents_commands)
     export.add_argument("--csv", action="store_true", required=True)
 
+    reconcile = add("reconcile", command_reconcile, "run the reconcilers once: followers, "
+                    "following, settings, direct messages", commands)
+    reconcile.add_argument("--dry-run", action="store_true", help="plan only; change nothing")
+    reconcile.add_argument("--json", action="store_true")
+    reconcile.add_argument("--confirm", metavar="KEY", help="a person confirms a checklist item")
+
+    followers = commands.add_parser("followers", help="the verified parents and followers")
+    followers_commands = followers.add_subparsers(dest="followers_command", required=True)
+    import_list = add("import-list", command_followers_import_list, "load the school office's "
+                      "verified e-mail list (replaces the previous one)", followers_commands)
+    import_list.add_argument("csv", metavar="CSV")
+    import_list.add_argument("--email-column", help="default: followers.email_column")
+    invite = add("invite", command_followers_invite, "e-mail a one-time link code to an "
+                 "address on the list", followers_commands)
+    invite.add_argument("email", metavar="EMAIL")
+    invite.add_argument("--account", help="the school's X handle, for the message")
+    add("report", command_followers_report, "followers by status, and the checklist",
+        followers_commands)
+
     add("status", command_status, "queue, next posts, platform health, last events")
 
     audit = commands.add_parser("audit", help="the audit log")
@@ -484,7 +637,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    from daemon.logs import configure_logging  # noqa: PLC0415
+
+    # One-off commands keep standard output for their results (`--json`, CSV): log lines go to
+    # standard error, warnings and worse only. `run` and `demo` set up their own.
+    configure_logging(stream=sys.stderr, level=logging.WARNING)
     try:
         return arguments.function(arguments)
     except ConfigurationError as error:

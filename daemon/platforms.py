@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+
 from config.settings import StewardSettings
 from connectors.facebook import FacebookPageConnector
 from connectors.protocol import Connector
@@ -29,7 +34,8 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None) -> dict
             consumer_secret=_secret(x.consumer_secret, fallback["consumer_secret"]),
             access_token=_secret(x.access_token, fallback["access_token"]),
             access_token_secret=_secret(x.access_token_secret, fallback["access_token_secret"]),
-            timeout=x.timeout_seconds, reply_settings=x.reply_settings, sandbox_url=url)
+            timeout=x.timeout_seconds, reply_settings=x.reply_settings, sandbox_url=url,
+            plan=x.plan)
     if settings.facebook.enabled:
         facebook = settings.facebook
         connectors["facebook"] = FacebookPageConnector(
@@ -40,3 +46,42 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None) -> dict
             graph_version=facebook.graph_version, timeout=facebook.timeout_seconds,
             sandbox_url=url)
     return connectors
+
+
+SANDBOX_URL_FILE = "sandbox.url"
+
+
+@contextmanager
+def connectors_for_command(settings: StewardSettings) -> Iterator[dict[str, Connector]]:
+    """Connectors for a one-off command. In sandbox mode: the running daemon's sandbox if it is
+    up (its URL is in <state_dir>/sandbox.url), else a sandbox started on the same state file
+    for the length of the command."""
+    sandbox = None
+    url = None
+    if settings.mode == "sandbox":
+        url = settings.sandbox.url
+        recorded = settings.paths.state_dir / SANDBOX_URL_FILE
+        if url is None and recorded.exists():
+            candidate = recorded.read_text(encoding="utf-8").strip()
+            try:
+                requests.get(f"{candidate}/_sandbox/health", timeout=2).raise_for_status()
+                url = candidate
+            except requests.RequestException:
+                url = None
+        if url is None:
+            from sandbox.app import start_sandbox  # noqa: PLC0415
+
+            sandbox = start_sandbox(state_file=settings.sandbox.state_file
+                                    or settings.paths.state_dir / "sandbox-state.json")
+            url = sandbox.url
+    connectors = build_connectors(settings, url)
+    try:
+        for connector in connectors.values():
+            try:
+                connector.check()
+            except Exception:  # noqa: BLE001, S110 - reported by the command's own calls
+                pass
+        yield connectors
+    finally:
+        if sandbox is not None:
+            sandbox.stop()

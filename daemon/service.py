@@ -29,8 +29,9 @@ from daemon.intake import Intake
 from daemon.logs import REDACTOR
 from daemon.mail import Mailer
 from daemon.moderation import Moderator
-from daemon.platforms import build_connectors
+from daemon.platforms import SANDBOX_URL_FILE, build_connectors
 from daemon.publishing import Publisher
+from daemon.reconcile import Reconciler
 from daemon.scheduling import Scheduler
 from daemon.store import Store
 
@@ -80,6 +81,7 @@ class Service:
         self.intake.start()
         self.scheduler.every("platform-health", HEALTH_CHECK_SECONDS, self.check_platforms)
         self._start_moderation()
+        self._start_reconcilers()
         self.scheduler.start()
         self._started = True
         self.audit.record("service.started", mode=self.settings.mode,
@@ -87,6 +89,26 @@ class Service:
                           inbox=str(self.intake.inbox))
         systemd.notify("READY=1", f"STATUS={self.status_line()}")
         self._start_watchdog()
+
+    def _start_reconcilers(self) -> None:
+        """Followers and settings hourly, direct messages every few minutes (configurable);
+        each job runs at most once at a time, and each platform separately."""
+        self.reconciler = Reconciler(
+            self.settings, self.store, self.connectors, self.audit, self.clock,
+            Mailer(self.settings.mail, self.state_dir / "outbox"),
+            EvidenceStore(self.state_dir / "evidence"))
+        timing = self.settings.reconcile
+        jobs = (("followers", ("links", "followers", "following"),
+                 timing.followers_interval_minutes),
+                ("settings", ("settings",), timing.settings_interval_minutes),
+                ("direct-messages", ("direct_messages",),
+                 timing.direct_messages_interval_minutes))
+        for name, areas, minutes in jobs:
+            for platform in self.connectors:
+                self.scheduler.every(
+                    f"reconcile-{name}-{platform}", minutes * 60,
+                    lambda areas=areas, platform=platform: self.reconciler.run(
+                        areas, platforms=[platform]))
 
     def _start_moderation(self) -> None:
         """Sweep each platform's replies every poll interval (unless moderation is off)."""
@@ -129,6 +151,7 @@ class Service:
                     or self.state_dir / "sandbox-state.json",
                     scenario_file=self.settings.sandbox.scenario)
                 sandbox_url = self.sandbox.url
+                (self.state_dir / SANDBOX_URL_FILE).write_text(sandbox_url, encoding="utf-8")
             self.audit.record("sandbox.in_use", url=sandbox_url,
                               note="posts go to the local sandbox, not to real platforms")
         self.sandbox_url = sandbox_url

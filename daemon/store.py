@@ -74,6 +74,41 @@ CREATE TABLE IF NOT EXISTS cursors (
     value TEXT,
     PRIMARY KEY (platform, key)
 );
+CREATE TABLE IF NOT EXISTS parents (
+    email_hash TEXT PRIMARY KEY,
+    email TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS links (
+    platform TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    email_hash TEXT NOT NULL,
+    handle TEXT NOT NULL,
+    linked_at TEXT NOT NULL,
+    PRIMARY KEY (platform, user_id)
+);
+CREATE TABLE IF NOT EXISTS invites (
+    code_hash TEXT PRIMARY KEY,
+    email_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE TABLE IF NOT EXISTS followers (
+    platform TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    handle TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (platform, user_id)
+);
+CREATE TABLE IF NOT EXISTS checklist (
+    key TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    resolved_at TEXT
+);
 CREATE TABLE IF NOT EXISTS incidents (
     number TEXT PRIMARY KEY,
     occurred_at TEXT NOT NULL,

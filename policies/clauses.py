@@ -91,6 +91,25 @@ CLAUSES = {clause.id: clause for clause in [
            "F. Dealing with incidents of online bullying",
            "Instances of online bullying will be dealt with according to the school's Behaviour "
            "Policy and will be documented in the eSafety Incident Log."),
+    Clause("st-marys.verified-followers", "St Mary's CE Primary social media policy",
+           "Guidelines for Twitter",
+           "'Followers' of our school Twitter account will only be accepted once their associated "
+           "e-mail has been verified as the e-mail they have provided on records held by the "
+           "school office."),
+    Clause("st-marys.follows-organisations-only", "St Mary's CE Primary social media policy",
+           "Guidelines for Twitter",
+           "The school's Twitter account will not follow the personal accounts of parents, "
+           "carers, members of staff, children or anyone else."),
+    Clause("wightwick.messaging-off", "Wightwick Hall School social media policy",
+           "Questions about the school's Facebook page",
+           "The messaging services that Facebook provide will be switched off, parents will "
+           "continue to contact the school the official way, via the school telephone number or "
+           "staff work email address."),
+    Clause("loughton.check-privacy", "Loughton School social media policy",
+           "Staff use of social media, vii",
+           "Staff must review and adjust their privacy settings to give them the fullest level "
+           "of privacy and confidentiality. ... This must be checked regularly to ensure privacy "
+           "levels are maintained."),
     Clause("steward.format", "Steward submission format", "README, 'Writing a post'",
            "A post is post.md with TOML front matter between +++ lines, the media it names, "
            "and approval signatures."),

@@ -15,7 +15,7 @@ from sandbox.server import Reply, Route, SandboxRequest, route
 from sandbox.state import SandboxState
 
 FAULT_KEYS = {"method", "path", "status", "delay", "drop", "after", "times", "headers",
-              "reset_in", "raw_body", "body"}
+              "reset_in", "raw_body", "body", "skip"}
 
 
 class Control:

@@ -12,7 +12,7 @@ from typing import Any
 from sandbox.state import SandboxState
 
 EVENT_KINDS = ("x.user", "x.follow", "x.following", "x.reply", "x.mention", "x.dm",
-               "facebook.comment")
+               "x.setting", "facebook.comment", "facebook.message")
 
 
 def _x_now() -> str:
@@ -47,7 +47,7 @@ def apply_event(state: SandboxState, event: dict[str, Any]) -> dict[str, Any]:
     kind = event.get("kind")
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}; expected one of {', '.join(EVENT_KINDS)}")
-    if kind.startswith("x."):
+    if kind.startswith("x.") and kind != "x.setting":
         tweet_id = state.next_snowflake()
         with state.change() as world:
             x = world["x"]
@@ -84,6 +84,16 @@ def apply_event(state: SandboxState, event: dict[str, Any]) -> dict[str, Any]:
                                        "dm_conversation_id": f"{user_id}-{x['me']}"})
                 return {"id": tweet_id}
             return {"user_id": user_id}
+    if kind == "x.setting":
+        with state.change() as world:
+            world["x"]["settings"][event["name"]] = event["value"]
+        return {}
+    if kind == "facebook.message":
+        with state.change() as world:
+            conversation = {"id": f"t_{state.next_number()}", "updated_time": _graph_now(),
+                            "message_count": 1}
+            world["facebook"]["conversations"].append(conversation)
+            return {"id": conversation["id"]}
     with state.change() as world:
         facebook = world["facebook"]
         target = event.get("on", "latest")

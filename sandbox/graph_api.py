@@ -46,6 +46,7 @@ class GraphApi:
         g = self.guarded
         return [
             route("GET", VERSION + r"/(?P<page>\d+)/published_posts", g(self.published_posts)),
+            route("GET", VERSION + r"/(?P<page>\d+)/conversations", g(self.conversations)),
             route("GET", VERSION + r"/(?P<page>\d+)/feed", g(self.published_posts)),
             route("POST", VERSION + r"/(?P<page>\d+)/photos", g(self.upload_photo)),
             route("POST", VERSION + r"/(?P<page>\d+)/feed", g(self.create_post)),
@@ -267,6 +268,12 @@ class GraphApi:
                 world["facebook"]["blocked"].append(user)
         return Reply(200, {user: True})
 
+
+    def conversations(self, request: SandboxRequest) -> Reply:
+        with self.state.read() as world:
+            found = sorted(world["facebook"]["conversations"],
+                           key=lambda conversation: conversation["updated_time"], reverse=True)
+        return Reply(200, {"data": [dict(item) for item in found]})
 
     def unblock_user(self, request: SandboxRequest) -> Reply:
         user = request.param("user") or request.param("uid")

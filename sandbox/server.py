@@ -215,6 +215,9 @@ class SandboxServer:
                     continue
                 if not re.search(fault.get("path", ".*"), request.path):
                     continue
+                if fault.get("skip", 0) > 0:  # let this many matching requests through first
+                    fault["skip"] -= 1
+                    continue
                 if fault.get("times", 1) > 0:
                     fault["times"] = fault.get("times", 1) - 1
                 return dict(fault)

@@ -89,6 +89,10 @@ class XApi:
                   self.guarded(self.unblock, "DELETE /2/blocking")),
             route("POST", r"/2/users/(?P<id>\d+)/dm/block",
                   self.guarded(self.dm_block, "POST /2/users/dm/block")),
+            route("POST", r"/2/users/(?P<id>\d+)/dm/unblock",
+                  self.guarded(self.dm_unblock, "POST /2/users/dm/block")),
+            route("DELETE", r"/2/users/(?P<id>\d+)/following/(?P<target>\d+)",
+                  self.guarded(self.unfollow, "DELETE /2/following")),
             route("GET", r"/2/dm_events", self.guarded(self.dm_events, "GET /2/dm_events")),
             route("POST", r"/2/media/upload", self.guarded(self.media_upload, "POST /2/media/upload")),
             route("POST", r"/2/media/metadata",
@@ -142,14 +146,24 @@ class XApi:
 
     def me(self, request: SandboxRequest) -> Reply:
         with self.state.read() as world:
-            user = world["x"]["users"][world["x"]["me"]]
-            return Reply(200, {"data": dict(user)})
+            user = dict(world["x"]["users"][world["x"]["me"]])
+            if "protected" in request.query.get("user.fields", ""):
+                user["protected"] = world["x"]["settings"]["protected"]
+            return Reply(200, {"data": user})
+
+    def _settings_api(self) -> bool:
+        with self.state.read() as world:
+            return world["x"].get("plan") == "enterprise" or world["x"].get("settings_api", False)
 
     def get_settings(self, request: SandboxRequest) -> Reply:
+        if not self._settings_api():
+            return _problem(404, "Not Found", "Not found: this endpoint is not available.")
         with self.state.read() as world:
             return Reply(200, {"data": dict(world["x"]["settings"])})
 
     def put_settings(self, request: SandboxRequest) -> Reply:
+        if not self._settings_api():
+            return _problem(404, "Not Found", "Not found: this endpoint is not available.")
         changes = request.json()
         with self.state.change() as world:
             settings = world["x"]["settings"]
@@ -318,13 +332,19 @@ class XApi:
 
     def _users(self, request: SandboxRequest, key: str) -> Reply:
         maximum = min(int(request.query.get("max_results", 100)), PAGE_SIZE_MAX[key])
+        offset = int(request.query.get("pagination_token") or 0)
         with self.state.read() as world:
             if request.match["id"] != world["x"]["me"]:
                 return _problem(403, "Forbidden", "The sandbox only knows the school's lists.")
+            everyone = world["x"][key]
+            window = everyone[offset:offset + maximum]  # only this page is built
             users = [dict(world["x"]["users"].get(user_id, {"id": user_id, "name": user_id,
                                                             "username": user_id}))
-                     for user_id in world["x"][key]]
-        return self._page(request, users, maximum)
+                     for user_id in window]
+        meta: dict[str, Any] = {"result_count": len(users)}
+        if offset + maximum < len(everyone):
+            meta["next_token"] = str(offset + maximum)
+        return Reply(200, {"data": users, "meta": meta} if users else {"meta": meta})
 
     def followers(self, request: SandboxRequest) -> Reply:
         return self._users(request, "followers")
@@ -355,6 +375,8 @@ class XApi:
         with self.state.change() as world:
             if target not in world["x"]["blocks"]:
                 world["x"]["blocks"].append(target)
+            if target in world["x"]["followers"]:  # blocking ends the follow, as on X
+                world["x"]["followers"].remove(target)
         return Reply(200, {"data": {"blocking": True}})
 
     def unblock(self, request: SandboxRequest) -> Reply:
@@ -362,6 +384,18 @@ class XApi:
             if request.match["target"] in world["x"]["blocks"]:
                 world["x"]["blocks"].remove(request.match["target"])
         return Reply(200, {"data": {"blocking": False}})
+
+    def dm_unblock(self, request: SandboxRequest) -> Reply:
+        with self.state.change() as world:
+            if request.match["id"] in world["x"]["dm_blocks"]:
+                world["x"]["dm_blocks"].remove(request.match["id"])
+        return Reply(200, {"data": {"blocked": False}})
+
+    def unfollow(self, request: SandboxRequest) -> Reply:
+        with self.state.change() as world:
+            if request.match["target"] in world["x"]["following"]:
+                world["x"]["following"].remove(request.match["target"])
+        return Reply(200, {"data": {"following": False}})
 
     def dm_block(self, request: SandboxRequest) -> Reply:
         with self.state.change() as world:
@@ -371,9 +405,12 @@ class XApi:
         return Reply(200, {"data": {"blocked": True}})
 
     def dm_events(self, request: SandboxRequest) -> Reply:
+        since_id = request.query.get("since_id")
         with self.state.read() as world:
             events = sorted(world["x"]["dm_events"], key=lambda event: int(event["id"]),
                             reverse=True)
+        if since_id:
+            events = [event for event in events if int(event["id"]) > int(since_id)]
         return self._page(request, events, min(int(request.query.get("max_results", 100)), 100))
 
     # -- media -------------------------------------------------------------------------------

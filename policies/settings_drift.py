@@ -1,0 +1,55 @@
+"""The privacy settings Steward keeps in place, as a table: one small description per setting
+(platform, key, desired value, whether an API can change it, the clause, how a person changes
+it). Supporting a new setting is one entry. `drift` compares what was observed with the table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SettingDescription:
+    platform: str
+    key: str
+    desired: object
+    writable_by_api: bool
+    clause: str
+    label: str
+    how_to_change: str
+
+
+SETTINGS = (
+    SettingDescription("x", "protected", True, True, "st-marys.verified-followers",
+                       "protected account (only approved followers see posts)",
+                       "X: Settings and privacy > Privacy and safety > Audience and tagging > "
+                       "Protect your posts"),
+    SettingDescription("x", "geo_enabled", False, True, "st-marys.no-geolocation",
+                       "location added to posts",
+                       "X: Settings and privacy > Privacy and safety > Location information > "
+                       "turn off 'Add location information to your posts'"),
+    SettingDescription("x", "allow_dms_from", "following", True, "wightwick.messaging-off",
+                       "who can send direct messages (the narrowest the API allows)",
+                       "X: Settings and privacy > Privacy and safety > Direct messages > Allow "
+                       "messages from: No one (or 'People you follow' where 'No one' is absent)"),
+    SettingDescription("x", "discoverable_by_email", False, True, "st-marys.verified-followers",
+                       "found by people who know the account's e-mail address",
+                       "X: Settings and privacy > Privacy and safety > Discoverability and "
+                       "contacts > turn off 'Let others find you by your email'"),
+    SettingDescription("facebook", "messaging", "off", False, "wightwick.messaging-off",
+                       "Page messaging",
+                       "Facebook: Page > Settings > Privacy > Messaging (or Meta Business Suite "
+                       "> Inbox > Settings): turn messaging off; then confirm with `steward "
+                       "reconcile --confirm facebook.messaging`"),
+)
+
+
+@dataclass(frozen=True)
+class Drift:
+    setting: SettingDescription
+    observed: object  # None: the platform would not say
+
+
+def drift(platform: str, observed: dict) -> list[Drift]:
+    """Settings of `platform` whose observed value is not the desired one (or is unknown)."""
+    return [Drift(setting, observed.get(setting.key)) for setting in SETTINGS
+            if setting.platform == platform and observed.get(setting.key) != setting.desired]
