@@ -218,8 +218,8 @@ class Reconciler:
             if not token:
                 complete = True
                 break
-            if pages % 10 == 0 and not dry_run:
-                self._set_cursor(platform, "followers:next", token)
+            # Progress is saved only when a page fails (above): a graceful stop lets the run
+            # finish, and saving it every few pages would cost writes on unchanged runs.
         if complete and not dry_run:
             self._set_cursor(platform, "followers:next", None)
         departed = set(known) - seen if complete and not resumed else set()

@@ -1,0 +1,89 @@
+"""The follower reconciler at scale: 100,000 followers against a 50,000-parent registry.
+
+The sandbox runs as its own process (`steward sandbox serve`) so that only Steward's CPU is
+counted. Prints the list calls made, Steward's CPU time and the wall time for the first run, and
+the database writes and e-mails of a second run over the unchanged followers.
+Targets (issue 5): at most 100 list calls, under 2 s of CPU; unchanged followers cost no writes
+and no e-mails. Run: .venv/bin/python benchmarks/reconcile_followers.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import settings_with_signer
+
+from daemon.audit import AuditLog
+from daemon.clock import Clock
+from daemon.evidence import EvidenceStore
+from daemon.mail import Mailer
+from daemon.platforms import build_connectors
+from daemon.reconcile import Reconciler
+from daemon.store import Store, timestamp
+from sandbox.state import SandboxState
+
+FOLLOWERS, PARENTS = 100_000, 50_000
+
+
+def main() -> None:
+    settings, _, root = settings_with_signer(Path(tempfile.mkdtemp(prefix="steward-followers-")))
+    settings.paths.state_dir.mkdir(parents=True)
+    state = SandboxState(root / "sandbox-state.json")
+    ids = [str(4_200_000_000_000_000_000 + n) for n in range(FOLLOWERS)]
+    with state.change() as world:
+        world["x"]["followers"] = ids
+    sandbox = subprocess.Popen([sys.executable, "-m", "daemon.cli", "sandbox", "serve",
+                                "--port", "0", "--state", str(root / "sandbox-state.json")],
+                               stdout=subprocess.PIPE, text=True,
+                               cwd=Path(__file__).resolve().parent.parent)
+    url = sandbox.stdout.readline().split()[3]
+    store = Store(settings.paths.state_dir / "steward.sqlite3")
+    now = timestamp(Clock().now())
+    with store.transaction() as db:
+        db.executemany("INSERT INTO parents VALUES (?, ?, ?)",
+                       [(f"{n:064x}", f"parent{n}@example.org", now) for n in range(PARENTS)])
+        db.executemany("INSERT INTO links VALUES ('x', ?, ?, ?, ?)",
+                       [(ids[n], f"{n:064x}", f"parent{n}", now) for n in range(PARENTS)])
+    audit = AuditLog(settings.paths.state_dir / "audit.jsonl")
+    connectors = build_connectors(settings, url)
+    connectors["x"].check()
+    reconciler = Reconciler(settings, store, {"x": connectors["x"]}, audit, Clock(),
+                            Mailer(settings.mail, settings.paths.state_dir / "outbox"),
+                            EvidenceStore(settings.paths.state_dir / "evidence"))
+    try:
+        cpu, wall = time.process_time(), time.perf_counter()
+        reconciler.run(areas=("followers",), platforms=["x"])
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        calls = state_calls(url)
+        writes = store._db.total_changes
+        outbox = settings.paths.state_dir / "outbox" / "new"
+        mails = len(list(outbox.iterdir())) if outbox.exists() else 0
+        reconciler.run(areas=("followers",), platforms=["x"])
+        second_writes = store._db.total_changes - writes
+        second_mails = (len(list(outbox.iterdir())) if outbox.exists() else 0) - mails
+    finally:
+        sandbox.terminate()
+        store.close()
+        audit.close()
+    print(f"{FOLLOWERS:,} followers against {PARENTS:,} verified parents:")
+    print(f"  first run: {calls} list calls (target <= 100), {cpu:.2f} s CPU in Steward "
+          f"(target < 2 s), {wall:.1f} s wall (the sandbox's own work included)")
+    print(f"  second run over unchanged followers: {second_writes} database writes, "
+          f"{second_mails} e-mails (target: none)")
+
+
+def state_calls(url: str) -> int:
+    import requests  # noqa: PLC0415
+
+    counts = requests.get(f"{url}/_sandbox/state", timeout=60).json()["request_counts"]
+    return sum(n for key, n in counts.items() if key.endswith("/followers"))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
