@@ -299,6 +299,46 @@ class MailSettings(Section):
                                       "receive alerts (credentials, caps, failures).")
 
 
+class CredentialSettings(Section):
+    """Where the vault's master key is, and when to warn about expiring credentials."""
+
+    master_key_file: Path | None = Field(None, description="The master key file (0600), when "
+                                         "systemd's credential steward.master-key is not used. "
+                                         "Default: <state_dir>/master.key.")
+    warn_days: int = Field(14, ge=1, description="Alert this many days before a credential "
+                           "expires.")
+
+
+class RecipientSettings(Section):
+    """A person who can open the escrow bundle."""
+
+    name: str = Field(description="Their name, e.g. 'Head Teacher'.")
+    role: Literal["head teacher", "chair of governors", "administrator", "other"] = Field(
+        "other", description="Their role; administrators are removed by `steward handover`.")
+    public_key: str = Field(description="Their X25519 public key, as printed by `steward "
+                            "escrow keygen`.")
+    email: str | None = Field(None, description="Where to tell them about handovers.")
+
+    @field_validator("public_key")
+    @classmethod
+    def _is_x25519_key(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ValueError("is not base64 (copy it as `steward escrow keygen` printed it)") \
+                from None
+        if len(raw) != 32:
+            raise ValueError("is not a 32-byte X25519 public key")
+        return value
+
+
+class EscrowSettings(Section):
+    """The escrow of the accounts' credentials to the school's leaders."""
+
+    recipients: list[RecipientSettings] = Field(default_factory=list, description="Who can "
+                                                "open the escrow bundle.")
+
+
 class XSettings(Section):
     """The school's X account (OAuth 1.0a user context)."""
 
@@ -387,6 +427,9 @@ class StewardSettings(BaseSettings):
                                         description="Followers.")
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings,
                                          description="Reconcilers.")
+    credentials: CredentialSettings = Field(default_factory=CredentialSettings,
+                                            description="The vault.")
+    escrow: EscrowSettings = Field(default_factory=EscrowSettings, description="Escrow.")
     personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings,
                                                 description="Personal information.")
     links: LinkSettings = Field(default_factory=LinkSettings, description="Links.")

@@ -308,6 +308,17 @@ class FacebookPageConnector:
         with self._translated_errors("delete a comment"):
             self.graph.delete_object(reply.reply_id)
 
+    def token_expiry(self) -> datetime | None:
+        """When the Page token expires (`GET /debug_token`); None if it does not."""
+        with self._translated_errors("check the Page token"):
+            data = self.graph.request(f"{self.graph.version}/debug_token",
+                                      args={"input_token": self.graph.access_token})["data"]
+        if not data.get("is_valid", False):
+            raise AuthenticationFailed(PLATFORM, "the Page token is no longer valid; an "
+                                       "administrator must issue a new one")
+        expires = int(data.get("expires_at") or 0)
+        return datetime.fromtimestamp(expires, UTC) if expires else None
+
     def conversations(self) -> list[dict]:
         """The Page's message threads, newest first (needs pages_messaging; may be refused)."""
         with self._translated_errors("read the Page's conversations"):

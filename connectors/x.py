@@ -354,6 +354,12 @@ class XConnector:
             self.client.request("POST", f"/2/users/{account.account_id}/blocking",
                                 json={"target_user_id": user_id}, user_auth=True)
 
+    def invalidate_token(self) -> None:
+        """Revoke the OAuth 1.0a access token Steward uses (`POST /1.1/oauth/invalidate_token`):
+        after a handover the old administrator's authorisation must stop working."""
+        with translated_errors("revoke the access token"):
+            self.client.request("POST", "/1.1/oauth/invalidate_token", user_auth=True)
+
     def dm_unblock(self, user_id: str) -> None:
         with translated_errors("unblock direct messages from a user"):
             self.client.request("POST", f"/2/users/{user_id}/dm/unblock", user_auth=True)

@@ -132,3 +132,34 @@ def verify_approvals(submission: Submission, signers: dict[str, str],
             continue
         valid.append(record.signer)
     return ApprovalEvidence(tuple(dict.fromkeys(valid)), tuple(problems))
+
+
+def audit_signing_key(state_dir: Path) -> Ed25519PrivateKey:
+    """Steward's own signing key (receipts now, audit checkpoints later), created on first use
+    in the state directory, readable by Steward only."""
+    path = Path(state_dir) / "audit-signing.key"
+    if not path.exists():
+        key = Ed25519PrivateKey.generate()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(base64.b64encode(key.private_bytes_raw()).decode("ascii") + "\n")
+        return key
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text().strip()))
+
+
+def public_key_text(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def sign_bytes(key: Ed25519PrivateKey, data: bytes) -> str:
+    return base64.b64encode(key.sign(data)).decode("ascii")
+
+
+def verify_signature(public_key: str, data: bytes, signature: str) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key)).verify(
+            base64.b64decode(signature), data)
+        return True
+    except (InvalidSignature, ValueError):
+        return False

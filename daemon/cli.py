@@ -463,6 +463,286 @@ def command_followers_report(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_secret(prompt: str) -> str:
+    """A secret from the terminal (not echoed) or from standard input; never an argument."""
+    import getpass  # noqa: PLC0415
+
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _vault_and_escrow(settings, create: bool = False):
+    from daemon.audit import AuditLog  # noqa: PLC0415
+    from daemon.vault import Vault  # noqa: PLC0415
+
+    settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
+    return Vault(settings, create=create), AuditLog(settings.paths.state_dir / "audit.jsonl")
+
+
+def _rebuild_escrow(settings, vault, audit) -> None:
+    from daemon.escrow import EscrowError, rebuild  # noqa: PLC0415
+    from daemon.handover import inactive_administrators  # noqa: PLC0415
+
+    if not settings.escrow.recipients:
+        print("note: no escrow recipients configured; the credentials are not escrowed yet",
+              file=sys.stderr)
+        return
+    store = _store(settings)
+    try:
+        rebuild(settings, vault, inactive_administrators(store))
+    except EscrowError as error:
+        print(f"escrow: {error}", file=sys.stderr)
+        return
+    finally:
+        store.close()
+    audit.record("escrow.rebuilt", clause="wightwick.accounts-belong-to-school",
+                 recipients=[r.name for r in settings.escrow.recipients])
+
+
+def command_credentials_set(arguments: argparse.Namespace) -> int:
+    from daemon.vault import VaultError  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    value = _read_secret(f"{arguments.name}: ")
+    if not value:
+        print("steward credentials: empty value; nothing changed", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        vault, audit = _vault_and_escrow(settings, create=True)
+        vault.set(arguments.name, value)
+    except VaultError as error:
+        print(f"steward credentials: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    audit.record("credentials.changed", name=arguments.name)
+    _rebuild_escrow(settings, vault, audit)
+    audit.close()
+    print(f"{arguments.name} stored in the vault (encrypted); restart or reload Steward to use it")
+    return EXIT_OK
+
+
+def command_credentials_list(arguments: argparse.Namespace) -> int:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from daemon.vault import VaultError  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    try:
+        vault, audit = _vault_and_escrow(settings)
+        entries = vault.entries()
+    except VaultError as error:
+        print(f"steward credentials: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    audit.close()
+    now = datetime.now(UTC)
+    for name, entry in sorted(entries.items()):
+        age = (now - datetime.fromisoformat(entry["set_at"])).days
+        print(f"{name:<32} {entry['kind']:<9} set {entry['set_at']} ({age} days ago)")
+    if not entries:
+        print("the vault is empty")
+    return EXIT_OK
+
+
+def command_credentials_check(arguments: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from connectors.errors import ConnectorError  # noqa: PLC0415
+    from daemon.platforms import connectors_for_command  # noqa: PLC0415
+    from daemon.vault import with_vault_secrets  # noqa: PLC0415
+
+    settings = with_vault_secrets(_settings(arguments))
+    failed = False
+    with connectors_for_command(settings) as connectors:
+        for name, connector in sorted(connectors.items()):
+            try:
+                account = connector.check()
+                line = f"{name}: OK, acting as {account.handle}"
+                if hasattr(connector, "token_expiry"):
+                    expiry = connector.token_expiry()
+                    if expiry is None:
+                        line += "; the token does not expire"
+                    elif expiry - datetime.now(UTC) < timedelta(days=settings.credentials.warn_days):
+                        line += f"; the token EXPIRES on {expiry:%Y-%m-%d}: renew it now"
+                        failed = True
+                    else:
+                        line += f"; the token expires on {expiry:%Y-%m-%d}"
+                print(line)
+            except ConnectorError as error:
+                print(f"{name}: FAILED: {error.message}")
+                failed = True
+    return EXIT_REFUSED if failed else EXIT_OK
+
+
+def command_escrow_keygen(arguments: argparse.Namespace) -> int:
+    import os  # noqa: PLC0415
+
+    from daemon.sealing import b64, new_keypair  # noqa: PLC0415
+
+    slug = "".join(ch if ch.isalnum() else "-" for ch in arguments.name.lower()).strip("-")
+    path = Path(arguments.out or f"{slug}.escrow-key")
+    private, public = new_keypair()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        print(f"steward escrow: {path} exists; choose another --out", file=sys.stderr)
+        return EXIT_USAGE
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump({"name": arguments.name, "private_key": b64(private)}, handle)
+    print(f"Wrote {arguments.name}'s escrow key to {path}: keep it offline (a USB stick in the "
+          "school safe). Add this to the configuration:\n\n[[escrow.recipients]]\n"
+          f"name = {json.dumps(arguments.name)}\nrole = \"other\"   # or \"head teacher\", "
+          f"\"chair of governors\", \"administrator\"\npublic_key = \"{b64(public)}\"")
+    return EXIT_OK
+
+
+def command_escrow_add_secret(arguments: argparse.Namespace) -> int:
+    from daemon.vault import VaultError  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    value = _read_secret(f"{arguments.label}: ")
+    try:
+        vault, audit = _vault_and_escrow(settings, create=True)
+        vault.set(f"person:{arguments.label}", value, kind="person")
+    except VaultError as error:
+        print(f"steward escrow: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    audit.record("credentials.changed", name=f"person:{arguments.label}")
+    _rebuild_escrow(settings, vault, audit)
+    audit.close()
+    print(f"'{arguments.label}' stored and escrowed")
+    return EXIT_OK
+
+
+def command_escrow_open(arguments: argparse.Namespace) -> int:
+    import os  # noqa: PLC0415
+
+    from daemon.escrow import EscrowError, bundle_path, open_bundle  # noqa: PLC0415
+    from daemon.sealing import SealError, load_private, unb64  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    try:
+        key_file = Path(arguments.key)
+        if os.stat(key_file).st_mode & 0o077:
+            print(f"steward escrow: {key_file}: other users can read this key; chmod 600 it",
+                  file=sys.stderr)
+            return EXIT_REFUSED
+        data = json.loads(key_file.read_text(encoding="utf-8"))
+        contents = open_bundle(Path(arguments.bundle or bundle_path(settings)),
+                               load_private(unb64(data["private_key"])), data["name"])
+    except (EscrowError, SealError, OSError, ValueError, KeyError) as error:
+        print(f"steward escrow: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    text = json.dumps(contents, indent=2)
+    if arguments.output:
+        descriptor = os.open(arguments.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        print(f"written to {arguments.output} (readable by you only)")
+    else:
+        print("WARNING: the school's account secrets follow; clear the screen afterwards.",
+              file=sys.stderr)
+        print(text)
+    return EXIT_OK
+
+
+def command_escrow_verify(arguments: argparse.Namespace) -> int:
+    from daemon.escrow import verify  # noqa: PLC0415
+    from daemon.handover import inactive_administrators  # noqa: PLC0415
+    from daemon.vault import VaultError  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    try:
+        vault, audit = _vault_and_escrow(settings)
+    except VaultError as error:
+        print(f"steward escrow: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    store = _store(settings)
+    problems = verify(settings, vault, inactive_administrators(store))
+    store.close()
+    audit.record("escrow.verified" if not problems else "escrow.verify_failed",
+                 level="info" if not problems else "error", problems=problems)
+    audit.close()
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    if not problems:
+        print("every current recipient can open the current bundle")
+    return EXIT_OK if not problems else EXIT_REFUSED
+
+
+def command_escrow_rebuild(arguments: argparse.Namespace) -> int:
+    settings = _settings(arguments)
+    vault, audit = _vault_and_escrow(settings, create=True)
+    _rebuild_escrow(settings, vault, audit)
+    audit.close()
+    return EXIT_OK
+
+
+def command_escrow_request(arguments: argparse.Namespace) -> int:
+    import getpass  # noqa: PLC0415
+
+    from daemon.audit import AuditLog  # noqa: PLC0415
+    from daemon.mail import Mailer, MailError  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
+    audit = AuditLog(settings.paths.state_dir / "audit.jsonl")
+    audit.record("escrow.access_requested", clause="wightwick.accounts-belong-to-school",
+                 by=arguments.by, recorded_by=getpass.getuser())
+    audit.close()
+    recipients = [r.email for r in settings.escrow.recipients if r.email]
+    try:
+        Mailer(settings.mail, settings.paths.state_dir / "outbox").send(
+            recipients, "[Steward] The employer has requested access to the accounts",
+            f"{arguments.by} has requested full access to {settings.school.name}'s social media "
+            "accounts. Escrow recipients can open the bundle with `steward escrow open --key "
+            "THEIR-KEY`.")
+    except MailError as error:
+        print(f"note: {error}", file=sys.stderr)
+    print(f"request by {arguments.by} recorded in the audit log; escrow recipients told")
+    return EXIT_OK
+
+
+def command_handover(arguments: argparse.Namespace) -> int:
+    from daemon.clock import Clock  # noqa: PLC0415
+    from daemon.handover import Handover, HandoverError  # noqa: PLC0415
+    from daemon.mail import Mailer  # noqa: PLC0415
+    from daemon.platforms import connectors_for_command  # noqa: PLC0415
+    from daemon.vault import VaultError, with_vault_secrets  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    store = _store(settings)
+    audit, _ = _reconciler(settings, store)
+    try:
+        report = Handover(settings, store, audit, Clock(),
+                          Mailer(settings.mail, settings.paths.state_dir / "outbox"),
+                          lambda: connectors_for_command(with_vault_secrets(settings))).run(
+            arguments.old, arguments.new, arguments.reason)
+    except (HandoverError, VaultError) as error:
+        print(f"steward handover: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        store.close()
+        audit.close()
+    print(f"Handover {report['id']} from {arguments.old} to {arguments.new} complete.")
+    for note in report["notes"]:
+        print(f"  {note}")
+    print("\nA person must now:")
+    for item in report.get("checklist", []):
+        print(f"  - {item}")
+    if report.get("receipt"):
+        print(f"\nSigned receipt: {report['receipt']} (+ .sig; check with `steward audit pubkey`)")
+    return EXIT_OK
+
+
+def command_audit_pubkey(arguments: argparse.Namespace) -> int:
+    from daemon.approval import audit_signing_key, public_key_text  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
+    print(public_key_text(audit_signing_key(settings.paths.state_dir)))
+    return EXIT_OK
+
+
 # -- status and audit --------------------------------------------------------------------------
 
 def command_status(arguments: argparse.Namespace) -> int:
@@ -615,6 +895,44 @@ def build_parser() -> argparse.ArgumentParser:
     add("report", command_followers_report, "followers by status, and the checklist",
         followers_commands)
 
+    credentials = commands.add_parser("credentials", help="the encrypted vault of credentials")
+    credentials_commands = credentials.add_subparsers(dest="credentials_command", required=True)
+    set_command = add("set", command_credentials_set, "store a credential (read without echo, "
+                      "or from standard input; never from the command line)",
+                      credentials_commands)
+    set_command.add_argument("name", help="e.g. x.access_token, facebook.page_access_token")
+    add("list", command_credentials_list, "names and ages, never values", credentials_commands)
+    add("check", command_credentials_check, "check each platform's credentials and their "
+        "expiry", credentials_commands)
+
+    escrow = commands.add_parser("escrow", help="the accounts' credentials escrowed to leaders")
+    escrow_commands = escrow.add_subparsers(dest="escrow_command", required=True)
+    keygen = add("keygen", command_escrow_keygen, "make an escrow key pair for a recipient",
+                 escrow_commands, config=False)
+    keygen.add_argument("name")
+    keygen.add_argument("--out", metavar="FILE")
+    add_secret = add("add-secret", command_escrow_add_secret, "escrow what only a person knows "
+                     "(a password, 2FA recovery codes)", escrow_commands)
+    add_secret.add_argument("label", help="e.g. 'x.password', 'x.recovery-codes'")
+    open_command = add("open", command_escrow_open, "open the bundle with a recipient's key",
+                       escrow_commands)
+    open_command.add_argument("--key", required=True, metavar="FILE")
+    open_command.add_argument("--output", metavar="FILE", help="write here (0600) instead of "
+                              "the terminal")
+    open_command.add_argument("--bundle", metavar="FILE", help="default: <state_dir>/escrow.json")
+    add("verify", command_escrow_verify, "prove every current recipient can open the current "
+        "bundle", escrow_commands)
+    add("rebuild", command_escrow_rebuild, "rebuild the bundle now", escrow_commands)
+    request = add("request", command_escrow_request, "record the employer's request for access",
+                  escrow_commands)
+    request.add_argument("--by", required=True, metavar="NAME")
+
+    handover = add("handover", command_handover, "hand the accounts over from one "
+                   "administrator to another", commands)
+    handover.add_argument("--from", dest="old", required=True, metavar="OLD")
+    handover.add_argument("--to", dest="new", required=True, metavar="NEW")
+    handover.add_argument("--reason", required=True, metavar="TEXT")
+
     add("status", command_status, "queue, next posts, platform health, last events")
 
     audit = commands.add_parser("audit", help="the audit log")
@@ -622,6 +940,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = add("verify", command_audit_verify, "check the audit chain: exit 0 intact, 1 not",
                  audit_commands)
     verify.add_argument("file", nargs="?", metavar="FILE")
+    add("pubkey", command_audit_pubkey, "print Steward's public signing key (for auditors)",
+        audit_commands)
 
     config = commands.add_parser("config", help="the configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -634,7 +954,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def no_core_dumps() -> None:
+    """A core dump would hold decrypted credentials: forbid them for this process."""
+    import resource  # noqa: PLC0415
+
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    no_core_dumps()
     parser = build_parser()
     arguments = parser.parse_args(argv)
     from daemon.logs import configure_logging  # noqa: PLC0415

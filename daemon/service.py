@@ -27,13 +27,14 @@ from daemon.clock import Clock
 from daemon.evidence import EvidenceStore
 from daemon.intake import Intake
 from daemon.logs import REDACTOR
-from daemon.mail import Mailer
+from daemon.mail import Mailer, MailError
 from daemon.moderation import Moderator
 from daemon.platforms import SANDBOX_URL_FILE, build_connectors
 from daemon.publishing import Publisher
 from daemon.reconcile import Reconciler
 from daemon.scheduling import Scheduler
 from daemon.store import Store
+from daemon.vault import with_vault_secrets
 
 log = structlog.get_logger("steward.service")
 HEALTH_CHECK_SECONDS = 300
@@ -47,7 +48,7 @@ class Service:
     """Steward's daemon: intake, scheduler, publisher and their shared state."""
 
     def __init__(self, settings: StewardSettings, clock: Clock | None = None) -> None:
-        self.settings = settings
+        self.settings = with_vault_secrets(settings)
         self.clock = clock or Clock()
         self.state_dir = settings.paths.state_dir
         self.sandbox = None
@@ -82,6 +83,7 @@ class Service:
         self.scheduler.every("platform-health", HEALTH_CHECK_SECONDS, self.check_platforms)
         self._start_moderation()
         self._start_reconcilers()
+        self.scheduler.every("credentials-daily", 24 * 3600, self.check_credentials)
         self.scheduler.start()
         self._started = True
         self.audit.record("service.started", mode=self.settings.mode,
@@ -89,6 +91,44 @@ class Service:
                           inbox=str(self.intake.inbox))
         systemd.notify("READY=1", f"STATUS={self.status_line()}")
         self._start_watchdog()
+
+    def check_credentials(self) -> None:
+        """Daily: the escrow still opens for every recipient, and no token expires soon."""
+        from datetime import timedelta  # noqa: PLC0415
+
+        from daemon.escrow import verify  # noqa: PLC0415
+        from daemon.handover import inactive_administrators  # noqa: PLC0415
+        from daemon.vault import Vault, VaultError  # noqa: PLC0415
+
+        problems = []
+        if self.settings.escrow.recipients:
+            try:
+                problems += verify(self.settings, Vault(self.settings),
+                                   inactive_administrators(self.store))
+            except VaultError as error:
+                problems.append(str(error))
+        for name, connector in self.connectors.items():
+            if not hasattr(connector, "token_expiry"):
+                continue
+            try:
+                expiry = connector.token_expiry()
+            except ConnectorError as error:
+                problems.append(f"{name}: {error.message}")
+                continue
+            warn = timedelta(days=self.settings.credentials.warn_days)
+            if expiry is not None and expiry - self.clock.now() < warn:
+                problems.append(f"{name}: the token expires on {expiry:%Y-%m-%d}; issue a new "
+                                "one before then (steward credentials set ...)")
+        self.audit.record("credentials.checked" if not problems else "credentials.problem",
+                          level="info" if not problems else "error", problems=problems,
+                          audience="admin")
+        if problems:
+            try:
+                Mailer(self.settings.mail, self.state_dir / "outbox").send(
+                    list(self.settings.mail.administrators), "[Steward] Credentials need "
+                    "attention", "\n".join(f"- {problem}" for problem in problems))
+            except MailError:
+                pass
 
     def _start_reconcilers(self) -> None:
         """Followers and settings hourly, direct messages every few minutes (configurable);

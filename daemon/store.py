@@ -109,6 +109,20 @@ CREATE TABLE IF NOT EXISTS checklist (
     created_at TEXT NOT NULL,
     resolved_at TEXT
 );
+CREATE TABLE IF NOT EXISTS administrators (
+    name TEXT PRIMARY KEY,
+    active INTEGER NOT NULL,
+    changed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS handovers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    old TEXT NOT NULL,
+    new TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    steps TEXT NOT NULL DEFAULT '{}'
+);
 CREATE TABLE IF NOT EXISTS incidents (
     number TEXT PRIMARY KEY,
     occurred_at TEXT NOT NULL,

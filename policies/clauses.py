@@ -110,6 +110,15 @@ CLAUSES = {clause.id: clause for clause in [
            "Staff must review and adjust their privacy settings to give them the fullest level "
            "of privacy and confidentiality. ... This must be checked regularly to ensure privacy "
            "levels are maintained."),
+    Clause("wightwick.accounts-belong-to-school", "Wightwick Hall School social media policy",
+           "Using social media on behalf of Wightwick Hall School",
+           "Social media accounts for the school remain property of the organisation. Named "
+           "administrator will be required to provide the employer with full access to the "
+           "accounts upon request and when the employer leaves the organisation."),
+    Clause("rochester.leadership-access", "City of Rochester online safety policy",
+           "5. Official use of social media",
+           "Leadership staff have access to account information and login details for our "
+           "social media channels and manage the account."),
     Clause("steward.format", "Steward submission format", "README, 'Writing a post'",
            "A post is post.md with TOML front matter between +++ lines, the media it names, "
            "and approval signatures."),

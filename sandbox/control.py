@@ -29,6 +29,7 @@ class Control:
             route("POST", r"/_sandbox/faults", self.add_faults),
             route("DELETE", r"/_sandbox/faults", self.clear_faults),
             route("POST", r"/_sandbox/events", self.add_event),
+            route("POST", r"/_sandbox/x/tokens", self.issue_x_token),
         ]
 
     def get_state(self, request: SandboxRequest) -> Reply:
@@ -49,6 +50,16 @@ class Control:
         with self.state.change() as world:
             world["faults"].clear()
         return Reply(200, {"faults": 0})
+
+    def issue_x_token(self, request: SandboxRequest) -> Reply:
+        """What re-authorising the app on X does: a new access token and secret."""
+        with self.state.change() as world:
+            credentials = world["x"]["credentials"]
+            number = len(credentials.get("revoked", [])) + 1
+            credentials["access_token"] = f"{world['x']['me']}-reissued{number}"
+            credentials["access_token_secret"] = f"reissued-secret-{number}"
+            return Reply(200, {"access_token": credentials["access_token"],
+                               "access_token_secret": credentials["access_token_secret"]})
 
     def add_event(self, request: SandboxRequest) -> Reply:
         try:

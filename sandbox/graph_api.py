@@ -47,6 +47,7 @@ class GraphApi:
         return [
             route("GET", VERSION + r"/(?P<page>\d+)/published_posts", g(self.published_posts)),
             route("GET", VERSION + r"/(?P<page>\d+)/conversations", g(self.conversations)),
+            route("GET", VERSION + r"/debug_token", g(self.debug_token)),
             route("GET", VERSION + r"/(?P<page>\d+)/feed", g(self.published_posts)),
             route("POST", VERSION + r"/(?P<page>\d+)/photos", g(self.upload_photo)),
             route("POST", VERSION + r"/(?P<page>\d+)/feed", g(self.create_post)),
@@ -268,6 +269,14 @@ class GraphApi:
                 world["facebook"]["blocked"].append(user)
         return Reply(200, {user: True})
 
+
+    def debug_token(self, request: SandboxRequest) -> Reply:
+        with self.state.read() as world:
+            facebook = world["facebook"]
+            return Reply(200, {"data": {"is_valid": True,
+                                        "expires_at": facebook.get("token_expires_at", 0),
+                                        "scopes": ["pages_manage_posts", "pages_read_engagement",
+                                                   "pages_manage_engagement"]}})
 
     def conversations(self, request: SandboxRequest) -> Reply:
         with self.state.read() as world:

@@ -95,6 +95,8 @@ class XApi:
                   self.guarded(self.unfollow, "DELETE /2/following")),
             route("GET", r"/2/dm_events", self.guarded(self.dm_events, "GET /2/dm_events")),
             route("POST", r"/2/media/upload", self.guarded(self.media_upload, "POST /2/media/upload")),
+            route("POST", r"/1.1/oauth/invalidate_token",
+                  self.guarded(self.invalidate_token, "POST /oauth/invalidate")),
             route("POST", r"/2/media/metadata",
                   self.guarded(self.media_metadata, "POST /2/media/metadata")),
         ]
@@ -384,6 +386,14 @@ class XApi:
             if request.match["target"] in world["x"]["blocks"]:
                 world["x"]["blocks"].remove(request.match["target"])
         return Reply(200, {"data": {"blocking": False}})
+
+    def invalidate_token(self, request: SandboxRequest) -> Reply:
+        with self.state.change() as world:
+            credentials = world["x"]["credentials"]
+            revoked = credentials["access_token"]
+            credentials.setdefault("revoked", []).append(revoked)
+            credentials["access_token"] = None  # nothing works until a new token is issued
+        return Reply(200, {"access_token": revoked})
 
     def dm_unblock(self, request: SandboxRequest) -> Reply:
         with self.state.change() as world:

@@ -14,7 +14,7 @@ ALLOWED = {
     "tweepy": {"connectors/x.py"},
     "facebook": {"connectors/facebook.py"},
     "apscheduler": {"daemon/scheduling.py"},
-    "cryptography": {"daemon/approval.py"},
+    "cryptography": {"daemon/approval.py", "daemon/sealing.py"},
 }
 
 
