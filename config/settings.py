@@ -357,6 +357,15 @@ class XSettings(Section):
                                            "account (secret).")
     access_token_secret: SecretStr | None = Field(None, description="Access token secret "
                                                   "(secret).")
+    oauth2_client_id: str | None = Field(None, description="OAuth 2.0 client id, when the "
+                                         "account is authorised with OAuth 2.0 instead of the "
+                                         "four OAuth 1.0a values.")
+    oauth2_client_secret: SecretStr | None = Field(None, description="OAuth 2.0 client secret "
+                                                   "(confidential clients; secret).")
+    oauth2_access_token: SecretStr | None = Field(None, description="OAuth 2.0 user access "
+                                                  "token (secret; refreshed by Steward).")
+    oauth2_refresh_token: SecretStr | None = Field(None, description="OAuth 2.0 refresh token "
+                                                   "(secret; replaced at every refresh).")
 
 
 class FacebookSettings(Section):
@@ -445,9 +454,12 @@ class StewardSettings(BaseSettings):
         if self.mode != "live":
             return self
         missing = []
-        if self.x.enabled:
+        if self.x.enabled and self.x.oauth2_access_token is None:
             missing += [f"x.{name}" for name in ("consumer_key", "consumer_secret",
                                                  "access_token", "access_token_secret")
+                        if getattr(self.x, name) is None]
+        elif self.x.enabled:
+            missing += [f"x.{name}" for name in ("oauth2_client_id", "oauth2_refresh_token")
                         if getattr(self.x, name) is None]
         if self.facebook.enabled:
             missing += [f"facebook.{name}" for name in ("page_id", "page_access_token")

@@ -137,6 +137,11 @@ class XConnector:
         sandbox_url: str | None = None,
         read_file: Callable[[Any], bytes] | None = None,
         plan: str = "basic",
+        oauth2_access_token: str | None = None,
+        oauth2_refresh_token: str | None = None,
+        oauth2_client_id: str | None = None,
+        oauth2_client_secret: str | None = None,
+        save_tokens: Callable[[str, str, float], None] | None = None,
     ) -> None:
         # Blocking, and so removing a follower (block then unblock), is Enterprise-only.
         enterprise = plan == "enterprise"
@@ -144,7 +149,14 @@ class XConnector:
                                     remove_followers=enterprise)
         if reply_settings is not None and reply_settings not in REPLY_SETTINGS:
             raise ValueError(f"reply_settings must be one of {', '.join(REPLY_SETTINGS)}")
+        # OAuth 2.0 user context (a bearer access token and a refresh token) when given;
+        # otherwise OAuth 1.0a user context. tweepy sends the bearer token with user_auth=False.
+        self.user_auth = oauth2_access_token is None
+        self.oauth2 = {"access_token": oauth2_access_token, "refresh_token": oauth2_refresh_token,
+                       "client_id": oauth2_client_id, "client_secret": oauth2_client_secret}
+        self.save_tokens = save_tokens
         self.client = tweepy.Client(
+            bearer_token=oauth2_access_token,
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
             access_token=access_token,
@@ -161,7 +173,7 @@ class XConnector:
     def check(self) -> Account:
         """Return the authenticated account (`GET /2/users/me`)."""
         with translated_errors("read the account"):
-            response = self.client.get_me(user_auth=True)
+            response = self.client.get_me(user_auth=self.user_auth)
             data = response.data
             account = Account(
                 platform=PLATFORM,
@@ -182,7 +194,7 @@ class XConnector:
                 response = self.client.get_tweet(
                     remote_id,
                     tweet_fields=["created_at", "attachments"],
-                    user_auth=True,
+                    user_auth=self.user_auth,
                 )
         except Rejected as error:
             if error.status == 404:
@@ -205,7 +217,7 @@ class XConnector:
                     max_results=100,
                     pagination_token=pagination_token,
                     tweet_fields=["created_at", "attachments"],
-                    user_auth=True,
+                    user_auth=self.user_auth,
                 )
                 posts.extend(self._published(tweet) for tweet in response.data or [])
                 pagination_token = (response.meta or {}).get("next_token")
@@ -239,7 +251,7 @@ class XConnector:
                 "POST",
                 "/2/media/upload",
                 json={"media": payload, "media_category": "tweet_image"},
-                user_auth=True,
+                user_auth=self.user_auth,
             )
             media_id = str(response.json()["data"]["id"])
         if alt_text:
@@ -248,7 +260,7 @@ class XConnector:
                     "POST",
                     "/2/media/metadata",
                     json={"id": media_id, "metadata": {"alt_text": {"text": alt_text[:1000]}}},
-                    user_auth=True,
+                    user_auth=self.user_auth,
                 )
         return media_id
 
@@ -264,7 +276,7 @@ class XConnector:
                 text=post.text,
                 media_ids=media_ids or None,
                 reply_settings=self.reply_settings,
-                user_auth=True,
+                user_auth=self.user_auth,
             )
             remote_id = str(response.data["id"])
         return self._ref(remote_id)
@@ -272,7 +284,7 @@ class XConnector:
     def delete(self, ref: PostRef) -> None:
         """Delete one of the account's posts (`DELETE /2/tweets/{id}`)."""
         with translated_errors("delete a post"):
-            self.client.delete_tweet(ref.remote_id, user_auth=True)
+            self.client.delete_tweet(ref.remote_id, user_auth=self.user_auth)
 
     # -- replies and moderation --------------------------------------------------------------
 
@@ -312,7 +324,7 @@ class XConnector:
             pages = self._pages(
                 self.client.search_recent_tweets, query=f"conversation_id:{conversation_id}",
                 since_id=since_id, max_results=100, tweet_fields=self._REPLY_FIELDS,
-                expansions=["author_id"], user_auth=True)
+                expansions=["author_id"], user_auth=self.user_auth)
         return self._replies(pages, "conversation")
 
     def mentions(self, since_id: str | None) -> list[Reply]:
@@ -322,47 +334,95 @@ class XConnector:
             pages = self._pages(
                 self.client.get_users_mentions, id=account.account_id, since_id=since_id,
                 max_results=100, tweet_fields=self._REPLY_FIELDS, expansions=["author_id"],
-                user_auth=True)
+                user_auth=self.user_auth)
         return self._replies(pages, "mentions")
 
     def hide(self, reply: Reply) -> None:
         """Hide a reply (only possible in conversations the school started)."""
         with translated_errors("hide a reply"):
-            self.client.hide_reply(reply.reply_id, user_auth=True)
+            self.client.hide_reply(reply.reply_id, user_auth=self.user_auth)
 
     def unhide(self, reply_id: str) -> None:
         with translated_errors("unhide a reply"):
-            self.client.unhide_reply(reply_id, user_auth=True)
+            self.client.unhide_reply(reply_id, user_auth=self.user_auth)
 
     def mute(self, user_id: str) -> None:
         with translated_errors("mute a user"):
-            self.client.mute(user_id, user_auth=True)
+            self.client.mute(user_id, user_auth=self.user_auth)
 
     def unmute(self, user_id: str) -> None:
         with translated_errors("unmute a user"):
-            self.client.unmute(user_id, user_auth=True)
+            self.client.unmute(user_id, user_auth=self.user_auth)
 
     def dm_block(self, user_id: str) -> None:
         """Stop a user sending the school direct messages (`POST /2/users/{id}/dm/block`)."""
         with translated_errors("block direct messages from a user"):
-            self.client.request("POST", f"/2/users/{user_id}/dm/block", user_auth=True)
+            self.client.request("POST", f"/2/users/{user_id}/dm/block", user_auth=self.user_auth)
 
     def block(self, user_id: str) -> None:
         """Block a user (X's Enterprise plan only)."""
         account = self._account_or_check()
         with translated_errors("block a user"):
             self.client.request("POST", f"/2/users/{account.account_id}/blocking",
-                                json={"target_user_id": user_id}, user_auth=True)
+                                json={"target_user_id": user_id}, user_auth=self.user_auth)
 
     def invalidate_token(self) -> None:
-        """Revoke the OAuth 1.0a access token Steward uses (`POST /1.1/oauth/invalidate_token`):
-        after a handover the old administrator's authorisation must stop working."""
-        with translated_errors("revoke the access token"):
-            self.client.request("POST", "/1.1/oauth/invalidate_token", user_auth=True)
+        """Revoke the tokens Steward uses: after a handover the old administrator's
+        authorisation must stop working. OAuth 1.0a: `POST /1.1/oauth/invalidate_token`;
+        OAuth 2.0: `POST /2/oauth2/revoke` for the access and the refresh token."""
+        if self.user_auth:
+            with translated_errors("revoke the access token"):
+                self.client.request("POST", "/1.1/oauth/invalidate_token", user_auth=True)
+            return
+        for kind in ("access_token", "refresh_token"):
+            if self.oauth2[kind]:
+                self._oauth2_call("/2/oauth2/revoke", {"token": self.oauth2[kind],
+                                                        "token_type_hint": kind},
+                                  "revoke the OAuth 2.0 tokens")
+
+    def _oauth2_call(self, route: str, data: dict, action: str) -> dict:
+        """A form POST to X's OAuth 2.0 endpoints, authenticated as the client."""
+        form = data | {"client_id": self.oauth2["client_id"]}
+        secret = self.oauth2["client_secret"]
+        auth = (self.oauth2["client_id"], secret) if secret else None
+        with translated_errors(action):
+            response = self.client.session.post(X_API_HOST + route, data=form, auth=auth)
+            if response.status_code == 401 or response.status_code == 400:
+                raise AuthenticationFailed(
+                    PLATFORM, f"X refused the OAuth 2.0 request to {action} "
+                    f"({response.status_code}); an administrator must re-authorise Steward",
+                    status=response.status_code)
+            if response.status_code >= 500:
+                raise TemporaryFailure(PLATFORM, f"X had a server error ({response.status_code})"
+                                       f" while trying to {action}", status=response.status_code)
+            if not 200 <= response.status_code < 300:
+                raise Rejected(PLATFORM, f"X refused to {action} ({response.status_code})",
+                               status=response.status_code)
+            return response.json()
+
+    def refresh(self) -> float:
+        """Exchange the refresh token for new tokens; return when the access token expires.
+
+        X invalidates a refresh token once used, so the new pair is saved (through
+        `save_tokens`, atomically, in the vault) before the client starts using it: a crash
+        after this call can never leave Steward holding only a spent token.
+        """
+        if self.user_auth or not self.oauth2["refresh_token"]:
+            raise Rejected(PLATFORM, "this account uses OAuth 1.0a tokens, which do not expire")
+        body = self._oauth2_call("/2/oauth2/token", {
+            "grant_type": "refresh_token", "refresh_token": self.oauth2["refresh_token"]},
+            "refresh the OAuth 2.0 token")
+        expires_at = datetime.now(UTC).timestamp() + float(body.get("expires_in", 7200))
+        if self.save_tokens is not None:
+            self.save_tokens(body["access_token"], body["refresh_token"], expires_at)
+        self.oauth2.update(access_token=body["access_token"],
+                           refresh_token=body["refresh_token"])
+        self.client.bearer_token = body["access_token"]
+        return expires_at
 
     def dm_unblock(self, user_id: str) -> None:
         with translated_errors("unblock direct messages from a user"):
-            self.client.request("POST", f"/2/users/{user_id}/dm/unblock", user_auth=True)
+            self.client.request("POST", f"/2/users/{user_id}/dm/unblock", user_auth=self.user_auth)
 
     # -- followers, following, settings, direct messages -------------------------------------
 
@@ -376,7 +436,7 @@ class XConnector:
             # Plain JSON through the client's own request: building 100,000 tweepy objects
             # costs more CPU than the rest of the reconciliation.
             body = self.client.request("GET", f"/2/users/{account.account_id}/followers",
-                                       params=params, user_auth=True).json()
+                                       params=params, user_auth=self.user_auth).json()
         users = [{"id": str(user["id"]), "username": user["username"], "name": user["name"]}
                  for user in body.get("data", [])]
         return users, body.get("meta", {}).get("next_token")
@@ -389,7 +449,7 @@ class XConnector:
             for _page in range(20):
                 response = self.client.get_users_following(
                     account.account_id, max_results=1000, pagination_token=token,
-                    user_auth=True)
+                    user_auth=self.user_auth)
                 users += [{"id": str(user.id), "username": user.username, "name": user.name}
                           for user in response.data or []]
                 token = (response.meta or {}).get("next_token")
@@ -399,19 +459,19 @@ class XConnector:
 
     def unfollow(self, user_id: str) -> None:
         with translated_errors("unfollow an account"):
-            self.client.unfollow_user(user_id, user_auth=True)
+            self.client.unfollow_user(user_id, user_auth=self.user_auth)
 
     def read_settings(self) -> dict:
         """What can be read of the account's privacy settings: `protected` from the user
         object, and the rest from the settings endpoint where the plan offers it."""
         observed: dict = {}
         with translated_errors("read the account's settings"):
-            response = self.client.get_me(user_fields=["protected"], user_auth=True)
+            response = self.client.get_me(user_fields=["protected"], user_auth=self.user_auth)
             observed["protected"] = bool(response.data.protected)
         try:
             with translated_errors("read the account's settings"):
                 settings = self.client.request("GET", "/2/users/me/settings",
-                                               user_auth=True).json().get("data", {})
+                                               user_auth=self.user_auth).json().get("data", {})
             observed.update(settings)
             observed["settings_api"] = True
         except Rejected:
@@ -420,7 +480,7 @@ class XConnector:
 
     def write_settings(self, changes: dict) -> None:
         with translated_errors("change the account's settings"):
-            self.client.request("PUT", "/2/users/me/settings", json=changes, user_auth=True)
+            self.client.request("PUT", "/2/users/me/settings", json=changes, user_auth=self.user_auth)
 
     def direct_messages(self, since_id: str | None) -> list[dict]:
         """Direct messages received since `since_id` (X keeps 30 days)."""
@@ -431,7 +491,7 @@ class XConnector:
             if since_id:
                 params["since_id"] = since_id
             body = self.client.request("GET", "/2/dm_events", params=params,
-                                       user_auth=True).json()
+                                       user_auth=self.user_auth).json()
         return [event for event in body.get("data", [])
                 if event.get("event_type") == "MessageCreate"
                 and str(event.get("sender_id")) != account.account_id]
@@ -440,7 +500,7 @@ class XConnector:
         account = self._account_or_check()
         with translated_errors("unblock a user"):
             self.client.request("DELETE", f"/2/users/{account.account_id}/blocking/{user_id}",
-                                user_auth=True)
+                                user_auth=self.user_auth)
 
 
 __all__ = ["XConnector", "ConnectorError", "translated_errors"]

@@ -557,6 +557,17 @@ def command_credentials_check(arguments: argparse.Namespace) -> int:
             try:
                 account = connector.check()
                 line = f"{name}: OK, acting as {account.handle}"
+                if getattr(connector, "user_auth", True) is False:
+                    expires_at = connector.refresh()
+                    store = _store(settings)
+                    try:
+                        from daemon.escrow import rebuild_if_configured  # noqa: PLC0415
+
+                        rebuild_if_configured(settings, store)
+                    finally:
+                        store.close()
+                    line += (f"; OAuth 2.0 token refreshed (new pair saved first), valid until "
+                             f"{datetime.fromtimestamp(expires_at, UTC):%Y-%m-%d %H:%M} UTC")
                 if hasattr(connector, "token_expiry"):
                     expiry = connector.token_expiry()
                     if expiry is None:

@@ -135,3 +135,13 @@ def verify(settings: StewardSettings, vault: Vault, inactive: set[str]) -> list[
         except (SealError, ValueError, KeyError):
             problems.append(f"'{name}' cannot open the bundle: its wrapping does not decrypt")
     return problems
+
+
+def rebuild_if_configured(settings: StewardSettings, store) -> bool:
+    """Rebuild after a credential change, when there are recipients; say whether it did."""
+    from daemon.handover import inactive_administrators  # noqa: PLC0415
+
+    if not settings.escrow.recipients:
+        return False
+    rebuild(settings, Vault(settings), inactive_administrators(store))
+    return True

@@ -18,6 +18,15 @@ def _secret(value, default: str) -> str:
     return value.get_secret_value() if value is not None else default
 
 
+def save_refreshed_tokens(settings: StewardSettings, access: str, refresh: str,
+                          expires_at: float) -> None:
+    """Persist a refreshed OAuth 2.0 pair in the vault, in one atomic write, before use."""
+    from daemon.vault import Vault  # noqa: PLC0415
+
+    Vault(settings, create=True).set_many({"x.oauth2_access_token": access,
+                                           "x.oauth2_refresh_token": refresh})
+
+
 def build_connectors(settings: StewardSettings, sandbox_url: str | None) -> dict[str, Connector]:
     """One connector per enabled platform. In sandbox mode, missing credentials are the
     sandbox's own, and every request goes to `sandbox_url`."""
@@ -35,7 +44,13 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None) -> dict
             access_token=_secret(x.access_token, fallback["access_token"]),
             access_token_secret=_secret(x.access_token_secret, fallback["access_token_secret"]),
             timeout=x.timeout_seconds, reply_settings=x.reply_settings, sandbox_url=url,
-            plan=x.plan)
+            plan=x.plan,
+            oauth2_access_token=_secret(x.oauth2_access_token, "") or None,
+            oauth2_refresh_token=_secret(x.oauth2_refresh_token, "") or None,
+            oauth2_client_id=x.oauth2_client_id,
+            oauth2_client_secret=_secret(x.oauth2_client_secret, "") or None,
+            save_tokens=lambda access, refresh, expires: save_refreshed_tokens(
+                settings, access, refresh, expires))
     if settings.facebook.enabled:
         facebook = settings.facebook
         connectors["facebook"] = FacebookPageConnector(

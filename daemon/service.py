@@ -84,6 +84,9 @@ class Service:
         self._start_moderation()
         self._start_reconcilers()
         self.scheduler.every("credentials-daily", 24 * 3600, self.check_credentials)
+        x = self.connectors.get("x")
+        if x is not None and not x.user_auth:  # OAuth 2.0 access tokens last two hours
+            self.scheduler.every("x-oauth2-refresh", 3600, self.refresh_x_token)
         self.scheduler.start()
         self._started = True
         self.audit.record("service.started", mode=self.settings.mode,
@@ -91,6 +94,20 @@ class Service:
                           inbox=str(self.intake.inbox))
         systemd.notify("READY=1", f"STATUS={self.status_line()}")
         self._start_watchdog()
+
+    def refresh_x_token(self) -> None:
+        """Refresh X's OAuth 2.0 token (the new pair is in the vault before it is used), then
+        re-escrow it."""
+        from daemon.escrow import rebuild_if_configured  # noqa: PLC0415
+
+        try:
+            expires_at = self.connectors["x"].refresh()
+        except ConnectorError as error:
+            self.audit.record("credentials.refresh_failed", level="error", platform="x",
+                              reason=error.message, audience="admin")
+            return
+        rebuild_if_configured(self.settings, self.store)
+        self.audit.record("credentials.refreshed", platform="x", expires_at=expires_at)
 
     def check_credentials(self) -> None:
         """Daily: the escrow still opens for every recipient, and no token expires soon."""

@@ -139,6 +139,14 @@ class Vault:
                                      "set_at": datetime.now(UTC).isoformat(timespec="seconds")}
         self._write(contents)
 
+    def set_many(self, values: dict[str, str]) -> None:
+        """Replace several credentials in one atomic write (a refreshed token pair)."""
+        contents = self._read()
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for name, value in values.items():
+            contents["secrets"][name] = {"value": value, "kind": "platform", "set_at": now}
+        self._write(contents)
+
     def get(self, name: str) -> str | None:
         entry = self._read()["secrets"].get(name)
         return entry["value"] if entry else None

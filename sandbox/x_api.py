@@ -95,6 +95,8 @@ class XApi:
                   self.guarded(self.unfollow, "DELETE /2/following")),
             route("GET", r"/2/dm_events", self.guarded(self.dm_events, "GET /2/dm_events")),
             route("POST", r"/2/media/upload", self.guarded(self.media_upload, "POST /2/media/upload")),
+            route("POST", r"/2/oauth2/token", self.oauth2_token),
+            route("POST", r"/2/oauth2/revoke", self.oauth2_revoke),
             route("POST", r"/1.1/oauth/invalidate_token",
                   self.guarded(self.invalidate_token, "POST /oauth/invalidate")),
             route("POST", r"/2/media/metadata",
@@ -386,6 +388,34 @@ class XApi:
             if request.match["target"] in world["x"]["blocks"]:
                 world["x"]["blocks"].remove(request.match["target"])
         return Reply(200, {"data": {"blocking": False}})
+
+    def oauth2_token(self, request: SandboxRequest) -> Reply:
+        form = request.form()
+        with self.state.change() as world:
+            oauth2 = world["x"].setdefault("oauth2", {})
+            if form.get("grant_type") != "refresh_token" or \
+                    form.get("refresh_token") != oauth2.get("refresh_token") or \
+                    form.get("client_id") != oauth2.get("client_id"):
+                return Reply(400, {"error": "invalid_request",
+                                   "error_description": "Value passed for the token was invalid."})
+            number = oauth2.get("generation", 0) + 1
+            oauth2.update(generation=number, refresh_token=f"sandbox-refresh-{number}")
+            world["x"]["credentials"]["bearer_token"] = f"sandbox-access-{number}"
+            return Reply(200, {"token_type": "bearer", "expires_in": 7200,
+                               "access_token": f"sandbox-access-{number}", "scope": "tweet.write "
+                               "users.read tweet.read offline.access",
+                               "refresh_token": oauth2["refresh_token"]})
+
+    def oauth2_revoke(self, request: SandboxRequest) -> Reply:
+        token = request.form().get("token")
+        with self.state.change() as world:
+            oauth2 = world["x"].setdefault("oauth2", {})
+            if token == world["x"]["credentials"].get("bearer_token"):
+                world["x"]["credentials"]["bearer_token"] = None
+            if token == oauth2.get("refresh_token"):
+                oauth2["refresh_token"] = None
+            oauth2.setdefault("revoked", []).append(token)
+        return Reply(200, {"revoked": True})
 
     def invalidate_token(self, request: SandboxRequest) -> Reply:
         with self.state.change() as world:
