@@ -81,6 +81,9 @@ class IntakeSettings(Section):
                                  "accepted, in bytes; larger files are refused unread.")
     max_text_bytes: int = Field(256 * 1024, gt=0, description="The largest post.md accepted, in "
                                 "bytes.")
+    min_free_megabytes: int = Field(50, ge=0, description="Below this much free space in the "
+                                    "state directory, new submissions wait in the inbox and the "
+                                    "administrator is alerted.")
 
 
 class SignerSettings(Section):

@@ -95,6 +95,24 @@ class AuditLog:
                 self._handle.close()
 
 
+def repair_torn_tail(path: Path) -> str | None:
+    """After a crash, the last line may be cut off mid-write. Remove it (only it) and return a
+    description for the audit log; None when the log ends cleanly."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with open(path, "rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return None
+        handle.seek(0)
+        data = handle.read()
+        keep = data.rfind(b"\n") + 1
+        torn = data[keep:]
+        handle.truncate(keep)
+    return (f"an incomplete last line ({len(torn)} bytes, SHA-256 "
+            f"{hashlib.sha256(torn).hexdigest()}) left by an interrupted write was removed")
+
+
 def last_hash_of(path: Path) -> str:
     """Return the hash of the last complete line of an audit log (GENESIS if it is empty)."""
     with open(path, "rb") as handle:

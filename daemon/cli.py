@@ -37,6 +37,7 @@ def command_run(arguments: argparse.Namespace) -> int:
     configure_logging(secret_values=settings.secret_values())
     service = Service(settings)
     stop = threading.Event()
+    reload_requested = threading.Event()
     received: list[int] = []
 
     def on_signal(number, frame) -> None:
@@ -45,13 +46,24 @@ def command_run(arguments: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, lambda number, frame: reload_requested.set())
     try:
         service.start()
     except StartupError as error:
         print(f"steward: cannot start: {error}", file=sys.stderr)
         service.stop("start-up failed")
         return EXIT_USAGE
-    stop.wait()
+    while not stop.wait(0.5):
+        if reload_requested.is_set():
+            reload_requested.clear()
+            try:
+                fresh = _settings(arguments)
+            except ConfigurationError as error:
+                service.audit.record("config.reload_refused", level="error", audience="admin",
+                                     reason=str(error).splitlines()[0],
+                                     note="still running on the previous configuration")
+                continue
+            service.reload(fresh)
     number = received[0] if received else signal.SIGTERM
     service.stop(f"signal {signal.Signals(number).name}")
     return EXIT_OK if number == signal.SIGTERM else 128 + number

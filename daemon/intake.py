@@ -229,8 +229,12 @@ class Intake:
             try:
                 self.process(name)
             except Exception as error:  # the daemon must keep running whatever one post does
-                self.audit.record("intake.error", level="error", name=name,
-                                  reason=f"{error.__class__.__name__}: {error}", audience="admin")
+                try:
+                    self.audit.record("intake.error", level="error", name=name,
+                                      reason=f"{error.__class__.__name__}: {error}",
+                                      audience="admin")
+                except Exception:  # noqa: BLE001 - e.g. the disk is full: journald still hears
+                    log.error("intake.error", name=name, reason=error.__class__.__name__)
             finally:
                 with self._guard:
                     self._queued.discard(name)
@@ -238,10 +242,31 @@ class Intake:
 
     # -- processing one submission -----------------------------------------------------------
 
+    def disk_is_short(self) -> bool:
+        """Whether the state directory is nearly full: new submissions then wait in the inbox
+        (nothing is claimed that might not be recorded), and the administrator is told once."""
+        free = shutil.disk_usage(self.queue_dir).free
+        short = free < self.settings.intake.min_free_megabytes * 1024 * 1024
+        if short and not self._disk_alerted:
+            log.error("intake.disk_full", free_bytes=free, state_dir=str(self.queue_dir.parent),
+                      note="new submissions wait in the inbox until space is freed")
+            try:
+                self.audit.record("intake.disk_full", level="error", free_bytes=free,
+                                  audience="admin")
+            except OSError:
+                pass  # the audit log is on the same full disk; the line above reached journald
+        self._disk_alerted = short
+        return short
+
+    _disk_alerted = False
+
     def process(self, name: str) -> None:
         """Claim the inbox entry `name` by rename, then judge it."""
         source = self.inbox / name
         if not os.path.lexists(source):
+            return
+        if self.disk_is_short():
+            self.changed(name)  # try again when it settles next time
             return
         claim_id = f"{self.clock.now():%Y%m%dT%H%M%S%f}-{_safe(name)}"
         claim = self.claims / claim_id

@@ -22,7 +22,7 @@ from config.settings import StewardSettings
 from connectors.errors import ConnectorError
 from connectors.protocol import Connector
 from daemon import systemd
-from daemon.audit import AuditLog
+from daemon.audit import AuditLog, repair_torn_tail, verify_audit_log
 from daemon.clock import Clock
 from daemon.evidence import EvidenceStore
 from daemon.intake import Intake
@@ -65,7 +65,18 @@ class Service:
         """Start everything in order; raise StartupError with a clear message if impossible."""
         self._prepare_state_dir()
         REDACTOR.add(self.settings.secret_values())
-        self.audit = AuditLog(self.state_dir / "audit.jsonl", self.clock)
+        audit_path = self.state_dir / "audit.jsonl"
+        torn = repair_torn_tail(audit_path)
+        if audit_path.exists():
+            verification = verify_audit_log(audit_path)
+            if not verification.intact:
+                raise StartupError(
+                    f"the audit log {audit_path} is damaged at line {verification.problem_line} "
+                    f"({verification.problem}). Keep it as evidence: move it aside (e.g. "
+                    f"audit.jsonl.damaged) and start Steward again to begin a new log")
+        self.audit = AuditLog(audit_path, self.clock)
+        if torn:
+            self.audit.record("audit.tail_repaired", level="warning", detail=torn)
         try:
             self.store = Store(self.state_dir / "steward.sqlite3")
         except Exception as error:
@@ -261,6 +272,24 @@ class Service:
             self.scheduler.arm(submission_id, max(next_time, self.clock.now()))
 
     # -- status and health -------------------------------------------------------------------
+
+    def reload(self, settings: StewardSettings) -> list[str]:
+        """Use a new, already validated configuration; return the sections that only take
+        effect at the next restart (platforms, credentials, folders, schedules)."""
+        settings = with_vault_secrets(settings)
+        restart_only = [name for name in ("mode", "paths", "x", "facebook", "sandbox", "mail",
+                                          "reconcile")
+                        if getattr(settings, name) != getattr(self.settings, name)]
+        changed = [name for name in type(settings).model_fields
+                   if getattr(settings, name) != getattr(self.settings, name)]
+        self.settings = settings
+        self.intake.settings = settings
+        self.publisher.settings = settings.publishing
+        for part in ("moderator", "reconciler"):
+            if hasattr(self, part):
+                getattr(self, part).settings = settings
+        self.audit.record("config.reloaded", changed=changed, restart_needed=restart_only)
+        return restart_only
 
     def status_line(self) -> str:
         counts = self.store.counts()
