@@ -357,7 +357,10 @@ class XConnector:
     def dm_block(self, user_id: str) -> None:
         """Stop a user sending the school direct messages (`POST /2/users/{id}/dm/block`)."""
         with translated_errors("block direct messages from a user"):
-            self.client.request("POST", f"/2/users/{user_id}/dm/block", user_auth=self.user_auth)
+            body = self.client.request("POST", f"/2/users/{user_id}/dm/block",
+                                       user_auth=self.user_auth).json()
+            if not body["data"]["blocked"]:  # X's confirmation; retried if unreadable
+                raise Rejected(PLATFORM, "X did not confirm the direct-message block")
 
     def block(self, user_id: str) -> None:
         """Block a user (X's Enterprise plan only)."""
