@@ -62,6 +62,8 @@ def apply_event(state: SandboxState, event: dict[str, Any]) -> dict[str, Any]:
                     target = _latest_school_tweet(x)
                     if target is None:
                         raise ValueError("x.reply needs a school post to reply to; none exists")
+                if kind == "x.reply" and target not in x["tweets"]:
+                    raise ValueError(f"x.reply: there is no post {target} to reply to")
                 school = x["users"][x["me"]]["username"]
                 text = event["text"]
                 if kind == "x.mention" and f"@{school}".lower() not in text.lower():
@@ -97,6 +99,8 @@ def apply_event(state: SandboxState, event: dict[str, Any]) -> dict[str, Any]:
     with state.change() as world:
         facebook = world["facebook"]
         target = event.get("on", "latest")
+        if target != "latest" and target not in facebook["posts"]:
+            raise ValueError(f"facebook.comment: there is no post {target} to comment on")
         if target == "latest":
             live = [post for post in facebook["posts"].values() if not post["deleted"]]
             if not live:

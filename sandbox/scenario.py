@@ -24,20 +24,51 @@ from typing import Any
 from sandbox.events import EVENT_KINDS, apply_event
 from sandbox.state import SandboxState
 
+REQUIRED = {
+    "x.user": ("user_id",), "x.follow": ("user_id",), "x.following": ("user_id",),
+    "x.reply": ("user_id", "text"), "x.mention": ("user_id", "text"), "x.dm": ("user_id", "text"),
+    "x.setting": ("name", "value"), "facebook.comment": ("from_id", "text"),
+    "facebook.message": (),
+}
+
 
 def load_scenario(path: Path) -> dict[str, Any]:
-    """Read and check a scenario file; raise ValueError naming the first problem."""
+    """Read and check a scenario file; raise ValueError naming the file and the first problem."""
     try:
         scenario = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: not valid TOML: {error}") from None
+    try:
+        _check(scenario)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return scenario
+
+
+def _check(scenario: dict[str, Any]) -> None:
     unknown = set(scenario) - {"x", "facebook", "events"}
     if unknown:
-        raise ValueError(f"{path}: unknown section(s): {', '.join(sorted(unknown))}")
-    for index, event in enumerate(scenario.get("events", [])):
+        raise ValueError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    for section, table in (("x", "account"), ("facebook", "page")):
+        value = scenario.get(section, {})
+        if not isinstance(value, dict) or set(value) - {table}:
+            raise ValueError(f"[{section}] may only hold a [{section}.{table}] table")
+        if not isinstance(value.get(table, {}), dict):
+            raise ValueError(f"[{section}.{table}] must be a table of names and values")
+    events = scenario.get("events", [])
+    if not isinstance(events, list):
+        raise ValueError("events must be a list of [[events]] tables")
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise ValueError(f"events[{index}] must be a table")
         if event.get("kind") not in EVENT_KINDS:
-            raise ValueError(f"{path}: events[{index}].kind must be one of {', '.join(EVENT_KINDS)}")
-    return scenario
+            raise ValueError(f"events[{index}].kind must be one of {', '.join(EVENT_KINDS)}")
+        missing = [name for name in REQUIRED[event["kind"]] if name not in event]
+        if missing:
+            raise ValueError(f"events[{index}] ({event['kind']}) needs {', '.join(missing)}")
+        at = event.get("at", 0)
+        if not isinstance(at, int | float) or isinstance(at, bool) or at < 0:
+            raise ValueError(f"events[{index}].at must be a number of seconds, 0 or more")
 
 
 def apply_scenario(state: SandboxState, scenario: dict[str, Any]) -> list[threading.Timer]:
