@@ -409,6 +409,14 @@ class AuditSettings(Section):
 
     stdout: bool = Field(True, description="Also write every log line to standard output "
                          "(journald under systemd).")
+    checkpoint_every_events: int = Field(1000, ge=1, le=1_000_000, description="Sign a "
+                                         "checkpoint after this many events.")
+    checkpoint_every_minutes: int = Field(60, ge=1, le=60, description="And at least this "
+                                          "often while events arrive (and always on stop).")
+    rotate_daily: bool = Field(True, description="Start a new log file each day; the old one "
+                               "moves to <state_dir>/audit-archive/, the chain continuing.")
+    rotate_max_megabytes: int = Field(64, ge=1, le=4096, description="Also start a new file "
+                                      "when the live one grows past this size.")
 
 
 class StewardSettings(BaseSettings):

@@ -1,12 +1,25 @@
-"""The audit log: one JSON line per decision or action, each chained to the line before it.
+"""The audit log: one JSON line per decision or action, chained, numbered and signed.
 
-Every line carries `prev`, the hash of the line before it (64 zeros for the first), and ends
-with `hash`, the SHA-256 of the line's own bytes up to that field. So editing a line breaks its
-own hash; deleting, inserting or reordering lines breaks the next line's `prev`.
-`verify_audit_log` finds the first bad line and says what is wrong with it.
+Every line carries `seq` (its place in the whole chain, from 0), `prev` (the hash of the line
+before it; 64 zeros for the first) and ends with `hash`, the SHA-256 of the line's own bytes up
+to that field. So editing a line breaks its own hash; deleting, inserting or reordering lines
+breaks the next line's `prev` and `seq`.
+
+A hash chain alone cannot tell a genuine log from a forgery re-chained from scratch, nor a log
+whose tail was cut off. So Steward appends **signed checkpoints** (`audit.checkpoint`): every
+`checkpoint_every_events` events, at least every `checkpoint_every_minutes` while events arrive,
+and whenever a writer stops. Each signs (Ed25519, `steward audit pubkey`) the hash of the line
+before it, which commits to the whole chain so far. A log that does not end in a checkpoint was
+cut off, or is still being written (`steward audit verify --open-tail`).
+
+**Rotation** moves the live file to `audit-archive/` (daily, or when it grows past a size): a
+`rotate` checkpoint closes the old file, and the new file opens with `audit.continued`, chained
+to it, so the chain runs on unbroken across files. The live file is replaced atomically, and a
+writer in another process notices (the path's inode changed) and follows.
 
 The log never holds children's names, post text, abusive content or secrets: events carry
 hashes, names of submissions, rule ids and policy clauses. Secrets are scrubbed again here.
+Verification lives in `daemon.audit_verification`; reading in `daemon.audit_reading`.
 """
 
 from __future__ import annotations
@@ -27,59 +40,170 @@ from daemon.clock import Clock
 from daemon.logs import REDACTOR
 
 GENESIS = "0" * 64
+CHECKPOINT_EVENT = "audit.checkpoint"
+CONTINUED_EVENT = "audit.continued"
+ARCHIVE_FOLDER = "audit-archive"
+SIGNATURE_CONTEXT = "steward-audit-checkpoint/1"
 _HASH_SUFFIX = re.compile(r',"hash":"([0-9a-f]{64})"\}\Z')
+_log = structlog.get_logger("steward.audit")
 
 
-def _line_hash(body: str) -> str:
+def line_hash(body: str) -> str:
+    """The SHA-256 of a line's bytes up to (not including) its `hash` field."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-class AuditLog:
-    """Append chained events to `path`, and echo each to the structlog pipeline (stdout)."""
+def checkpoint_message(entry: dict[str, Any]) -> bytes:
+    """The exact bytes a checkpoint's signature covers: its place, the chain head it seals,
+    its time and its reason. The chain head commits to every line before it."""
+    return "\n".join([SIGNATURE_CONTEXT, str(entry["seq"]), str(entry["prev"]),
+                      str(entry["timestamp"]), str(entry["reason"])]).encode("utf-8")
 
-    def __init__(self, path: Path, clock: Clock | None = None) -> None:
+
+def key_fingerprint(public_key_base64: str) -> str:
+    """A short name for a public key, written in each checkpoint so a verifier can say which
+    key signed it."""
+    return hashlib.sha256(public_key_base64.encode("ascii")).hexdigest()[:16]
+
+
+def split_line(line: str) -> tuple[str, str] | None:
+    """Split a log line (without its newline) into (body, recorded hash); None if it has none."""
+    match = _HASH_SUFFIX.search(line)
+    if not match:
+        return None
+    return line[:match.start()] + "}", match.group(1)
+
+
+@dataclass(frozen=True)
+class TailState:
+    """What a writer must know to append: the last line's hash and seq, and whether it is a
+    checkpoint."""
+
+    last_hash: str = GENESIS
+    next_seq: int = 0
+    ends_in_checkpoint: bool = False
+    first_seq: int = 0
+    first_timestamp: str | None = None
+
+
+def read_tail_state(path: Path) -> TailState:
+    """Read the last complete line (and the first line's time) of a log file."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return TailState()
+    with handle:
+        first = handle.readline().decode("utf-8", errors="replace")
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        if size == 0:
+            return TailState()
+        block = min(size, 262144)
+        handle.seek(size - block)
+        tail = handle.read().decode("utf-8", errors="replace").rstrip("\n").rsplit("\n", 1)[-1]
+    parts = split_line(tail)
+    if parts is None:
+        return TailState()
+    try:
+        entry = json.loads(parts[0])
+        first_entry = json.loads(first)
+    except ValueError:
+        return TailState(last_hash=parts[1])
+    seq = entry.get("seq")
+    if not isinstance(seq, int):  # a log from before lines were numbered
+        with open(path, "rb") as counting:
+            seq = sum(1 for _ in counting) - 1
+    return TailState(last_hash=parts[1], next_seq=seq + 1,
+                     ends_in_checkpoint=entry.get("event") == CHECKPOINT_EVENT,
+                     first_seq=first_entry.get("seq", 0) if isinstance(first_entry, dict) else 0,
+                     first_timestamp=first_entry.get("timestamp"))
+
+
+def archive_name(first_seq: int, first_timestamp: str | None) -> str:
+    """Archived files are named by their first line's place and date, so they sort in order."""
+    day = (first_timestamp or "")[:10].replace("-", "") or "undated"
+    return f"audit-{first_seq:010d}-{day}.jsonl"
+
+
+def log_files(state_dir: Path) -> list[Path]:
+    """The archived files, oldest first, then the live file: the whole chain on this machine."""
+    archive = Path(state_dir) / ARCHIVE_FOLDER
+    files = sorted(archive.glob("audit-*.jsonl")) if archive.is_dir() else []
+    live = Path(state_dir) / "audit.jsonl"
+    if live.exists():
+        files.append(live)
+    return files
+
+
+class AuditLog:
+    """Append chained events to `path` (and echo each to the structlog pipeline), sign
+    checkpoints and rotate the file.
+
+    `signing_key`: Steward's audit key; by default the state directory's (created on first use).
+    A writer that cannot read it (None) still chains its events; the next writer that can
+    sign covers them.
+    """
+
+    def __init__(self, path: Path, clock: Clock | None = None, *,
+                 signing_key: Any = "default", checkpoint_every_events: int = 1000,
+                 rotate_max_bytes: int = 64 * 1024 * 1024, rotate_daily: bool = True) -> None:
         self.path = Path(path)
         self.clock = clock or Clock()
+        self.checkpoint_every_events = max(1, checkpoint_every_events)
+        self.rotate_max_bytes = rotate_max_bytes
+        self.rotate_daily = rotate_daily
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._signing_key = _load_signing_key(self.path.parent) if signing_key == "default" \
+            else signing_key
+        self._fingerprint = None
+        if self._signing_key is not None:
+            from daemon.approval import public_key_text  # noqa: PLC0415
+
+            self._fingerprint = key_fingerprint(public_key_text(self._signing_key))
         self._lock = threading.Lock()
-        self._handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open
-        os.chmod(self.path, 0o640)
-        self._known_size = -1
-        self._last_hash = GENESIS
+        self._undo_interrupted_rotation()
+        self._open()
         self._logger = structlog.get_logger("steward.audit")
+
+    # -- writing -------------------------------------------------------------------------------
 
     def record(self, event: str, level: str = "info", **fields: Any) -> dict[str, Any]:
         """Append one event and return it (with its chain fields)."""
-        entry: dict[str, Any] = {"timestamp": self.clock.now().isoformat(timespec="milliseconds"),
-                                 "event": event, "level": level}
+        entry: dict[str, Any] = {"timestamp": self._timestamp(), "event": event, "level": level}
         entry.update(REDACTOR.clean(fields))
         with self._lock:
-            fcntl.flock(self._handle, fcntl.LOCK_EX)
+            self._acquire()
             try:
-                self._catch_up()
-                entry["prev"] = self._last_hash
-                body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
-                digest = _line_hash(body)
-                line = f'{body[:-1]},"hash":"{digest}"}}\n'
-                self._handle.write(line)
-                self._handle.flush()
-                self._last_hash = digest
-                self._known_size = os.fstat(self._handle.fileno()).st_size
+                self._append(entry)
+                if self._uncovered >= self.checkpoint_every_events:
+                    self._checkpoint("events")
+                if self._known_size >= self.rotate_max_bytes:
+                    self._rotate("size")
             finally:
                 fcntl.flock(self._handle, fcntl.LOCK_UN)
-        entry["hash"] = digest
         log_fields = {k: v for k, v in entry.items() if k not in ("event", "level", "timestamp")}
         getattr(self._logger, level if level in ("warning", "error") else "info")(
             event, audit=True, **log_fields)
         return entry
 
-    def _catch_up(self) -> None:
-        """Re-read the last hash if another process appended since our last write."""
-        size = os.fstat(self._handle.fileno()).st_size
-        if size == self._known_size:
-            return
-        self._last_hash = last_hash_of(self.path)
-        self._known_size = size
+    def checkpoint(self, reason: str = "hourly") -> bool:
+        """Sign the chain now if any event is not yet covered; True if a checkpoint was added."""
+        return self._locked(lambda: self._checkpoint(reason) if self._uncovered else False)
+
+    def rotate_if_due(self) -> bool:
+        """Rotate the live file if it began on an earlier (UTC) day; True if it rotated."""
+        def rotate_when_due() -> bool:
+            started = self._first_timestamp or ""
+            if self.rotate_daily and started and started[:10] < self._timestamp()[:10] \
+                    and self._next_seq - self._first_seq > 1:
+                self._rotate("daily")
+                return True
+            return False
+        return self._locked(rotate_when_due)
+
+    def rotate(self, reason: str = "requested") -> None:
+        """Rotate the live file now."""
+        self._locked(lambda: self._rotate(reason))
 
     def sync(self) -> None:
         """Flush and fsync the log (on shutdown and before irreversible steps)."""
@@ -88,11 +212,168 @@ class AuditLog:
             os.fsync(self._handle.fileno())
 
     def close(self) -> None:
+        """Sign what this or any writer left uncovered, then close: a log that ends without a
+        checkpoint was cut off or is still open."""
         with self._lock:
-            if not self._handle.closed:
+            if self._handle.closed:
+                return
+            self._acquire()
+            try:
+                if self._uncovered:
+                    self._checkpoint("stop")
                 self._handle.flush()
                 os.fsync(self._handle.fileno())
+            finally:
+                fcntl.flock(self._handle, fcntl.LOCK_UN)
                 self._handle.close()
+
+    # -- inside the lock -----------------------------------------------------------------------
+
+    def _locked(self, action):
+        with self._lock:
+            self._acquire()
+            try:
+                return action()
+            finally:
+                fcntl.flock(self._handle, fcntl.LOCK_UN)
+
+    def _open(self) -> None:
+        self._handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open
+        try:
+            os.chmod(self.path, 0o640)
+        except PermissionError:  # another user's file; writing still works if allowed
+            pass
+        self._known_size = -1
+        self._last_hash, self._next_seq, self._uncovered = GENESIS, 0, 0
+        self._first_seq, self._first_timestamp = 0, None
+
+    def _acquire(self) -> None:
+        """Lock the live file, following it if another writer rotated it meanwhile."""
+        while True:
+            fcntl.flock(self._handle, fcntl.LOCK_EX)
+            try:
+                current = os.stat(self.path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(self._handle.fileno()).st_ino:
+                self._catch_up()
+                return
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._open()
+
+    def _catch_up(self) -> None:
+        """Re-read the tail if another process appended since our last write."""
+        size = os.fstat(self._handle.fileno()).st_size
+        if size == self._known_size:
+            return
+        state = read_tail_state(self.path)
+        if state.ends_in_checkpoint:
+            self._uncovered = 0
+        elif self._known_size < 0:
+            self._uncovered = 1 if state.next_seq else 0
+        else:
+            self._uncovered += max(1, state.next_seq - self._next_seq)
+        self._last_hash, self._next_seq = state.last_hash, state.next_seq
+        self._first_seq, self._first_timestamp = state.first_seq, state.first_timestamp
+        self._known_size = size
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        entry["seq"] = self._next_seq
+        entry["prev"] = self._last_hash
+        if entry["event"] == CHECKPOINT_EVENT:
+            from daemon.approval import sign_bytes  # noqa: PLC0415
+
+            entry["signature"] = sign_bytes(self._signing_key, checkpoint_message(entry))
+        body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+        digest = line_hash(body)
+        self._handle.write(f'{body[:-1]},"hash":"{digest}"}}\n')
+        self._handle.flush()
+        entry["hash"] = digest
+        if self._next_seq == 0 or self._first_timestamp is None:
+            self._first_seq, self._first_timestamp = self._next_seq, entry["timestamp"]
+        self._last_hash, self._next_seq = digest, self._next_seq + 1
+        self._uncovered = 0 if entry["event"] == CHECKPOINT_EVENT else self._uncovered + 1
+        self._known_size = os.fstat(self._handle.fileno()).st_size
+
+    def _checkpoint(self, reason: str) -> bool:
+        if self._signing_key is None:
+            return False
+        self._append({"timestamp": self._timestamp(), "event": CHECKPOINT_EVENT,
+                      "level": "info", "reason": reason, "events_covered": self._next_seq,
+                      "key": self._fingerprint})
+        os.fsync(self._handle.fileno())
+        return True
+
+    def _rotate(self, reason: str) -> None:
+        """Close the live file with a checkpoint, archive it and start a new one chained to it.
+        The live path always names a complete file (link, then atomic replace)."""
+        self._checkpoint("rotate")
+        os.fsync(self._handle.fileno())
+        archive = self.path.parent / ARCHIVE_FOLDER
+        archive.mkdir(mode=0o750, exist_ok=True)
+        target = archive / archive_name(self._first_seq, self._first_timestamp)
+        if target.exists():
+            target = target.with_name(f"{target.stem}-{self._next_seq:010d}.jsonl")
+        os.link(self.path, target)
+        _fsync_directory(archive)
+        entry = {"timestamp": self._timestamp(), "event": CONTINUED_EVENT, "level": "info",
+                 "reason": reason, "previous_file": target.name, "seq": self._next_seq,
+                 "prev": self._last_hash}
+        body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+        digest = line_hash(body)
+        following = self.path.with_name(self.path.name + ".next")
+        descriptor = os.open(following, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(f'{body[:-1]},"hash":"{digest}"}}\n')
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(following, self.path)
+        _fsync_directory(self.path.parent)
+        old = self._handle
+        self._open()
+        fcntl.flock(old, fcntl.LOCK_UN)
+        old.close()
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        self._catch_up()
+        self._uncovered = 1
+        _log.info("audit.rotated", archived=str(target), reason=reason)
+
+    def _undo_interrupted_rotation(self) -> None:
+        """A crash between archiving (a hard link) and installing the new file leaves the live
+        file also in the archive, or a half-written `.next`. Undo the archiving: the live file
+        simply carries on, and rotates again later."""
+        following = self.path.with_name(self.path.name + ".next")
+        following.unlink(missing_ok=True)
+        archive = self.path.parent / ARCHIVE_FOLDER
+        if not archive.is_dir() or not self.path.exists():
+            return
+        live = os.stat(self.path)
+        for candidate in archive.glob("audit-*.jsonl"):
+            status = os.stat(candidate)
+            if (status.st_ino, status.st_dev) == (live.st_ino, live.st_dev):
+                candidate.unlink()
+
+    def _timestamp(self) -> str:
+        return self.clock.now().isoformat(timespec="milliseconds")
+
+
+def _load_signing_key(state_dir: Path):
+    from daemon.approval import audit_signing_key  # noqa: PLC0415
+
+    try:
+        return audit_signing_key(state_dir)
+    except (OSError, ValueError) as error:
+        _log.warning("audit.cannot_sign", reason=type(error).__name__)
+        return None
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def repair_torn_tail(path: Path) -> str | None:
@@ -111,62 +392,3 @@ def repair_torn_tail(path: Path) -> str | None:
         handle.truncate(keep)
     return (f"an incomplete last line ({len(torn)} bytes, SHA-256 "
             f"{hashlib.sha256(torn).hexdigest()}) left by an interrupted write was removed")
-
-
-def last_hash_of(path: Path) -> str:
-    """Return the hash of the last complete line of an audit log (GENESIS if it is empty)."""
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        block = min(size, 65536)
-        handle.seek(size - block)
-        tail = handle.read().decode("utf-8", errors="replace").rstrip("\n").rsplit("\n", 1)[-1]
-    match = _HASH_SUFFIX.search(tail)
-    return match.group(1) if match else GENESIS
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The result of checking a log: how many lines were good, and the first problem."""
-
-    intact: bool
-    lines: int
-    problem_line: int | None = None
-    problem: str | None = None
-
-    def describe(self, path: Path) -> str:
-        if self.intact:
-            return f"{path}: intact, {self.lines} events, chain unbroken"
-        return f"{path}: TAMPERED at line {self.problem_line}: {self.problem}"
-
-
-def verify_audit_log(path: Path) -> Verification:
-    """Check every line's own hash and its link to the line before; stop at the first problem."""
-    previous = GENESIS
-    count = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\n")
-            if not raw.endswith("\n"):
-                return Verification(False, count, number, "the last line is incomplete (the "
-                                    "log was cut off mid-line or is still being written)")
-            match = _HASH_SUFFIX.search(line)
-            if not match:
-                return Verification(False, count, number, "the line has no hash: it was edited "
-                                    "or is not an audit event")
-            body = line[:match.start()] + "}"
-            if _line_hash(body) != match.group(1):
-                return Verification(False, count, number, "the line was edited: its content no "
-                                    "longer matches its hash")
-            try:
-                entry = json.loads(body)
-            except ValueError:
-                return Verification(False, count, number, "the line is not valid JSON")
-            if entry.get("prev") != previous:
-                where = "the first line does not start a chain" if number == 1 else (
-                    f"the line does not follow line {number - 1}: a line before it was deleted, "
-                    "inserted or moved")
-                return Verification(False, count, number, where)
-            previous = match.group(1)
-            count += 1
-    return Verification(True, count)

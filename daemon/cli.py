@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -774,17 +775,124 @@ def command_status(arguments: argparse.Namespace) -> int:
     return print_status(_settings(arguments))
 
 
-def command_audit_verify(arguments: argparse.Namespace) -> int:
-    from daemon.audit import verify_audit_log  # noqa: PLC0415
+def _auditor_keys(arguments: argparse.Namespace, settings) -> tuple[list[str], str | None]:
+    """The public keys to check signatures with: those given with --key (base64, or a file
+    holding it), else this machine's own key, with a note saying so."""
+    from daemon.approval import public_key_text  # noqa: PLC0415
+    from daemon.audit import _load_signing_key  # noqa: PLC0415
 
-    path = Path(arguments.file) if arguments.file else \
-        _settings(arguments).paths.state_dir / "audit.jsonl"
-    if not path.is_file():
-        print(f"steward audit: {path}: no such file", file=sys.stderr)
+    keys = []
+    for given in arguments.key or []:
+        path = Path(given)
+        keys.append(path.read_text(encoding="ascii").strip() if path.is_file() else given)
+    if keys:
+        return keys, None
+    own = settings.paths.state_dir / "audit-signing.key"
+    if own.exists():
+        key = _load_signing_key(settings.paths.state_dir)
+        if key is not None:
+            return [public_key_text(key)], (
+                "checked against this machine's own key; an auditor should pass the key "
+                "handed over earlier with --key, so a replaced key is noticed")
+    return [], None
+
+
+def command_audit_verify(arguments: argparse.Namespace) -> int:
+    from daemon.audit_verification import verify_chain  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    paths = [Path(name) for name in arguments.files] or [settings.paths.state_dir]
+    for path in paths:
+        if not path.exists():
+            print(f"steward audit: {path}: no such file or folder", file=sys.stderr)
+            return EXIT_USAGE
+    keys, note = _auditor_keys(arguments, settings)
+    report = verify_chain(paths, keys, open_tail=arguments.open_tail)
+    if note:
+        report.notes.append(note)
+    print(report.describe())
+    return EXIT_OK if report.intact else EXIT_REFUSED
+
+
+def _audit_selection(arguments: argparse.Namespace):
+    """(settings, zone, files in chain order, filter) for the reading commands."""
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.audit_reading import EventFilter, parse_when  # noqa: PLC0415
+    from daemon.audit_verification import ordered_files  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    zone = ZoneInfo(settings.school.time_zone)
+    paths = [Path(name) for name in getattr(arguments, "files", None) or []] or \
+        [settings.paths.state_dir]
+    for path in paths:
+        if not path.exists():
+            raise ValueError(f"{path}: no such file or folder")
+    try:
+        selection = EventFilter(
+            since=parse_when(arguments.since, zone) if arguments.since else None,
+            until=parse_when(arguments.until, zone, end_of_day=True) if arguments.until
+            else None,
+            types=tuple(getattr(arguments, "type", None) or ()),
+            platform=getattr(arguments, "platform", None))
+    except ValueError:
+        raise ValueError("--since and --until take a date (2026-09-01) or a date and time "
+                         "(2026-09-01T08:30)") from None
+    return settings, zone, ordered_files(paths), selection
+
+
+def command_audit_show(arguments: argparse.Namespace) -> int:
+    from daemon.audit_reading import plain_line, read_events  # noqa: PLC0415
+
+    try:
+        _, zone, files, selection = _audit_selection(arguments)
+    except ValueError as error:
+        print(f"steward audit: {error}", file=sys.stderr)
         return EXIT_USAGE
-    result = verify_audit_log(path)
-    print(result.describe(path))
-    return EXIT_OK if result.intact else EXIT_REFUSED
+    shown = 0
+    for entry in read_events(files):
+        if selection.admits(entry):
+            print(plain_line(entry, zone))
+            shown += 1
+    print(f"({shown} events)", file=sys.stderr)
+    return EXIT_OK
+
+
+def command_audit_export(arguments: argparse.Namespace) -> int:
+    from daemon.audit_reading import read_events, write_csv  # noqa: PLC0415
+
+    try:
+        _, zone, files, selection = _audit_selection(arguments)
+    except ValueError as error:
+        print(f"steward audit: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    write_csv((entry for entry in read_events(files) if selection.admits(entry)), zone,
+              sys.stdout)
+    return EXIT_OK
+
+
+def command_audit_report(arguments: argparse.Namespace) -> int:
+    from daemon.audit_reading import read_events  # noqa: PLC0415
+    from daemon.audit_report import render_report  # noqa: PLC0415
+    from daemon.audit_verification import verify_chain  # noqa: PLC0415
+    from daemon.clock import Clock  # noqa: PLC0415
+
+    try:
+        settings, zone, files, selection = _audit_selection(arguments)
+    except ValueError as error:
+        print(f"steward audit: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    keys, note = _auditor_keys(arguments, settings)
+    verification = verify_chain(files, keys, open_tail=arguments.open_tail)
+    if note:
+        verification.notes.append(note)
+    page = render_report((entry for entry in read_events(files) if selection.admits(entry)),
+                         verification, school=settings.school.name, zone=zone,
+                         generated=Clock().now(), since=selection.since, until=selection.until)
+    out = Path(arguments.html)
+    out.write_text(page, encoding="utf-8")
+    print(f"wrote {out} ({len(page) // 1024 + 1} KB); {verification.headline()}")
+    return EXIT_OK if verification.intact else EXIT_REFUSED
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -960,11 +1068,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = add("verify", command_audit_verify, "check the audit chain: exit 0 intact, 1 not",
-                 audit_commands)
-    verify.add_argument("file", nargs="?", metavar="FILE")
+    verify = add("verify", command_audit_verify, "check the chain, the numbering and the "
+                 "signed checkpoints: exit 0 verified, 1 not", audit_commands)
+    verify.add_argument("files", nargs="*", metavar="FILE", help="log files or folders of "
+                        "rotated files (default: the state directory's)")
+    verify.add_argument("--key", action="append", metavar="PUB", help="Steward's public key, "
+                        "as printed by `steward audit pubkey` (or a file holding it); repeat "
+                        "for a log signed by an earlier key too")
+    verify.add_argument("--open-tail", action="store_true", help="the log is live (Steward is "
+                        "running): events after the last checkpoint are expected")
     add("pubkey", command_audit_pubkey, "print Steward's public signing key (for auditors)",
         audit_commands)
+
+    def reading(name, function, help_text):
+        command = add(name, function, help_text, audit_commands)
+        command.add_argument("files", nargs="*", metavar="FILE", help="log files or folders "
+                             "(default: the state directory's)")
+        command.add_argument("--since", metavar="WHEN", help="from this date or time "
+                             "(school time zone)")
+        command.add_argument("--until", metavar="WHEN", help="up to the end of this date, or "
+                             "this time")
+        return command
+
+    show = reading("show", command_audit_show, "print events as plain lines")
+    export_csv = reading("export", command_audit_export, "print events as CSV")
+    for command in (show, export_csv):
+        command.add_argument("--type", action="append", metavar="EVENT", help="e.g. "
+                             "post.published, or 'post' for every post event, or '*.failed'")
+        command.add_argument("--platform", choices=["x", "facebook"])
+    export_csv.add_argument("--csv", action="store_true", required=True)
+    report = reading("report", command_audit_report, "write a self-contained HTML report "
+                     "for governors and auditors")
+    report.add_argument("--html", required=True, metavar="OUT")
+    report.add_argument("--key", action="append", metavar="PUB", help="as for verify")
+    report.add_argument("--open-tail", action="store_true", help="as for verify")
 
     config = commands.add_parser("config", help="the configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -1001,6 +1138,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"steward: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `steward audit show | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_REFUSED
 
 
 if __name__ == "__main__":

@@ -25,8 +25,14 @@ from config.settings import (
     SignerSettings,
     StewardSettings,
 )
-from daemon.approval import ApprovalKey, load_key, new_key
-from daemon.audit import verify_audit_log
+from daemon.approval import (
+    ApprovalKey,
+    audit_signing_key,
+    load_key,
+    new_key,
+    public_key_text,
+)
+from daemon.audit_verification import verify_chain
 from daemon.clock import Clock
 from daemon.logs import configure_logging
 from daemon.sample_images import png_image
@@ -138,10 +144,14 @@ def _run(service: Service, settings: StewardSettings, key: ApprovalKey, state_di
     completed = service.wait_until(finished, WAIT_SECONDS, poll=0.2)
     ok = completed and _report(service, settings, names, rejected_dir)
     audit_path = state_dir / "audit.jsonl"
-    service.audit.sync()
-    verification = verify_audit_log(audit_path)
-    print(f"\nAudit log: {audit_path} ({verification.lines} events)")
-    print(f"  steward audit verify: {'intact' if verification.intact else 'TAMPERED'}")
+    service.audit.checkpoint("demo")
+    verification = verify_chain([state_dir], [public_key_text(audit_signing_key(state_dir))],
+                                open_tail=True)
+    print(f"\nAudit log: {audit_path} ({verification.events} events, "
+          f"{verification.checkpoints} signed checkpoint(s))")
+    print(f"  {verification.headline()}")
+    print(f"  Read it:   steward audit show --state-dir {state_dir}")
+    print(f"  Report:    steward audit report --html report.html --state-dir {state_dir}")
     print(f"Log lines (JSON): {log_file}")
     if not completed:
         print(f"\nThe demo did not finish within {WAIT_SECONDS} s; see {log_file}.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import structlog
 
@@ -22,7 +23,7 @@ from config.settings import StewardSettings
 from connectors.errors import ConnectorError
 from connectors.protocol import Connector
 from daemon import systemd
-from daemon.audit import AuditLog, repair_torn_tail, verify_audit_log
+from daemon.audit import AuditLog, repair_torn_tail
 from daemon.clock import Clock
 from daemon.evidence import EvidenceStore
 from daemon.intake import Intake
@@ -67,14 +68,7 @@ class Service:
         REDACTOR.add(self.settings.secret_values())
         audit_path = self.state_dir / "audit.jsonl"
         torn = repair_torn_tail(audit_path)
-        if audit_path.exists():
-            verification = verify_audit_log(audit_path)
-            if not verification.intact:
-                raise StartupError(
-                    f"the audit log {audit_path} is damaged at line {verification.problem_line} "
-                    f"({verification.problem}). Keep it as evidence: move it aside (e.g. "
-                    f"audit.jsonl.damaged) and start Steward again to begin a new log")
-        self.audit = AuditLog(audit_path, self.clock)
+        self.audit = self._open_audit_log(audit_path)
         if torn:
             self.audit.record("audit.tail_repaired", level="warning", detail=torn)
         try:
@@ -95,6 +89,8 @@ class Service:
         self._start_moderation()
         self._start_reconcilers()
         self.scheduler.every("credentials-daily", 24 * 3600, self.check_credentials)
+        self.scheduler.every("audit-checkpoint", self.settings.audit.checkpoint_every_minutes
+                             * 60, self.audit_housekeeping)
         x = self.connectors.get("x")
         if x is not None and not x.user_auth:  # OAuth 2.0 access tokens last two hours
             self.scheduler.every("x-oauth2-refresh", 3600, self.refresh_x_token)
@@ -193,6 +189,41 @@ class Service:
         self.audit.record("moderation.started", platforms=sorted(self.connectors),
                           dry_run=moderation.dry_run,
                           interval_seconds=moderation.poll_interval_seconds)
+
+    def _open_audit_log(self, audit_path: Path) -> AuditLog:
+        """Verify the log so far against Steward's own key (refusing to start on a damaged or
+        forged log), open it, and sign what the last run or a command left unsigned."""
+        from daemon.approval import public_key_text  # noqa: PLC0415
+        from daemon.audit import _load_signing_key  # noqa: PLC0415
+        from daemon.audit_verification import verify_chain  # noqa: PLC0415
+
+        key = _load_signing_key(self.state_dir)
+        if key is None:
+            raise StartupError(f"cannot read or create Steward's audit signing key in "
+                               f"{self.state_dir}: check the folder's owner and permissions")
+        report = verify_chain([self.state_dir], [public_key_text(key)], open_tail=True,
+                              unsigned_ok=True)
+        if not report.intact:
+            raise StartupError(
+                f"the audit log does not verify: {report.problem.describe()}. Keep it as "
+                f"evidence: move {audit_path} and {self.state_dir / 'audit-archive'} aside "
+                f"(e.g. to audit.damaged/) and start Steward again to begin a new log")
+        options = self.settings.audit
+        audit = AuditLog(audit_path, self.clock, signing_key=key,
+                         checkpoint_every_events=options.checkpoint_every_events,
+                         rotate_max_bytes=options.rotate_max_megabytes * 1024 * 1024,
+                         rotate_daily=options.rotate_daily)
+        if report.uncovered:
+            audit.record("audit.unclean_stop", level="warning", unsigned_events=report.uncovered,
+                         detail="the last run did not stop cleanly, or commands ran while "
+                                "Steward was stopped; those events are signed now")
+        audit.checkpoint("start")
+        return audit
+
+    def audit_housekeeping(self) -> None:
+        """Hourly: sign new events, and rotate the file when a new day has begun."""
+        self.audit.checkpoint("hourly")
+        self.audit.rotate_if_due()
 
     def _prepare_state_dir(self) -> None:
         try:

@@ -7,7 +7,8 @@ import os
 import shutil
 from datetime import timedelta
 
-from daemon.audit import verify_audit_log
+from daemon.approval import audit_signing_key, public_key_text
+from daemon.audit_verification import verify_chain
 from tests.daemon.harness import write_post
 
 
@@ -209,8 +210,9 @@ def test_the_audit_log_of_a_run_verifies(steward):
     steward.post("verified", "An audited post.")
     assert steward.wait_for_status("verified")
     steward.stop()
-    result = verify_audit_log(steward.state_dir / "audit.jsonl")
-    assert result.intact and result.lines > 5
+    key = public_key_text(audit_signing_key(steward.state_dir))
+    result = verify_chain([steward.state_dir], [key])  # closed: it must end in a checkpoint
+    assert result.intact and result.events > 5 and result.last_checkpoint["reason"] == "stop"
     names = [event["event"] for event in steward.audit_events()]
     for expected in ("service.started", "submission.received", "submission.accepted",
                      "post.scheduled", "post.published", "submission.archived",

@@ -89,7 +89,7 @@ def test_a_scenario_file_loads_or_says_what_is_wrong(tmp_path, text):
         assert str(path) in str(error)
         return
     assert isinstance(scenario, dict)
-    tomllib.loads(text)
+    tomllib.loads(path.read_text(encoding="utf-8"))  # as read: newlines made universal
 
 
 @pytest.mark.parametrize("text, problem", [

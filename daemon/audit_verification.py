@@ -1,0 +1,260 @@
+"""Checking an audit log as an outsider would: the chain, the numbering, the signatures, and
+whether the log was cut short.
+
+`verify_chain` takes files and folders (a state directory, an `audit-archive/` folder, or files
+an auditor copied), orders them by where each begins in the chain, and walks every line. It
+stops at the first problem and names the file, the line and what is wrong, in words an auditor
+can act on. It only reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from daemon.audit import (
+    ARCHIVE_FOLDER,
+    CHECKPOINT_EVENT,
+    GENESIS,
+    checkpoint_message,
+    key_fingerprint,
+    line_hash,
+    log_files,
+    split_line,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing wrong: where, and what."""
+
+    file: Path
+    line: int | None
+    message: str
+
+    def describe(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line else f"{self.file}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ChainReport:
+    """What verification found."""
+
+    files: list[Path] = field(default_factory=list)
+    events: int = 0
+    checkpoints: int = 0
+    last_checkpoint: dict[str, Any] | None = None
+    uncovered: int = 0
+    problem: Problem | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+    def headline(self) -> str:
+        """One sentence for the top of a report."""
+        if self.problem:
+            return f"NOT VERIFIED: {self.problem.describe()}"
+        sealed = self.last_checkpoint
+        tail = f"; {self.uncovered} newer events not yet signed (open tail)" \
+            if self.uncovered else ""
+        return (f"VERIFIED: {self.events} events in {len(self.files)} file(s), chain unbroken, "
+                f"{self.checkpoints} signed checkpoint(s), the last at {sealed['timestamp']} "
+                f"sealing event #{sealed['seq']} (chain head {sealed['prev'][:16]}…){tail}"
+                if sealed else "VERIFIED: the log is empty")
+
+    def describe(self) -> str:
+        return "\n".join([self.headline(), *(f"note: {note}" for note in self.notes)])
+
+
+def gather_files(paths: list[Path]) -> list[Path]:
+    """Expand folders: a state directory into its archive and live log, any other folder into
+    its `*.jsonl` files. The same file reached twice (a hard link) counts once."""
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    for path in paths:
+        if not path.is_dir():
+            candidates = [path]
+        elif (path / "audit.jsonl").exists() or (path / ARCHIVE_FOLDER).is_dir():
+            candidates = log_files(path)
+        else:
+            candidates = sorted(path.glob("*.jsonl"))
+        for candidate in candidates:
+            status = os.stat(candidate)
+            if (status.st_dev, status.st_ino) not in seen:
+                seen.add((status.st_dev, status.st_ino))
+                found.append(candidate)
+    return found
+
+
+def _first_line(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        line = handle.readline().rstrip("\n")
+    parts = split_line(line)
+    try:
+        entry = json.loads(parts[0]) if parts else {}
+    except ValueError:
+        entry = {}
+    return entry if isinstance(entry, dict) else {}
+
+
+def ordered_files(paths: list[Path]) -> list[Path]:
+    """The files in `paths` (expanded by `gather_files`) in chain order: by the number of
+    their first event, whatever they are called."""
+    files = gather_files(paths)
+    firsts = {path: _first_line(path).get("seq", 0) for path in files}
+    return sorted(files, key=lambda path: (firsts[path] if isinstance(firsts[path], int) else 0,
+                                           path.name == "audit.jsonl", path.name))
+
+
+def verify_chain(paths: list[Path], public_keys: list[str], *, open_tail: bool = False,
+                 unsigned_ok: bool = False) -> ChainReport:
+    """Verify the whole chain held in `paths`, with signatures checked against `public_keys`
+    (base64 Ed25519). `open_tail`: the last file is the live log of a running Steward, so
+    events after its last checkpoint are expected (and reported) rather than an error.
+    `unsigned_ok`: Steward's own check at start, after a crash before its first checkpoint:
+    a log with no checkpoint yet is not an error (it is signed at once)."""
+    report = ChainReport(files=ordered_files(paths))
+    keys = {key_fingerprint(key): key for key in public_keys}
+    if not report.files:
+        report.notes.append("no audit files found")
+        return report
+    walker = _Walker(report, keys)
+    for index, path in enumerate(report.files):
+        if not walker.walk(path, first_file=index == 0):
+            return report
+    _judge_the_end(report, walker, open_tail, unsigned_ok)
+    return report
+
+
+class _Walker:
+    """Carries the chain from line to line and file to file."""
+
+    def __init__(self, report: ChainReport, keys: dict[str, str]) -> None:
+        self.report = report
+        self.keys = keys
+        self.previous_hash = GENESIS
+        self.expected_seq = 0
+        self.previous_file: Path | None = None
+        self.last_was_checkpoint = False
+
+    def fail(self, path: Path, line: int | None, message: str) -> bool:
+        self.report.problem = Problem(path, line, message)
+        return False
+
+    def walk(self, path: Path, first_file: bool) -> bool:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not self.line(path, number, raw, first_file):
+                    return False
+        self.previous_file = path
+        return True
+
+    def line(self, path: Path, number: int, raw: str, first_file: bool) -> bool:
+        if not raw.endswith("\n"):
+            return self.fail(path, number, "the last line is incomplete: the file was cut off "
+                             "mid-line, or is being written right now")
+        parts = split_line(raw.rstrip("\n"))
+        if parts is None:
+            return self.fail(path, number, "the line has no hash: it was edited, or is not an "
+                             "audit event")
+        body, recorded = parts
+        if line_hash(body) != recorded:
+            return self.fail(path, number, "the line was edited: its content no longer "
+                             "matches its hash")
+        try:
+            entry = json.loads(body)
+        except ValueError:
+            return self.fail(path, number, "the line is not valid JSON")
+        if not isinstance(entry, dict):
+            return self.fail(path, number, "the line is not an audit event")
+        if entry.get("prev") != self.previous_hash:
+            return self.fail(path, number, self._broken_link(path, number, entry, first_file))
+        seq = entry.get("seq", self.expected_seq)
+        if seq != self.expected_seq:
+            return self.fail(path, number, f"the line is numbered #{seq} where "
+                             f"#{self.expected_seq} was expected: lines were deleted, inserted "
+                             "or moved, and the chain re-computed")
+        if entry.get("event") == CHECKPOINT_EVENT and not self.checkpoint(path, number, entry):
+            return False
+        self.last_was_checkpoint = entry.get("event") == CHECKPOINT_EVENT
+        self.previous_hash = recorded
+        self.expected_seq += 1
+        self.report.events += 1
+        if not self.last_was_checkpoint:
+            self.report.uncovered += 1
+        return True
+
+    def _broken_link(self, path: Path, number: int, entry: dict, first_file: bool) -> str:
+        if number > 1:
+            return (f"the line does not follow line {number - 1}: a line before it was "
+                    "deleted, inserted or moved")
+        if first_file:
+            seq = entry.get("seq")
+            if isinstance(seq, int) and seq > 0:
+                return (f"the chain does not begin here: this file starts at event #{seq}, so "
+                        f"the file(s) holding events #0 to #{seq - 1} are missing")
+            return "the first line does not start a chain"
+        return (f"this file does not continue {self.previous_file.name}: a file between them "
+                "is missing, or one of them was altered or replaced")
+
+    def checkpoint(self, path: Path, number: int, entry: dict) -> bool:
+        from daemon.approval import verify_signature  # noqa: PLC0415
+
+        fingerprint = entry.get("key")
+        if not self.keys:
+            return self.fail(path, number, "no public key was given (--key), so the signed "
+                             "checkpoints cannot be checked; ask the administrator for "
+                             "`steward audit pubkey`")
+        public = self.keys.get(fingerprint)
+        if public is None:
+            return self.fail(path, number, f"the checkpoint is signed by key {fingerprint}, "
+                             "which is not a key you gave: the log was produced by another "
+                             "Steward, or forged")
+        if entry.get("events_covered") != entry.get("seq"):
+            return self.fail(path, number, "the checkpoint's count of events does not match "
+                             "its place in the chain")
+        try:
+            valid = verify_signature(public, checkpoint_message(entry), entry.get("signature"))
+        except (KeyError, TypeError):
+            valid = False
+        if not valid:
+            return self.fail(path, number, "the checkpoint's signature is not valid: the "
+                             "events before it were altered and the chain re-computed, or the "
+                             "checkpoint was forged")
+        self.report.checkpoints += 1
+        self.report.last_checkpoint = entry
+        self.report.uncovered = 0
+        return True
+
+
+def _judge_the_end(report: ChainReport, walker: _Walker, open_tail: bool,
+                   unsigned_ok: bool) -> None:
+    last_file = report.files[-1]
+    if report.events == 0 or walker.last_was_checkpoint:
+        return
+    if report.last_checkpoint is None and unsigned_ok:
+        report.notes.append(f"no checkpoint yet: {report.uncovered} event(s) not yet signed")
+        return
+    if report.last_checkpoint is None:
+        report.problem = Problem(last_file, None, (
+            "the log holds no signed checkpoint at all: nothing distinguishes it from a forgery"
+            if open_tail else "possibly truncated or forged: the log does not end in a signed "
+            "checkpoint, and holds none at all"))
+        return
+    sealed = report.last_checkpoint
+    if not open_tail:
+        report.problem = Problem(last_file, None, (
+            f"possibly truncated: the log does not end in a signed checkpoint. The last "
+            f"{report.uncovered} event(s), after checkpoint #{sealed['seq']} at "
+            f"{sealed['timestamp']}, are not covered by a signature: the log was cut off, or "
+            "Steward is still writing it (then pass --open-tail)"))
+        return
+    report.notes.append(
+        f"open tail: {report.uncovered} event(s) after the last checkpoint are not yet signed; "
+        "Steward signs them within the hour, or when it stops")
