@@ -1,0 +1,94 @@
+"""A governor opens one HTML file and reads what happened last term: the verification result
+first, then charts and tables; nothing fetched, no scripts, and nothing the audit log never
+holds (children's names, abusive text)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from daemon.cli import main
+from tests.audit.term import write_term
+
+
+@pytest.fixture(scope="module")
+def term(tmp_path_factory):
+    return write_term(tmp_path_factory.mktemp("term"))
+
+
+@pytest.fixture(scope="module")
+def report(term, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "autumn-term.html"
+    assert main(["audit", "report", "--html", str(out), "--state-dir", str(term),
+                 "--since", "2026-09-01", "--until", "2026-12-19"]) == 0
+    return out
+
+
+def test_the_verification_result_comes_first(report):
+    html = report.read_text()
+    body = html.split("<body>", 1)[1]
+    assert body.index('id="verification"') < body.index("<svg")
+    assert re.search(r'class="verified" id="verification">VERIFIED: \d+ events in \d+ file',
+                     html)
+
+
+def test_the_report_is_self_contained(report):
+    html = report.read_text()
+    assert "<script" not in html and "<link" not in html and "<img" not in html
+    assert not re.search(r'(src|href)="', html) and "@import" not in html and "url(" not in html
+
+
+def test_the_report_has_every_section_a_governor_asks_for(report):
+    html = report.read_text()
+    for heading in ("Posts published and refused, per week", "Why posts were refused",
+                    "Moderation of replies and comments", "Incidents",
+                    "Followers and following", "Privacy settings",
+                    "Handovers between administrators"):
+        assert f"<h2>{heading}</h2>" in html
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart"') == 3
+    assert "<td>Posts published</td><td>120</td>" in html
+    assert "st-marys.no-full-names" in html and "full names of children" in html
+    assert "INC-2026-0001" in html and "handover.finished" in html
+
+
+def test_a_report_on_a_tampered_log_says_so_at_the_top_and_exits_1(term, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(term, copy)
+    live = copy / "audit.jsonl"
+    live.write_text(live.read_text().replace('"Admin A (test)"', '"Someone Else"', 1))
+    out = tmp_path / "report.html"
+    assert main(["audit", "report", "--html", str(out), "--state-dir", str(copy)]) == 1
+    assert 'class="failed" id="verification">NOT VERIFIED:' in out.read_text()
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(chromium() is None, reason="chromium is not installed (Debian package "
+                    "`chromium`; scripts/install-system-packages installs it as root)")
+def test_the_report_renders_in_headless_chromium_with_its_charts(report, tmp_path):
+    from PIL import Image  # noqa: PLC0415
+
+    from daemon.audit_report import ACTION_COLOUR, PUBLISHED_COLOUR, REFUSED_COLOUR  # noqa: PLC0415
+
+    screenshot = tmp_path / "report.png"
+    completed = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--no-first-run", "--window-size=900,3000", f"--screenshot={screenshot}",
+         f"--user-data-dir={tmp_path / 'profile'}", report.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert screenshot.exists(), completed.stderr[-2000:]
+    image = Image.open(screenshot).convert("RGB")
+    counts = {colour: count for count, colour in image.getcolors(image.width * image.height)}
+
+    def pixels(hex_colour: str) -> int:
+        return counts.get(tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)), 0)
+
+    assert pixels(PUBLISHED_COLOUR) > 5000, "the per-week chart's published bars are missing"
+    assert pixels(REFUSED_COLOUR) > 2000, "the refused bars (per week, by rule) are missing"
+    assert pixels(ACTION_COLOUR) > 2000, "the moderation chart is missing"
+    assert pixels("#2e7d32") > 500, "the green 'verified' box is missing"
