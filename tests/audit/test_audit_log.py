@@ -361,3 +361,27 @@ def test_secrets_are_scrubbed_from_events(tmp_path, public_key):
     assert "a-very-secret-page-token" not in text
     assert "anything" not in text and "xyz123" not in text
     assert verify(tmp_path / "audit.jsonl", public_key).intact
+
+
+def test_a_log_written_before_sequence_numbers_is_continued_after_an_upgrade(tmp_path,
+                                                                             public_key):
+    """Earlier versions wrote prev and hash but no seq and no checkpoints; upgrading must not
+    strand that history: the new writer numbers on from its length and seals it."""
+    previous, lines = "0" * 64, []
+    for number in range(3):
+        body = json.dumps({"timestamp": f"2026-09-0{number + 1}T08:00:00.000+00:00",
+                           "event": "post.published", "level": "info", "platform": "x",
+                           "prev": previous}, separators=(",", ":"))
+        previous = hashlib.sha256(body.encode()).hexdigest()
+        lines.append(f'{body[:-1]},"hash":"{previous}"}}\n')
+    path = tmp_path / "audit.jsonl"
+    path.write_text("".join(lines))
+
+    audit = AuditLog(path)
+    audit.record("service.started")
+    audit.close()
+
+    result = verify(path, public_key)
+    assert result.intact, result.describe()
+    assert result.events == 5
+    assert [json.loads(line).get("seq") for line in lines_of(path)[3:]] == [3, 4]
