@@ -255,10 +255,13 @@ def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *
         "<h2>Moderation of replies and comments</h2>",
         *_moderation(counts),
         "<h2>Incidents</h2>",
-        _table(["Incident", "When", "Platform", "Nature", "Reported to"],
+        _table(["Incident", "When", "Platform", "Nature", "Action taken", "Reported to",
+                "Evidence (SHA-256, first 16)"],
                [[e.get("incident", ""), _when(e, zone), e.get("platform", ""),
-                 e.get("nature", ""), ", ".join(e.get("reported_to") or [])
-                 if isinstance(e.get("reported_to"), list) else e.get("reported_to", "")]
+                 e.get("nature", ""), e.get("action_taken", ""),
+                 ", ".join(e.get("reported_to") or [])
+                 if isinstance(e.get("reported_to"), list) else e.get("reported_to", ""),
+                 str(e.get("evidence_sha256") or "")[:16]]
                 for e in counts.incidents],
                "No incident was logged in this period. (`steward incidents export --csv` gives "
                "the full eSafety incident log.)"),

@@ -302,7 +302,8 @@ class Moderator:
                         "; ".join(actions), reported, "open", digest, str(path), row_id))
         self.audit.record("incident.recorded", clause=INCIDENT_LOG, incident=number,
                           platform=reply.platform, reply=f"R{row_id}", nature=nature,
-                          reported_to=reported, channel=channel)
+                          action_taken="; ".join(actions), reported_to=reported,
+                          channel=channel, evidence_sha256=digest)
         return number
 
     def _alert(self, subject: str, body: str) -> None:

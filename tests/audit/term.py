@@ -46,7 +46,9 @@ def write_term(state_dir: Path) -> Path:
                 audit.record("incident.recorded", clause="rochester.incident-log",
                              incident=f"INC-2026-{week:04d}", platform="facebook",
                              reply=f"R{week}", nature="threat, insult",
-                             reported_to=["head@oakfield.example"], channel="smtp")
+                             action_taken="comment hidden; author blocked from the Page",
+                             reported_to="head teacher, e-safety lead", channel="smtp",
+                             evidence_sha256=f"{week:02d}" + "ab" * 31)
             if week % 4 == 3 and day == 4:
                 audit.record("reply.hidden", clause="wightwick.moderation", platform="x",
                              reply=f"RX{week}", author_id="5000")

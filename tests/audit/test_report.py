@@ -52,6 +52,8 @@ def test_the_report_has_every_section_a_governor_asks_for(report):
     assert "<td>Posts published</td><td>120</td>" in html
     assert "st-marys.no-full-names" in html and "full names of children" in html
     assert "INC-2026-0001" in html and "handover.finished" in html
+    assert "comment hidden; author blocked from the Page" in html
+    assert "<td>01" + "ab" * 7 + "</td>" in html  # evidence hash, checkable against the store
 
 
 def test_a_report_on_a_tampered_log_says_so_at_the_top_and_exits_1(term, tmp_path):

@@ -241,3 +241,7 @@ def test_the_incident_log_exports_as_the_schools_esafety_log(tmp_path, capsys):
 
     evidence = open(rows[0]["Evidence file"], "rb").read()
     assert hashlib.sha256(evidence).hexdigest() == rows[0]["Evidence SHA-256"]
+    # ... and the signed audit chain holds the same hash, so evidence cannot be swapped quietly
+    recorded = steward.events_named("incident.recorded")[0]
+    assert recorded["evidence_sha256"] == rows[0]["Evidence SHA-256"]
+    assert recorded["action_taken"] == rows[0]["Action taken"]
