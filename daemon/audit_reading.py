@@ -37,8 +37,8 @@ TEMPLATES = {
     "reply.deleted": "deleted reply {reply} on {platform}",
     "user.blocked": "blocked the author of reply {reply} on {platform}",
     "user.muted": "muted the author of reply {reply} on {platform}",
-    "incident.recorded": "incident {incident} on {platform}: {nature}; reported to "
-                         "{reported_to}",
+    "incident.recorded": "incident {incident} on {platform}: {nature}; {action_taken}; "
+                         "reported to {reported_to}",
     "audit.checkpoint": "signed checkpoint ({reason}), sealing the {events_covered} events "
                         "before it",
     "audit.continued": "log continues from {previous_file} ({reason})",

@@ -89,3 +89,20 @@ def test_audit_commands_read_a_folder_an_auditor_was_given(term, tmp_path, capsy
     _, from_copy = run(capsys, "audit", "show", str(tmp_path))
     _, from_state = run(capsys, "audit", "show", "--state-dir", str(term))
     assert from_copy == from_state
+
+
+def test_an_incident_reads_as_one_sentence_with_what_was_done(tmp_path):
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.audit_reading import plain_line  # noqa: PLC0415
+
+    line = plain_line({"timestamp": "2026-10-07T08:10:00.000+00:00", "seq": 7,
+                       "event": "incident.recorded", "incident": "INC-2026-0004",
+                       "platform": "facebook", "nature": "threat",
+                       "action_taken": "comment hidden; author blocked from the Page",
+                       "reported_to": "head teacher, e-safety lead",
+                       "clause": "rochester.incident-log"}, ZoneInfo("Europe/London"))
+    assert line.endswith("incident INC-2026-0004 on facebook: threat; comment hidden; author "
+                         "blocked from the Page; reported to head teacher, e-safety lead  "
+                         "[rochester.incident-log]")
+    assert line.startswith("2026-10-07 09:10:00  #7 ")
