@@ -186,9 +186,15 @@ class Service:
         for platform in self.connectors:
             self.scheduler.every(f"moderation-{platform}", moderation.poll_interval_seconds,
                                  lambda platform=platform: self.moderator.sweep(platform))
+        from daemon.moderation_training import school_model_status  # noqa: PLC0415
+
+        usable, school_model = school_model_status(self.state_dir)
         self.audit.record("moderation.started", platforms=sorted(self.connectors),
                           dry_run=moderation.dry_run,
-                          interval_seconds=moderation.poll_interval_seconds)
+                          interval_seconds=moderation.poll_interval_seconds,
+                          school_model=school_model,
+                          level="info" if usable or school_model.startswith("none") else
+                          "warning", audience="admin")
 
     def _open_audit_log(self, audit_path: Path) -> AuditLog:
         """Verify the log so far against Steward's own key (refusing to start on a damaged or

@@ -38,7 +38,7 @@ def test_refuses_to_train_on_too_few_examples(tmp_path):
         train([("lovely", False)] * 10, tmp_path)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is not None,
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None,
                     reason="the [train] extra is installed here")
 def test_without_the_extra_train_says_how_to_install_it(tmp_path, capsys):
     path = tmp_path / "labels.csv"
@@ -48,3 +48,44 @@ def test_without_the_extra_train_says_how_to_install_it(tmp_path, capsys):
     config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n')
     assert main(["moderate", "train", str(path), "--config", str(config)]) == 1
     assert 'pip install -e ".[train]"' in capsys.readouterr().err
+
+
+needs_the_extra = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                     reason="needs the optional [train] extra (PyTorch); "
+                                     "install with .venv/bin/pip install -e \".[train]\"")
+
+
+@needs_the_extra
+@pytest.mark.timeout(900)  # fine-tuning on the CPU; only where the extra is installed
+def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
+    """A small, clear-cut set: the fine-tuned model learns it, is saved without any text, and
+    the classifier's worker picks it up."""
+    from daemon.moderation_training import model_path, school_model_scores  # noqa: PLC0415
+
+    kind = ["thank you for the lovely concert", "well done to the football team",
+            "what a great trip to the museum", "the new library looks wonderful"]
+    unkind = ["you are a pathetic useless teacher", "this school is a disgrace, shameful",
+              "the head is a clueless idiot", "worthless staff, you should all be sacked"]
+    examples = [(f"{text} {number}", False) for number in range(8) for text in kind] + \
+               [(f"{text} {number}", True) for number in range(8) for text in unkind]
+    report = train(examples, tmp_path)
+    assert report["examples"] == 64 and report["held_out"] == 12
+    saved = model_path(tmp_path)
+    assert "concert" not in saved.read_text() and (tmp_path / "moderation" /
+                                                    "school-model").is_dir()
+    kind_score, unkind_score = school_model_scores(["the concert was lovely",
+                                                    "you useless pathetic idiot"], saved)
+    assert unkind_score > kind_score
+
+
+def test_the_daemon_says_whether_a_school_model_is_used_and_why_not(tmp_path):
+    from daemon.moderation_training import model_path, school_model_status  # noqa: PLC0415
+
+    assert school_model_status(tmp_path) == (False, "none trained (the default detector runs "
+                                                    "alone)")
+    model_path(tmp_path).parent.mkdir(parents=True)
+    model_path(tmp_path).write_text('{"coefficients": [0.1], "intercept": 0.0}')
+    usable, why = school_model_status(tmp_path)
+    assert not usable and "earlier version" in why and "steward moderate train" in why
+    model_path(tmp_path).write_text("{not json")
+    assert "cannot be read" in school_model_status(tmp_path)[1]
