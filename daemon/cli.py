@@ -223,15 +223,36 @@ def command_media_clean(arguments: argparse.Namespace) -> int:
 
 
 def command_moderate_classify(arguments: argparse.Namespace) -> int:
+    from dataclasses import replace  # noqa: PLC0415
+
     from daemon.moderation_rules import moderation_rules  # noqa: PLC0415
     from policies.moderation import classify_many  # noqa: PLC0415
 
     settings = _settings(arguments)
     rules = moderation_rules(settings)
     batch: list[str] = []
+    score_with_school_model = None
+    if arguments.school_model:
+        from daemon.moderation_training import (  # noqa: PLC0415
+            model_path,
+            school_model_scores,
+            school_model_status,
+        )
+
+        usable, why = school_model_status(settings.paths.state_dir)
+        if not usable:
+            print(f"steward moderate classify: the school model is {why}", file=sys.stderr)
+            return EXIT_REFUSED
+        path = model_path(settings.paths.state_dir)
+        score_with_school_model = lambda texts: school_model_scores(texts, path)  # noqa: E731
 
     def flush() -> None:
-        for verdict in classify_many(batch, rules):
+        if not batch:
+            return
+        batch_rules = rules
+        if score_with_school_model is not None:
+            batch_rules = replace(rules, school_scores=tuple(score_with_school_model(batch)))
+        for verdict in classify_many(batch, batch_rules):
             if arguments.jsonl:
                 print(json.dumps(verdict.as_json()))
             else:
@@ -988,6 +1009,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "input, one per line; print one verdict per line, in order", moderate_commands)
     classify.add_argument("--jsonl", action="store_true",
                           help='print {"verdict", "score", "reasons"} JSON per line')
+    classify.add_argument("--school-model", action="store_true",
+                          help="add the school's own model (`moderate train`) as the daemon "
+                          "does; refused, saying why, when it cannot be used")
     decide = add("decide", command_moderate_decide, "decide a reply sent for review",
                  moderate_commands)
     decide.add_argument("reply", metavar="ID", help="the reply's reference, e.g. R12")

@@ -89,3 +89,10 @@ def test_the_daemon_says_whether_a_school_model_is_used_and_why_not(tmp_path):
     assert not usable and "earlier version" in why and "steward moderate train" in why
     model_path(tmp_path).write_text("{not json")
     assert "cannot be read" in school_model_status(tmp_path)[1]
+
+
+def test_classify_with_the_school_model_refuses_plainly_when_there_is_none(tmp_path, capsys):
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n')
+    assert main(["moderate", "classify", "--school-model", "--config", str(config)]) == 1
+    assert "the school model is none trained" in capsys.readouterr().err
