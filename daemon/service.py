@@ -297,11 +297,38 @@ class Service:
                                   last_error="publish time passed while Steward was stopped")
         self.store.set_submission_status(submission_id, "held")
         submission = self.store.submission(submission_id)
+        notice = self._tell_slt_it_is_held(submission.name, submission.publish_at)
         self.audit.record(
             "post.held", level="warning", submission=submission_id, name=submission.name,
-            publish_at=submission.publish_at.isoformat(), audience="SLT",
+            publish_at=submission.publish_at.isoformat(), audience="SLT", file=notice,
             reason="its publish time passed more than the grace window ago while Steward was "
             "not running; a person must decide whether it still makes sense")
+
+    def _tell_slt_it_is_held(self, name: str, publish_at: datetime) -> str | None:
+        """Leave `NAME.held.txt` where SLT read refusals: they signed a time, not "whenever
+        Steward is back", so publishing late is their decision, taken by signing again."""
+        from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+        from daemon.publishing import unique_path  # noqa: PLC0415
+
+        folder = self.settings.paths.resolved("rejected")
+        local = publish_at.astimezone(ZoneInfo(self.settings.school.time_zone))
+        grace = self.settings.publishing.grace_minutes
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            notice = unique_path(folder / f"{name}.held.txt")
+            notice.write_text(
+                f"Steward has held '{name}': it was signed for {local:%A %d %B %Y at %H:%M}, "
+                f"and Steward was not running then or in the {grace:g} minutes after.\n\n"
+                "Nothing was published, and this copy never will be: a post that is late may "
+                "no longer make sense (an event that has passed, a closure that has ended).\n"
+                "If it should still go out, give it a new publish time, have it signed again "
+                "and put it in the inbox as usual.\n", encoding="utf-8")
+        except OSError as error:
+            self.audit.record("notice.failed", level="error", name=name, reason=str(error),
+                              audience="admin")
+            return None
+        return str(notice)
 
     def _publish_job(self, submission_id: str) -> None:
         next_time = self.publisher.run(submission_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -165,6 +166,9 @@ def test_a_post_that_fell_due_long_ago_while_stopped_is_held_and_reported(tmp_pa
         steward.start()
         [held] = steward.events_named("post.held")
         assert held["name"] == "missed" and held["audience"] == "SLT"
+        notice = Path(held["file"]).read_text()  # where SLT read refusals
+        assert Path(held["file"]).name == "missed.held.txt"
+        assert "never will be" in notice and "signed again" in notice
         time.sleep(1)
         assert steward.published_texts() == {"x": [], "facebook": []}
     finally:
