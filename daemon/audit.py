@@ -153,7 +153,7 @@ class AuditLog:
         self.rotate_max_bytes = rotate_max_bytes
         self.rotate_daily = rotate_daily
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._signing_key = _load_signing_key(self.path.parent) if signing_key == "default" \
+        self._signing_key = load_signing_key(self.path.parent) if signing_key == "default" \
             else signing_key
         self._fingerprint = None
         if self._signing_key is not None:
@@ -358,7 +358,7 @@ class AuditLog:
         return self.clock.now().isoformat(timespec="milliseconds")
 
 
-def _load_signing_key(state_dir: Path):
+def load_signing_key(state_dir: Path):
     from daemon.approval import audit_signing_key  # noqa: PLC0415
 
     try:

@@ -801,7 +801,7 @@ def _auditor_keys(arguments: argparse.Namespace, settings) -> tuple[list[str], s
     """The public keys to check signatures with: those given with --key (base64, or a file
     holding it), else this machine's own key, with a note saying so."""
     from daemon.approval import public_key_text  # noqa: PLC0415
-    from daemon.audit import _load_signing_key  # noqa: PLC0415
+    from daemon.audit import load_signing_key  # noqa: PLC0415
 
     keys = []
     for given in arguments.key or []:
@@ -811,7 +811,7 @@ def _auditor_keys(arguments: argparse.Namespace, settings) -> tuple[list[str], s
         return keys, None
     own = settings.paths.state_dir / "audit-signing.key"
     if own.exists():
-        key = _load_signing_key(settings.paths.state_dir)
+        key = load_signing_key(settings.paths.state_dir)
         if key is not None:
             return [public_key_text(key)], (
                 "checked against this machine's own key; an auditor should pass the key "

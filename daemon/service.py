@@ -200,10 +200,10 @@ class Service:
         """Verify the log so far against Steward's own key (refusing to start on a damaged or
         forged log), open it, and sign what the last run or a command left unsigned."""
         from daemon.approval import public_key_text  # noqa: PLC0415
-        from daemon.audit import _load_signing_key  # noqa: PLC0415
+        from daemon.audit import load_signing_key  # noqa: PLC0415
         from daemon.audit_verification import verify_chain  # noqa: PLC0415
 
-        key = _load_signing_key(self.state_dir)
+        key = load_signing_key(self.state_dir)
         if key is None:
             raise StartupError(f"cannot read or create Steward's audit signing key in "
                                f"{self.state_dir}: check the folder's owner and permissions")
