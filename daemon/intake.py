@@ -35,7 +35,7 @@ from daemon.assessment import Assessment, assess
 from daemon.audit import AuditLog
 from daemon.clock import Clock
 from daemon.media_fixing import CLEAN_FOLDER, clean_images
-from daemon.publishing import unique_path
+from daemon.publishing import unique_path, write_notice
 from daemon.store import Store, StoredSubmission
 from policies.findings import Finding
 from policies.media import UncleanableMedia
@@ -319,7 +319,7 @@ class Intake:
         lines += ["", "Nothing was published. Fix the post, have it signed again, and put it "
                   "back in the inbox.", f"Reference for the administrator: {claim.name}"]
         report = target.with_name(target.name + ".rejected.txt")
-        report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_notice(report, "\n".join(lines) + "\n")
         self.audit.record(
             "submission.refused", name=name, claim=claim.name, file=str(report),
             rules=sorted({finding.rule for finding in findings}),

@@ -18,6 +18,7 @@ When every delivery is final, the submission is archived with a receipt of the U
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import threading
@@ -275,9 +276,17 @@ class Publisher:
             else:
                 lines.append(f"{delivery.platform}: NOT published ({delivery.last_error})")
         receipt = target.with_name(target.name + ".receipt.txt")
-        receipt.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_notice(receipt, "\n".join(lines) + "\n")
         self.store.move_submission_folder(submission.id, target)
         return target
+
+
+def write_notice(path: Path, text: str) -> None:
+    """Write a file people read (receipts, refusals, held notices) so that it appears whole:
+    anyone, or anything, that sees it never sees it half-written."""
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def unique_path(path: Path) -> Path:

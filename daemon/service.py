@@ -309,7 +309,7 @@ class Service:
         Steward is back", so publishing late is their decision, taken by signing again."""
         from zoneinfo import ZoneInfo  # noqa: PLC0415
 
-        from daemon.publishing import unique_path  # noqa: PLC0415
+        from daemon.publishing import unique_path, write_notice  # noqa: PLC0415
 
         folder = self.settings.paths.resolved("rejected")
         local = publish_at.astimezone(ZoneInfo(self.settings.school.time_zone))
@@ -317,13 +317,14 @@ class Service:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             notice = unique_path(folder / f"{name}.held.txt")
-            notice.write_text(
+            write_notice(
+                notice,
                 f"Steward has held '{name}': it was signed for {local:%A %d %B %Y at %H:%M}, "
                 f"and Steward was not running then or in the {grace:g} minutes after.\n\n"
                 "Nothing was published, and this copy never will be: a post that is late may "
                 "no longer make sense (an event that has passed, a closure that has ended).\n"
                 "If it should still go out, give it a new publish time, have it signed again "
-                "and put it in the inbox as usual.\n", encoding="utf-8")
+                "and put it in the inbox as usual.\n")
         except OSError as error:
             self.audit.record("notice.failed", level="error", name=name, reason=str(error),
                               audience="admin")
