@@ -82,7 +82,7 @@ class Moderator:
                     self.handle(platform, replies)
                 except ClassifierUnavailable:
                     return  # tried again at the next poll; the cursor has not moved
-                self._set_cursor(platform, key, cursor)
+                self.store.set_cursor(platform, key, cursor)
             self._send_review_digest(platform)
         finally:
             lock.release()
@@ -101,7 +101,7 @@ class Moderator:
             if platform == "x":
                 parts.append((key, self._x_fetch(connector.replies_in_conversation, post, key)))
             else:
-                cursor = self._cursor(platform, key)
+                cursor = self.store.cursor(platform, key)
                 parts.append((key, lambda post=post, cursor=cursor:
                               connector.comments_on(post, cursor)))
         if platform == "x":
@@ -111,22 +111,12 @@ class Moderator:
 
     def _x_fetch(self, call, argument, key):
         def fetch():
-            since_id = self._cursor("x", key)
+            since_id = self.store.cursor("x", key)
             replies = call(argument, since_id)
             newest = max((int(reply.reply_id) for reply in replies), default=None)
             cursor = str(max(newest, int(since_id or 0))) if newest else since_id
             return replies, cursor
         return fetch
-
-    def _cursor(self, platform: str, key: str) -> str | None:
-        rows = self.store.query("SELECT value FROM cursors WHERE platform = ? AND key = ?",
-                                (platform, key))
-        return rows[0]["value"] if rows else None
-
-    def _set_cursor(self, platform: str, key: str, value: str | None) -> None:
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (platform, key) "
-                       "DO UPDATE SET value = excluded.value", (platform, key, value))
 
     # -- handling replies --------------------------------------------------------------------
 

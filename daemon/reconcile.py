@@ -148,7 +148,7 @@ class Reconciler:
         if not connector.capabilities.list_followers:
             return None
         outcome = Outcome(platform, "links")
-        since = self._cursor(platform, "links:since")
+        since = self.store.cursor(platform, "links:since")
         mentions = connector.mentions(since)
         linked = 0
         for mention in mentions:
@@ -156,7 +156,7 @@ class Reconciler:
                                                              mention.author_handle, mention.text):
                 linked += 1
         if mentions and not dry_run:
-            self._set_cursor(platform, "links:since",
+            self.store.set_cursor(platform, "links:since",
                              str(max(int(mention.reply_id) for mention in mentions)))
         outcome.counts = {"mentions_read": len(mentions), "linked": linked}
         return outcome
@@ -183,7 +183,7 @@ class Reconciler:
         known = {row["user_id"]: row for row in self.store.query(
             "SELECT user_id, handle, first_seen, status FROM followers WHERE platform = ?",
             (platform,))}
-        token = self._cursor(platform, "followers:next")
+        token = self.store.cursor(platform, "followers:next")
         resumed = token is not None
         seen: set[str] = set()
         pages = 0
@@ -196,7 +196,7 @@ class Reconciler:
                 outcome.notes.append(f"paused after {pages} page(s): {error.message}; "
                                      "continues from there next time")
                 if not dry_run:  # `token` still names the page that failed to load
-                    self._set_cursor(platform, "followers:next", token)
+                    self.store.set_cursor(platform, "followers:next", token)
                 break
             pages += 1
             writes = []
@@ -221,7 +221,7 @@ class Reconciler:
             # Progress is saved only when a page fails (above): a graceful stop lets the run
             # finish, and saving it every few pages would cost writes on unchanged runs.
         if complete and not dry_run:
-            self._set_cursor(platform, "followers:next", None)
+            self.store.set_cursor(platform, "followers:next", None)
         departed = set(known) - seen if complete and not resumed else set()
         if departed and not dry_run:
             with self.store.transaction() as db:
@@ -357,14 +357,14 @@ class Reconciler:
         capabilities = connector.capabilities
         outcome = Outcome(platform, "direct_messages")
         if capabilities.read_direct_messages:
-            since = self._cursor(platform, "dm:since")
+            since = self.store.cursor(platform, "dm:since")
             messages = connector.direct_messages(since)
             for message in messages:
                 outcome.actions.append({"kind": "dm-block", "user_id": message["sender_id"]})
                 if not dry_run:
                     self._record_dm(connector, platform, message)
             if messages and not dry_run:
-                self._set_cursor(platform, "dm:since",
+                self.store.set_cursor(platform, "dm:since",
                                  str(max(int(message["id"]) for message in messages)))
             outcome.counts = {"received": len(messages)}
             return outcome
@@ -374,7 +374,7 @@ class Reconciler:
             except ConnectorError as error:
                 outcome.notes.append(f"conversations cannot be read ({error.message})")
                 conversations = []
-            known = set(json.loads(self._cursor(platform, "conversations:seen") or "[]"))
+            known = set(json.loads(self.store.cursor(platform, "conversations:seen") or "[]"))
             new = [item for item in conversations if item["id"] not in known]
             for item in new:
                 outcome.actions.append({"kind": "alert", "conversation": item["id"]})
@@ -388,7 +388,7 @@ class Reconciler:
                                 "it from the Page; read it in Meta Business Suite if needed, and "
                                 "switch messaging off.", to_safeguarding=True)
             if new and not dry_run:
-                self._set_cursor(platform, "conversations:seen",
+                self.store.set_cursor(platform, "conversations:seen",
                                  json.dumps(sorted(known | {i["id"] for i in new})))
             outcome.counts = {"new_conversations": len(new)}
             return outcome
@@ -426,15 +426,3 @@ class Reconciler:
             self.mailer.send(recipients, f"[Steward] {subject}", body)
         except MailError as error:
             self.audit.record("alert.mail_failed", level="error", reason=str(error))
-
-    def _cursor(self, platform: str, key: str) -> str | None:
-        rows = self.store.query("SELECT value FROM cursors WHERE platform = ? AND key = ?",
-                                (platform, key))
-        return rows[0]["value"] if rows else None
-
-    def _set_cursor(self, platform: str, key: str, value: str | None) -> None:
-        if self._cursor(platform, key) == value:
-            return  # unchanged: no write
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (platform, key) DO "
-                       "UPDATE SET value = excluded.value", (platform, key, value))

@@ -316,6 +316,20 @@ class Store:
             sending_since=moment("sending_since"), remote_id=row["remote_id"], url=row["url"],
             last_error=row["last_error"])
 
+    # -- cursors: where each platform read stopped (moderation sweeps, reconcilers) ----------
+
+    def cursor(self, platform: str, key: str) -> str | None:
+        rows = self.query("SELECT value FROM cursors WHERE platform = ? AND key = ?",
+                          (platform, key))
+        return rows[0]["value"] if rows else None
+
+    def set_cursor(self, platform: str, key: str, value: str | None) -> None:
+        if self.cursor(platform, key) == value:
+            return  # unchanged: no write
+        with self.transaction() as db:
+            db.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (platform, key) DO "
+                       "UPDATE SET value = excluded.value", (platform, key, value))
+
     # -- summaries ---------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
