@@ -535,23 +535,31 @@ def _rebuild_escrow(settings, vault, audit) -> None:
                  recipients=[r.name for r in settings.escrow.recipients])
 
 
-def command_credentials_set(arguments: argparse.Namespace) -> int:
+def _store_and_escrow(settings, command: str, name: str, value: str, kind: str) -> bool:
+    """Put one secret in the vault, record it, and rebuild the escrow bundle; False (having
+    said why) if the vault refused it."""
     from daemon.vault import VaultError  # noqa: PLC0415
 
+    try:
+        vault, audit = _vault_and_escrow(settings, create=True)
+        vault.set(name, value, kind=kind)
+    except VaultError as error:
+        print(f"steward {command}: {error}", file=sys.stderr)
+        return False
+    audit.record("credentials.changed", name=name)
+    _rebuild_escrow(settings, vault, audit)
+    audit.close()
+    return True
+
+
+def command_credentials_set(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     value = _read_secret(f"{arguments.name}: ")
     if not value:
         print("steward credentials: empty value; nothing changed", file=sys.stderr)
         return EXIT_REFUSED
-    try:
-        vault, audit = _vault_and_escrow(settings, create=True)
-        vault.set(arguments.name, value)
-    except VaultError as error:
-        print(f"steward credentials: {error}", file=sys.stderr)
+    if not _store_and_escrow(settings, "credentials", arguments.name, value, "platform"):
         return EXIT_REFUSED
-    audit.record("credentials.changed", name=arguments.name)
-    _rebuild_escrow(settings, vault, audit)
-    audit.close()
     print(f"{arguments.name} stored in the vault (encrypted); restart or reload Steward to use it")
     return EXIT_OK
 
@@ -642,19 +650,10 @@ def command_escrow_keygen(arguments: argparse.Namespace) -> int:
 
 
 def command_escrow_add_secret(arguments: argparse.Namespace) -> int:
-    from daemon.vault import VaultError  # noqa: PLC0415
-
     settings = _settings(arguments)
     value = _read_secret(f"{arguments.label}: ")
-    try:
-        vault, audit = _vault_and_escrow(settings, create=True)
-        vault.set(f"person:{arguments.label}", value, kind="person")
-    except VaultError as error:
-        print(f"steward escrow: {error}", file=sys.stderr)
+    if not _store_and_escrow(settings, "escrow", f"person:{arguments.label}", value, "person"):
         return EXIT_REFUSED
-    audit.record("credentials.changed", name=f"person:{arguments.label}")
-    _rebuild_escrow(settings, vault, audit)
-    audit.close()
     print(f"'{arguments.label}' stored and escrowed")
     return EXIT_OK
 
