@@ -53,6 +53,14 @@ def line_hash(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def hashed_line(entry: dict[str, Any]) -> tuple[str, str]:
+    """The log line for `entry` (its JSON with `hash` last, and a newline) and that hash: the
+    one way a line is written, so split_line and line_hash can take it apart again."""
+    body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+    digest = line_hash(body)
+    return f'{body[:-1]},"hash":"{digest}"}}\n', digest
+
+
 def checkpoint_message(entry: dict[str, Any]) -> bytes:
     """The exact bytes a checkpoint's signature covers: its place, the chain head it seals,
     its time and its reason. The chain head commits to every line before it."""
@@ -285,9 +293,8 @@ class AuditLog:
             from daemon.approval import sign_bytes  # noqa: PLC0415
 
             entry["signature"] = sign_bytes(self._signing_key, checkpoint_message(entry))
-        body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
-        digest = line_hash(body)
-        self._handle.write(f'{body[:-1]},"hash":"{digest}"}}\n')
+        line, digest = hashed_line(entry)
+        self._handle.write(line)
         self._handle.flush()
         entry["hash"] = digest
         if self._next_seq == 0 or self._first_timestamp is None:
@@ -320,12 +327,11 @@ class AuditLog:
         entry = {"timestamp": self._timestamp(), "event": CONTINUED_EVENT, "level": "info",
                  "reason": reason, "previous_file": target.name, "seq": self._next_seq,
                  "prev": self._last_hash}
-        body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-        digest = line_hash(body)
+        line, _ = hashed_line(entry)
         following = self.path.with_name(self.path.name + ".next")
         descriptor = os.open(following, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(f'{body[:-1]},"hash":"{digest}"}}\n')
+            handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(following, self.path)

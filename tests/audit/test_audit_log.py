@@ -3,7 +3,6 @@ reordered or cut-off line, any missing file and any re-chained forgery is found 
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
@@ -11,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from structlog.testing import capture_logs
 
 from daemon.approval import audit_signing_key, public_key_text
-from daemon.audit import AuditLog, log_files
+from daemon.audit import AuditLog, hashed_line, log_files
 from daemon.audit_verification import verify_chain
 from daemon.cli import main
 from daemon.logs import REDACTOR
@@ -52,9 +51,8 @@ def rechain(lines, signing_key=None):
             if signing_key is not None:
                 entry["key"] = key_fingerprint(public_key_text(signing_key))
                 entry["signature"] = sign_bytes(signing_key, checkpoint_message(entry))
-        body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-        previous = hashlib.sha256(body.encode()).hexdigest()
-        out.append(f'{body[:-1]},"hash":"{previous}"}}\n')
+        line, previous = hashed_line(entry)
+        out.append(line)
     return out
 
 
@@ -83,8 +81,7 @@ def test_an_edit_that_recomputes_the_lines_own_hash_breaks_the_next_line(log_fil
     entry = json.loads(lines[2])
     entry["remote_id"] = "forged"
     del entry["hash"]
-    body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-    lines[2] = f'{body[:-1]},"hash":"{hashlib.sha256(body.encode()).hexdigest()}"}}\n'
+    lines[2], _ = hashed_line(entry)
     log_file.write_text("".join(lines))
     result = verify(log_file, public_key)
     assert (result.intact, result.problem.line) == (False, 4)
@@ -369,11 +366,10 @@ def test_a_log_written_before_sequence_numbers_is_continued_after_an_upgrade(tmp
     strand that history: the new writer numbers on from its length and seals it."""
     previous, lines = "0" * 64, []
     for number in range(3):
-        body = json.dumps({"timestamp": f"2026-09-0{number + 1}T08:00:00.000+00:00",
-                           "event": "post.published", "level": "info", "platform": "x",
-                           "prev": previous}, separators=(",", ":"))
-        previous = hashlib.sha256(body.encode()).hexdigest()
-        lines.append(f'{body[:-1]},"hash":"{previous}"}}\n')
+        line, previous = hashed_line({"timestamp": f"2026-09-0{number + 1}T08:00:00.000+00:00",
+                                      "event": "post.published", "level": "info",
+                                      "platform": "x", "prev": previous})
+        lines.append(line)
     path = tmp_path / "audit.jsonl"
     path.write_text("".join(lines))
 
