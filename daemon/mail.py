@@ -43,6 +43,18 @@ class Mailer:
         box.add(message)
         return self.outbox
 
+    def alert(self, audit, subject: str, body: str, to_safeguarding: bool = False) -> None:
+        """Tell the administrators (and the e-safety lead, for safeguarding matters) something
+        needs a person; a failure to send is recorded in `audit`, the message kept in the
+        outbox."""
+        recipients = list(self.settings.administrators) + (
+            [self.settings.esafety_lead] if to_safeguarding and self.settings.esafety_lead
+            else [])
+        try:
+            self.send(recipients, f"[Steward] {subject}", body)
+        except MailError as error:
+            audit.record("alert.mail_failed", level="error", reason=str(error))
+
     def send(self, to: list[str], subject: str, body: str) -> str:
         """Send; return 'smtp' or 'outbox'. Raise MailError (after keeping it) if SMTP fails."""
         recipients = [address for address in to if address]

@@ -192,12 +192,13 @@ class Moderator:
             last = self._cap_alerted.get(reply.platform)
             if last is None or self.clock.now() - last > timedelta(hours=1):
                 self._cap_alerted[reply.platform] = self.clock.now()
-                self._alert(f"Moderation cap reached on {reply.platform}",
-                            f"More than {moderation.max_actions_per_hour} replies on "
-                            f"{reply.platform} would have been acted on within an hour. Steward "
-                            "now only reports them for review until the hour has passed. If "
-                            "this is a pile-on, review the digest; if the classifier misfires, "
-                            "set moderation.dry_run = true and tell the administrator.")
+                self.mailer.alert(
+                    self.audit, f"Moderation cap reached on {reply.platform}",
+                    f"More than {moderation.max_actions_per_hour} replies on "
+                    f"{reply.platform} would have been acted on within an hour. Steward "
+                    "now only reports them for review until the hour has passed. If "
+                    "this is a pile-on, review the digest; if the classifier misfires, "
+                    "set moderation.dry_run = true and tell the administrator.")
             return
         self.act(row_id, reply, verdict)
 
@@ -295,12 +296,6 @@ class Moderator:
                           action_taken="; ".join(actions), reported_to=reported,
                           channel=channel, evidence_sha256=digest)
         return number
-
-    def _alert(self, subject: str, body: str) -> None:
-        try:
-            self.mailer.send(list(self.settings.mail.administrators), f"[Steward] {subject}", body)
-        except MailError as error:
-            self.audit.record("alert.mail_failed", level="error", reason=str(error))
 
     def _send_review_digest(self, platform: str) -> None:
         rows = self.store.query("SELECT * FROM replies WHERE platform = ? AND status = 'review' "

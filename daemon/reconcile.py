@@ -157,7 +157,7 @@ class Reconciler:
                 linked += 1
         if mentions and not dry_run:
             self.store.set_cursor(platform, "links:since",
-                             str(max(int(mention.reply_id) for mention in mentions)))
+                                  str(max(int(mention.reply_id) for mention in mentions)))
         outcome.counts = {"mentions_read": len(mentions), "linked": linked}
         return outcome
 
@@ -258,7 +258,8 @@ class Reconciler:
             if not dry_run:
                 self.audit.record("followers.cap_reached", level="warning", platform=platform,
                                   overdue=len(actions), audience="admin")
-                self._alert(f"Follower cap reached on {platform}", outcome.notes[-1])
+                self.mailer.alert(
+                    self.audit, f"Follower cap reached on {platform}", outcome.notes[-1])
         if not dry_run:
             self.audit.record("reconcile.followers", clause=CLAUSE_FOLLOWERS, platform=platform,
                               counts=outcome.counts, actions=len(outcome.actions),
@@ -337,10 +338,11 @@ class Reconciler:
                     continue
                 self.audit.record("settings.repair_failed", level="error", clause=setting.clause,
                                   platform=platform, setting=setting.key, audience="admin")
-                self._alert(f"Could not repair {platform} setting {setting.key}",
-                            f"'{setting.label}' is {item.observed!r}; Steward tried to set it to "
-                            f"{setting.desired!r} and it is still {again!r}. "
-                            f"{setting.how_to_change}")
+                self.mailer.alert(
+                    self.audit, f"Could not repair {platform} setting {setting.key}",
+                    f"'{setting.label}' is {item.observed!r}; Steward tried to set it to "
+                    f"{setting.desired!r} and it is still {again!r}. "
+                    f"{setting.how_to_change}")
             else:
                 self.audit.record("settings.drift", level="warning", clause=setting.clause,
                                   platform=platform, setting=setting.key, observed=item.observed)
@@ -365,7 +367,7 @@ class Reconciler:
                     self._record_dm(connector, platform, message)
             if messages and not dry_run:
                 self.store.set_cursor(platform, "dm:since",
-                                 str(max(int(message["id"]) for message in messages)))
+                                      str(max(int(message["id"]) for message in messages)))
             outcome.counts = {"received": len(messages)}
             return outcome
         if capabilities.read_conversations:
@@ -382,14 +384,15 @@ class Reconciler:
                     self.audit.record("dm.received", level="warning",
                                       clause="wightwick.messaging-off", platform=platform,
                                       conversation=item["id"], audience="DSL")
-                    self._alert(f"A message arrived on the {platform} Page",
-                                f"A new conversation ({item['id']}) was started on the Page, "
-                                "whose messaging should be switched off. Nobody should answer "
-                                "it from the Page; read it in Meta Business Suite if needed, and "
-                                "switch messaging off.", to_safeguarding=True)
+                    self.mailer.alert(
+                        self.audit, f"A message arrived on the {platform} Page",
+                        f"A new conversation ({item['id']}) was started on the Page, "
+                        "whose messaging should be switched off. Nobody should answer "
+                        "it from the Page; read it in Meta Business Suite if needed, and "
+                        "switch messaging off.", to_safeguarding=True)
             if new and not dry_run:
                 self.store.set_cursor(platform, "conversations:seen",
-                                 json.dumps(sorted(known | {i["id"] for i in new})))
+                                      json.dumps(sorted(known | {i["id"] for i in new})))
             outcome.counts = {"new_conversations": len(new)}
             return outcome
         return None
@@ -410,19 +413,9 @@ class Reconciler:
             blocked = "The sender can no longer send the school direct messages."
         except ConnectorError as error:
             blocked = f"Steward could NOT block the sender's messages: {error.message}."
-        self._alert(f"A direct message arrived on {platform}",
-                    "Direct messages to the school's account should be off. Nobody should "
-                    f"answer this. {blocked}\nEvidence: {path} (SHA-256 {digest})\n\nThe message:"
-                    "\n\n" + "\n".join(f"> {line}" for line in reply.text.splitlines()),
-                    to_safeguarding=True)
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _alert(self, subject: str, body: str, to_safeguarding: bool = False) -> None:
-        mail = self.settings.mail
-        recipients = list(mail.administrators) + ([mail.esafety_lead] if to_safeguarding and
-                                                   mail.esafety_lead else [])
-        try:
-            self.mailer.send(recipients, f"[Steward] {subject}", body)
-        except MailError as error:
-            self.audit.record("alert.mail_failed", level="error", reason=str(error))
+        self.mailer.alert(
+            self.audit, f"A direct message arrived on {platform}",
+            "Direct messages to the school's account should be off. Nobody should "
+            f"answer this. {blocked}\nEvidence: {path} (SHA-256 {digest})\n\nThe message:"
+            "\n\n" + "\n".join(f"> {line}" for line in reply.text.splitlines()),
+            to_safeguarding=True)
