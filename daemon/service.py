@@ -28,7 +28,7 @@ from daemon.clock import Clock
 from daemon.evidence import EvidenceStore
 from daemon.intake import Intake
 from daemon.logs import REDACTOR
-from daemon.mail import Mailer, MailError
+from daemon.mail import Mailer
 from daemon.moderation import Moderator
 from daemon.platforms import SANDBOX_URL_FILE, build_connectors
 from daemon.publishing import Publisher
@@ -146,13 +146,10 @@ class Service:
         self.audit.record("credentials.checked" if not problems else "credentials.problem",
                           level="info" if not problems else "error", problems=problems,
                           audience="admin")
-        if problems:
-            try:
-                Mailer(self.settings.mail, self.state_dir / "outbox").send(
-                    list(self.settings.mail.administrators), "[Steward] Credentials need "
-                    "attention", "\n".join(f"- {problem}" for problem in problems))
-            except MailError:
-                pass
+        if problems:  # a failed send is recorded (alert.mail_failed) and kept in the outbox
+            Mailer(self.settings.mail, self.state_dir / "outbox").alert(
+                self.audit, "Credentials need attention",
+                "\n".join(f"- {problem}" for problem in problems))
 
     def _start_reconcilers(self) -> None:
         """Followers and settings hourly, direct messages every few minutes (configurable);

@@ -142,6 +142,35 @@ def test_the_daemon_warns_days_before_a_page_token_expires(tmp_path):
         steward.stop()
 
 
+def test_a_credentials_alert_that_cannot_be_sent_is_recorded_and_kept_in_the_outbox(tmp_path):
+    import socket  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from sandbox.state import SandboxState  # noqa: PLC0415
+    from tests.daemon.harness import StewardUnderTest  # noqa: PLC0415
+
+    with socket.socket() as probe:  # a loopback port nobody listens on: the mail server is down
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    (tmp_path / "s").mkdir()
+    with SandboxState(tmp_path / "s" / "sandbox-state.json").change() as world:
+        world["facebook"]["token_expires_at"] = int(time.time()) + 3 * 86400
+    steward = StewardUnderTest(tmp_path / "s")
+    steward.settings.mail.administrators = ["it.admin@school.example"]
+    steward.settings.mail.smtp_host, steward.settings.mail.smtp_port = "127.0.0.1", closed_port
+    steward.start()
+    try:
+        steward.service.check_credentials()
+        assert steward.events_named("credentials.problem")
+        [failed] = steward.events_named("alert.mail_failed")
+        assert failed["level"] == "error"
+        kept = [path.read_text() for path in (steward.state_dir / "outbox").rglob("*")
+                if path.is_file()]
+        assert any("Credentials need attention" in message for message in kept)
+    finally:
+        steward.stop()
+
+
 def test_commands_forbid_core_dumps():
     import resource  # noqa: PLC0415
 
