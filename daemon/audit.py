@@ -41,6 +41,7 @@ from daemon.logs import REDACTOR
 
 GENESIS = "0" * 64
 CHECKPOINT_EVENT = "audit.checkpoint"
+RETIRED_EVENT = "audit.retired"  # older files moved off the machine: see audit_retirement
 CONTINUED_EVENT = "audit.continued"
 ARCHIVE_FOLDER = "audit-archive"
 SIGNATURE_CONTEXT = "steward-audit-checkpoint/1"
@@ -172,6 +173,11 @@ class AuditLog:
         self._undo_interrupted_rotation()
         self._open()
         self._logger = structlog.get_logger("steward.audit")
+
+    @property
+    def can_sign(self) -> bool:
+        """Whether this writer holds Steward's signing key (checkpoints need it)."""
+        return self._signing_key is not None
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -323,7 +329,7 @@ class AuditLog:
         if target.exists():
             target = target.with_name(f"{target.stem}-{self._next_seq:010d}.jsonl")
         os.link(self.path, target)
-        _fsync_directory(archive)
+        fsync_directory(archive)
         entry = {"timestamp": self._timestamp(), "event": CONTINUED_EVENT, "level": "info",
                  "reason": reason, "previous_file": target.name, "seq": self._next_seq,
                  "prev": self._last_hash}
@@ -335,7 +341,7 @@ class AuditLog:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(following, self.path)
-        _fsync_directory(self.path.parent)
+        fsync_directory(self.path.parent)
         old = self._handle
         self._open()
         fcntl.flock(old, fcntl.LOCK_UN)
@@ -374,7 +380,7 @@ def load_signing_key(state_dir: Path):
         return None
 
 
-def _fsync_directory(path: Path) -> None:
+def fsync_directory(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)

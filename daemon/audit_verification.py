@@ -19,6 +19,7 @@ from daemon.audit import (
     ARCHIVE_FOLDER,
     CHECKPOINT_EVENT,
     GENESIS,
+    RETIRED_EVENT,
     checkpoint_message,
     key_fingerprint,
     line_hash,
@@ -125,9 +126,20 @@ def verify_chain(paths: list[Path], public_keys: list[str], *, open_tail: bool =
         report.notes.append("no audit files found")
         return report
     walker = _Walker(report, keys)
+    first = _first_line(report.files[0])
+    if isinstance(first.get("seq"), int) and first["seq"] > 0 and isinstance(first.get("prev"),
+                                                                               str):
+        walker.expect_retirement(first["seq"], first["prev"])
     for index, path in enumerate(report.files):
         if not walker.walk(path, first_file=index == 0):
             return report
+    if walker.retired_before is not None and not walker.retirement_signed:
+        start = walker.retired_before
+        report.problem = Problem(report.files[0], 1, (
+            f"the chain does not begin here: this file starts at event #{start}, so the file(s) "
+            f"holding events #0 to #{start - 1} are missing, and no signed audit.retired event "
+            "says they were moved away (`steward audit retire`)"))
+        return report
     _judge_the_end(report, walker, open_tail, unsigned_ok)
     return report
 
@@ -142,6 +154,17 @@ class _Walker:
         self.expected_seq = 0
         self.previous_file: Path | None = None
         self.last_was_checkpoint = False
+        self.retired_before: int | None = None  # the chain starts later: older files retired
+        self.retirement: dict[str, Any] | None = None  # the event that says so, once seen
+        self.retirement_signed = False
+        self.retired_head: str | None = None
+
+    def expect_retirement(self, first_seq: int, previous_hash: str) -> None:
+        """The oldest file starts at `first_seq`: take its link to the missing files on trust
+        for now; the walk must then meet a signed `audit.retired` event that names exactly
+        that event number and chain head, or the log does not verify."""
+        self.retired_before, self.retired_head = first_seq, previous_hash
+        self.expected_seq, self.previous_hash = first_seq, previous_hash
 
     def fail(self, path: Path, line: int | None, message: str) -> bool:
         self.report.problem = Problem(path, line, message)
@@ -182,6 +205,10 @@ class _Walker:
                              "or moved, and the chain re-computed")
         if entry.get("event") == CHECKPOINT_EVENT and not self.checkpoint(path, number, entry):
             return False
+        if (entry.get("event") == RETIRED_EVENT and self.retired_before is not None
+                and entry.get("up_to_seq") == self.retired_before - 1
+                and entry.get("head") == self.retired_head):
+            self.retirement = entry
         self.last_was_checkpoint = entry.get("event") == CHECKPOINT_EVENT
         self.previous_hash = recorded
         self.expected_seq += 1
@@ -195,10 +222,6 @@ class _Walker:
             return (f"the line does not follow line {number - 1}: a line before it was "
                     "deleted, inserted or moved")
         if first_file:
-            seq = entry.get("seq")
-            if isinstance(seq, int) and seq > 0:
-                return (f"the chain does not begin here: this file starts at event #{seq}, so "
-                        f"the file(s) holding events #0 to #{seq - 1} are missing")
             return "the first line does not start a chain"
         return (f"this file does not continue {self.previous_file.name}: a file between them "
                 "is missing, or one of them was altered or replaced")
@@ -230,6 +253,13 @@ class _Walker:
         self.report.checkpoints += 1
         self.report.last_checkpoint = entry
         self.report.uncovered = 0
+        if self.retirement is not None and not self.retirement_signed:
+            self.retirement_signed = True
+            retired = self.retirement
+            self.report.notes.append(
+                f"events #0 to #{self.retired_before - 1} were retired from this machine on "
+                f"{retired['timestamp'][:10]} to {retired.get('destination', '?')} (signed "
+                f"record: event #{retired['seq']}); verify those files there")
         return True
 
 

@@ -835,6 +835,49 @@ def command_audit_verify(arguments: argparse.Namespace) -> int:
     return EXIT_OK if report.intact else EXIT_REFUSED
 
 
+def command_audit_retire(arguments: argparse.Namespace) -> int:
+    from datetime import date  # noqa: PLC0415
+
+    from daemon.approval import public_key_text  # noqa: PLC0415
+    from daemon.audit import AuditLog, load_signing_key  # noqa: PLC0415
+    from daemon.audit_retirement import RetirementError, retire  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    state = settings.paths.state_dir
+    try:
+        before = date.fromisoformat(arguments.before)
+    except ValueError:
+        print("steward audit retire: --before takes a date, e.g. 2025-09-01", file=sys.stderr)
+        return EXIT_USAGE
+    if not (state / "audit.jsonl").exists():
+        print(f"steward audit retire: no audit log in {state}", file=sys.stderr)
+        return EXIT_USAGE
+    key = load_signing_key(state)
+    audit = AuditLog(state / "audit.jsonl", signing_key=key)
+    try:
+        done = retire(state, before, Path(arguments.to), audit,
+                      public_key_text(key) if key is not None else "",
+                      dry_run=arguments.dry_run)
+    except RetirementError as error:
+        print(f"steward audit retire: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        audit.close()
+    if not done.files:
+        print(f"nothing to retire: no archived file holds only events before {before}")
+        return EXIT_OK
+    verb = "would retire" if arguments.dry_run else "retired"
+    print(f"{verb} events #0 to #{done.up_to_seq} ({len(done.files)} file(s)) to "
+          f"{done.destination}:")
+    for described in done.files:
+        print(f"  {described['name']}  #{described['first_seq']}-#{described['last_seq']}"
+              + (f"  sha256 {described['sha256']}" if "sha256" in described else ""))
+    if not arguments.dry_run:
+        print("recorded and signed as audit.retired; verify the copies there with "
+              f"`steward audit verify --key PUB {done.destination}`")
+    return EXIT_OK
+
+
 def _audit_selection(arguments: argparse.Namespace):
     """(settings, zone, files in chain order, filter) for the reading commands."""
     from zoneinfo import ZoneInfo  # noqa: PLC0415
@@ -1103,6 +1146,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "running): events after the last checkpoint are expected")
     add("pubkey", command_audit_pubkey, "print Steward's public signing key (for auditors)",
         audit_commands)
+    retire_command = add("retire", command_audit_retire, "move archived files older than a "
+                         "date to another folder, on the record (retention)", audit_commands)
+    retire_command.add_argument("--before", required=True, metavar="DATE", help="retire "
+                                "archived files whose every event is older than this (UTC)")
+    retire_command.add_argument("--to", required=True, metavar="FOLDER", help="where the files "
+                                "go: a backup disk or share outside the state directory")
+    retire_command.add_argument("--dry-run", action="store_true", help="say what would be "
+                                "retired; change nothing")
 
     def reading(name, function, help_text):
         command = add(name, function, help_text, audit_commands)
