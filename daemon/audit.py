@@ -356,15 +356,24 @@ class AuditLog:
         file also in the archive, or a half-written `.next`. Undo the archiving: the live file
         simply carries on, and rotates again later."""
         following = self.path.with_name(self.path.name + ".next")
-        following.unlink(missing_ok=True)
-        archive = self.path.parent / ARCHIVE_FOLDER
-        if not archive.is_dir() or not self.path.exists():
+        if not self.path.exists():
+            following.unlink(missing_ok=True)
             return
-        live = os.stat(self.path)
-        for candidate in archive.glob("audit-*.jsonl"):
-            status = os.stat(candidate)
-            if (status.st_ino, status.st_dev) == (live.st_ino, live.st_dev):
-                candidate.unlink()
+        while True:
+            # Under the live file's lock: another process rotating right now holds it, and its
+            # half-made rotation must not be mistaken for a crashed one and undone.
+            with open(self.path, "a", encoding="utf-8") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                live = os.stat(self.path)
+                if live.st_ino != os.fstat(handle.fileno()).st_ino:
+                    continue  # it rotated while we waited: lock the new live file instead
+                following.unlink(missing_ok=True)
+                archive = self.path.parent / ARCHIVE_FOLDER
+                for candidate in archive.glob("audit-*.jsonl") if archive.is_dir() else []:
+                    status = os.stat(candidate)
+                    if (status.st_ino, status.st_dev) == (live.st_ino, live.st_dev):
+                        candidate.unlink()
+                return
 
     def _timestamp(self) -> str:
         return self.clock.now().isoformat(timespec="milliseconds")

@@ -278,6 +278,51 @@ def test_a_rotation_interrupted_after_archiving_is_undone_at_the_next_open(tmp_p
     assert verify_chain([tmp_path], [public_key]).intact
 
 
+def test_a_command_opening_the_log_waits_for_a_rotation_in_progress_instead_of_undoing_it(
+        tmp_path, public_key):
+    import fcntl  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from daemon.audit import read_tail_state  # noqa: PLC0415
+
+    path, archive = tmp_path / "audit.jsonl", tmp_path / "audit-archive"
+    daemon_log = AuditLog(path)
+    daemon_log.record("one")
+    daemon_log.close()
+    # The daemon, mid-rotation: it holds the live file's lock, has archived it (a hard link)
+    # and written the new file's first line, but not yet put it in place.
+    rotating = open(path, "a")  # noqa: SIM115
+    fcntl.flock(rotating, fcntl.LOCK_EX)
+    archive.mkdir()
+    archived = archive / "audit-0000000000-20261122.jsonl"
+    os.link(path, archived)
+    tail = read_tail_state(path)
+    first_line, _ = hashed_line({"timestamp": "2026-11-22T00:00:00.000+00:00",
+                                 "event": "audit.continued", "level": "info", "reason": "test",
+                                 "previous_file": archived.name, "seq": tail.next_seq,
+                                 "prev": tail.last_hash})
+    (tmp_path / "audit.jsonl.next").write_text(first_line)
+
+    def a_command_records_something():
+        command_log = AuditLog(path)
+        command_log.record("two")
+        command_log.close()
+
+    command = threading.Thread(target=a_command_records_something)
+    command.start()
+    command.join(0.5)
+    assert command.is_alive(), "the command did not wait for the rotation"
+    os.replace(tmp_path / "audit.jsonl.next", path)  # the daemon finishes its rotation
+    fcntl.flock(rotating, fcntl.LOCK_UN)
+    rotating.close()
+    command.join(10)
+    assert archived.exists()
+    assert '"two"' in path.read_text()
+    result = verify_chain([tmp_path], [public_key])
+    assert result.intact, result.describe()
+
+
 def test_a_day_old_file_rotates_at_the_hourly_housekeeping(tmp_path, public_key):
     from datetime import UTC, datetime  # noqa: PLC0415
 
