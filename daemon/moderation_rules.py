@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from config.settings import StewardSettings
+from daemon.moderation_training import saved_threshold
 from daemon.rosters import load_roster
 from policies.findings import LinkRules
 from policies.moderation import ModerationRules
@@ -20,6 +21,9 @@ def moderation_rules(settings: StewardSettings) -> ModerationRules:
         review_threshold=moderation.review_threshold,
         model_act=moderation.model_act,
         corroborated_model_act=moderation.corroborated_model_act,
+        school_threshold=(moderation.school_model_threshold
+                          if moderation.school_model_threshold is not None
+                          else saved_threshold(settings.paths.state_dir)),
         add_words=tuple(moderation.add_words),
         remove_words=tuple(moderation.remove_words),
         staff_names=tuple(moderation.staff_names),

@@ -183,13 +183,16 @@ class Service:
         for platform in self.connectors:
             self.scheduler.every(f"moderation-{platform}", moderation.poll_interval_seconds,
                                  lambda platform=platform: self.moderator.sweep(platform))
-        from daemon.moderation_training import school_model_status  # noqa: PLC0415
+        from daemon.moderation_training import (  # noqa: PLC0415
+            detector_limits,
+            school_model_status,
+        )
 
         usable, school_model = school_model_status(self.state_dir)
         self.audit.record("moderation.started", platforms=sorted(self.connectors),
                           dry_run=moderation.dry_run,
                           interval_seconds=moderation.poll_interval_seconds,
-                          school_model=school_model,
+                          school_model=school_model, expect=detector_limits(usable),
                           level="info" if usable or school_model.startswith("none") else
                           "warning", audience="admin")
 

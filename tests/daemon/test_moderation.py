@@ -245,3 +245,14 @@ def test_the_incident_log_exports_as_the_schools_esafety_log(tmp_path, capsys):
     recorded = steward.events_named("incident.recorded")[0]
     assert recorded["evidence_sha256"] == rows[0]["Evidence SHA-256"]
     assert recorded["action_taken"] == rows[0]["Action taken"]
+
+
+def test_at_start_steward_says_plainly_what_its_detector_misses(tmp_path):
+    steward = moderated_steward(tmp_path)
+    try:
+        [started] = steward.events_named("moderation.started")
+        assert started["school_model"].startswith("none trained")
+        assert "59% of offensive messages" in started["expect"]
+        assert "steward moderate train" in started["expect"]
+    finally:
+        steward.stop()

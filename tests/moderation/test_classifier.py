@@ -116,3 +116,32 @@ def test_the_worker_process_classifies_exactly_as_the_daemon_would():
     texts = ["Thank you!", "Mrs Example is useless", "Jane Smith did it", "gr0ckle",
              "see casino.example/win"]
     assert classify_elsewhere(texts, rules) == classify_many(texts, rules)
+
+
+def test_the_school_model_asks_for_review_only_at_its_own_threshold():
+    """A fine-tuned model's 0.3 is a 'probably not'; at the packaged model's review threshold
+    (0.25) it would send a third of ordinary messages to moderators."""
+    texts = ["See you at sports day", "See you at sports day", "See you at sports day"]
+    rules = ModerationRules(school_scores=(0.3, 0.6, 0.995), school_threshold=0.5)
+    unsure, fairly_sure, very_sure = classify_many(texts, rules)
+    assert unsure.verdict == "allow" and "school-model" not in unsure.reasons
+    assert fairly_sure.verdict == "review" and fairly_sure.reasons == ("school-model",)
+    assert very_sure.verdict == "act"
+    stricter = ModerationRules(school_scores=(0.3, 0.6, 0.995), school_threshold=0.7)
+    assert [v.verdict for v in classify_many(texts, stricter)] == ["allow", "allow", "act"]
+
+
+def test_the_daemon_uses_the_threshold_the_school_model_was_scored_at(tmp_path):
+    from config.loading import load_settings  # noqa: PLC0415
+    from daemon.moderation_rules import moderation_rules  # noqa: PLC0415
+    from daemon.moderation_training import model_path  # noqa: PLC0415
+
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n')
+    assert moderation_rules(load_settings(config)).school_threshold == 0.5
+    model_path(tmp_path).parent.mkdir(parents=True)
+    model_path(tmp_path).write_text('{"threshold": 0.62, "head": {}}')
+    assert moderation_rules(load_settings(config)).school_threshold == 0.62
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n[moderation]\n'
+                      f'school_model_threshold = 0.8\n')
+    assert moderation_rules(load_settings(config)).school_threshold == 0.8
