@@ -57,6 +57,7 @@ class Moderator:
         self.evidence = evidence
         self._locks = {platform: threading.Lock() for platform in connectors}
         self._cap_alerted: dict[str, datetime] = {}
+        self._school_model_failure: str | None = None
 
     # -- one sweep ---------------------------------------------------------------------------
 
@@ -131,7 +132,8 @@ class Moderator:
         try:
             verdicts = classify_elsewhere([reply.text for reply in fresh],
                                           moderation_rules(self.settings),
-                                          model_path(self.settings.paths.state_dir))
+                                          model_path(self.settings.paths.state_dir),
+                                          self._school_model_failed)
         except (RuntimeError, OSError, subprocess.SubprocessError) as error:
             self.audit.record("moderation.classifier_failed", level="error", platform=platform,
                               reason=str(error), audience="admin")
@@ -201,6 +203,23 @@ class Moderator:
                     "set moderation.dry_run = true and tell the administrator.")
             return
         self.act(row_id, reply, verdict)
+
+    def _school_model_failed(self, reason: str) -> None:
+        """The school's model broke but the default detector answered: say so every sweep in
+        the audit log, and by e-mail once per new reason, rather than stop moderating."""
+        self.audit.record("moderation.school_model_failed", level="warning", reason=reason,
+                          note="the default detector classified these replies alone",
+                          audience="admin")
+        if reason == self._school_model_failure:
+            return
+        self._school_model_failure = reason
+        self.mailer.alert(
+            self.audit, "The school's moderation model failed",
+            f"Steward could not use the school's own moderation model ({reason}). Replies "
+            "are still classified and acted on by the default detector, which catches less. "
+            "Check that the [train] extra is installed in Steward's environment, or train the "
+            "model again with `steward moderate train`; `steward moderate classify "
+            "--school-model` shows whether it works.")
 
     def act(self, row_id: int, reply: Reply, verdict: Verdict) -> None:
         """Evidence, hide, sanction, report: in that order, each step recorded."""

@@ -302,4 +302,7 @@ def school_model_scores(texts: list[str], path: Path) -> list[float] | None:
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(1)
+    # oneDNN writes machine code at run time, which the systemd unit's MemoryDenyWriteExecute
+    # forbids ("could not create a primitive"); PyTorch's own kernels need no such thing.
+    torch.backends.mkldnn.enabled = False
     return _Classifier(str(path.parent / "school-model"), saved["head"]).probabilities(texts)

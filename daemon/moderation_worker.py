@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -43,10 +44,16 @@ def rules_from_json(text: str) -> ModerationRules:
                                                          "extra_shorteners"))))
 
 
+SCHOOL_MODEL_FAILED = "school model failed: "
+
+
 def classify_elsewhere(texts: list[str], rules: ModerationRules,
-                       school_model: Path | None = None) -> list[Verdict]:
+                       school_model: Path | None = None,
+                       on_school_model_failure: Callable[[str], None] = lambda reason: None,
+                       ) -> list[Verdict]:
     """Classify `texts` in a worker process (with the school's model, if one is given and
-    exists); raise RuntimeError if it fails."""
+    exists); raise RuntimeError if it fails. If only the school's model fails, the default
+    detector's verdicts come back and `on_school_model_failure` is told why."""
     if not texts:
         return []
     payload = "\n".join([rules_to_json(rules), *(json.dumps(text) for text in texts)]) + "\n"
@@ -58,10 +65,22 @@ def classify_elsewhere(texts: list[str], rules: ModerationRules,
                             timeout=TIMEOUT_SECONDS, env=environment)
     if result.returncode != 0:
         raise RuntimeError(f"the classifier process failed (exit {result.returncode})")
+    for line in result.stderr.splitlines():
+        if line.startswith(SCHOOL_MODEL_FAILED):
+            on_school_model_failure(line.removeprefix(SCHOOL_MODEL_FAILED))
     verdicts = [json.loads(line) for line in result.stdout.splitlines()]
     if len(verdicts) != len(texts):
         raise RuntimeError("the classifier process answered the wrong number of verdicts")
     return [Verdict(item["verdict"], item["score"], tuple(item["reasons"])) for item in verdicts]
+
+
+def describe_failure(error: Exception, texts: list[str]) -> str:
+    """The error's kind and message, one line, but never a message being classified (a
+    tokenizer's complaint could quote one, and the reason goes to the audit log)."""
+    message = " ".join(str(error).split())[:200]
+    if any(len(text) >= 4 and text[:40] in str(error) for text in texts):
+        message = "(its message quoted a reply, so it is not repeated here)"
+    return f"{type(error).__name__}: {message}"
 
 
 def main() -> int:
@@ -72,7 +91,11 @@ def main() -> int:
     if model_file:
         from daemon.moderation_training import school_model_scores  # noqa: PLC0415
 
-        scores = school_model_scores(texts, Path(model_file))
+        try:
+            scores = school_model_scores(texts, Path(model_file))
+        except Exception as error:  # noqa: BLE001 - whatever broke, the default still answers
+            sys.stderr.write(SCHOOL_MODEL_FAILED + describe_failure(error, texts) + "\n")
+            scores = None
         if scores is not None:
             rules = replace(rules, school_scores=tuple(scores))
     for verdict in classify_many(texts, rules):

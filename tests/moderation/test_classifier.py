@@ -145,3 +145,24 @@ def test_the_daemon_uses_the_threshold_the_school_model_was_scored_at(tmp_path):
     config.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n[moderation]\n'
                       f'school_model_threshold = 0.8\n')
     assert moderation_rules(load_settings(config)).school_threshold == 0.8
+
+
+def test_a_broken_school_model_leaves_the_default_detector_answering(tmp_path):
+    from daemon.moderation_worker import classify_elsewhere  # noqa: PLC0415
+
+    (tmp_path / "school-model").mkdir()
+    broken = tmp_path / "school-model.json"
+    broken.write_text('{"head": ')  # a save cut short by a full disk
+    failures: list[str] = []
+    texts = ["Thank you!", "I will find you after school and hurt you"]
+    verdicts = classify_elsewhere(texts, ModerationRules(), broken, failures.append)
+    assert verdicts == classify_many(texts)
+    assert len(failures) == 1 and failures[0].startswith("JSONDecodeError: ")
+
+
+def test_the_failure_never_repeats_a_message_being_classified():
+    from daemon.moderation_worker import describe_failure  # noqa: PLC0415
+
+    text = "Jane Smith in class 4 is a disgrace"
+    described = describe_failure(ValueError(f"cannot tokenise {text!r}"), [text])
+    assert "Jane" not in described and described.startswith("ValueError: ")

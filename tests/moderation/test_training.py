@@ -4,11 +4,17 @@ optional [train] extra, PyTorch, and is measured by benchmarks/moderation_traini
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import sys
 
 import pytest
 
 from daemon.cli import main
 from daemon.moderation_training import TrainingError, read_examples, train
+from daemon.moderation_worker import rules_to_json
+from policies.moderation import ModerationRules
+from tests.write_execute import run_denying_write_execute, write_execute_denial_available
 
 
 def test_reads_labels_in_the_common_spellings(tmp_path):
@@ -76,6 +82,15 @@ def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
     kind_score, unkind_score = school_model_scores(["the concert was lovely",
                                                     "you useless pathetic idiot"], saved)
     assert unkind_score > kind_score
+    if write_execute_denial_available():  # as the systemd unit runs it
+        payload = "\n".join([rules_to_json(ModerationRules()),
+                             json.dumps("you useless pathetic idiot")]) + "\n"
+        result = run_denying_write_execute(
+            [sys.executable, "-m", "daemon.moderation_worker"], input=payload,
+            capture_output=True, text=True, timeout=300,
+            env=os.environ | {"STEWARD_SCHOOL_MODEL": str(saved)})
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "school-model" in json.loads(result.stdout)["reasons"]
 
 
 def test_the_daemon_says_whether_a_school_model_is_used_and_why_not(tmp_path):

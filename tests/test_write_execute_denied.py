@@ -1,0 +1,39 @@
+"""The systemd unit sets MemoryDenyWriteExecute=yes: no memory may be both writable and
+executable, which breaks any library that writes machine code at run time (oneDNN in PyTorch
+did, for the school model). These run Steward's processes under the same rule, per process, as
+Linux 6.3+ allows, so such a library cannot creep in unnoticed."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from daemon.moderation_worker import rules_to_json
+from policies.moderation import ModerationRules
+from tests.write_execute import run_denying_write_execute, write_execute_denial_available
+
+pytestmark = pytest.mark.skipif(not write_execute_denial_available(),
+                                reason="this kernel cannot deny write+execute memory per "
+                                "process (prctl PR_SET_MDWE needs Linux 6.3 or later)")
+
+
+def test_the_main_job_runs_as_the_unit_would_run_it(tmp_path):
+    result = run_denying_write_execute([sys.executable, "-m", "daemon.cli", "demo"],
+                                       capture_output=True, text=True, timeout=300,
+                                       cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "VERIFIED" in result.stdout
+
+
+def test_the_classifier_process_answers_as_the_unit_would_run_it():
+    payload = "\n".join([rules_to_json(ModerationRules()),
+                         json.dumps("Thank you for the lovely concert"),
+                         json.dumps("I will find you after school and hurt you")]) + "\n"
+    result = run_denying_write_execute([sys.executable, "-m", "daemon.moderation_worker"],
+                                       input=payload, capture_output=True, text=True,
+                                       timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [json.loads(line)["verdict"] for line in result.stdout.splitlines()] == [
+        "allow", "act"]
