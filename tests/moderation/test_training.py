@@ -64,8 +64,8 @@ needs_the_extra = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
 @needs_the_extra
 @pytest.mark.timeout(900)  # fine-tuning on the CPU; only where the extra is installed
 def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
-    """A small, clear-cut set: the fine-tuned model learns it, is saved without any text, and
-    the classifier's worker picks it up."""
+    """A small, clear-cut set: the fine-tuned model learns it, is exported without any text,
+    and the classifier's worker runs it, under the systemd unit's write-execute rule too."""
     from daemon.moderation_training import model_path, school_model_scores  # noqa: PLC0415
 
     kind = ["thank you for the lovely concert", "well done to the football team",
@@ -77,8 +77,9 @@ def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
     report = train(examples, tmp_path)
     assert report["examples"] == 64 and report["held_out"] == 12
     saved = model_path(tmp_path)
-    assert "concert" not in saved.read_text() and (tmp_path / "moderation" /
-                                                    "school-model").is_dir()
+    folder = tmp_path / "moderation" / "school-model"
+    assert "concert" not in saved.read_text()
+    assert sorted(path.name for path in folder.iterdir()) == ["model.onnx", "tokenizer.json"]
     kind_score, unkind_score = school_model_scores(["the concert was lovely",
                                                     "you useless pathetic idiot"], saved)
     assert unkind_score > kind_score
