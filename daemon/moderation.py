@@ -217,9 +217,10 @@ class Moderator:
             self.audit, "The school's moderation model failed",
             f"Steward could not use the school's own moderation model ({reason}). Replies "
             "are still classified and acted on by the default detector, which catches less. "
-            "Check that the [train] extra is installed in Steward's environment, or train the "
-            "model again with `steward moderate train`; `steward moderate classify "
-            "--school-model` shows whether it works.")
+            "A damaged or half-copied model folder is the usual cause: train the model again "
+            "with `steward moderate train`, or check the [train] extra is installed in "
+            "Steward's environment; `steward moderate classify --school-model` shows whether "
+            "it works.")
 
     def act(self, row_id: int, reply: Reply, verdict: Verdict) -> None:
         """Evidence, hide, sanction, report: in that order, each step recorded."""

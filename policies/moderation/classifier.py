@@ -48,7 +48,8 @@ class ModerationRules:
     school_scores: tuple[float, ...] | None = None  # the school's own model, computed outside
     # The school model's probability at or above which it asks for review: the threshold its
     # held-out macro-F1 was measured at, unless the school sets another. Not review_threshold,
-    # which suits the packaged model's scale: a fine-tuned model at 0.25 doubles false alarms.
+    # which suits the packaged model's scale: at 0.25 a model fine-tuned on OLID sent 35% of
+    # clean held-out messages to review, against 24% at 0.5.
     school_threshold: float = 0.5
 
 
