@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from moderation_quality import davidson, olid, report  # noqa: E402
 
 from daemon.moderation_training import (  # noqa: E402
+    HELD_OUT_SHARE,
+    SPLIT_SEED,
     TrainingError,
     macro_f1,
     model_path,
@@ -54,7 +56,7 @@ def main() -> None:
               f"{time.perf_counter() - started:.0f} s: held-out macro-F1 "
               f"{trained['held_out_macro_f1']:.3f} (target >= 0.80)")
     threshold = saved_threshold(state_dir)
-    _, held = stratified_split(labels, 0.2, 7)  # the split train() made
+    _, held = stratified_split(labels, HELD_OUT_SHARE, SPLIT_SEED)  # the split train() made
     held_texts, held_labels = [texts[i] for i in held], [labels[i] for i in held]
     scores = school_model_scores(held_texts, model_path(state_dir))
     if scores is None:

@@ -35,6 +35,8 @@ MAX_TOKENS = 64
 LEARNING_RATE = 6e-5
 EPOCHS = 3
 MINIMUM_STEPS = 60  # a school's first few dozen decisions still get enough passes to learn
+HELD_OUT_SHARE = 0.2  # never trained on; the reported macro-F1 is measured on it
+SPLIT_SEED = 7
 MODEL_FORMAT = "onnx-1"  # what school-model.json's "format" says the folder holds
 
 
@@ -108,8 +110,15 @@ class _Classifier:
     def logits(self, texts: list[str]):
         tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS,
                                 return_tensors="pt")
-        hidden = self.encoder(**tokens).last_hidden_state
-        mask = tokens["attention_mask"].unsqueeze(-1).float()
+        return self.logits_of_tokens(tokens["input_ids"], tokens["attention_mask"],
+                                     tokens["token_type_ids"])
+
+    def logits_of_tokens(self, input_ids, attention_mask, token_type_ids):
+        """Encoder, mean pooling over the real tokens, head: the one network that is trained
+        and exported."""
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).float()
         return self.head((hidden * mask).sum(1) / mask.sum(1))
 
     def fit(self, texts: list[str], labels: list[bool], seed: int,
@@ -161,11 +170,8 @@ class _Classifier:
                 self.encoder, self.head = classifier.encoder, classifier.head
 
             def forward(self, input_ids, attention_mask, token_type_ids):
-                hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                      token_type_ids=token_type_ids).last_hidden_state
-                mask = attention_mask.unsqueeze(-1).float()
-                pooled = (hidden * mask).sum(1) / mask.sum(1)
-                return torch.softmax(self.head(pooled), -1)[:, 1]
+                logits = classifier.logits_of_tokens(input_ids, attention_mask, token_type_ids)
+                return torch.softmax(logits, -1)[:, 1]
 
         tokens = self.tokenizer(["an example", "another example, longer"], padding=True,
                                 return_tensors="pt")
@@ -200,8 +206,9 @@ def stratified_split(labels: list[bool], held_out: float, seed: int) -> tuple[li
     return sorted(kept), sorted(held)
 
 
-def train(examples: list[tuple[str, bool]], state_dir: Path, held_out: float = 0.2,
-          seed: int = 7, progress: Callable[[str], None] = lambda message: None) -> dict:
+def train(examples: list[tuple[str, bool]], state_dir: Path,
+          held_out: float = HELD_OUT_SHARE, seed: int = SPLIT_SEED,
+          progress: Callable[[str], None] = lambda message: None) -> dict:
     """Fine-tune on four fifths, export, report the exported model's macro-F1 on the fifth
     held out, install it; return the report."""
     if len(examples) < 50 or len({label for _, label in examples}) < 2:
@@ -254,8 +261,6 @@ def encoder_directory(state_dir: Path) -> Path:
 def school_model_status(state_dir: Path) -> tuple[bool, str]:
     """Whether the daemon will use a school model, and a sentence saying so (or why not), for
     the `moderation.started` event: a model that is silently ignored helps nobody."""
-    import importlib.util  # noqa: PLC0415
-
     path = model_path(state_dir)
     if not path.exists():
         return False, "none trained (the default detector runs alone)"
@@ -266,7 +271,7 @@ def school_model_status(state_dir: Path) -> tuple[bool, str]:
     if saved.get("format") != MODEL_FORMAT or not encoder_directory(state_dir).is_dir():
         return False, ("not used: it was trained by an earlier version of Steward; run "
                        "`steward moderate train` again")
-    if any(importlib.util.find_spec(name) is None for name in ("onnxruntime", "tokenizers")):
+    if not _runtime_installed():
         return False, ("not used: ONNX Runtime is not installed here; install the [train] "
                        "extra with `pip install -e \".[train]\"` or remove the model")
     return True, (f"in use: trained {saved.get('trained_at', '?')} on "
@@ -313,12 +318,17 @@ def school_model_scores(texts: list[str], path: Path) -> list[float] | None:
     saved = json.loads(path.read_text(encoding="utf-8"))
     if saved.get("format") != MODEL_FORMAT:
         return None  # from an earlier version: `steward moderate train` again to use one
-    try:
-        import onnxruntime  # noqa: PLC0415, F401
-        import tokenizers  # noqa: PLC0415, F401
-    except ImportError:
+    if not _runtime_installed():
         return None
     return _scores(folder, texts)
+
+
+def _runtime_installed() -> bool:
+    """Whether what runs the school model (ONNX Runtime and the tokenizers) is installed."""
+    import importlib.util  # noqa: PLC0415
+
+    return all(importlib.util.find_spec(name) is not None
+               for name in ("onnxruntime", "tokenizers"))
 
 
 def _scores(folder: Path, texts: list[str]) -> list[float]:

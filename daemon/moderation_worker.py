@@ -44,6 +44,11 @@ def rules_from_json(text: str) -> ModerationRules:
                                                          "extra_shorteners"))))
 
 
+def worker_input(rules: ModerationRules, texts: list[str]) -> str:
+    """What the worker reads on stdin: the rules on one line, then one JSON string per text."""
+    return "\n".join([rules_to_json(rules), *(json.dumps(text) for text in texts)]) + "\n"
+
+
 SCHOOL_MODEL_FAILED = "school model failed: "
 
 
@@ -56,7 +61,7 @@ def classify_elsewhere(texts: list[str], rules: ModerationRules,
     detector's verdicts come back and `on_school_model_failure` is told why."""
     if not texts:
         return []
-    payload = "\n".join([rules_to_json(rules), *(json.dumps(text) for text in texts)]) + "\n"
+    payload = worker_input(rules, texts)
     environment = dict(os.environ)
     if school_model is not None and Path(school_model).exists():
         environment["STEWARD_SCHOOL_MODEL"] = str(school_model)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from daemon.moderation_worker import rules_to_json
+from daemon.moderation_worker import worker_input
 from policies.moderation import ModerationRules
 from tests.write_execute import run_denying_write_execute, write_execute_denial_available
 
@@ -28,9 +28,8 @@ def test_the_main_job_runs_as_the_unit_would_run_it(tmp_path):
 
 
 def test_the_classifier_process_answers_as_the_unit_would_run_it():
-    payload = "\n".join([rules_to_json(ModerationRules()),
-                         json.dumps("Thank you for the lovely concert"),
-                         json.dumps("I will find you after school and hurt you")]) + "\n"
+    payload = worker_input(ModerationRules(), ["Thank you for the lovely concert",
+                                               "I will find you after school and hurt you"])
     result = run_denying_write_execute([sys.executable, "-m", "daemon.moderation_worker"],
                                        input=payload, capture_output=True, text=True,
                                        timeout=120)

@@ -12,7 +12,7 @@ import pytest
 
 from daemon.cli import main
 from daemon.moderation_training import TrainingError, read_examples, train
-from daemon.moderation_worker import rules_to_json
+from daemon.moderation_worker import worker_input
 from policies.moderation import ModerationRules
 from tests.write_execute import run_denying_write_execute, write_execute_denial_available
 
@@ -84,8 +84,7 @@ def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
                                                     "you useless pathetic idiot"], saved)
     assert unkind_score > kind_score
     if write_execute_denial_available():  # as the systemd unit runs it
-        payload = "\n".join([rules_to_json(ModerationRules()),
-                             json.dumps("you useless pathetic idiot")]) + "\n"
+        payload = worker_input(ModerationRules(), ["you useless pathetic idiot"])
         result = run_denying_write_execute(
             [sys.executable, "-m", "daemon.moderation_worker"], input=payload,
             capture_output=True, text=True, timeout=300,
