@@ -8,10 +8,15 @@ messages, the share of clean messages sent to review (or acted on), and macro-F1
 (`act` or `review`) against clean, the OffensEval measure (best system 0.829).
 Targets (issue 4): act precision >= 0.90; act + review recall >= 0.75 with at most 15% of clean
 messages sent to review. Run: .venv/bin/python benchmarks/moderation_quality.py
+     [--labelled FILE ...]   also score labelled messages that are not in the fixtures: a CSV
+                             or TSV with a text and a label column (as `steward moderate train`
+                             reads them: offensive/clean, 1/0, OFF/NOT; --text-column tweet and
+                             --label-column subtask_a by default, OLID's names)
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 import sys
@@ -19,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from daemon.moderation_training import TrainingError, read_examples  # noqa: E402
 from policies.moderation import ModerationRules, classify_many  # noqa: E402
 
 FIXTURES = Path(os.environ.get("STEWARD_FIXTURES", Path(__file__).resolve().parents[2]
@@ -44,6 +50,23 @@ def davidson() -> tuple[list[str], list[bool]]:
             texts.append(row["tweet"])
             labels.append(row["class"] in ("0", "1"))
     return texts, labels
+
+
+def labelled(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[bool]]:
+    """Messages and labels from a file of the caller's (for figures on messages not in the
+    fixtures, which the detector's thresholds were never chosen on)."""
+    try:
+        examples = read_examples(path, text_column, label_column)
+    except (OSError, TrainingError) as error:
+        raise SystemExit(f"cannot read {path}: {error}") from None
+    return [text for text, _ in examples], [label for _, label in examples]
+
+
+def add_labelled_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--labelled", type=Path, action="append", default=[],
+                        metavar="FILE", help="also score this labelled CSV/TSV (repeatable)")
+    parser.add_argument("--text-column", default="tweet")
+    parser.add_argument("--label-column", default="subtask_a")
 
 
 def f1(tp: int, fp: int, fn: int) -> float:
@@ -74,12 +97,20 @@ def report(name: str, texts: list[str], labels: list[bool], rules: ModerationRul
 
 
 def main() -> None:
-    if not (FIXTURES / "abuse").is_dir():
-        raise SystemExit(f"no abuse corpora at {FIXTURES / 'abuse'} (set STEWARD_FIXTURES)")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_labelled_arguments(parser)
+    arguments = parser.parse_args()
+    if not (FIXTURES / "abuse").is_dir() and not arguments.labelled:
+        raise SystemExit(f"no abuse corpora at {FIXTURES / 'abuse'} (set STEWARD_FIXTURES, or "
+                         "name a labelled file with --labelled)")
     rules = ModerationRules()
     print(f"default detector: act >= {rules.act_threshold}, review >= {rules.review_threshold}")
-    report("OLID training set", *olid(), rules)
-    report("Davidson (the packaged model was trained on it)", *davidson(), rules)
+    if (FIXTURES / "abuse").is_dir():
+        report("OLID training set", *olid(), rules)
+        report("Davidson (the packaged model was trained on it)", *davidson(), rules)
+    for path in arguments.labelled:
+        report(f"{path.name} (not in the fixtures)",
+               *labelled(path, arguments.text_column, arguments.label_column), rules)
     print("targets: act precision >= 0.90; act+review recall >= 0.75 with clean sent to "
           "review <= 0.15")
 

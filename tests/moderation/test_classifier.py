@@ -43,6 +43,50 @@ def test_acts_on_threats(text):
     assert verdict.verdict == "act" and "threat-or-violence" in verdict.reasons
 
 
+@pytest.mark.parametrize("text", [
+    "I'd love to punch that PE teacher",
+    "that teacher needs a slap",
+    "someone should slap that receptionist",
+    "hope the school burns down",
+    "hope he gets what's coming",
+    "go die",
+])
+def test_acts_on_violence_wished_on_someone(text):
+    verdict = classify(text)
+    assert verdict.verdict == "act" and "threat-or-violence" in verdict.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "I'd hate to hurt her feelings",
+    "I could kill for a coffee after that",
+    "I'd love to shoot the nativity for the newsletter",
+    "hope these memories never die",
+    "I'd love to hit the shops after the fair",
+    "I hope the rumour dies down",
+    "the kids need a hiding place for the egg hunt",
+    "I'd love to beat the other team next year",
+])
+def test_everyday_words_of_violence_are_not_taken_for_threats(text):
+    assert "threat-or-violence" not in classify(text).reasons
+
+
+@pytest.mark.parametrize("text", [
+    "Mr Example is a creep",
+    "teachers here are thick as mince",
+    "what a bunch of muppets",
+    "get a real job you parasites",
+    "useless, the lot of them",
+])
+def test_insults_without_a_pronoun_first_go_to_a_moderator(text):
+    verdict = classify(text)
+    assert verdict.verdict in ("review", "act") and "insult" in verdict.reasons
+
+
+def test_abbreviated_and_plural_swearing_is_still_swearing():
+    assert "profanity" in classify("f off").reasons
+    assert "profanity" in classify("total tw@ts").reasons
+
+
 @pytest.mark.parametrize("text", ["all immigrants are vermin", "go back to your own country"])
 def test_acts_on_identity_attacks(text):
     assert classify(text).reasons[0] == "identity-attack"
