@@ -27,6 +27,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from policies.moderation.normalise import for_encoder
+
 POSITIVE = {"offensive", "1", "off", "act", "true", "yes", "abusive", "hate"}
 NEGATIVE = {"clean", "0", "not", "allow", "false", "no", "neither", "ok"}
 
@@ -37,7 +39,9 @@ EPOCHS = 3
 MINIMUM_STEPS = 60  # a school's first few dozen decisions still get enough passes to learn
 HELD_OUT_SHARE = 0.2  # never trained on; the reported macro-F1 is measured on it
 SPLIT_SEED = 7
-MODEL_FORMAT = "onnx-1"  # what school-model.json's "format" says the folder holds
+# What school-model.json's "format" says the folder holds. onnx-2: reads for_encoder()'s text
+# (emoji spelled out, hashtags split); an onnx-1 model read the raw text and must be retrained.
+MODEL_FORMAT = "onnx-2"
 
 
 class TrainingError(Exception):
@@ -108,8 +112,8 @@ class _Classifier:
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
 
     def logits(self, texts: list[str]):
-        tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS,
-                                return_tensors="pt")
+        tokens = self.tokenizer([for_encoder(text) for text in texts], padding=True,
+                                truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
         return self.logits_of_tokens(tokens["input_ids"], tokens["attention_mask"],
                                      tokens["token_type_ids"])
 
@@ -283,14 +287,16 @@ def school_model_status(state_dir: Path) -> tuple[bool, str]:
 # benchmarks/moderation_training.py, OLID, 2026-11-22), said at start-up so that nobody believes
 # Steward catches more than it does.
 DEFAULT_DETECTOR_LIMITS = (
-    "the default detector (word lists, patterns and the packaged model) flagged 59% of "
-    "offensive messages in the OLID benchmark, with 14% of clean ones sent to review; Steward "
-    "aims for 75%. Criticism without swearing is what it misses. A school model trained with "
-    "`steward moderate train` on OLID flagged 81%, with 24% of clean ones sent to review")
+    "the default detector (word lists, patterns and the packaged model) flagged 62% of "
+    "offensive messages in the OLID test set, which it was never tuned on, with 12% of clean "
+    "ones sent to review; Steward aims for 75%. Criticism without swearing is what it misses. "
+    "A school model trained with `steward moderate train` on OLID flagged 82%, with 21% of "
+    "clean ones sent to review")
 SCHOOL_MODEL_LIMITS = (
-    "with a school model trained on OLID, the detector flagged 81% of offensive messages it had "
-    "not seen, with 24% of clean ones sent to review (raise moderation.school_model_threshold "
-    "for fewer reviews); its own macro-F1 was 0.772, against a target of 0.80")
+    "with a school model trained on OLID, the detector flagged 82% of offensive messages in the "
+    "OLID test set, which it had not seen, with 21% of clean ones sent to review (raise "
+    "moderation.school_model_threshold for fewer reviews); its own macro-F1 there was 0.796, "
+    "against a target of 0.80")
 
 
 def detector_limits(school_model_in_use: bool) -> str:
@@ -347,7 +353,7 @@ def _scores(folder: Path, texts: list[str]) -> list[float]:
     tokenizer.enable_padding()
     scores: list[float] = []
     for start in range(0, len(texts), 128):
-        encoded = tokenizer.encode_batch(texts[start:start + 128])
+        encoded = tokenizer.encode_batch([for_encoder(text) for text in texts[start:start + 128]])
         feed = {name: numpy.array([getattr(item, field) for item in encoded], dtype=numpy.int64)
                 for name, field in (("input_ids", "ids"), ("attention_mask", "attention_mask"),
                                     ("token_type_ids", "type_ids"))}

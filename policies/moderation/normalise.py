@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
                       "9": "g", "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e",
@@ -21,6 +22,7 @@ _RUNS = re.compile(r"(.)\1{2,}")
 _WORD = re.compile(r"[a-z]+")
 
 
+@lru_cache(maxsize=1024)
 def plain(text: str) -> str:
     """Lower case, no accents, homoglyphs mapped to Latin letters."""
     text = unicodedata.normalize("NFKC", text).translate(HOMOGLYPHS)
@@ -28,7 +30,8 @@ def plain(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 
-def variants(text: str) -> list[str]:
+@lru_cache(maxsize=1024)  # every layer asks for the same message's variants: undo once
+def variants(text: str) -> tuple[str, ...]:
     """The word sequences to check: as written, and with every obfuscation undone."""
     base = plain(text)
     decoded = base.translate(LEET)
@@ -36,12 +39,45 @@ def variants(text: str) -> list[str]:
     joined = _INNER_SYMBOLS.sub("", joined)
     squeezed = _RUNS.sub(r"\1\1", joined)
     single = _RUNS.sub(r"\1", joined)
-    return list(dict.fromkeys([base, joined, squeezed, single]))
+    return tuple(dict.fromkeys([base, joined, squeezed, single]))
 
 
-def words(text: str) -> set[str]:
+@lru_cache(maxsize=1024)
+def words(text: str) -> frozenset[str]:
     """Every word in every variant of `text`."""
     found: set[str] = set()
     for variant in variants(text):
         found.update(_WORD.findall(variant))
-    return found
+    return frozenset(found)
+
+
+_REPEATED_MENTIONS = re.compile(r"(?:@USER\b\s*){2,}")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_HASHTAG = re.compile(r"#(\w+)")
+_JOINERS = {"\u200d", "\ufe0f", "\ufe0e"}
+
+
+def for_encoder(text: str) -> str:
+    """What the school's model reads: emoji spelled out by their Unicode names (the encoder's
+    vocabulary has none of them: "😂" would be an unknown token), CamelCase hashtags split into
+    words ("#LiberalsAreIdiots" -> "# Liberals Are Idiots"), a run of placeholder mentions
+    (OLID's "@USER @USER @USER") and of one emoji kept once. The same text goes to the model
+    when it is trained and when the daemon runs it; OffensEval's best systems did the same."""
+    text = _REPEATED_MENTIONS.sub("@USER ", text)
+    text = _HASHTAG.sub(lambda match: "# " + _CAMEL.sub(" ", match.group(1)), text)
+    spelled: list[str] = []
+    previous = ""
+    for character in text:
+        category = unicodedata.category(character)
+        if character in _JOINERS or category == "Sk" and ord(character) > 0x1F000:
+            continue  # zero-width joiners, variation selectors, skin tones
+        if category == "So":
+            name = ("flag" if 0x1F1E6 <= ord(character) <= 0x1F1FF  # a flag is two letters
+                    else unicodedata.name(character, "").lower())
+            if name != previous:
+                spelled.append(f" {name} ")
+            previous = name
+            continue
+        previous = character
+        spelled.append(character)
+    return re.sub(r"\s+", " ", "".join(spelled)).strip()

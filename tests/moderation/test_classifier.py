@@ -210,3 +210,12 @@ def test_the_failure_never_repeats_a_message_being_classified():
     text = "Jane Smith in class 4 is a disgrace"
     described = describe_failure(ValueError(f"cannot tokenise {text!r}"), [text])
     assert "Jane" not in described and described.startswith("ValueError: ")
+
+
+def test_the_school_model_reads_emoji_as_words_and_hashtags_split():
+    from policies.moderation.normalise import for_encoder  # noqa: PLC0415
+
+    assert for_encoder("@USER @USER @USER #ParentsEvening 😂😂😂") == (
+        "@USER # Parents Evening face with tears of joy")
+    assert for_encoder("Well done 👍🏽 🇬🇧") == "Well done thumbs up sign flag"
+    assert for_encoder("See you at sports day") == "See you at sports day"
