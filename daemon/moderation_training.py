@@ -284,7 +284,8 @@ def school_model_status(state_dir: Path) -> tuple[bool, str]:
 
 
 # What each detector was measured to catch (benchmarks/moderation_quality.py and
-# benchmarks/moderation_training.py, OLID, 2026-11-22), said at start-up so that nobody believes
+# benchmarks/moderation_training.py with --labelled on the OLID test set, which is not in the
+# fixtures and chose no threshold, 2026-12-02), said at start-up so that nobody believes
 # Steward catches more than it does.
 DEFAULT_DETECTOR_LIMITS = (
     "the default detector (word lists, patterns and the packaged model) flagged 62% of "
