@@ -37,13 +37,7 @@ def test_allows_ordinary_messages_from_parents(text):
     "watch your back",
     "I'm going to smash your windows",
     "someone should burn the school down, burn the school",
-])
-def test_acts_on_threats(text):
-    verdict = classify(text)
-    assert verdict.verdict == "act" and "threat-or-violence" in verdict.reasons
-
-
-@pytest.mark.parametrize("text", [
+    # violence wished on someone rather than promised
     "I'd love to punch that PE teacher",
     "that teacher needs a slap",
     "someone should slap that receptionist",
@@ -51,7 +45,7 @@ def test_acts_on_threats(text):
     "hope he gets what's coming",
     "go die",
 ])
-def test_acts_on_violence_wished_on_someone(text):
+def test_acts_on_threats_made_and_violence_wished_on_someone(text):
     verdict = classify(text)
     assert verdict.verdict == "act" and "threat-or-violence" in verdict.reasons
 
