@@ -49,17 +49,19 @@ def detect(gray: numpy.ndarray) -> list[tuple[int, int, int, int]]:
     return [tuple(int(value / scale) for value in box) for box in faces]
 
 
-def _decode(path: Path, flags: int) -> numpy.ndarray:
-    data = numpy.fromfile(str(path), dtype=numpy.uint8)
+def _decode(source: Path | bytes, flags: int) -> numpy.ndarray:
+    """Decode a picture given as bytes (the intake's copy) or as a file (tests, the CLI)."""
+    data = numpy.frombuffer(source, dtype=numpy.uint8) if isinstance(source, bytes | bytearray) \
+        else numpy.fromfile(str(source), dtype=numpy.uint8)
     picture = cv2.imdecode(data, flags)
     if picture is None:
         raise ValueError("the picture cannot be decoded")
     return picture
 
 
-def count_faces(path: Path) -> int:
+def count_faces(source: Path | bytes) -> int:
     """How many faces the picture shows (orientation applied). Raise ValueError if undecodable."""
-    return len(detect(_decode(path, cv2.IMREAD_GRAYSCALE)))
+    return len(detect(_decode(source, cv2.IMREAD_GRAYSCALE)))
 
 
 def blur_faces(source: Path, target: Path) -> int:
@@ -68,7 +70,15 @@ def blur_faces(source: Path, target: Path) -> int:
     The picture is decoded upright (orientation applied) and re-encoded (JPEG quality 92, or
     PNG), so the result needs no orientation and carries no metadata.
     """
-    picture = _decode(source, cv2.IMREAD_COLOR)
+    encoded, faces = blurred(Path(source).read_bytes(), as_png=target.suffix.lower() == ".png")
+    Path(target).write_bytes(encoded)
+    return faces
+
+
+def blurred(data: bytes, as_png: bool = False) -> tuple[bytes, int]:
+    """The picture `data` with every face pixelated beyond recognition, re-encoded (JPEG
+    quality 92, or PNG when `as_png`), and how many faces were blurred."""
+    picture = _decode(data, cv2.IMREAD_COLOR)
     faces = detect(cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY))
     height, width = picture.shape[:2]
     for x, y, w, h in faces:
@@ -79,10 +89,9 @@ def blur_faces(source: Path, target: Path) -> int:
         tiny = cv2.resize(region, (6, 6), interpolation=cv2.INTER_AREA)
         blocky = cv2.resize(tiny, (right - left, bottom - top), interpolation=cv2.INTER_NEAREST)
         picture[top:bottom, left:right] = cv2.GaussianBlur(blocky, (0, 0), max(2, w / 12))
-    extension = ".png" if target.suffix.lower() == ".png" else ".jpg"
+    extension = ".png" if as_png else ".jpg"
     parameters = [cv2.IMWRITE_JPEG_QUALITY, 92] if extension == ".jpg" else []
     ok, encoded = cv2.imencode(extension, picture, parameters)
     if not ok:
         raise ValueError("the blurred picture cannot be encoded")
-    encoded.tofile(str(target))
-    return len(faces)
+    return encoded.tobytes(), len(faces)
