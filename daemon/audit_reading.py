@@ -3,6 +3,12 @@ platform, written as plain lines or as CSV for a spreadsheet.
 
 Everything here only reads. The log itself never holds children's names, post text or abusive
 content, so neither does anything printed from it.
+
+But it does hold names chosen by others: a post folder's name (whoever dropped it in the inbox),
+a follower's handle (anyone on the platform). So every field is shown through `visible`: a
+newline cannot forge a second line, an escape sequence cannot drive the reader's terminal, a
+bidi override cannot reorder what is shown; and a CSV cell goes through `spreadsheet_cell`, so a
+name cannot become a formula when the export is opened in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -45,6 +52,46 @@ TEMPLATES = {
     "service.started": "Steward started ({mode}; platforms {platforms})",
     "service.stopped": "Steward stopped ({reason})",
 }
+
+
+_NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Control characters, format characters (bidi overrides and isolates, zero-width characters,
+# the byte-order mark), line and paragraph separators, and stray surrogates.
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def visible(text: Any) -> str:
+    """`text` with every character that could hide, forge or reorder what a person reads
+    spelled out as an escape (`\\x1b`, `\\n`, `\\u202e`); a backslash is doubled, so an
+    escape cannot be imitated. Letters, accents and emoji are left alone."""
+    text = str(text)
+    if text.isprintable() and "\\" not in text:
+        return text
+    shown = []
+    for character in text:
+        code = ord(character)
+        if character in _NAMED_ESCAPES:
+            shown.append(_NAMED_ESCAPES[character])
+        elif unicodedata.category(character) not in _HIDDEN_CATEGORIES:
+            shown.append(character)
+        elif code <= 0xFF:
+            shown.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            shown.append(f"\\u{code:04x}")
+        else:
+            shown.append(f"\\U{code:08x}")
+    return "".join(shown)
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: escaped as by `visible`, and prefixed with
+    an apostrophe when it starts with a character that would make it a formula (= + - @, tab,
+    carriage return). Numbers pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    shown = visible(value)
+    return "'" + shown if value.startswith(FORMULA_STARTS) else shown
 
 
 def parse_when(text: str, zone: ZoneInfo, end_of_day: bool = False) -> datetime:
@@ -153,23 +200,24 @@ def plain_line(entry: dict[str, Any], zone: ZoneInfo) -> str:
     when = f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S}" if moment else "(no time)"
     flag = {"warning": "WARNING ", "error": "ERROR "}.get(entry.get("level", ""), "")
     clause = f"  [{entry['clause']}]" if entry.get("clause") else ""
-    return (f"{when}  #{entry.get('seq', '?'):<6} {entry.get('event', '?'):<28} "
-            f"{flag}{summary(entry)}{clause}")
+    return visible(f"{when}  #{entry.get('seq', '?'):<6} {entry.get('event', '?'):<28} "
+                   f"{flag}{summary(entry)}{clause}")
 
 
 def write_csv(entries: Iterable[dict[str, Any]], zone: ZoneInfo, out: TextIO) -> int:
-    """Events as CSV (`CSV_COLUMNS`), one row each; return how many."""
+    """Events as CSV (`CSV_COLUMNS`), one row each, every cell through `spreadsheet_cell`;
+    return how many."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     count = 0
     for entry in entries:
         moment = event_time(entry)
         local = moment.astimezone(zone) if moment else None
-        writer.writerow([
+        writer.writerow([spreadsheet_cell(cell) for cell in [
             entry.get("seq", ""), f"{local:%Y-%m-%d}" if local else "",
             f"{local:%H:%M:%S}" if local else "", entry.get("event", ""),
             entry.get("level", ""), ", ".join(sorted(_platforms_of(entry))),
             entry.get("name", ""), summary(entry),
-            _text(entry.get("clause") or entry.get("clauses") or ""), entry.get("hash", "")])
+            _text(entry.get("clause") or entry.get("clauses") or ""), entry.get("hash", "")]])
         count += 1
     return count

@@ -14,11 +14,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from html import escape
+from html import escape as html_escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from daemon.audit_reading import event_time, summary
+from daemon.audit_reading import event_time, summary, visible
 from daemon.audit_verification import ChainReport
 from policies.clauses import CLAUSES
 
@@ -90,6 +90,12 @@ def tally(events: Iterable[dict[str, Any]], zone: ZoneInfo) -> Tally:
         if entry.get("level") == "error":
             counts.problems[name] += 1
     return counts
+
+
+def escape(text: Any) -> str:
+    """Text for the page: HTML-escaped, and with every control, bidi or invisible character
+    spelled out (`audit_reading.visible`): names and handles come from outside Steward."""
+    return html_escape(visible(text))
 
 
 # -- charts ------------------------------------------------------------------------------------

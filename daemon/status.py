@@ -9,6 +9,7 @@ from collections import deque
 from pathlib import Path
 
 from config.settings import StewardSettings
+from daemon.audit_reading import visible
 from daemon.store import parse_timestamp
 
 
@@ -58,16 +59,16 @@ def print_status(settings: StewardSettings) -> int:
     print("\nNext posts:" if upcoming else "\nNext posts: none queued")
     for row in upcoming:
         when = parse_timestamp(row["publish_at"])
-        print(f"  {when:%Y-%m-%d %H:%M} UTC  {row['name']}  [{row['status']}: "
-              f"{row['deliveries']}]")
+        print(visible(f"  {when:%Y-%m-%d %H:%M} UTC  {row['name']}  [{row['status']}: "
+                      f"{row['deliveries']}]"))
     db.close()
     events = recent_events(state_dir / "audit.jsonl", 2000)
     health = platform_health(events)
     print("\nPlatforms (last known):" if health else "\nPlatforms: not checked yet")
     for platform, text in sorted(health.items()):
-        print(f"  {platform}: {text}")
+        print(visible(f"  {platform}: {text}"))
     print("\nLast events:")
     for event in events[-10:]:
         detail = event.get("name") or event.get("platform") or ""
-        print(f"  {event.get('timestamp', '?')}  {event.get('event', '?')}  {detail}")
+        print(visible(f"  {event.get('timestamp', '?')}  {event.get('event', '?')}  {detail}"))
     return 0
