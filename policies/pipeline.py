@@ -11,6 +11,7 @@ from dataclasses import replace
 from policies import (
     approval,
     faces,
+    hidden_characters,
     links,
     location,
     media_files,
@@ -28,6 +29,7 @@ RULES: tuple[Rule, ...] = (
     location.RULE,
     faces.RULE,
     photo_consent.RULE,
+    hidden_characters.RULE,
     pupil_names.RULE,
     personal_data.RULE,
     links.RULE,
