@@ -216,3 +216,253 @@ def dirty_tiff(orientation: int = 8) -> bytes:
     buffer = io.BytesIO()
     _gradient(40, 30).save(buffer, "TIFF", exif=exif)
     return buffer.getvalue()
+
+
+# -- hostile headers: files whose headers disagree about the picture's size ----------------------
+
+def plain_jpeg(width: int = 16, height: int = 16) -> bytes:
+    """A JPEG straight from Pillow: no metadata beyond JFIF."""
+    buffer = io.BytesIO()
+    _gradient(width, height).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def jpeg_segment_at(jpeg: bytes, markers: tuple[int, ...]) -> tuple[int, int]:
+    """(start, end) of the first segment with one of `markers`, walking the segments."""
+    position = 2
+    while jpeg[position + 1] not in markers:
+        position += 2 + struct.unpack(">H", jpeg[position + 2:position + 4])[0]
+    return position, position + 2 + struct.unpack(">H", jpeg[position + 2:position + 4])[0]
+
+
+def with_frame_size(jpeg: bytes, width: int, height: int) -> bytes:
+    """The JPEG with its (first) frame header claiming another size."""
+    start, _ = jpeg_segment_at(jpeg, (0xC0, 0xC2))
+    return jpeg[:start + 5] + struct.pack(">HH", height, width) + jpeg[start + 9:]
+
+
+def jpeg_with_two_frame_headers(claimed: int = 30000, between_scans: bool = True) -> bytes:
+    """The decompression bomb of the security issue: a first frame header claiming
+    `claimed` x `claimed` pixels (what OpenCV allocates and decodes), a scan, then a second,
+    honest 16 x 16 frame header with its scan (what a cleaner keeping the last one reports).
+    With `between_scans` False, the two frame headers stand next to each other."""
+    small = plain_jpeg(16, 16)
+    start, end = jpeg_segment_at(small, (0xC0,))
+    honest = small[start:end]
+    claiming = honest[:5] + struct.pack(">HH", claimed, claimed) + honest[9:]
+    scan = jpeg_segment_at(small, (0xDA,))[0]
+    if not between_scans:
+        return small[:start] + claiming + small[start:]
+    return small[:start] + claiming + small[end:scan] + small[scan:-2] + honest + small[scan:]
+
+
+def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, position = [], 8
+    while position < len(png):
+        length, kind = struct.unpack(">I4s", png[position:position + 8])
+        chunks.append((kind, png[position + 8:position + 8 + length]))
+        position += 12 + length
+    return chunks
+
+
+def png_from_chunks(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + b"".join(png_chunk(kind, data) for kind, data in chunks)
+
+
+def plain_png(width: int = 20, height: int = 10, frames: int = 1) -> bytes:
+    """A PNG from Pillow; with `frames` > 1 an animated PNG (acTL, fcTL, fdAT)."""
+    images = [_gradient(width, height).rotate(90 * index) for index in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "PNG", save_all=frames > 1, append_images=images[1:])
+    return buffer.getvalue()
+
+
+def png_with_second_header(width: int, height: int) -> bytes:
+    """A PNG with a second IHDR (claiming another size) after its first."""
+    chunks = _png_chunks(plain_png())
+    second = struct.pack(">II", width, height) + chunks[0][1][8:]
+    return png_from_chunks(chunks[:1] + [(b"IHDR", second)] + chunks[1:])
+
+
+def apng_with_frame_size(width: int, height: int) -> bytes:
+    """An animated PNG whose second frame control chunk claims `width` x `height`."""
+    chunks = _png_chunks(plain_png(frames=2))
+    index = [kind for kind, _ in chunks].index(b"fcTL", 3)
+    data = chunks[index][1]
+    chunks[index] = (b"fcTL", data[:4] + struct.pack(">II", width, height) + data[12:])
+    return png_from_chunks(chunks)
+
+
+def gif_with_frame_at(left: int, top: int, width: int, height: int) -> bytes:
+    """The dirty GIF with its first frame's image descriptor moved and resized."""
+    data = bytearray(dirty_gif())
+    flags = data[10]
+    position = 13 + (3 * 2 ** ((flags & 0x07) + 1) if flags & 0x80 else 0)
+    while data[position] != 0x2C:  # skip extensions before the first image
+        position += 2
+        while data[position]:
+            position += 1 + data[position]
+        position += 1
+    data[position + 1:position + 9] = struct.pack("<HHHH", left, top, width, height)
+    return bytes(data)
+
+
+def webp_chunks(webp: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, position = [], 12
+    while position + 8 <= len(webp):
+        kind, length = struct.unpack("<4sI", webp[position:position + 8])
+        chunks.append((kind, webp[position + 8:position + 8 + length]))
+        position += 8 + length + (length % 2)
+    return chunks
+
+
+def webp_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack("<I", len(payload)) + payload + (b"\x00" if len(payload) % 2 else b"")
+
+
+def webp_from_chunks(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    body = b"WEBP" + b"".join(webp_chunk(kind, payload) for kind, payload in chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def plain_webp(width: int = 40, height: int = 30, lossless: bool = False,
+               frames: int = 1) -> bytes:
+    """A WebP from Pillow: simple (VP8 or VP8L) for one frame, animated (ANMF) for more."""
+    images = [_gradient(width, height).rotate(90 * index) for index in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "WEBP", lossless=lossless, save_all=frames > 1,
+                   append_images=images[1:])
+    return buffer.getvalue()
+
+
+def vp8x(flags: int, width: int, height: int) -> tuple[bytes, bytes]:
+    return (b"VP8X", bytes([flags, 0, 0, 0]) + (width - 1).to_bytes(3, "little")
+            + (height - 1).to_bytes(3, "little"))
+
+
+def webp_with_canvas(width: int, height: int, lossless: bool = False) -> bytes:
+    """An extended still WebP whose canvas (VP8X) claims another size than its picture."""
+    return webp_from_chunks([vp8x(0, width, height), *webp_chunks(plain_webp(lossless=lossless))])
+
+
+def animated_webp_with_canvas(width: int, height: int) -> bytes:
+    """An animated WebP whose canvas claims `width` x `height` around 40 x 30 frames."""
+    chunks = webp_chunks(plain_webp(frames=2))
+    flags = chunks[0][1][0]
+    return webp_from_chunks([vp8x(flags, width, height), *chunks[1:]])
+
+
+def animated_webp_with_frame_at(x: int, y: int) -> bytes:
+    """An animated WebP whose second frame is placed at (x, y) (in pixels, even) on its canvas."""
+    chunks = webp_chunks(plain_webp(frames=2))
+    index = [kind for kind, _ in chunks].index(b"ANMF", 3)
+    frame = chunks[index][1]
+    chunks[index] = (b"ANMF", (x // 2).to_bytes(3, "little") + (y // 2).to_bytes(3, "little")
+                     + frame[6:])
+    return webp_from_chunks(chunks)
+
+
+def exif_with_gps_and_serial(orientation: int = 1) -> bytes:
+    """A TIFF (EXIF) block with orientation, camera, serial number and GPS coordinates."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "ExampleCam"
+    exif.get_ifd(0x8769)[0xA431] = "SERIAL-0042"
+    exif.get_ifd(0x8825).update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)})
+    return exif.tobytes()[6:]  # without the "Exif\0\0" of JPEG's APP1
+
+
+def animated_webp_with_metadata_in_frames() -> bytes:
+    """The animated WebP of the security issue: EXIF (GPS, serial number), XMP and an unknown
+    chunk inside each ANMF frame, where a cleaner copying ANMF verbatim leaves them."""
+    chunks = webp_chunks(plain_webp(frames=2))
+    hidden = (webp_chunk(b"EXIF", exif_with_gps_and_serial()) + webp_chunk(b"XMP ", XMP[29:])
+              + webp_chunk(b"ZZZZ", b"51.5007N 0.1246W"))
+    return webp_from_chunks([(kind, payload + hidden if kind == b"ANMF" else payload)
+                             for kind, payload in chunks])
+
+
+# -- colour profiles: where text and whole archives can hide -------------------------------------
+
+def srgb_profile() -> bytes:
+    """A standard sRGB profile (version 4, made by LittleCMS through Pillow)."""
+    from PIL import ImageCms  # noqa: PLC0415
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def zip_archive() -> bytes:
+    """A small ZIP archive holding a note with coordinates."""
+    import zipfile  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("where.txt", "51.5007N 0.1246W, Examplebury, by A. Photographer")
+    return buffer.getvalue()
+
+
+def profile_tags(profile: bytes) -> list[tuple[bytes, bytes]]:
+    """The (signature, data) of each tag in a profile's table."""
+    count = struct.unpack(">I", profile[128:132])[0]
+    tags = []
+    for index in range(count):
+        signature, offset, size = struct.unpack(">4sII", profile[132 + 12 * index:144 + 12 * index])
+        tags.append((signature, profile[offset:offset + size]))
+    return tags
+
+
+def assemble_profile(header: bytes, tags: list[tuple[bytes, bytes]], unused: bytes = b"") -> bytes:
+    """A profile from a header and tags; `unused` bytes lie inside it, after the tags, where no
+    tag points (the profile's size covers them)."""
+    table_end = 132 + 12 * len(tags)
+    data, entries = b"", b""
+    for signature, content in tags:
+        entries += struct.pack(">4sII", signature, table_end + len(data), len(content))
+        data += content + bytes(-len(content) % 4)
+    body = header[4:128] + struct.pack(">I", len(tags)) + entries + data + unused
+    return struct.pack(">I", 4 + len(body)) + body
+
+
+def mluc(text: str) -> bytes:
+    encoded = text.encode("utf-16-be")
+    return (b"mluc\x00\x00\x00\x00" + struct.pack(">II", 1, 12) + b"enUS"
+            + struct.pack(">II", len(encoded), 28) + encoded)
+
+
+def profile_with_hidden_data() -> bytes:
+    """An sRGB profile carrying text of an attacker's choice in its description, copyright, device
+    and private tags and header fields, a ZIP archive in a private tag, and another ZIP archive
+    where no tag points."""
+    standard = srgb_profile()
+    header = bytearray(standard[:128])
+    header[48:56] = b"51.5N0.1"  # device maker and model: 8 bytes of anything
+    header[80:84] = b"APho"  # creator
+    header[100:128] = b"Examplebury, 1 Example Road".ljust(28, b"\x00")  # reserved
+    tags = [(b"desc", mluc("Taken at 51.5007N 0.1246W")), (b"cprt", mluc("A. Photographer"))]
+    tags += [(signature, data) for signature, data in profile_tags(standard)
+             if signature not in (b"desc", b"cprt")]
+    tags += [(b"dmdd", mluc("ExampleCam Model 7, serial SERIAL-0042")),
+             (b"zzzz", b"zzzz\x00\x00\x00\x00" + zip_archive())]
+    return assemble_profile(bytes(header), tags, unused=zip_archive())
+
+
+def jpeg_with_profile(profile: bytes, width: int = 32, height: int = 24,
+                      trailing: bytes = b"") -> bytes:
+    """A JPEG whose APP2 segments carry `profile` (split as Pillow splits it), followed in its
+    last piece by `trailing` bytes."""
+    buffer = io.BytesIO()
+    _gradient(width, height).save(buffer, "JPEG", icc_profile=profile + trailing)
+    return buffer.getvalue()
+
+
+def png_with_profile(profile: bytes, name: bytes = b"ICC Profile", after: bytes = b"") -> bytes:
+    """A PNG with an iCCP chunk named `name`; `after` follows the compressed stream inside it."""
+    chunks = _png_chunks(plain_png())
+    iccp = name + b"\x00\x00" + zlib.compress(profile) + after
+    return png_from_chunks(chunks[:1] + [(b"iCCP", iccp)] + chunks[1:])
+
+
+def webp_with_profile(profile: bytes) -> bytes:
+    buffer = io.BytesIO()
+    _gradient(40, 30).save(buffer, "WEBP", icc_profile=profile)
+    return buffer.getvalue()

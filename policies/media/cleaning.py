@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from policies.media.gif import GifError, clean_gif
+from policies.media.icc import IccError
 from policies.media.isobmff import IsoError, clean_isobmff
 from policies.media.jpeg import JpegError, clean_jpeg
 from policies.media.png import PngError, clean_png
-from policies.media.streams import Reader, Truncated
+from policies.media.streams import Ambiguous, Reader, Truncated
 from policies.media.tiff_file import TiffError, clean_tiff
 from policies.media.webp import WebpError, clean_webp
 
@@ -97,6 +98,12 @@ def describe_unsupported(head: bytes) -> str:
     return "not an image Steward recognises"
 
 
+def _kind(head: bytes) -> str:
+    return ("PNG" if head.startswith(b"\x89PNG") else "WebP" if head[:4] == b"RIFF"
+            else "GIF" if head[:3] == b"GIF" else "TIFF" if head[:2] in (b"II", b"MM")
+            else "JPEG")
+
+
 def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
     """Clean `source` into `sink`; raise UncleanableMedia if that cannot be done safely."""
     reader = Reader(source)
@@ -138,11 +145,13 @@ def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
         advice = VIDEO_ADVICE if what == "a video" else ADVICE
         raise UncleanableMedia(f"Steward cannot safely clean this {what.split(' ', 1)[1]} "
                                f"file: {error}. {advice}") from None
-    except (JpegError, PngError, WebpError, GifError, TiffError, Truncated) as error:
-        kind = ("PNG" if head.startswith(b"\x89PNG") else "WebP" if head[:4] == b"RIFF"
-                else "GIF" if head[:3] == b"GIF" else "TIFF" if head[:2] in (b"II", b"MM")
-                else "JPEG")
-        raise UncleanableMedia(f"the {kind} file is damaged: {error}. {ADVICE}") from None
+    except (JpegError, PngError, WebpError, GifError, TiffError, IccError, Truncated) as error:
+        raise UncleanableMedia(f"the {_kind(head)} file is damaged: {error}. {ADVICE}") from None
+    except Ambiguous as error:
+        kind = _kind(head)
+        raise UncleanableMedia(
+            f"the {kind} file is built in a way Steward refuses: {error}. Export the photo again "
+            f"as a standard {kind} (or JPEG) from your photo app and add it again.") from None
     return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count,
                        width, height)
 

@@ -8,6 +8,7 @@ trailer. GIF has no orientation.
 
 from __future__ import annotations
 
+import struct
 from typing import BinaryIO
 
 from policies.media.streams import Reader
@@ -35,13 +36,16 @@ def _copy_sub_blocks(reader: Reader, sink: BinaryIO | None) -> bytes:
 
 
 def clean_gif(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
-    """Copy the GIF without metadata; return (removed, None, (width, height))."""
+    """Copy the GIF without metadata; return (removed, None, (width, height)).
+
+    The size is the logical screen's, or larger where a frame reaches beyond it: Pillow grows
+    the picture to hold such a frame, so that is what a decoder may allocate.
+    """
     header = reader.exact(13)
     if header[:6] not in (b"GIF87a", b"GIF89a"):
         raise GifError("it does not start like a GIF")
     sink.write(header)
-    width = int.from_bytes(header[6:8], "little")
-    height = int.from_bytes(header[8:10], "little")
+    extent = struct.unpack("<HH", header[6:10])  # the logical screen, grown by any frame beyond it
     if header[10] & 0x80:
         sink.write(reader.exact(3 * 2 ** ((header[10] & 0x07) + 1)))
     removed: list[str] = []
@@ -56,6 +60,8 @@ def clean_gif(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tu
             break
         if introducer == b"\x2c":
             descriptor = reader.exact(9)
+            left, top, frame_width, frame_height = struct.unpack("<HHHH", descriptor[:8])
+            extent = (max(extent[0], left + frame_width), max(extent[1], top + frame_height))
             sink.write(introducer + descriptor)
             if descriptor[8] & 0x80:
                 sink.write(reader.exact(3 * 2 ** ((descriptor[8] & 0x07) + 1)))
@@ -85,4 +91,4 @@ def clean_gif(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tu
             raise GifError(f"unexpected byte 0x{introducer[0]:02X} at {reader.position - 1}")
     if not frames:
         raise GifError("it has no picture data")
-    return removed, None, (width, height)
+    return removed, None, extent

@@ -1,11 +1,16 @@
 """JPEG: copy the segments that draw the picture, drop every metadata segment.
 
-Kept byte for byte: quantisation and Huffman tables, frame headers, restart intervals, scan
-headers and the entropy-coded scan data (so the picture is identical), the ICC colour profile
-and Adobe's colour-transform segment. Rewritten: JFIF without its thumbnail; EXIF reduced to the
-Orientation alone (so portrait photos stay upright). Dropped: the rest of EXIF (GPS, maker
-notes, serial numbers, owner, thumbnail), XMP (with drone vendors' fields), IPTC/Photoshop,
-MPF previews, comments, other APPn blocks, and anything after the end-of-image marker.
+Kept byte for byte: quantisation and Huffman tables, the frame header, restart intervals, scan
+headers and the entropy-coded scan data (so the picture is identical). Rewritten: JFIF without
+its thumbnail; EXIF reduced to the Orientation alone (so portrait photos stay upright); the ICC
+colour profile reassembled from its APP2 pieces and rebuilt (policies.media.icc: no text, no
+bytes a decoder does not use); Adobe's colour-transform segment cut to its 12 documented bytes.
+Dropped: the rest of EXIF (GPS, maker notes, serial numbers, owner, thumbnail), XMP (with drone
+vendors' fields), IPTC/Photoshop, MPF previews, comments, other APPn blocks, and anything after
+the end-of-image marker.
+
+A JPEG with more than one frame header is refused: decoders allocate what the first says, and
+a cleaner that believed another would let a small picture hide an enormous one.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import re
 import struct
 from typing import BinaryIO
 
-from policies.media.streams import Reader
+from policies.media.icc import MAX_PROFILE, rebuild_profile
+from policies.media.streams import Ambiguous, Reader
 from policies.media.tiff import orientation_only, read_orientation
 
 SIGNATURE = b"\xff\xd8"
@@ -23,6 +29,9 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 _TABLES = {0xDB, 0xC4, 0xCC, 0xDD, 0xDC}  # DQT, DHT, DAC, DRI, DNL
 EXIF_PREFIX = b"Exif\x00\x00"
 XMP_PREFIXES = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
+ICC_PREFIX = b"ICC_PROFILE\x00"
+ICC_PIECE = 0xFFFF - 2 - len(ICC_PREFIX) - 2  # profile bytes in one APP2 segment
+ADOBE_LENGTH = 12  # "Adobe", version (2), flags0 (2), flags1 (2), colour transform (1)
 
 
 class JpegError(Exception):
@@ -43,6 +52,46 @@ def _jfif_without_thumbnail(payload: bytes) -> bytes | None:
     return payload[:12] + b"\x00\x00"
 
 
+class _Profile:
+    """The pieces of an ICC profile (APP2 "ICC_PROFILE" segments, numbered 1 to N), gathered
+    until the first segment that is not APPn or a comment, then written rebuilt in one place."""
+
+    def __init__(self) -> None:
+        self.pieces: dict[int, bytes] = {}
+        self.total = 0
+        self.written = False
+        self.size = 0
+
+    def add(self, payload: bytes) -> None:
+        if self.written:
+            raise Ambiguous("its colour profile is split around the picture's other parts")
+        if len(payload) < len(ICC_PREFIX) + 2:
+            raise JpegError("a piece of its colour profile is cut short")
+        number, total = payload[len(ICC_PREFIX)], payload[len(ICC_PREFIX) + 1]
+        if not 1 <= number <= total or (self.total and total != self.total) \
+                or number in self.pieces:
+            raise JpegError("the pieces of its colour profile are numbered inconsistently")
+        self.total = total
+        self.pieces[number] = payload[len(ICC_PREFIX) + 2:]
+        self.size += len(self.pieces[number])
+        if self.size > MAX_PROFILE:
+            raise JpegError("its colour profile is implausibly large")
+
+    def write(self, sink: BinaryIO) -> list[str]:
+        """Write the rebuilt profile (if any pieces came); return what rebuilding removed."""
+        if self.written or not self.pieces:
+            return []
+        self.written = True
+        if len(self.pieces) != self.total:
+            raise JpegError("pieces of its colour profile are missing")
+        profile, removed = rebuild_profile(b"".join(self.pieces[n] for n in sorted(self.pieces)))
+        count = -(-len(profile) // ICC_PIECE)
+        for index in range(count):
+            piece = profile[index * ICC_PIECE:(index + 1) * ICC_PIECE]
+            sink.write(_segment(0xE2, ICC_PREFIX + bytes((index + 1, count)) + piece))
+        return removed
+
+
 def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
     """Copy the JPEG from `reader` to `sink` without metadata.
 
@@ -57,6 +106,8 @@ def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, t
     frames = scans = 0
     size = (0, 0)
     exif_written = False
+    profile = _Profile()
+    adobe: bytes | None = None
     while True:
         if reader.exact(1) != b"\xff":
             raise JpegError(f"expected a marker at byte {reader.position - 1}")
@@ -75,6 +126,8 @@ def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, t
         if length < 2:
             raise JpegError(f"a segment at byte {reader.position - 4} has an impossible length")
         payload = reader.exact(length - 2)
+        if not (0xE0 <= marker <= 0xEF or marker == 0xFE):
+            removed += profile.write(sink)
         if marker == 0xE0:
             kept = _jfif_without_thumbnail(payload) if payload.startswith(b"JFIF\x00") else None
             if kept is None:
@@ -97,14 +150,22 @@ def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, t
                 exif_written = True
         elif marker == 0xE1 and payload.startswith(XMP_PREFIXES):
             removed.append("XMP")
-        elif marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"):
-            sink.write(_segment(marker, payload))
+        elif marker == 0xE2 and payload.startswith(ICC_PREFIX):
+            profile.add(payload)
         elif marker == 0xE2 and payload.startswith(b"MPF\x00"):
             removed.append("embedded preview images (MPF)")
         elif marker == 0xED:
             removed.append("IPTC / Photoshop information")
-        elif marker == 0xEE and payload.startswith(b"Adobe"):
-            sink.write(_segment(marker, payload))
+        elif marker == 0xEE and payload.startswith(b"Adobe") and len(payload) >= ADOBE_LENGTH:
+            if adobe is not None:  # decoders take the colour transform from the last one
+                if payload[ADOBE_LENGTH - 1] != adobe[ADOBE_LENGTH - 1]:
+                    raise Ambiguous("it has two Adobe colour segments that disagree")
+                removed.append("a repeated Adobe segment")
+                continue
+            adobe = payload[:ADOBE_LENGTH]
+            if adobe != payload:
+                removed.append("extra bytes in the Adobe segment")
+            sink.write(_segment(marker, adobe))
         elif 0xE0 <= marker <= 0xEF:
             removed.append(f"APP{marker - 0xE0} block")
         elif marker == 0xFE:
@@ -112,8 +173,14 @@ def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, t
         elif marker in _SOF:
             if len(payload) < 6:
                 raise JpegError("its frame header is too short")
+            if frames:  # decoders read the first, some tools the last: never agree to differ
+                raise Ambiguous("it has more than one frame header (the part that says how "
+                                "large the picture is), so programs would disagree about its size")
             frames += 1
             height, width = struct.unpack(">HH", payload[1:5])
+            if not width or not height:
+                raise Ambiguous("its frame header gives the picture no size (a width or height "
+                                "of 0, which most programs cannot show)")
             size = (width, height)
             sink.write(_segment(marker, payload))
         elif marker in _TABLES:

@@ -12,6 +12,12 @@ class Truncated(Exception):
     """The stream ended in the middle of a structure."""
 
 
+class Ambiguous(Exception):
+    """The file is built so that programs would disagree about it: two headers giving different
+    sizes, a frame larger than its picture. Such files come from tools that build traps (a
+    small picture in front of an enormous one), never from a camera or photo app."""
+
+
 class Reader:
     """Reads exact amounts, peeks, and copies up to a pattern, from a stream, in blocks."""
 

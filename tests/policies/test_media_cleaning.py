@@ -9,6 +9,7 @@ import json
 import shutil
 import struct
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,18 +19,41 @@ from PIL import Image
 
 from daemon.cli import main
 from policies.media import UncleanableMedia, clean_file, clean_stream
+from policies.media.icc import rebuild_profile
 from policies.media.tiff import read_orientation
 from tests.media import (
+    animated_webp_with_canvas,
+    animated_webp_with_frame_at,
+    animated_webp_with_metadata_in_frames,
+    apng_with_frame_size,
+    assemble_profile,
     box,
     dirty_gif,
     dirty_jpeg,
     dirty_png,
     dirty_tiff,
     dirty_webp,
+    gif_with_frame_at,
     idat_data,
+    jpeg_with_profile,
+    jpeg_with_two_frame_headers,
     movie_with_location,
+    plain_jpeg,
+    plain_png,
+    plain_webp,
+    png_with_profile,
+    png_with_second_header,
+    profile_tags,
+    profile_with_hidden_data,
     scan_data,
     segment,
+    srgb_profile,
+    webp_chunks,
+    webp_from_chunks,
+    webp_with_canvas,
+    webp_with_profile,
+    with_frame_size,
+    zip_archive,
 )
 
 LOCATION_WORDS = ("GPS", "City", "Country", "Location", "Province", "State", "Sub-location",
@@ -378,3 +402,229 @@ def test_a_video_without_a_movie_header_is_refused():
     incomplete = box(b"ftyp", b"isom\x00\x00\x02\x00isom") + box(b"mdat", b"\x00" * 200)
     with pytest.raises(UncleanableMedia, match="no movie header"):
         clean_bytes(incomplete)
+
+
+# -- sizes: what a decoder will allocate, read before anything decodes -------------------------
+
+def clean_into_a_file(data: bytes, tmp_path: Path):
+    """Clean through clean_file (a seekable sink, as the intake uses it)."""
+    source = tmp_path / "source"
+    source.write_bytes(data)
+    return clean_file(source, tmp_path / "cleaned")
+
+
+@pytest.mark.parametrize("between_scans", [True, False])
+def test_refuses_a_jpeg_with_two_frame_headers(between_scans):
+    """The decompression bomb of the security issue: OpenCV decodes the first frame header
+    (30,000 x 30,000 pixels), a cleaner keeping the last one reported 16 x 16."""
+    with pytest.raises(UncleanableMedia, match="more than one frame header") as refusal:
+        clean_bytes(jpeg_with_two_frame_headers(30000, between_scans=between_scans))
+    assert "Export the photo again" in str(refusal.value)
+
+
+def test_refuses_a_jpeg_whose_frame_header_gives_no_size():
+    with pytest.raises(UncleanableMedia, match="no size"):
+        clean_bytes(with_frame_size(plain_jpeg(), 16, 0))
+
+
+PICTURES = {
+    "JPEG": plain_jpeg(64, 48),
+    "progressive JPEG": dirty_jpeg(64, 48, progressive=True),
+    "PNG": plain_png(20, 10),
+    "animated PNG": plain_png(20, 10, frames=2),
+    "GIF": dirty_gif(),
+    "lossy WebP": plain_webp(40, 30),
+    "lossless WebP": plain_webp(40, 30, lossless=True),
+    "extended WebP": dirty_webp(),
+    "animated WebP": plain_webp(40, 30, frames=2),
+    "TIFF": dirty_tiff(orientation=1),
+}
+
+
+@pytest.mark.parametrize("data", PICTURES.values(), ids=PICTURES.keys())
+def test_reports_the_size_a_decoder_gives_the_picture(data, tmp_path):
+    expected = Image.open(io.BytesIO(data)).size
+    report = clean_into_a_file(data, tmp_path)
+    assert (report.width, report.height) == expected
+    _, in_memory = clean_bytes(data)
+    assert (in_memory.width, in_memory.height) == expected
+
+
+def test_refuses_a_png_with_a_second_header():
+    with pytest.raises(UncleanableMedia, match="more than one header"):
+        clean_bytes(png_with_second_header(30000, 30000))
+
+
+def test_refuses_an_animated_png_whose_frame_is_larger_than_the_picture():
+    with pytest.raises(UncleanableMedia, match="larger than the picture"):
+        clean_bytes(apng_with_frame_size(30000, 30000))
+
+
+def test_a_gif_frame_beyond_the_screen_counts_in_its_size(tmp_path):
+    """Pillow grows the picture to hold such a frame: the size reported is the larger one."""
+    report = clean_into_a_file(gif_with_frame_at(10, 20, 3000, 2000), tmp_path)
+    assert (report.width, report.height) == (3010, 2020)
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_refuses_a_still_webp_whose_canvas_and_picture_disagree(lossless):
+    with pytest.raises(UncleanableMedia, match="canvas"):
+        clean_bytes(webp_with_canvas(16000, 16000, lossless=lossless))
+
+
+def test_an_animated_webp_is_as_large_as_its_canvas(tmp_path):
+    report = clean_into_a_file(animated_webp_with_canvas(16000, 16000), tmp_path)
+    assert (report.width, report.height) == (16000, 16000)
+
+
+def test_refuses_an_animated_webp_whose_frame_leaves_the_canvas():
+    with pytest.raises(UncleanableMedia, match="outside the canvas"):
+        clean_bytes(animated_webp_with_frame_at(30, 30))
+
+
+# -- the smaller channels of the security issue -------------------------------------------------
+
+def test_an_animated_webp_loses_the_metadata_inside_its_frames(tmp_path):
+    source = tmp_path / "animated.webp"
+    source.write_bytes(animated_webp_with_metadata_in_frames())
+    report = clean_file(source, tmp_path / "clean.webp")
+    assert {"EXIF", "XMP", "ZZZZ chunk"} <= set(report.removed)
+    cleaned = (tmp_path / "clean.webp").read_bytes()
+    for secret in (b"SERIAL-0042", b"ExampleCam", b"GPSLatitude", b"Examplebury", b"51.5007N"):
+        assert secret not in cleaned
+    assert identifying(exiftool_tags(tmp_path / "clean.webp")) == []
+    before, after = Image.open(source), Image.open(tmp_path / "clean.webp")
+    assert after.n_frames == before.n_frames == 2
+    for frame in range(2):
+        before.seek(frame)
+        after.seek(frame)
+        assert after.convert("RGBA").tobytes() == before.convert("RGBA").tobytes()
+
+
+def test_a_cleaned_animated_webp_says_in_its_header_that_it_holds_no_metadata():
+    chunks = webp_chunks(animated_webp_with_metadata_in_frames())
+    flags = chunks[0][1][0] | 0x08 | 0x04  # claims EXIF and XMP
+    dirty = webp_from_chunks([(b"VP8X", bytes([flags]) + chunks[0][1][1:]), *chunks[1:]])
+    cleaned, _ = clean_bytes(dirty)
+    assert webp_chunks(cleaned)[0][1][0] & (0x08 | 0x04) == 0
+    assert clean_bytes(cleaned)[1].removed == ()
+
+
+SECRETS = ("51.5007N", "Photographer", "SERIAL-0042", "Examplebury", "51.5N0.1", "APho")
+
+
+def embedded_profile(data: bytes) -> bytes:
+    return Image.open(io.BytesIO(data)).info.get("icc_profile", b"")
+
+
+def assert_nothing_hidden(cleaned: bytes) -> None:
+    """No ZIP archive and none of the attacker's text in the file or in its colour profile."""
+    profile = embedded_profile(cleaned)
+    for where in (cleaned, profile):
+        assert not zipfile.is_zipfile(io.BytesIO(where))
+        assert zip_archive() not in where and b"PK\x03\x04" not in where
+        for secret in SECRETS:
+            assert secret.encode() not in where and secret.encode("utf-16-be") not in where
+
+
+def same_colours(first: bytes, second: bytes) -> bool:
+    """Whether two profiles turn the same pixels into the same sRGB colours (LittleCMS)."""
+    from PIL import ImageCms  # noqa: PLC0415
+
+    picture = Image.new("RGB", (64, 64))
+    picture.putdata([(x * 4, y * 4, (x * y) % 256) for y in range(64) for x in range(64)])
+    standard = ImageCms.createProfile("sRGB")
+    results = [ImageCms.profileToProfile(picture, ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+                                         standard).tobytes() for profile in (first, second)]
+    return results[0] == results[1]
+
+
+PROFILE_CARRIERS = {"JPEG": jpeg_with_profile, "PNG": png_with_profile, "WebP": webp_with_profile}
+
+
+@pytest.mark.parametrize("kind", PROFILE_CARRIERS)
+def test_a_colour_profile_keeps_its_colours_and_loses_hidden_text_and_archives(kind, tmp_path):
+    """The security issue's ZIP inside an ICC profile, and text in the profile's tags and
+    header: the cleaned photo has the same colours and none of it."""
+    original = PROFILE_CARRIERS[kind](profile_with_hidden_data())
+    assert zipfile.is_zipfile(io.BytesIO(original)) or kind == "PNG"  # the attack works
+    source = tmp_path / f"dirty.{kind.lower()}"
+    source.write_bytes(original)
+    report = clean_file(source, tmp_path / f"clean.{kind.lower()}")
+    cleaned = (tmp_path / f"clean.{kind.lower()}").read_bytes()
+    assert "text, vendor data and unused bytes in the colour profile" in report.removed
+    assert_nothing_hidden(cleaned)
+    assert same_colours(embedded_profile(cleaned), srgb_profile())
+    assert Image.open(io.BytesIO(cleaned)).tobytes() == Image.open(source).tobytes()
+    tags = exiftool_tags(tmp_path / f"clean.{kind.lower()}", "-icc_profile:all")
+    assert tags.get("ICC-header:DeviceManufacturer", "") == ""
+    assert tags.get("ICC-header:ProfileCreator", "") == ""
+    assert tags["ICC_Profile:ProfileDescription"] == "RGB colour profile"
+    assert tags["ICC_Profile:ProfileCopyright"] == "Copyright text removed"
+
+
+def test_a_zip_after_the_profile_in_its_jpeg_segment_is_not_extractable():
+    original = jpeg_with_profile(srgb_profile(), trailing=zip_archive())
+    assert zipfile.ZipFile(io.BytesIO(original)).namelist() == ["where.txt"]
+    cleaned, report = clean_bytes(original)
+    assert report.removed
+    assert_nothing_hidden(cleaned)
+    assert embedded_profile(cleaned) == embedded_profile(clean_bytes(cleaned)[0])
+
+
+def test_the_png_colour_profile_loses_its_name_and_what_follows_its_compressed_data():
+    """iCCP's profile name is free text (coordinates fit); a ZIP fits after the compressed
+    profile inside the chunk."""
+    cleaned, report = clean_bytes(png_with_profile(srgb_profile(), name=b"51.5007N 0.1246W",
+                                                   after=zip_archive()))
+    assert "the colour profile's name" in report.removed
+    assert any(kind.startswith("data after the colour profile") for kind in report.removed)
+    assert_nothing_hidden(cleaned)
+    assert b"iCCPICC profile\x00\x00" in cleaned
+    assert Image.open(io.BytesIO(cleaned)).info["icc_profile"]  # CRC and compression valid
+    assert clean_bytes(cleaned)[1].removed == ()
+
+
+@pytest.mark.parametrize("name", ["exif-samples/jpg/Canon_40D.jpg", "nom-exif/exif.jpg"])
+def test_camera_profiles_are_rebuilt_with_the_same_colours(fixtures_dir, name):
+    """HP's sRGB (version 2, with device and viewing-condition text) and Apple's Display P3
+    (version 4): rebuilt, they turn pixels into the same colours, and rebuild to themselves."""
+    original = embedded_profile((fixtures_dir / "images" / name).read_bytes())
+    rebuilt, removed = rebuild_profile(original)
+    assert removed and len(rebuilt) < len(original)
+    assert same_colours(original, rebuilt)
+    assert rebuild_profile(rebuilt) == (rebuilt, [])
+
+
+def test_a_colour_table_keeps_its_numbers_and_loses_what_lies_between_them():
+    """An A2B0 table (lutAtoBType) with bytes between its curves and after them, and an mft2
+    table with bytes after its data: the numbers stay, the bytes between become zeros."""
+    identity = b"curv\x00\x00\x00\x00\x00\x00\x00\x00"
+    curves = identity * 3
+    matrix = struct.pack(">12i", 65536, 0, 0, 0, 65536, 0, 0, 0, 65536, 0, 0, 0)
+    a2b0 = (b"mAB \x00\x00\x00\x00" + bytes([3, 3, 0, 0])
+            + struct.pack(">5I", 32, 76, 124, 0, 0)  # B curves, matrix, M curves
+            + curves + b"HIDDEN!!" + matrix + curves + b"51.5007N after")
+    mft2 = (b"mft2\x00\x00\x00\x00" + bytes([3, 3, 2, 0]) + struct.pack(">9i", *[65536, 0, 0,
+            0, 65536, 0, 0, 0, 65536]) + struct.pack(">HH", 2, 2) + bytes(2 * (2 * 3 + 8 * 3
+                                                                             + 2 * 3))
+            + b"51.5007N after")
+    standard = srgb_profile()
+    tags = [*profile_tags(standard), (b"A2B0", a2b0), (b"B2A0", mft2)]
+    rebuilt, _ = rebuild_profile(assemble_profile(standard[:128], tags))
+    kept = dict(profile_tags(rebuilt))
+    assert kept[b"A2B0"] == a2b0[:32] + curves + bytes(8) + matrix + curves
+    assert kept[b"B2A0"] == mft2[:-len(b"51.5007N after")]
+    assert b"HIDDEN" not in rebuilt and b"51.5007N" not in rebuilt
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda profile: profile[:200], "cut short"),
+    (lambda profile: profile[:36] + b"xxxx" + profile[40:], "not an ICC profile"),
+    (lambda profile: profile[:8] + b"\x05" + profile[9:], "version"),
+    (lambda profile: profile[:16] + b"Lab " + profile[20:], "kind Steward does not keep"),
+    (lambda profile: profile[:128] + struct.pack(">I", 10_000) + profile[132:], "number of tags"),
+])
+def test_refuses_a_colour_profile_it_cannot_follow(change, problem):
+    with pytest.raises(UncleanableMedia, match=problem):
+        clean_bytes(jpeg_with_profile(change(srgb_profile())))
