@@ -466,3 +466,19 @@ def webp_with_profile(profile: bytes) -> bytes:
     buffer = io.BytesIO()
     _gradient(40, 30).save(buffer, "WEBP", icc_profile=profile)
     return buffer.getvalue()
+
+
+def gif_with_hidden_blocks() -> bytes:
+    """The dirty GIF with text hidden where GIF readers skip it: an extra sub-block in its
+    NETSCAPE2.0 looping extension and in a graphic control extension, and a plain-text
+    extension (drawn by almost no reader, read by every parser)."""
+    data = dirty_gif()
+    loop = data.index(b"NETSCAPE2.0") + 11
+    assert data[loop:loop + 5] == b"\x03\x01\x00\x00\x00"
+    hidden = b"51.5007N 0.1246W"
+    data = data[:loop + 4] + bytes([len(hidden)]) + hidden + data[loop + 4:]
+    control = data.index(b"\x21\xf9\x04")
+    data = data[:control + 7] + bytes([len(hidden)]) + hidden + data[control + 7:]
+    text = (b"\x21\x01\x0c" + bytes(12) + bytes([len(b"Examplebury")]) + b"Examplebury" + b"\x00")
+    trailer = data.rindex(b"\x3b")
+    return data[:trailer] + b"\x21\xf9\x04\x00\x00\x00\x00\x00" + text + data[trailer:]

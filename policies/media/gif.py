@@ -1,9 +1,12 @@
 """GIF: copy the blocks that draw the picture, drop comments and metadata extensions.
 
 Kept: the header, screen descriptor and colour tables, image descriptors with their LZW data,
-graphic control and plain-text extensions, and the NETSCAPE/ANIMEXTS looping extension.
-Dropped: comment extensions, XMP and every other application extension, and anything after the
-trailer. GIF has no orientation.
+graphic control extensions (their four documented bytes), and the NETSCAPE2.0/ANIMEXTS1.0
+looping extension (rewritten to its documented shape: one sub-block, 0x01 and the loop count).
+Dropped: comment extensions, plain-text extensions (text that almost no reader draws but every
+parser reads) with the graphic control extension that belongs to them, XMP and every other
+application extension, sub-blocks beyond the documented ones, and anything after the trailer.
+GIF has no orientation.
 """
 
 from __future__ import annotations
@@ -13,26 +16,45 @@ from typing import BinaryIO
 
 from policies.media.streams import Reader
 
-KEEP_APPLICATIONS = (b"NETSCAPE2.0", b"ANIMEXTS1.0")
+LOOPING = (b"NETSCAPE2.0", b"ANIMEXTS1.0")
+CONTROL_LENGTH = 4  # flags, delay (2), transparent colour index
 
 
 class GifError(Exception):
     """The GIF cannot be followed to its end."""
 
 
-def _copy_sub_blocks(reader: Reader, sink: BinaryIO | None) -> bytes:
-    """Copy (or skip, when `sink` is None) data sub-blocks up to the terminator; return the
-    first sub-block (for identifying application extensions)."""
-    first = b""
+def _sub_blocks(reader: Reader, sink: BinaryIO | None) -> tuple[list[bytes], int]:
+    """Read data sub-blocks up to the terminator; copy them to `sink` unless it is None.
+
+    Return the first few sub-blocks (for identifying extensions and checking their shape) and
+    how many there were; the rest are read in passing (LZW data can be megabytes long).
+    """
+    first: list[bytes] = []
+    count = 0
     while True:
         size = reader.exact(1)
         block = reader.exact(size[0])
-        if not first:
-            first = block
         if sink is not None:
             sink.write(size + block)
         if size == b"\x00":
-            return first
+            return first, count
+        count += 1
+        if len(first) < 4:
+            first.append(block)
+
+
+def _looping(blocks: list[bytes], count: int, identifier: bytes,
+             removed: list[str]) -> bytes | None:
+    """The looping extension in its documented shape, or None when it holds no loop count."""
+    loop = next((block for block in blocks[1:] if len(block) >= 3 and block[0] == 1), None)
+    if loop is None:
+        removed.append("an application extension without a loop count")
+        return None
+    canonical = b"\x03\x01" + loop[1:3]
+    if count != 2 or blocks[1] != canonical[1:]:
+        removed.append("extra data in the looping extension")
+    return b"\x21\xff\x0b" + identifier + canonical + b"\x00"
 
 
 def clean_gif(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
@@ -50,8 +72,18 @@ def clean_gif(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tu
         sink.write(reader.exact(3 * 2 ** ((header[10] & 0x07) + 1)))
     removed: list[str] = []
     frames = 0
+    control: bytes | None = None  # a graphic control extension waits for what it controls
     while True:
         introducer = reader.exact(1)
+        if introducer == b"\x21" and reader.peek(1) == b"\x01":  # plain text: drop its control
+            reader.exact(1)
+            _sub_blocks(reader, None)
+            removed.append("plain-text extension")
+            control = None
+            continue
+        if control is not None and introducer != b"\x21":  # an image, or the trailer, follows
+            sink.write(control)
+            control = None
         if introducer == b"\x3b":
             sink.write(introducer)
             trailing = reader.skip_rest()
@@ -66,24 +98,34 @@ def clean_gif(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tu
             if descriptor[8] & 0x80:
                 sink.write(reader.exact(3 * 2 ** ((descriptor[8] & 0x07) + 1)))
             sink.write(reader.exact(1))  # LZW minimum code size
-            _copy_sub_blocks(reader, sink)
+            _sub_blocks(reader, sink)
             frames += 1
         elif introducer == b"\x21":
             label = reader.exact(1)
-            if label in (b"\xf9", b"\x01"):
-                sink.write(introducer + label)
-                _copy_sub_blocks(reader, sink)
+            if label == b"\xf9":
+                size = reader.peek(1)
+                blocks, count = _sub_blocks(reader, None)
+                if size != bytes([CONTROL_LENGTH]):
+                    raise GifError("a frame's timing block (graphic control extension) is "
+                                   "malformed")
+                if count > 1:
+                    removed.append("extra data in a frame's timing block")
+                if control is not None:
+                    sink.write(control)  # two in a row: both kept, as they came
+                control = b"\x21\xf9\x04" + blocks[0] + b"\x00"
             elif label == b"\xff":
-                first = reader.peek(12)
-                if first[:1] == b"\x0b" and first[1:12] in KEEP_APPLICATIONS:
-                    sink.write(introducer + label)
-                    _copy_sub_blocks(reader, sink)
+                blocks, count = _sub_blocks(reader, None)
+                identifier = blocks[0] if blocks else b""
+                if identifier in LOOPING:
+                    kept = _looping(blocks, count, identifier, removed)
+                    if kept is not None:
+                        sink.write(kept)
                 else:
-                    identifier = _copy_sub_blocks(reader, None)[:8].decode("latin-1", "replace")
-                    removed.append("XMP" if identifier.startswith("XMP Data") else
-                                   f"application extension ({identifier.strip()})")
+                    name = identifier[:8].decode("latin-1", "replace")
+                    removed.append("XMP" if name.startswith("XMP Data") else
+                                   f"application extension ({name.strip()})")
             elif label == b"\xfe":
-                _copy_sub_blocks(reader, None)
+                _sub_blocks(reader, None)
                 removed.append("comment")
             else:
                 raise GifError(f"unknown extension 0x{label[0]:02X}")

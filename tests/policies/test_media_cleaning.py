@@ -34,6 +34,7 @@ from tests.media import (
     dirty_tiff,
     dirty_webp,
     gif_with_frame_at,
+    gif_with_hidden_blocks,
     idat_data,
     jpeg_with_profile,
     jpeg_with_two_frame_headers,
@@ -628,3 +629,22 @@ def test_a_colour_table_keeps_its_numbers_and_loses_what_lies_between_them():
 def test_refuses_a_colour_profile_it_cannot_follow(change, problem):
     with pytest.raises(UncleanableMedia, match=problem):
         clean_bytes(jpeg_with_profile(change(srgb_profile())))
+
+
+def test_a_gif_keeps_only_the_documented_shape_of_its_looping_and_control_blocks(tmp_path):
+    source = tmp_path / "hidden.gif"
+    source.write_bytes(gif_with_hidden_blocks())
+    report = clean_file(source, tmp_path / "clean.gif")
+    cleaned = (tmp_path / "clean.gif").read_bytes()
+    assert b"51.5007N" not in cleaned and b"Examplebury" not in cleaned
+    assert b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00" in cleaned
+    assert {"extra data in the looping extension", "extra data in a frame's timing block",
+            "plain-text extension"} <= set(report.removed)
+    before, after = Image.open(source), Image.open(tmp_path / "clean.gif")
+    assert after.info.get("loop") == before.info.get("loop") == 0
+    assert after.n_frames == before.n_frames
+    for frame in range(after.n_frames):
+        before.seek(frame)
+        after.seek(frame)
+        assert after.convert("RGB").tobytes() == before.convert("RGB").tobytes()
+    assert clean_bytes(cleaned)[1].removed == ()
