@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import bech32
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -312,7 +313,10 @@ class CredentialSettings(Section):
 
     master_key_file: Path | None = Field(None, description="The master key file (0600), when "
                                          "systemd's credential steward.master-key is not used. "
-                                         "Default: <state_dir>/master.key.")
+                                         "Keep it outside the state directory, so that a copy "
+                                         "of that directory does not open the vault. Default: "
+                                         "/etc/steward/master.key (an older "
+                                         "<state_dir>/master.key still works, with a warning).")
     warn_days: int = Field(14, ge=1, description="Alert this many days before a credential "
                            "expires.")
 
@@ -323,20 +327,30 @@ class RecipientSettings(Section):
     name: str = Field(description="Their name, e.g. 'Head Teacher'.")
     role: Literal["head teacher", "chair of governors", "administrator", "other"] = Field(
         "other", description="Their role; administrators are removed by `steward handover`.")
-    public_key: str = Field(description="Their X25519 public key, as printed by `steward "
-                            "escrow keygen`.")
+    public_key: str = Field(description="Their age public key (age1...), as printed by "
+                            "`steward escrow keygen` or `age-keygen`. A key in the base64 form "
+                            "of Steward before age still works; `steward escrow verify` says "
+                            "how to rewrite it.")
     email: str | None = Field(None, description="Where to tell them about handovers.")
 
     @field_validator("public_key")
     @classmethod
-    def _is_x25519_key(cls, value: str) -> str:
+    def _is_age_recipient(cls, value: str) -> str:
+        if value.startswith("age1"):
+            human_part, data = bech32.bech32_decode(value)
+            if human_part != "age" or data is None or \
+                    len(bech32.convertbits(data, 5, 8, False) or ()) != 32:
+                raise ValueError("is not a valid age public key (copy it whole, as `steward "
+                                 "escrow keygen` printed it)")
+            return value
         try:
             raw = base64.b64decode(value, validate=True)
         except ValueError:
-            raise ValueError("is not base64 (copy it as `steward escrow keygen` printed it)") \
-                from None
+            raise ValueError("is not an age public key (age1..., as `steward escrow keygen` "
+                             "prints it)") from None
         if len(raw) != 32:
-            raise ValueError("is not a 32-byte X25519 public key")
+            raise ValueError("is not an age public key (age1..., as `steward escrow keygen` "
+                             "prints it)")
         return value
 
 

@@ -387,8 +387,12 @@ def _store(settings):
 
 def command_reconcile(arguments: argparse.Namespace) -> int:
     from daemon.platforms import connectors_for_command  # noqa: PLC0415
+    from daemon.vault import with_vault_secrets  # noqa: PLC0415
 
-    settings = _settings(arguments)
+    if arguments.confirm and arguments.confirm.startswith("handover:"):
+        return command_handover_confirm(arguments)  # a handover item: checked before it closes
+    # The platforms see the vault's credentials, as they do from the daemon (daemon.service).
+    settings = with_vault_secrets(_settings(arguments))
     store = _store(settings)
     audit, make = _reconciler(settings, store)
     try:
@@ -403,13 +407,15 @@ def command_reconcile(arguments: argparse.Namespace) -> int:
     finally:
         store.close()
         audit.close()
+    # An area a platform stopped (credentials refused, the platform down) is a failed run.
+    stopped = any(note.startswith("stopped:") for outcome in outcomes for note in outcome.notes)
     if arguments.json:
         from dataclasses import asdict  # noqa: PLC0415
 
         print(json.dumps({"dry_run": bool(arguments.dry_run or settings.reconcile.dry_run),
                           "outcomes": [asdict(outcome) for outcome in outcomes],
                           "checklist": checklist}, indent=2, default=str))
-        return EXIT_OK
+        return EXIT_REFUSED if stopped else EXIT_OK
     print("Plan (nothing changed)" if arguments.dry_run else "Reconciled")
     for outcome in outcomes:
         counts = ", ".join(f"{key} {value}" for key, value in outcome.counts.items())
@@ -421,6 +427,10 @@ def command_reconcile(arguments: argparse.Namespace) -> int:
             print(f"  for a person: {item}")
         for note in outcome.notes:
             print(f"  note: {note}")
+    if stopped:
+        print("\nSome areas stopped (see 'stopped:' above); `steward credentials check` tells "
+              "whether the credentials are the cause.", file=sys.stderr)
+        return EXIT_REFUSED
     return EXIT_OK
 
 
@@ -512,7 +522,10 @@ def _vault_and_escrow(settings, create: bool = False):
     from daemon.vault import Vault  # noqa: PLC0415
 
     settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
-    return Vault(settings, create=create), AuditLog(settings.paths.state_dir / "audit.jsonl")
+    vault = Vault(settings, create=create)
+    for warning in vault.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    return vault, AuditLog(settings.paths.state_dir / "audit.jsonl")
 
 
 def _rebuild_escrow(settings, vault, audit) -> None:
@@ -580,7 +593,7 @@ def command_credentials_list(arguments: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     for name, entry in sorted(entries.items()):
         age = (now - datetime.fromisoformat(entry["set_at"])).days
-        print(f"{name:<32} {entry['kind']:<9} set {entry['set_at']} ({age} days ago)")
+        print(f"{name:<32} {entry['kind']:<9} set {entry['set_at'][:19]} ({age} days ago)")
     if not entries:
         print("the vault is empty")
     return EXIT_OK
@@ -595,6 +608,12 @@ def command_credentials_check(arguments: argparse.Namespace) -> int:
 
     settings = with_vault_secrets(_settings(arguments))
     failed = False
+    store = _store(settings)
+    try:
+        vault = _vault_if_any(settings)
+        outstanding, notes = _credential_warnings(settings, store, vault)
+    finally:
+        store.close()
     with connectors_for_command(settings) as connectors:
         for name, connector in sorted(connectors.items()):
             try:
@@ -624,28 +643,186 @@ def command_credentials_check(arguments: argparse.Namespace) -> int:
             except ConnectorError as error:
                 print(f"{name}: FAILED: {error.message}")
                 failed = True
-    return EXIT_REFUSED if failed else EXIT_OK
+    for line in outstanding:  # working credentials the outgoing administrator also holds
+        print(line)
+    for note in notes:
+        print(f"note: {note}")
+    return EXIT_REFUSED if failed or outstanding else EXIT_OK
 
 
-def command_escrow_keygen(arguments: argparse.Namespace) -> int:
-    import os  # noqa: PLC0415
+def _vault_if_any(settings):
+    """The vault, its warnings said, or None when there is none (secrets only in the
+    configuration) or it cannot be opened (said too)."""
+    from daemon.vault import Vault, VaultError  # noqa: PLC0415
 
-    from daemon.sealing import b64, new_keypair  # noqa: PLC0415
+    if not (settings.paths.state_dir / "vault.json").exists():
+        return None
+    try:
+        vault = Vault(settings)
+    except VaultError as error:
+        print(f"note: {error}", file=sys.stderr)
+        return None
+    for warning in vault.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    return vault
 
-    slug = "".join(ch if ch.isalnum() else "-" for ch in arguments.name.lower()).strip("-")
-    path = Path(arguments.out or f"{slug}.escrow-key")
-    private, public = new_keypair()
+
+def _steward_signing_key(arguments: argparse.Namespace) -> str | None:
+    """Steward's public signing key (base64) for a holder's key file: --signer (the key, an
+    OpenSSH form of it, or a file holding either), else this machine's Steward's own, else None.
+    Never creates a key."""
+    from daemon.approval import public_key_text  # noqa: PLC0415
+    from daemon.audit import load_signing_key  # noqa: PLC0415
+
+    if getattr(arguments, "signer", None):
+        return _signer_text(arguments.signer)
+    try:
+        settings = _settings(arguments)
+    except ConfigurationError:
+        return None
+    if not (settings.paths.state_dir / "audit-signing.key").exists():
+        return None
+    key = load_signing_key(settings.paths.state_dir)
+    return public_key_text(key) if key is not None else None
+
+
+def _signer_text(given: str) -> str:
+    """A Steward public key given on the command line: base64, `ssh-ed25519 AAAA...`, an
+    allowed_signers line, or a file holding one of those. ValueError if it is none of them."""
+    import base64  # noqa: PLC0415
+
+    path = Path(given)
+    text = path.read_text(encoding="utf-8").strip() if path.is_file() else given.strip()
+    words = text.split()
+    if "ssh-ed25519" in words and words.index("ssh-ed25519") + 1 < len(words):
+        blob = base64.b64decode(words[words.index("ssh-ed25519") + 1])
+        text = base64.b64encode(blob[-32:]).decode("ascii")
+    try:
+        if len(base64.b64decode(text, validate=True)) != 32:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"'{given}' is not Steward's public key (as `steward escrow signer` "
+                         "prints it)") from None
+    return text
+
+
+def _holder_key_text(name: str, identity: str, signer: str | None) -> str:
+    """An age identity file with the comments a holder needs: who it is for, its public key,
+    Steward's signing key, and how to use both without Steward."""
+    from datetime import date  # noqa: PLC0415
+
+    from daemon.escrow import NAMESPACE  # noqa: PLC0415
+    from daemon.sealing import recipient_of  # noqa: PLC0415
+    from daemon.ssh_signatures import allowed_signers_line  # noqa: PLC0415
+
+    lines = [f"# Steward escrow key of {name}, made {date.today().isoformat()}. Keep it offline "
+             "(a USB stick in the school safe):", "# whoever holds it can open the school's "
+             "escrow bundle. It is a standard age key.",
+             f"# public key: {recipient_of(identity)}",
+             "# With Steward: steward escrow open --key THIS-FILE --bundle escrow.age (checks "
+             "the signature first)."]
+    if signer:
+        lines += [f"# steward-signing-key: {signer}",
+                  "# Without Steward, first check the bundle is genuine: save the next line "
+                  "(without '# ') as steward.allowed_signers,",
+                  f"# {allowed_signers_line(signer, NAMESPACE)}",
+                  f"#   then: ssh-keygen -Y verify -f steward.allowed_signers -I steward -n "
+                  f"{NAMESPACE} -s escrow.age.sig < escrow.age"]
+    lines.append("# Then open it with the standard age tool: age -d -i THIS-FILE escrow.age")
+    return "\n".join(lines + [identity]) + "\n"
+
+
+def _write_private(path: Path, text: str) -> bool:
+    """Write a new file readable by its owner only; False if it exists."""
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return True
+
+
+SIGNER_ADVICE = (
+    "Steward's signing key is not on this machine, so it is not in the key file. Ask the "
+    "administrator, in person or on paper, for the output of `steward escrow signer`, and "
+    "keep it with this key: `steward escrow open` needs it (--signer) to tell a genuine bundle "
+    "from a forged one.")
+
+
+def command_escrow_keygen(arguments: argparse.Namespace) -> int:
+    from daemon.sealing import new_identity  # noqa: PLC0415
+
+    slug = "".join(ch if ch.isalnum() else "-" for ch in arguments.name.lower()).strip("-")
+    path = Path(arguments.out or f"{slug}.age-key")
+    try:
+        signer = _steward_signing_key(arguments)
+    except (ValueError, OSError) as error:
+        print(f"steward escrow: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    identity, recipient = new_identity()
+    if not _write_private(path, _holder_key_text(arguments.name, identity, signer)):
         print(f"steward escrow: {path} exists; choose another --out", file=sys.stderr)
         return EXIT_USAGE
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump({"name": arguments.name, "private_key": b64(private)}, handle)
-    print(f"Wrote {arguments.name}'s escrow key to {path}: keep it offline (a USB stick in the "
-          "school safe). Add this to the configuration:\n\n[[escrow.recipients]]\n"
+    print(f"Wrote {arguments.name}'s escrow key to {path} (a standard age key; only you can "
+          "read it): keep it offline (a USB stick in the school safe).")
+    print("With it, they open the bundle with `steward escrow open --key "
+          f"{path}` or, without Steward, `age -d -i {path} escrow.age`."
+          if signer else SIGNER_ADVICE)
+    print("\nAdd this to the configuration:\n\n[[escrow.recipients]]\n"
           f"name = {json.dumps(arguments.name)}\nrole = \"other\"   # or \"head teacher\", "
-          f"\"chair of governors\", \"administrator\"\npublic_key = \"{b64(public)}\"")
+          f"\"chair of governors\", \"administrator\"\npublic_key = \"{recipient}\"")
+    return EXIT_OK
+
+
+def command_escrow_convert_key(arguments: argparse.Namespace) -> int:
+    """A holder's key file from before age (JSON) as an age identity file, losslessly."""
+    from daemon.sealing import SealError, legacy_identity, recipient_of, unb64  # noqa: PLC0415
+
+    source = Path(arguments.old)
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+        identity = legacy_identity(unb64(data["private_key"]))
+        name = str(data.get("name") or source.stem)
+        signer = _steward_signing_key(arguments)
+    except (OSError, ValueError, KeyError, TypeError, SealError) as error:
+        print(f"steward escrow convert-key: {source} is not a Steward escrow key file of the "
+              f"old format ({error.__class__.__name__})", file=sys.stderr)
+        return EXIT_USAGE
+    target = Path(arguments.out or source.with_suffix(".age-key"))
+    if not _write_private(target, _holder_key_text(name, identity, signer)):
+        print(f"steward escrow convert-key: {target} exists; choose another --out",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Wrote {name}'s key as an age key to {target}; it is the same key, so bundles made "
+          f"for the old one open with it. Delete {source} once you have checked it works.")
+    if not signer:
+        print(SIGNER_ADVICE)
+    print(f"In the configuration, their public key can now be written as:\n  public_key = "
+          f"\"{recipient_of(identity)}\"")
+    return EXIT_OK
+
+
+def command_escrow_signer(arguments: argparse.Namespace) -> int:
+    """Steward's public signing key in the forms a holder needs, to be handed over in person."""
+    import base64  # noqa: PLC0415
+    import hashlib  # noqa: PLC0415
+
+    from daemon.approval import audit_signing_key, public_key_text  # noqa: PLC0415
+    from daemon.escrow import NAMESPACE  # noqa: PLC0415
+    from daemon.ssh_signatures import allowed_signers_line, openssh_public_key  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
+    public = public_key_text(audit_signing_key(settings.paths.state_dir))
+    blob = base64.b64decode(openssh_public_key(public).split()[1])
+    fingerprint = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    print("Steward's public signing key. Give it to each escrow holder with their key, in "
+          "person or on paper (not by e-mail alone): it is how they tell a genuine bundle from "
+          "a forged one.\n")
+    print(f"  for `steward escrow open --signer`:  {public}")
+    print(f"  for ssh-keygen (allowed_signers):    {allowed_signers_line(public, NAMESPACE)}")
+    print(f"  fingerprint (to read aloud):         SHA256:{fingerprint}")
     return EXIT_OK
 
 
@@ -658,36 +835,83 @@ def command_escrow_add_secret(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _holder_identities(key_file: Path) -> tuple[list[str], str | None, list[str]]:
+    """(age identities, the Steward signing key the file records, notes) from a holder's key
+    file: an age identity file, or a key file from before age (converted in memory)."""
+    from daemon.sealing import identities_in, legacy_identity, unb64  # noqa: PLC0415
+
+    if os.stat(key_file).st_mode & 0o077:
+        raise ValueError(f"{key_file}: other users can read this key; chmod 600 it")
+    text = key_file.read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+            identity = legacy_identity(unb64(data["private_key"]))
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{key_file}: not an escrow key file") from None
+        return [identity], None, [
+            f"{key_file} is a key file of Steward's old format; make it an age key with "
+            f"`steward escrow convert-key {key_file}`, so that plain `age` opens bundles too"]
+    signer = None
+    for line in text.splitlines():
+        if line.startswith("# steward-signing-key:"):
+            signer = line.split(":", 1)[1].strip()
+    return identities_in(text), signer, []
+
+
 def command_escrow_open(arguments: argparse.Namespace) -> int:
-    import os  # noqa: PLC0415
-
     from daemon.escrow import EscrowError, bundle_path, open_bundle  # noqa: PLC0415
-    from daemon.sealing import SealError, load_private, unb64  # noqa: PLC0415
+    from daemon.sealing import SealError  # noqa: PLC0415
 
-    settings = _settings(arguments)
     try:
-        key_file = Path(arguments.key)
-        if os.stat(key_file).st_mode & 0o077:
-            print(f"steward escrow: {key_file}: other users can read this key; chmod 600 it",
-                  file=sys.stderr)
-            return EXIT_REFUSED
-        data = json.loads(key_file.read_text(encoding="utf-8"))
-        contents = open_bundle(Path(arguments.bundle or bundle_path(settings)),
-                               load_private(unb64(data["private_key"])), data["name"])
-    except (EscrowError, SealError, OSError, ValueError, KeyError) as error:
+        identities, recorded, notes = _holder_identities(Path(arguments.key))
+        signer = _signer_text(arguments.signer) if arguments.signer else recorded
+    except (SealError, OSError, ValueError, UnicodeDecodeError) as error:
+        print(f"steward escrow: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if signer is None:
+        print("steward escrow: Steward's signing key is needed to check that the bundle is "
+              "genuine before opening it, and your key file does not record it. Pass it with "
+              "--signer KEY: the key you were given with your escrow key (the administrator "
+              "prints it with `steward escrow signer`; compare its fingerprint with what you "
+              "were told).", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        bundle = Path(arguments.bundle) if arguments.bundle else bundle_path(_settings(arguments))
+        contents = open_bundle(bundle, identities, signer)
+    except EscrowError as error:
         print(f"steward escrow: {error}", file=sys.stderr)
         return EXIT_REFUSED
     text = json.dumps(contents, indent=2)
     if arguments.output:
-        descriptor = os.open(arguments.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        print(f"written to {arguments.output} (readable by you only)")
+        if not _write_private(Path(arguments.output), text + "\n"):
+            print(f"steward escrow: {arguments.output} exists; choose another --output",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        print(f"signature checked; written to {arguments.output} (readable by you only)")
     else:
-        print("WARNING: the school's account secrets follow; clear the screen afterwards.",
-              file=sys.stderr)
+        print("Signature checked: this bundle was made by Steward. WARNING: the school's account "
+              "secrets follow; clear the screen afterwards.", file=sys.stderr)
         print(text)
     return EXIT_OK
+
+
+def _credential_warnings(settings, store, vault) -> tuple[list[str], list[str]]:
+    """(problems, notes) about the credentials beyond the bundle itself: handover items nobody
+    has confirmed (problems), keys in old formats or in the wrong place (notes)."""
+    from daemon.escrow import key_format_notes  # noqa: PLC0415
+    from daemon.handover import outstanding  # noqa: PLC0415
+
+    problems = outstanding(store, vault)
+    notes = key_format_notes(settings)
+    pending = settings.paths.state_dir / "master.key.next"
+    if pending.exists():
+        problems.append(f"a new master key from a rotation is still in {pending}, beside the "
+                        "vault: install it as the systemd credential (the command was printed "
+                        "by the handover), restart Steward, then delete it")
+    return problems, notes
 
 
 def command_escrow_verify(arguments: argparse.Namespace) -> int:
@@ -702,16 +926,28 @@ def command_escrow_verify(arguments: argparse.Namespace) -> int:
         print(f"steward escrow: {error}", file=sys.stderr)
         return EXIT_REFUSED
     store = _store(settings)
-    problems = verify(settings, vault, inactive_administrators(store))
-    store.close()
-    audit.record("escrow.verified" if not problems else "escrow.verify_failed",
-                 level="info" if not problems else "error", problems=problems)
+    try:
+        problems = verify(settings, vault, inactive_administrators(store))
+        outstanding, notes = _credential_warnings(settings, store, vault)
+    finally:
+        store.close()
+    audit.record("escrow.verified" if not problems + outstanding else "escrow.verify_failed",
+                 level="info" if not problems + outstanding else "error",
+                 problems=problems + outstanding)
     audit.close()
     for problem in problems:
         print(f"PROBLEM: {problem}")
     if not problems:
-        print("every current recipient can open the current bundle")
-    return EXIT_OK if not problems else EXIT_REFUSED
+        print("the bundle is Steward's, unaltered and current, and encrypted to every current "
+              "recipient and nobody else")
+    for line in outstanding:
+        print(line)
+    if outstanding:
+        print("\nNOT ALL OK: an outgoing administrator may keep a copy of an older bundle; its "
+              "secrets work until each item above is done and confirmed.")
+    for note in notes:
+        print(f"note: {note}")
+    return EXIT_OK if not problems + outstanding else EXIT_REFUSED
 
 
 def command_escrow_rebuild(arguments: argparse.Namespace) -> int:
@@ -739,8 +975,10 @@ def command_escrow_request(arguments: argparse.Namespace) -> int:
         Mailer(settings.mail, settings.paths.state_dir / "outbox").send(
             recipients, "[Steward] The employer has requested access to the accounts",
             f"{arguments.by} has requested full access to {settings.school.name}'s social media "
-            "accounts. Escrow recipients can open the bundle with `steward escrow open --key "
-            "THEIR-KEY`.")
+            "accounts. Escrow recipients can open the bundle (escrow.age, with escrow.age.sig "
+            "beside it) with `steward escrow open --key THEIR-KEY --bundle escrow.age`, or "
+            "without Steward with `age -d -i THEIR-KEY escrow.age` after checking the signature "
+            "(the commands are in their key file).")
     except MailError as error:
         print(f"note: {error}", file=sys.stderr)
     print(f"request by {arguments.by} recorded in the audit log; escrow recipients told")
@@ -754,6 +992,12 @@ def command_handover(arguments: argparse.Namespace) -> int:
     from daemon.platforms import connectors_for_command  # noqa: PLC0415
     from daemon.vault import VaultError, with_vault_secrets  # noqa: PLC0415
 
+    missing = [flag for flag, value in (("--from", arguments.old), ("--to", arguments.new),
+                                        ("--reason", arguments.reason)) if not value]
+    if missing:
+        print(f"steward handover: {', '.join(missing)} needed (or `steward handover confirm "
+              "KEY` to confirm an item done)", file=sys.stderr)
+        return EXIT_USAGE
     settings = _settings(arguments)
     store = _store(settings)
     audit, _ = _reconciler(settings, store)
@@ -771,11 +1015,37 @@ def command_handover(arguments: argparse.Namespace) -> int:
     print(f"Handover {report['id']} from {arguments.old} to {arguments.new} complete.")
     for note in report["notes"]:
         print(f"  {note}")
-    print("\nA person must now:")
-    for item in report.get("checklist", []):
-        print(f"  - {item}")
+    print("\nA person must now do each of these, then confirm it (until then `steward escrow "
+          "verify` and the daily check report it, since the outgoing administrator's copy of "
+          "an older bundle holds secrets that still work):")
+    for item, key in zip(report.get("checklist", []), report.get("checklist_keys", []),
+                         strict=False):
+        print(f"  - {item}\n    confirm: steward handover confirm {key}")
     if report.get("receipt"):
         print(f"\nSigned receipt: {report['receipt']} (+ .sig; check with `steward audit pubkey`)")
+    return EXIT_OK
+
+
+def command_handover_confirm(arguments: argparse.Namespace) -> int:
+    """A person confirms a handover item is done (also reached by `reconcile --confirm`)."""
+    import getpass  # noqa: PLC0415
+
+    from daemon.clock import Clock  # noqa: PLC0415
+    from daemon.handover import HandoverError, confirm  # noqa: PLC0415
+
+    key = getattr(arguments, "item", None) or arguments.confirm
+    settings = _settings(arguments)
+    store = _store(settings)
+    audit, _ = _reconciler(settings, store)
+    try:
+        said = confirm(store, audit, Clock(), _vault_if_any(settings), key, getpass.getuser())
+    except HandoverError as error:
+        print(f"steward handover: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        store.close()
+        audit.close()
+    print(said)
     return EXIT_OK
 
 
@@ -1105,21 +1375,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     escrow = commands.add_parser("escrow", help="the accounts' credentials escrowed to leaders")
     escrow_commands = escrow.add_subparsers(dest="escrow_command", required=True)
-    keygen = add("keygen", command_escrow_keygen, "make an escrow key pair for a recipient",
-                 escrow_commands, config=False)
+    keygen = add("keygen", command_escrow_keygen, "make an age key for an escrow holder (it "
+                 "records Steward's signing key when this machine has it)", escrow_commands)
     keygen.add_argument("name")
-    keygen.add_argument("--out", metavar="FILE")
+    keygen.add_argument("--out", metavar="FILE", help="default: NAME.age-key")
+    keygen.add_argument("--signer", metavar="KEY", help="Steward's public signing key to record "
+                        "in the key file (`steward escrow signer` prints it)")
+    convert = add("convert-key", command_escrow_convert_key, "turn a holder's escrow key of the "
+                  "old format into an age key (the same key: nothing to re-encrypt)",
+                  escrow_commands)
+    convert.add_argument("old", metavar="OLD-KEY-FILE")
+    convert.add_argument("--out", metavar="FILE", help="default: OLD-KEY-FILE.age-key")
+    convert.add_argument("--signer", metavar="KEY", help="as for keygen")
+    add("signer", command_escrow_signer, "print Steward's public signing key, for holders to "
+        "check bundles with", escrow_commands)
     add_secret = add("add-secret", command_escrow_add_secret, "escrow what only a person knows "
                      "(a password, 2FA recovery codes)", escrow_commands)
     add_secret.add_argument("label", help="e.g. 'x.password', 'x.recovery-codes'")
-    open_command = add("open", command_escrow_open, "open the bundle with a recipient's key",
-                       escrow_commands)
-    open_command.add_argument("--key", required=True, metavar="FILE")
+    open_command = add("open", command_escrow_open, "check the bundle's signature, then open it "
+                       "with a holder's key", escrow_commands)
+    open_command.add_argument("--key", required=True, metavar="FILE", help="the holder's age key "
+                              "file (or one of the old format)")
+    open_command.add_argument("--signer", metavar="KEY", help="Steward's public signing key, as "
+                              "handed to the holder (default: the one their key file records)")
     open_command.add_argument("--output", metavar="FILE", help="write here (0600) instead of "
                               "the terminal")
-    open_command.add_argument("--bundle", metavar="FILE", help="default: <state_dir>/escrow.json")
-    add("verify", command_escrow_verify, "prove every current recipient can open the current "
-        "bundle", escrow_commands)
+    open_command.add_argument("--bundle", metavar="FILE", help="default: <state_dir>/escrow.age "
+                              "(its signature is the .sig beside it)")
+    add("verify", command_escrow_verify, "check the bundle is Steward's, current and for exactly "
+        "the current recipients, and that no handover item is outstanding", escrow_commands)
     add("rebuild", command_escrow_rebuild, "rebuild the bundle now", escrow_commands)
     request = add("request", command_escrow_request, "record the employer's request for access",
                   escrow_commands)
@@ -1127,9 +1411,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     handover = add("handover", command_handover, "hand the accounts over from one "
                    "administrator to another", commands)
-    handover.add_argument("--from", dest="old", required=True, metavar="OLD")
-    handover.add_argument("--to", dest="new", required=True, metavar="NEW")
-    handover.add_argument("--reason", required=True, metavar="TEXT")
+    handover.add_argument("--from", dest="old", metavar="OLD")
+    handover.add_argument("--to", dest="new", metavar="NEW")
+    handover.add_argument("--reason", metavar="TEXT")
+    handover_commands = handover.add_subparsers(dest="handover_command", metavar="confirm")
+    handover_confirm = handover_commands.add_parser(
+        "confirm", help="confirm a handover item is done (checked, and audited)",
+        description="confirm a handover item is done (checked, and audited)")
+    handover_confirm.set_defaults(function=command_handover_confirm)
+    handover_confirm.add_argument("item", metavar="KEY", help="e.g. handover:3:x-app-keys")
+    for option, text in (("--config", "configuration file"), ("--state-dir", "state directory")):
+        handover_confirm.add_argument(option, metavar="FILE" if option == "--config" else "DIR",
+                                      default=argparse.SUPPRESS, help=text)
 
     add("status", command_status, "queue, next posts, platform health, last events")
 

@@ -1,34 +1,32 @@
-"""The cryptographic constructions Steward uses, all standard, all from `cryptography`:
+"""The cryptographic constructions Steward uses, all standard, none written here:
 
-- `seal` / `unseal`: AES-256-GCM with a random 96-bit nonce and associated data (the vault).
-- `wrap_for` / `unwrap_with`: ECIES-style key wrapping for an X25519 public key: an ephemeral
-  X25519 key pair, the shared secret through HKDF-SHA256 (salt: both public keys; info: a
-  label), and ChaCha20-Poly1305 (the escrow).
-- `derive_wrap_key`: the HKDF step alone, so that Steward can re-derive a wrap key from a kept
-  ephemeral private key and a recipient's public key (how `escrow verify` proves a recipient can
-  open a bundle without their private key).
+- `seal` / `unseal`: AES-256-GCM (`cryptography`) with a random 96-bit nonce and associated
+  data: the vault.
+- `encrypt_to` / `decrypt_with`: the age format (age-encryption.org/v1, through `pyrage`) with
+  X25519 recipients: the escrow bundle, so that a holder opens it with the standard `age` tool
+  (`age -d -i KEY-FILE escrow.age`) and needs no Steward to do so.
 
-No primitive is written here; known-answer tests pin each one to its RFC.
+Keys of escrow holders are age X25519 identities (`AGE-SECRET-KEY-1...`) and recipients
+(`age1...`). Keys made by Steward before it used age were the same X25519 keys in base64; they
+convert losslessly (age's text forms are Bech32 of the same 32 bytes), which is how existing
+configurations and key files keep working (`legacy_recipient`, `legacy_identity`).
 """
 
 from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
 
+import bech32
+import pyrage
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-WRAP_INFO = b"steward-escrow-wrap-v1"
+AGE_MAGIC = b"age-encryption.org/v1\n"
 
 
 class SealError(Exception):
-    """Decryption failed: wrong key, or the data was changed."""
+    """Decryption failed, or a key cannot be used; the message says which, in plain words."""
 
 
 def b64(data: bytes) -> str:
@@ -57,88 +55,108 @@ def unseal(key: bytes, sealed: dict, associated: bytes) -> bytes:
         raise SealError("the key does not open it, or it was changed") from None
 
 
-def public_bytes(public: X25519PublicKey) -> bytes:
-    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+# -- age: the escrow bundle ------------------------------------------------------------------
+
+def _bech32(human_part: str, raw: bytes) -> str:
+    return bech32.bech32_encode(human_part, bech32.convertbits(raw, 8, 5))
 
 
-def load_public(text: str) -> X25519PublicKey:
+def is_legacy_key(text: str) -> bool:
+    """Whether a recipient's public key is in the format of Steward before age (base64)."""
+    return not text.startswith("age1")
+
+
+def legacy_recipient(text: str) -> str:
+    """The age recipient (`age1...`) of a pre-age public key (base64 of 32 X25519 bytes)."""
     try:
         raw = unb64(text)
-        if len(raw) != 32:
-            raise ValueError
-        return X25519PublicKey.from_public_bytes(raw)
     except ValueError:
-        raise SealError("not a 32-byte X25519 public key in base64") from None
+        raw = b""
+    if len(raw) != 32:
+        raise SealError("not an age recipient (age1...) nor an older Steward public key")
+    return _bech32("age", raw)
 
 
-def derive_wrap_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=ephemeral_public + recipient_public,
-                info=WRAP_INFO).derive(shared)
-
-
-@dataclass(frozen=True)
-class Wrapped:
-    ephemeral_public: bytes
-    nonce: bytes
-    ciphertext: bytes
-    ephemeral_private: bytes  # kept (sealed) by Steward only, for verification
-
-
-def wrap_for(recipient: X25519PublicKey, secret: bytes, associated: bytes) -> Wrapped:
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = public_bytes(ephemeral.public_key())
-    key = derive_wrap_key(ephemeral.exchange(recipient), ephemeral_public,
-                          public_bytes(recipient))
-    nonce = os.urandom(12)
-    return Wrapped(ephemeral_public, nonce, ChaCha20Poly1305(key).encrypt(nonce, secret,
-                                                                          associated),
-                   ephemeral.private_bytes_raw())
-
-
-def unwrap_with(private: X25519PrivateKey, ephemeral_public: bytes, nonce: bytes,
-                ciphertext: bytes, associated: bytes) -> bytes:
-    """Open a wrapping with the recipient's private key."""
-    shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-    key = derive_wrap_key(shared, ephemeral_public, public_bytes(private.public_key()))
-    try:
-        return ChaCha20Poly1305(key).decrypt(nonce, ciphertext, associated)
-    except InvalidTag:
-        raise SealError("this key does not open it, or it was changed") from None
-
-
-def unwrap_with_ephemeral(ephemeral_private: bytes, recipient: X25519PublicKey, nonce: bytes,
-                          ciphertext: bytes, associated: bytes) -> bytes:
-    """Open a wrapping from the sender's side: proves the recipient's key opens it too, since
-    X25519(e, R) equals X25519(r, E)."""
-    ephemeral = X25519PrivateKey.from_private_bytes(ephemeral_private)
-    key = derive_wrap_key(ephemeral.exchange(recipient), public_bytes(ephemeral.public_key()),
-                          public_bytes(recipient))
-    try:
-        return ChaCha20Poly1305(key).decrypt(nonce, ciphertext, associated)
-    except InvalidTag:
-        raise SealError("the recipient's key would not open it") from None
-
-
-def seal_bundle(key: bytes, plaintext: bytes, associated: bytes) -> tuple[bytes, bytes]:
-    """ChaCha20-Poly1305 with a random nonce; return (nonce, ciphertext)."""
-    nonce = os.urandom(12)
-    return nonce, ChaCha20Poly1305(key).encrypt(nonce, plaintext, associated)
-
-
-def open_bundle_cipher(key: bytes, nonce: bytes, ciphertext: bytes, associated: bytes) -> bytes:
-    try:
-        return ChaCha20Poly1305(key).decrypt(nonce, ciphertext, associated)
-    except (InvalidTag, ValueError):
-        raise SealError("the bundle does not open with this key, or it was changed") from None
-
-
-def load_private(raw: bytes) -> X25519PrivateKey:
+def legacy_identity(raw: bytes) -> str:
+    """The age identity (`AGE-SECRET-KEY-1...`) of a pre-age private key (32 X25519 bytes)."""
     if len(raw) != 32:
         raise SealError("not a 32-byte X25519 private key")
-    return X25519PrivateKey.from_private_bytes(raw)
+    return _bech32("age-secret-key-", raw).upper()
 
 
-def new_keypair() -> tuple[bytes, bytes]:
-    """A fresh X25519 key pair: (private raw bytes, public raw bytes)."""
-    private = X25519PrivateKey.generate()
-    return private.private_bytes_raw(), public_bytes(private.public_key())
+def recipient_text(public_key: str) -> str:
+    """A configured public key as an age recipient, converting the older format."""
+    text = legacy_recipient(public_key) if is_legacy_key(public_key) else public_key
+    try:
+        pyrage.x25519.Recipient.from_str(text)
+    except pyrage.RecipientError:
+        raise SealError("not a valid age recipient (copy it as `steward escrow keygen` or "
+                        "`age-keygen` printed it)") from None
+    return text
+
+
+def new_identity() -> tuple[str, str]:
+    """A fresh age X25519 key pair: (identity `AGE-SECRET-KEY-1...`, recipient `age1...`)."""
+    identity = pyrage.x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
+
+
+def recipient_of(identity: str) -> str:
+    """The age recipient of an identity."""
+    try:
+        return str(pyrage.x25519.Identity.from_str(identity).to_public())
+    except pyrage.IdentityError:
+        raise SealError("not an age identity (AGE-SECRET-KEY-1...)") from None
+
+
+def identities_in(text: str) -> list[str]:
+    """The identities of an age identity file (one per line; `#` comments and blanks skipped),
+    each checked."""
+    identities = [line.strip() for line in text.splitlines()
+                  if line.strip() and not line.lstrip().startswith("#")]
+    for identity in identities:
+        recipient_of(identity)
+    if not identities:
+        raise SealError("no age identity (AGE-SECRET-KEY-1...) in the key file")
+    return identities
+
+
+def encrypt_to(plaintext: bytes, recipients: list[str]) -> bytes:
+    """Encrypt for every recipient (`age1...`), in age's binary format."""
+    try:
+        return pyrage.encrypt(plaintext, [pyrage.x25519.Recipient.from_str(recipient_text(r))
+                                          for r in recipients])
+    except (pyrage.RecipientError, pyrage.EncryptError) as error:
+        raise SealError(f"cannot encrypt to these recipients ({error})") from None
+
+
+def decrypt_with(data: bytes, identities: list[str]) -> bytes:
+    """Decrypt an age file; SealError when it is not one, is damaged, or is not for these keys."""
+    if not data.startswith(AGE_MAGIC):
+        raise SealError("not an age-encrypted file")
+    try:
+        return pyrage.decrypt(data, [pyrage.x25519.Identity.from_str(identity)
+                                     for identity in identities])
+    except pyrage.IdentityError:
+        raise SealError("not an age identity (AGE-SECRET-KEY-1...)") from None
+    except pyrage.DecryptError as error:
+        if "no matching keys" in str(error).lower():
+            raise SealError("this key does not open it: it is not encrypted to this key") \
+                from None
+        raise SealError(f"it is damaged or was changed ({error})") from None
+
+
+def recipient_stanzas(data: bytes) -> int | None:
+    """How many X25519 recipients an age file's header names (None: not an age header).
+
+    age's header is text: the version line, one `-> X25519 ...` stanza per recipient, then
+    `--- MAC`. The stanzas do not say whose key each is (by design); the count is what Steward
+    can check without the recipients' private keys.
+    """
+    if not data.startswith(AGE_MAGIC):
+        return None
+    end = data.find(b"\n--- ")
+    if end < 0:
+        return None
+    lines = data[len(AGE_MAGIC):end].split(b"\n")
+    return sum(1 for line in lines if line.startswith(b"-> X25519 "))

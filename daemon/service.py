@@ -121,14 +121,15 @@ class Service:
         from datetime import timedelta  # noqa: PLC0415
 
         from daemon.escrow import verify  # noqa: PLC0415
-        from daemon.handover import inactive_administrators  # noqa: PLC0415
+        from daemon.handover import inactive_administrators, outstanding  # noqa: PLC0415
         from daemon.vault import Vault, VaultError  # noqa: PLC0415
 
         problems = []
         if self.settings.escrow.recipients:
             try:
-                problems += verify(self.settings, Vault(self.settings),
-                                   inactive_administrators(self.store))
+                vault = Vault(self.settings)
+                problems += verify(self.settings, vault, inactive_administrators(self.store))
+                problems += outstanding(self.store, vault)  # handover items nobody confirmed
             except VaultError as error:
                 problems.append(str(error))
         for name, connector in self.connectors.items():

@@ -330,6 +330,30 @@ class Store:
             db.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (platform, key) DO "
                        "UPDATE SET value = excluded.value", (platform, key, value))
 
+    # -- the checklist: what only a person can do, open until a person confirms it ----------
+
+    def add_checklist_item(self, key: str, platform: str, text: str, now: datetime) -> None:
+        """Put an item on the checklist once; adding it again changes nothing (nor reopens it)."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO checklist VALUES (?, ?, ?, ?, NULL) ON CONFLICT (key) DO "
+                       "NOTHING", (key, platform, text, timestamp(now)))
+
+    def open_checklist_items(self, prefix: str) -> list[sqlite3.Row]:
+        """Unconfirmed items whose key starts with `prefix`, oldest first."""
+        return self.query("SELECT key, platform, text, created_at FROM checklist WHERE "
+                          "resolved_at IS NULL AND substr(key, 1, ?) = ? ORDER BY created_at, "
+                          "key", (len(prefix), prefix))
+
+    def checklist_item(self, key: str) -> sqlite3.Row | None:
+        rows = self.query("SELECT * FROM checklist WHERE key = ?", (key,))
+        return rows[0] if rows else None
+
+    def resolve_checklist_item(self, key: str, now: datetime) -> bool:
+        """Mark an open item done; say whether there was one to mark."""
+        with self.transaction() as db:
+            return db.execute("UPDATE checklist SET resolved_at = ? WHERE key = ? AND "
+                              "resolved_at IS NULL", (timestamp(now), key)).rowcount == 1
+
     # -- summaries ---------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:

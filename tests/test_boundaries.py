@@ -15,6 +15,7 @@ ALLOWED = {
     "facebook": {"connectors/facebook.py"},
     "apscheduler": {"daemon/scheduling.py"},
     "cryptography": {"daemon/approval.py", "daemon/sealing.py"},
+    "pyrage": {"daemon/sealing.py"},
 }
 
 

@@ -12,12 +12,13 @@ import requests
 from config.settings import PathSettings, RecipientSettings, StewardSettings
 from daemon.approval import audit_signing_key, public_key_text, verify_signature
 from daemon.audit import AuditLog
+from daemon.cli import main
 from daemon.clock import Clock
 from daemon.escrow import EscrowError, bundle_path, open_bundle, rebuild
 from daemon.handover import Handover, HandoverError
 from daemon.mail import Mailer
 from daemon.platforms import build_connectors, connectors_for_command
-from daemon.sealing import b64, load_private, new_keypair
+from daemon.sealing import new_identity
 from daemon.store import Store
 from daemon.vault import Vault, key_id, with_vault_secrets
 from sandbox.app import start_sandbox
@@ -25,8 +26,12 @@ from sandbox.state import DEFAULT_X_CREDENTIALS
 
 
 def person(name, role):
-    private, public = new_keypair()
-    return RecipientSettings(name=name, role=role, public_key=b64(public)), load_private(private)
+    identity, public = new_identity()
+    return RecipientSettings(name=name, role=role, public_key=public), [identity]
+
+
+def stewards_key(settings) -> str:
+    return public_key_text(audit_signing_key(settings.paths.state_dir))
 
 
 @pytest.fixture
@@ -35,6 +40,7 @@ def school(tmp_path):
         person("Head Teacher", "head teacher"), person("Alex Admin", "administrator"),
         person("Sam Admin", "administrator"))
     settings = StewardSettings(paths=PathSettings(state_dir=tmp_path / "state"),
+                               credentials={"master_key_file": tmp_path / "keys" / "master.key"},
                                escrow={"recipients": [head, old, new]})
     vault = Vault(settings, create=True)
     for name, value in DEFAULT_X_CREDENTIALS.items():
@@ -65,10 +71,10 @@ def test_a_handover_revokes_the_old_token_and_moves_the_escrow(school):
     assert credentials["access_token"] is None
     assert DEFAULT_X_CREDENTIALS["access_token"] in credentials["revoked"]
     assert key_id(Vault(settings).key) != key_before
-    with pytest.raises(EscrowError, match="not encrypted to 'Alex Admin'"):
-        open_bundle(bundle_path(settings), keys["old"], "Alex Admin")
-    assert open_bundle(bundle_path(settings), keys["new"], "Sam Admin")["secrets"]
-    assert open_bundle(bundle_path(settings), keys["head"], "Head Teacher")["secrets"]
+    with pytest.raises(EscrowError, match="not encrypted to this key"):
+        open_bundle(bundle_path(settings), keys["old"], stewards_key(settings))
+    assert open_bundle(bundle_path(settings), keys["new"], stewards_key(settings))["secrets"]
+    assert open_bundle(bundle_path(settings), keys["head"], stewards_key(settings))["secrets"]
     receipt = Path(report["receipt"])
     signature = Path(str(receipt) + ".sig").read_text().strip()
     public = public_key_text(audit_signing_key(settings.paths.state_dir))
@@ -98,7 +104,7 @@ def test_a_handover_to_an_unknown_administrator_changes_nothing(school):
     with pytest.raises(HandoverError, match="'Pat Unknown' is not a configured administrator"):
         handover(settings, store, audit).run("Alex Admin", "Pat Unknown", "left")
     assert key_id(Vault(settings).key) == key_before
-    assert open_bundle(bundle_path(settings), keys["old"], "Alex Admin")["secrets"]
+    assert open_bundle(bundle_path(settings), keys["old"], stewards_key(settings))["secrets"]
 
 
 def test_an_interrupted_handover_finishes_without_repeating_its_steps(school):
@@ -120,7 +126,7 @@ def test_an_interrupted_handover_finishes_without_repeating_its_steps(school):
               (settings.paths.state_dir / "audit.jsonl").read_text().splitlines()]
     assert events.count("handover.rotate-master-key") == 1
     with pytest.raises(EscrowError):
-        open_bundle(bundle_path(settings), keys["old"], "Alex Admin")
+        open_bundle(bundle_path(settings), keys["old"], stewards_key(settings))
 
 
 def test_the_daemon_warns_days_before_a_page_token_expires(tmp_path):
@@ -178,3 +184,87 @@ def test_commands_forbid_core_dumps():
 
     no_core_dumps()
     assert resource.getrlimit(resource.RLIMIT_CORE)[0] == 0
+
+
+def config_file(settings) -> Path:
+    """The fixture's settings as a configuration file, for the commands."""
+    path = settings.paths.state_dir.parent / "steward.toml"
+    lines = [f'[paths]\nstate_dir = "{settings.paths.state_dir}"',
+             f'[credentials]\nmaster_key_file = "{settings.credentials.master_key_file}"']
+    for recipient in settings.escrow.recipients:
+        lines.append(f'[[escrow.recipients]]\nname = "{recipient.name}"\nrole = '
+                     f'"{recipient.role}"\npublic_key = "{recipient.public_key}"')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_verify_is_not_ok_while_secrets_the_old_administrator_holds_still_work(school, capsys):
+    """Finding 12: after a handover the outgoing administrator's copy of the old bundle still
+    holds the X app's keys, which work until a person regenerates them."""
+    settings, store, audit, keys = school
+    old_copy = settings.paths.state_dir.parent / "alex-copy.age"
+    old_copy.write_bytes(bundle_path(settings).read_bytes())
+    Path(str(old_copy) + ".sig").write_bytes(Path(str(bundle_path(settings)) + ".sig")
+                                             .read_bytes())
+    report = handover(settings, store, audit).run("Alex Admin", "Sam Admin", "left the school")
+    kept = open_bundle(old_copy, keys["old"], stewards_key(settings))["secrets"]
+    assert kept["x.consumer_secret"]["value"] == Vault(settings).get("x.consumer_secret")
+    config = str(config_file(settings))
+    capsys.readouterr()
+
+    assert main(["escrow", "verify", "--config", config]) == 1
+    out = capsys.readouterr().out
+    assert "OUTSTANDING since Alex Admin handed over" in out
+    assert "regenerate the API Key and Secret" in out
+    assert "Steward still holds the old x.consumer_key, x.consumer_secret" in out
+    assert "steward handover confirm handover:1:x-app-keys" in out
+    assert set(report["checklist_keys"]) >= {"handover:1:x-app-keys",
+                                             "handover:1:facebook-page-token"}
+
+    assert main(["handover", "confirm", "handover:1:x-app-keys", "--config", config]) == 1
+    assert "the vault still holds x.consumer_key" in capsys.readouterr().err
+    vault = Vault(settings)
+    for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
+        vault.set(f"x.{name}", f"regenerated-{name}")
+    for key in report["checklist_keys"]:
+        assert main(["handover", "confirm", key, "--config", config]) == 0
+    capsys.readouterr()
+    assert main(["escrow", "rebuild", "--config", config]) == 0
+    assert main(["escrow", "verify", "--config", config]) == 0
+    assert "OUTSTANDING" not in capsys.readouterr().out
+    confirmed = [json.loads(line) for line in
+                 (settings.paths.state_dir / "audit.jsonl").read_text().splitlines()
+                 if '"handover.item_confirmed"' in line]
+    assert {event["key"] for event in confirmed} == set(report["checklist_keys"])
+    assert all(event["by"] for event in confirmed)
+
+
+def test_outstanding_handover_items_fail_the_credentials_check_and_the_daily_check(school,
+                                                                                  capsys):
+    settings, store, audit, _ = school
+    handover(settings, store, audit).run("Alex Admin", "Sam Admin", "left the school")
+    capsys.readouterr()
+    assert main(["credentials", "check", "--config", str(config_file(settings))]) == 1
+    assert "OUTSTANDING since Alex Admin handed over" in capsys.readouterr().out
+    assert main(["reconcile", "--confirm", "handover:1:x-app-keys", "--config",
+                 str(config_file(settings))]) == 1  # the same check by the other door
+    from tests.daemon.harness import StewardUnderTest  # noqa: PLC0415
+
+    steward = StewardUnderTest(settings.paths.state_dir.parent)  # the same state directory
+    steward.settings.escrow = settings.escrow
+    steward.settings.credentials = settings.credentials
+    steward.start()
+    try:
+        steward.service.check_credentials()
+        [problem] = steward.events_named("credentials.problem")
+        assert any(line.startswith("OUTSTANDING since Alex Admin handed over")
+                   for line in problem["problems"])
+    finally:
+        steward.stop()
+
+
+def test_confirming_an_unknown_item_says_where_the_list_is(school, capsys):
+    settings, _, _, _ = school
+    assert main(["handover", "confirm", "handover:9:nothing", "--config",
+                 str(config_file(settings))]) == 1
+    assert "steward escrow verify" in capsys.readouterr().err

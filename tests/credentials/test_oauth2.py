@@ -24,6 +24,7 @@ def oauth2_world(tmp_path):
         world["x"]["oauth2"] = {"client_id": "steward-client", "refresh_token": "sandbox-refresh-0"}
     server = start_sandbox(state_file=tmp_path / "sandbox-state.json")
     settings = StewardSettings(paths=PathSettings(state_dir=tmp_path / "state"),
+                               credentials={"master_key_file": tmp_path / "keys" / "master.key"},
                                x=XSettings(oauth2_client_id="steward-client"),
                                facebook={"enabled": False})
     vault = Vault(settings, create=True)

@@ -11,11 +11,17 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from daemon.sealing import (
     SealError,
+    b64,
+    decrypt_with,
+    encrypt_to,
+    legacy_identity,
+    legacy_recipient,
+    new_identity,
+    recipient_of,
+    recipient_stanzas,
+    recipient_text,
     seal,
     unseal,
-    unwrap_with,
-    unwrap_with_ephemeral,
-    wrap_for,
 )
 
 
@@ -63,17 +69,37 @@ def test_sealing_round_trips_and_detects_any_change():
         unseal(bytes(32), sealed, b"vault")
 
 
-def test_a_wrapping_opens_with_the_recipients_key_and_is_provable_by_the_sender():
-    recipient = X25519PrivateKey.generate()
-    wrapped = wrap_for(recipient.public_key(), b"data key", b"head teacher")
-    assert unwrap_with(recipient, wrapped.ephemeral_public, wrapped.nonce, wrapped.ciphertext,
-                       b"head teacher") == b"data key"
-    assert unwrap_with_ephemeral(wrapped.ephemeral_private, recipient.public_key(),
-                                 wrapped.nonce, wrapped.ciphertext, b"head teacher") == b"data key"
-    stranger = X25519PrivateKey.generate()
-    with pytest.raises(SealError):
-        unwrap_with(stranger, wrapped.ephemeral_public, wrapped.nonce, wrapped.ciphertext,
-                    b"head teacher")
-    with pytest.raises(SealError):
-        unwrap_with_ephemeral(wrapped.ephemeral_private, stranger.public_key(), wrapped.nonce,
-                              wrapped.ciphertext, b"head teacher")
+def test_a_key_pair_from_before_age_is_the_same_age_key_pair():
+    """RFC 7748's Alice: her private key, converted to age's form, gives (through age) the
+    public key the RFC publishes, converted to age's form: nothing to re-encrypt on upgrade."""
+    alice_private = bytes.fromhex(
+        "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
+    alice_public = bytes.fromhex(
+        "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
+    identity = legacy_identity(alice_private)
+    assert identity.startswith("AGE-SECRET-KEY-1")
+    assert recipient_of(identity) == legacy_recipient(b64(alice_public))
+    assert legacy_recipient(b64(alice_public)).startswith("age1")
+
+
+def test_an_age_file_opens_with_each_recipients_key_and_refuses_any_change():
+    (head, head_public), (chair, chair_public) = new_identity(), new_identity()
+    sealed = encrypt_to(b"page token", [head_public, chair_public])
+    assert recipient_stanzas(sealed) == 2
+    assert decrypt_with(sealed, [head]) == decrypt_with(sealed, [chair]) == b"page token"
+    stranger, _ = new_identity()
+    with pytest.raises(SealError, match="not encrypted to this key"):
+        decrypt_with(sealed, [stranger])
+    changed = bytearray(sealed)
+    changed[-3] ^= 1
+    with pytest.raises(SealError, match="damaged or was changed"):
+        decrypt_with(bytes(changed), [head])
+    with pytest.raises(SealError, match="not an age-encrypted file"):
+        decrypt_with(b"{}", [head])
+    assert recipient_stanzas(b"{}") is None
+
+
+def test_a_malformed_recipient_key_is_refused_in_plain_words():
+    for text in ("age1notakey", "c2hvcnQ=", "not base64 at all"):
+        with pytest.raises(SealError):
+            recipient_text(text)
