@@ -482,3 +482,18 @@ def gif_with_hidden_blocks() -> bytes:
     text = (b"\x21\x01\x0c" + bytes(12) + bytes([len(b"Examplebury")]) + b"Examplebury" + b"\x00")
     trailer = data.rindex(b"\x3b")
     return data[:trailer] + b"\x21\xf9\x04\x00\x00\x00\x00\x00" + text + data[trailer:]
+
+
+def tiff_with_directories_out_of_order() -> bytes:
+    """A two-page greyscale TIFF whose first directory (IFD0: 4 x 3 pixels, what decoders show)
+    lies after its second (2 x 1) in the file."""
+    def directory(width: int, height: int, pixels_at: int, next_at: int) -> bytes:
+        entries = [(0x100, width), (0x101, height), (0x102, 8), (0x103, 1), (0x106, 1),
+                   (0x111, pixels_at), (0x115, 1), (0x116, height), (0x117, width * height)]
+        return (struct.pack("<H", len(entries))
+                + b"".join(struct.pack("<HHIHH", tag, 3, 1, value, 0) for tag, value in entries)
+                + struct.pack("<I", next_at))
+    second = directory(2, 1, 122, 0)  # at 8, 114 bytes long
+    first = directory(4, 3, 124, 8)  # at 136
+    return b"II*\x00" + struct.pack("<I", 136) + second + b"\x10\x20" + bytes(range(0, 240, 20)) \
+        + first

@@ -6,10 +6,20 @@ drops everything else: EXIF (GPS, maker notes, serial numbers, owner names, thum
 IPTC, comments, embedded previews, trailing data. A file whose structure cannot be followed to
 the end is refused (`UncleanableMedia`), never passed through. Memory use is bounded by the
 largest metadata block, not by the file's size.
+
+`dimensions` reads the size a decoder will allocate from the same walk, so that nothing is
+decoded before its size is known to be reasonable.
 """
 
 from __future__ import annotations
 
 from policies.media.cleaning import CleanReport, UncleanableMedia, clean_file, clean_stream
+from policies.media.dimensions import (
+    PictureTooLarge,
+    decoded_pixels,
+    dimensions,
+    refuse_larger_than,
+)
 
-__all__ = ["CleanReport", "UncleanableMedia", "clean_file", "clean_stream"]
+__all__ = ["CleanReport", "PictureTooLarge", "UncleanableMedia", "clean_file", "clean_stream",
+           "decoded_pixels", "dimensions", "refuse_larger_than"]

@@ -149,9 +149,10 @@ def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
         raise UncleanableMedia(f"the {_kind(head)} file is damaged: {error}. {ADVICE}") from None
     except Ambiguous as error:
         kind = _kind(head)
+        standard = "a standard JPEG" if kind == "JPEG" else f"a standard {kind} or as a JPEG"
         raise UncleanableMedia(
             f"the {kind} file is built in a way Steward refuses: {error}. Export the photo again "
-            f"as a standard {kind} (or JPEG) from your photo app and add it again.") from None
+            f"as {standard} from your photo app and add it again.") from None
     return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count,
                        width, height)
 

@@ -5,17 +5,48 @@ A face is reported only where two different cascades (frontal "default" and "alt
 the same region: each alone mistakes animals and textures for faces. Pictures are decoded with
 their orientation applied and scanned at most 1,000 pixels on the long side. Decoding is the
 only place Steward decodes pixels; a picture is re-encoded only when its faces are blurred.
+
+Nothing is decoded before its size is known: the size a decoder will allocate is read from the
+picture's headers first (policies.media.dimensions, which refuses headers that disagree), and a
+picture above `max_pixels` is refused. OpenCV's own limit is the second guard, for whatever
+the header walk might miss: OPENCV_IO_MAX_IMAGE_PIXELS is read once, when the cv2 library
+loads (OpenCV 4.x, loadsave.cpp: a static initialised from the environment), so it is set
+here, before the import; a larger value already in the environment is lowered to DECODER_LIMIT.
+If something imported cv2 before this module, its limit stays whatever it was then.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import cv2
-import numpy
+from policies.media.cleaning import UncleanableMedia
+from policies.media.dimensions import refuse_larger_than
 
+DEFAULT_MAX_PIXELS = 50_000_000  # faces.max_megapixels' default
+DECODER_LIMIT = 100_000_000  # OpenCV's own refusal: 300 MB for a colour picture
+THREADS = 2  # OpenCV would start one thread per core: a big host would hit the unit's TasksMax
+
+
+def _limit_decoder() -> None:
+    """Make OpenCV refuse pictures above DECODER_LIMIT pixels (read when cv2 loads)."""
+    current = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
+    if not (current.isdigit() and 0 < int(current) <= DECODER_LIMIT):
+        os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(DECODER_LIMIT)
+
+
+_limit_decoder()
+
+import cv2  # noqa: E402 - after the limit is set
+import numpy  # noqa: E402
+
+cv2.setNumThreads(THREADS)
 LONG_SIDE = 1000
 _CASCADES = {}
+
+
+class UnexaminablePicture(ValueError):
+    """The picture cannot be examined for faces; the message says why and what to do."""
 
 
 def _cascade(name: str):
@@ -49,36 +80,50 @@ def detect(gray: numpy.ndarray) -> list[tuple[int, int, int, int]]:
     return [tuple(int(value / scale) for value in box) for box in faces]
 
 
-def _decode(source: Path | bytes, flags: int) -> numpy.ndarray:
-    """Decode a picture given as bytes (the intake's copy) or as a file (tests, the CLI)."""
-    data = numpy.frombuffer(source, dtype=numpy.uint8) if isinstance(source, bytes | bytearray) \
-        else numpy.fromfile(str(source), dtype=numpy.uint8)
-    picture = cv2.imdecode(data, flags)
+def _decode(source: Path | bytes, flags: int, max_pixels: int) -> numpy.ndarray:
+    """Decode a picture given as bytes (the intake's copy) or as a file (tests, the CLI), once
+    its headers say it has at most `max_pixels` pixels. The bytes checked are the bytes
+    decoded. Raise UnexaminablePicture (a ValueError) otherwise, or if it cannot be decoded."""
+    data = bytes(source) if isinstance(source, bytes | bytearray) else Path(source).read_bytes()
+    try:
+        refuse_larger_than(data, max_pixels)
+    except UncleanableMedia as error:
+        raise UnexaminablePicture(str(error)) from None
+    try:
+        picture = cv2.imdecode(numpy.frombuffer(data, dtype=numpy.uint8), flags)
+    except cv2.error:  # OpenCV's own limit (DECODER_LIMIT), or a decoder's failure
+        raise UnexaminablePicture("the picture is too large or too damaged to examine for "
+                                  "faces. Export it again as a JPEG of 12 megapixels or "
+                                  "fewer and add it again.") from None
     if picture is None:
-        raise ValueError("the picture cannot be decoded")
+        raise UnexaminablePicture("the picture cannot be decoded")
     return picture
 
 
-def count_faces(source: Path | bytes) -> int:
-    """How many faces the picture shows (orientation applied). Raise ValueError if undecodable."""
-    return len(detect(_decode(source, cv2.IMREAD_GRAYSCALE)))
+def count_faces(source: Path | bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+    """How many faces the picture shows (orientation applied). Raise ValueError (an
+    UnexaminablePicture) if it is larger than `max_pixels` or cannot be decoded."""
+    return len(detect(_decode(source, cv2.IMREAD_GRAYSCALE, max_pixels)))
 
 
-def blur_faces(source: Path, target: Path) -> int:
+def blur_faces(source: Path, target: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
     """Write `source` to `target` with every face pixelated beyond recognition; return how many.
 
     The picture is decoded upright (orientation applied) and re-encoded (JPEG quality 92, or
     PNG), so the result needs no orientation and carries no metadata.
     """
-    encoded, faces = blurred(Path(source).read_bytes(), as_png=target.suffix.lower() == ".png")
+    encoded, faces = blurred(Path(source).read_bytes(), as_png=target.suffix.lower() == ".png",
+                             max_pixels=max_pixels)
     Path(target).write_bytes(encoded)
     return faces
 
 
-def blurred(data: bytes, as_png: bool = False) -> tuple[bytes, int]:
+def blurred(data: bytes, as_png: bool = False,
+            max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[bytes, int]:
     """The picture `data` with every face pixelated beyond recognition, re-encoded (JPEG
-    quality 92, or PNG when `as_png`), and how many faces were blurred."""
-    picture = _decode(data, cv2.IMREAD_COLOR)
+    quality 92, or PNG when `as_png`), and how many faces were blurred. Raise ValueError (an
+    UnexaminablePicture) if it is larger than `max_pixels` or cannot be decoded."""
+    picture = _decode(data, cv2.IMREAD_COLOR, max_pixels)
     faces = detect(cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY))
     height, width = picture.shape[:2]
     for x, y, w, h in faces:

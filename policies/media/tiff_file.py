@@ -81,6 +81,7 @@ def _plan(source: BinaryIO) -> tuple[list[str], dict[int, bytes], int | None, tu
     orientation = None
     size = (0, 0)
     pending = [struct.unpack(order + "I", header[4:8])[0]]
+    first_directory = pending[0]  # IFD0: the picture decoders show, whose size is reported
     seen: set[int] = set()
     while pending:
         offset = pending.pop(0)
@@ -107,7 +108,7 @@ def _plan(source: BinaryIO) -> tuple[list[str], dict[int, bytes], int | None, tu
                 continue
             if tag == 0x0112 and kind == 3:
                 orientation = struct.unpack(order + "H", entry[8:10])[0]
-            elif tag in (0x0100, 0x0101) and offset == min(seen):
+            elif tag in (0x0100, 0x0101) and offset == first_directory:
                 value = struct.unpack(order + ("H" if kind == 3 else "I"),
                                       entry[8:10] if kind == 3 else entry[8:12])[0]
                 size = (value, size[1]) if tag == 0x0100 else (size[0], value)

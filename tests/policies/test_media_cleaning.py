@@ -49,6 +49,7 @@ from tests.media import (
     scan_data,
     segment,
     srgb_profile,
+    tiff_with_directories_out_of_order,
     webp_chunks,
     webp_from_chunks,
     webp_with_canvas,
@@ -648,3 +649,10 @@ def test_a_gif_keeps_only_the_documented_shape_of_its_looping_and_control_blocks
         after.seek(frame)
         assert after.convert("RGB").tobytes() == before.convert("RGB").tobytes()
     assert clean_bytes(cleaned)[1].removed == ()
+
+
+def test_a_tiff_reports_the_size_of_its_first_directory_wherever_it_lies():
+    data = tiff_with_directories_out_of_order()
+    assert Image.open(io.BytesIO(data)).size == (4, 3)
+    _, report = clean_bytes(data)
+    assert (report.width, report.height) == (4, 3)
