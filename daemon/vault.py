@@ -30,6 +30,11 @@ from daemon.sealing import SealError, b64, new_key, seal, unb64, unseal
 CREDENTIAL_NAME = "steward.master-key"
 ASSOCIATED = b"steward-vault-v1"
 DEFAULT_KEY_FILE = Path("/etc/steward/master.key")
+UNDER_SYSTEMD = (
+    "Under systemd only the service sees the credential; run the command with it, e.g. `sudo "
+    "systemd-run --pipe --wait -p User=steward -p LoadCredentialEncrypted=steward.master-key:"
+    "/etc/steward/steward.master-key.cred /opt/steward/venv/bin/steward COMMAND ...`. Otherwise "
+    "restore the key file from backup")
 MAKE_A_KEY = (
     "make one outside the state directory, either as the systemd credential (recommended): "
     "`head -c 32 /dev/urandom | base64 > master.key && sudo systemd-creds encrypt "
@@ -129,9 +134,9 @@ class Vault:
     def _load_key(self, create: bool) -> bytes:
         candidates = [(label, path) for label, path in self._candidates() if path.exists()]
         if not candidates:
-            if not create:
+            if not create or self.path.exists():
                 raise VaultError(f"no master key: expected the systemd credential "
-                                 f"{CREDENTIAL_NAME} or the key file {self.key_file}")
+                                 f"{CREDENTIAL_NAME} or the key file {self.key_file}. {UNDER_SYSTEMD}")
             return self._create_key()
         keys = [(label, path, _read_key(path)) for label, path in candidates]
         if not self.path.exists():
@@ -149,9 +154,6 @@ class Vault:
         """A first key: where the configuration says, or in /etc/steward if Steward may write
         there; never silently in the state directory."""
         configured = self.settings.credentials.master_key_file is not None
-        if self.path.exists():
-            raise VaultError(f"no master key opens {self.path}: restore the key file "
-                             f"{self.key_file} (or the systemd credential) from backup")
         if not configured and not os.access(self.key_file.parent, os.W_OK):
             raise VaultError(f"no master key for the vault yet, and Steward will not put one "
                              f"beside the vault in the state directory; {MAKE_A_KEY}")
