@@ -17,6 +17,20 @@ cut off, or is still being written (`steward audit verify --open-tail`).
 to it, so the chain runs on unbroken across files. The live file is replaced atomically, and a
 writer in another process notices (the path's inode changed) and follows.
 
+**Tampering while Steward writes.** A writer knows where its last line ended. Before each
+write it checks the file still holds that line there: a file that shrank, was rewritten, was
+replaced by another file (not a rotation) or vanished was tampered with. The writer keeps what
+it found (moved to `audit-tampered/`, never overwritten), puts back its own copy when the file
+it still has open holds every line (a deleted or replaced file), and otherwise starts a new file
+chained to the last line it knew was good; then it records `audit.tampering_detected`, signs it
+and tells its owner (the daemon alerts the administrators). A log that lost lines this way no
+longer verifies, and says why; one that was put back whole verifies, and says it was tampered
+with.
+
+Each checkpoint is also handed to the writer's owner (`on_checkpoint`): the daemon keeps the
+last one in its database as the anchor (`daemon.audit_anchor`), so a log cut back to an earlier
+checkpoint, or rewritten without checkpoints, is refused at the next start.
+
 The log never holds children's names, post text, abusive content or secrets: events carry
 hashes, names of submissions, rule ids and policy clauses. Secrets are scrubbed again here.
 Verification lives in `daemon.audit_verification`; reading in `daemon.audit_reading`.
@@ -30,6 +44,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +58,9 @@ GENESIS = "0" * 64
 CHECKPOINT_EVENT = "audit.checkpoint"
 RETIRED_EVENT = "audit.retired"  # older files moved off the machine: see audit_retirement
 CONTINUED_EVENT = "audit.continued"
+TAMPERING_EVENT = "audit.tampering_detected"
 ARCHIVE_FOLDER = "audit-archive"
+TAMPERED_FOLDER = "audit-tampered"  # files found tampered with, kept as evidence, never read
 SIGNATURE_CONTEXT = "steward-audit-checkpoint/1"
 _HASH_SUFFIX = re.compile(r',"hash":"([0-9a-f]{64})"\}\Z')
 _log = structlog.get_logger("steward.audit")
@@ -67,6 +84,12 @@ def checkpoint_message(entry: dict[str, Any]) -> bytes:
     its time and its reason. The chain head commits to every line before it."""
     return "\n".join([SIGNATURE_CONTEXT, str(entry["seq"]), str(entry["prev"]),
                       str(entry["timestamp"]), str(entry["reason"])]).encode("utf-8")
+
+
+def checkpoint_name(seq: int, digest: str) -> str:
+    """How a checkpoint is named for people, the same in verification, reports, alerts and
+    errors, so that figures from different places can be compared by eye."""
+    return f"checkpoint #{seq} (hash {digest[:16]}…)"
 
 
 def key_fingerprint(public_key_base64: str) -> str:
@@ -128,6 +151,45 @@ def read_tail_state(path: Path) -> TailState:
                      first_timestamp=first_entry.get("timestamp"))
 
 
+def first_entry(path: Path) -> dict[str, Any] | None:
+    """The first event of a log file, or None when there is none (or no file)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            line = handle.readline().rstrip("\n")
+    except FileNotFoundError:
+        return None
+    parts = split_line(line)
+    try:
+        entry = json.loads(parts[0]) if parts else None
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def holds_line(path: Path, seq: int, digest: str) -> bool:
+    """Whether the file holds the line numbered `seq` with hash `digest`."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for raw in handle:
+                parts = split_line(raw.rstrip("\n"))
+                if parts is not None and parts[1] == digest:
+                    try:
+                        return json.loads(parts[0]).get("seq", seq) == seq
+                    except (ValueError, AttributeError):
+                        return False
+    except FileNotFoundError:
+        pass
+    return False
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def archive_name(first_seq: int, first_timestamp: str | None) -> str:
     """Archived files are named by their first line's place and date, so they sort in order."""
     day = (first_timestamp or "")[:10].replace("-", "") or "undated"
@@ -151,11 +213,18 @@ class AuditLog:
     `signing_key`: Steward's audit key; by default the state directory's (created on first use).
     A writer that cannot read it (None) still chains its events; the next writer that can
     sign covers them.
+
+    `on_checkpoint(entry)` is called with each checkpoint this writer signs (its `hash`
+    included), `on_tampering(entry)` with each `audit.tampering_detected` event it records;
+    both after the file's lock is released, so they may write to a database, send e-mail or
+    record events themselves.
     """
 
     def __init__(self, path: Path, clock: Clock | None = None, *,
                  signing_key: Any = "default", checkpoint_every_events: int = 1000,
-                 rotate_max_bytes: int = 64 * 1024 * 1024, rotate_daily: bool = True) -> None:
+                 rotate_max_bytes: int = 64 * 1024 * 1024, rotate_daily: bool = True,
+                 on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+                 on_tampering: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.path = Path(path)
         self.clock = clock or Clock()
         self.checkpoint_every_events = max(1, checkpoint_every_events)
@@ -170,6 +239,8 @@ class AuditLog:
 
             self._fingerprint = key_fingerprint(public_key_text(self._signing_key))
         self._lock = threading.Lock()
+        self._on_checkpoint, self._on_tampering = on_checkpoint, on_tampering
+        self._announcements: list[tuple[Callable, dict[str, Any]]] = []
         self._undo_interrupted_rotation()
         self._open()
         self._logger = structlog.get_logger("steward.audit")
@@ -195,6 +266,7 @@ class AuditLog:
                     self._rotate("size")
             finally:
                 fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._announce()
         log_fields = {k: v for k, v in entry.items() if k not in ("event", "level", "timestamp")}
         getattr(self._logger, level if level in ("warning", "error") else "info")(
             event, audit=True, **log_fields)
@@ -240,6 +312,19 @@ class AuditLog:
             finally:
                 fcntl.flock(self._handle, fcntl.LOCK_UN)
                 self._handle.close()
+        self._announce()
+
+    def _announce(self) -> None:
+        """Hand the checkpoints signed and the tampering found to the owner's callbacks,
+        outside the lock. A failing callback must not stop the log: it is logged."""
+        with self._lock:
+            waiting, self._announcements = self._announcements, []
+        for callback, entry in waiting:
+            try:
+                callback(entry)
+            except Exception as error:  # noqa: BLE001 - the log goes on whatever the owner does
+                _log.error("audit.callback_failed", event=entry.get("event"),
+                           reason=f"{type(error).__name__}: {error}")
 
     # -- inside the lock -----------------------------------------------------------------------
 
@@ -247,9 +332,11 @@ class AuditLog:
         with self._lock:
             self._acquire()
             try:
-                return action()
+                result = action()
             finally:
                 fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._announce()
+        return result
 
     def _open(self) -> None:
         self._handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open
@@ -262,25 +349,39 @@ class AuditLog:
         self._first_seq, self._first_timestamp = 0, None
 
     def _acquire(self) -> None:
-        """Lock the live file, following it if another writer rotated it meanwhile."""
+        """Lock the live file, following it if another writer rotated it meanwhile, and
+        recording tampering if the file changed in any other way."""
         while True:
             fcntl.flock(self._handle, fcntl.LOCK_EX)
             try:
-                current = os.stat(self.path).st_ino
+                current = os.stat(self.path)
             except FileNotFoundError:
                 current = None
-            if current == os.fstat(self._handle.fileno()).st_ino:
-                self._catch_up()
+            mine = os.fstat(self._handle.fileno())
+            if current is not None and (current.st_ino, current.st_dev) == (mine.st_ino,
+                                                                           mine.st_dev):
+                kind = self._catch_up()
+                if kind is not None:
+                    self._tampered(kind, mine)
+                return
+            if self._known_size >= 0 and not self._chain_continues_at_path(mine):
+                self._tampered("vanished" if current is None else "replaced", mine)
                 return
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._open()
 
-    def _catch_up(self) -> None:
-        """Re-read the tail if another process appended since our last write."""
+    def _catch_up(self) -> str | None:
+        """Re-read the tail if another process appended since our last write. Return the kind
+        of tampering if the file no longer holds what we wrote ("shrank", "rewritten")."""
         size = os.fstat(self._handle.fileno()).st_size
         if size == self._known_size:
-            return
+            return None
+        if self._known_size > 0 and self._last_hash != GENESIS:
+            if size < self._known_size:
+                return "shrank"
+            if not self._still_holds_our_last_line():
+                return "rewritten"
         state = read_tail_state(self.path)
         if state.ends_in_checkpoint:
             self._uncovered = 0
@@ -291,6 +392,127 @@ class AuditLog:
         self._last_hash, self._next_seq = state.last_hash, state.next_seq
         self._first_seq, self._first_timestamp = state.first_seq, state.first_timestamp
         self._known_size = size
+        return None
+
+    def _still_holds_our_last_line(self) -> bool:
+        """Whether the file we have open still ends our last line where we left it, and the
+        line after it (another writer's, if any) continues from it."""
+        descriptor = self._handle.fileno()
+        suffix = f',"hash":"{self._last_hash}"}}\n'.encode("ascii")
+        start = self._known_size - len(suffix)
+        if start < 0 or os.pread(descriptor, len(suffix), start) != suffix:
+            return False
+        following = os.pread(descriptor, 262144, self._known_size)
+        end = following.find(b"\n")
+        if end < 0:
+            return True  # nothing after it, or a line a crashed writer left incomplete
+        parts = split_line(following[:end].decode("utf-8", errors="replace"))
+        try:
+            entry = json.loads(parts[0]) if parts else None
+        except ValueError:
+            entry = None
+        return isinstance(entry, dict) and entry.get("prev") == self._last_hash and \
+            entry.get("seq", self._next_seq) == self._next_seq
+
+    def _chain_continues_at_path(self, mine: os.stat_result) -> bool:
+        """The live path names another file: whether that file carries our chain on (a
+        rotation, by us or by another writer, perhaps several) instead of replacing it."""
+        if self._last_hash == GENESIS:
+            return True  # we knew of no line yet
+        last_seq, path = self._next_seq - 1, self.path
+        for _ in range(32):
+            first = first_entry(path)
+            seq = first.get("seq") if first else None
+            if not isinstance(seq, int):
+                return False
+            if seq == self._next_seq and first.get("prev") == self._last_hash:
+                return True
+            if seq <= last_seq:
+                return holds_line(path, last_seq, self._last_hash)
+            previous = first.get("previous_file")
+            if first.get("event") != CONTINUED_EVENT or not isinstance(previous, str):
+                return False
+            path = self.path.parent / ARCHIVE_FOLDER / Path(previous).name
+            try:
+                archived = os.stat(path)
+            except FileNotFoundError:
+                return False
+            if (archived.st_ino, archived.st_dev) == (mine.st_ino, mine.st_dev):
+                return mine.st_size >= self._known_size and self._still_holds_our_last_line()
+        return False
+
+    def _tampered(self, kind: str, mine: os.stat_result) -> None:
+        """Record tampering found at the live path (we hold the lock of the file we had open).
+
+        What is at the path is moved to `audit-tampered/`, as found. If the file we still
+        have open holds every line we knew of (it was deleted or replaced), a copy of it goes
+        back in place; otherwise a new file starts, chained to the last line we knew was good.
+        Then `audit.tampering_detected` is appended and signed."""
+        known_size, last_hash, next_seq = self._known_size, self._last_hash, self._next_seq
+        recoverable = kind in ("vanished", "replaced") and mine.st_size >= known_size and \
+            (last_hash == GENESIS or self._still_holds_our_last_line())
+        evidence = evidence_sha256 = found_size = None
+        if os.path.lexists(self.path):
+            folder = self.path.parent / TAMPERED_FOLDER
+            folder.mkdir(mode=0o750, exist_ok=True)
+            stamp = re.sub(r"\D", "", self._timestamp())[:17]
+            target = folder / f"audit-{stamp}-{kind}.jsonl"
+            number = 1
+            while target.exists():
+                number += 1
+                target = folder / f"audit-{stamp}-{kind}-{number}.jsonl"
+            found_size = os.lstat(self.path).st_size
+            os.rename(self.path, target)  # the file as found, untouched
+            fsync_directory(folder)
+            evidence = f"{TAMPERED_FOLDER}/{target.name}"
+            evidence_sha256 = _sha256_of(target) if target.is_file() else None
+        restoring = self.path.with_name(self.path.name + ".restoring")
+        descriptor = os.open(restoring, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with os.fdopen(descriptor, "wb") as out:
+            if recoverable:
+                offset, end = 0, os.fstat(self._handle.fileno()).st_size
+                while offset < end:
+                    block = os.pread(self._handle.fileno(), min(1 << 20, end - offset), offset)
+                    if not block:
+                        break
+                    out.write(block)
+                    offset += len(block)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(restoring, self.path)
+        fsync_directory(self.path.parent)
+        old = self._handle
+        self._open()
+        fcntl.flock(old, fcntl.LOCK_UN)
+        old.close()
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        if recoverable:
+            self._catch_up()
+        else:
+            self._last_hash, self._next_seq, self._known_size = last_hash, next_seq, 0
+        name = self.path.name
+        detail = {
+            "shrank": f"the live file {name} shrank from {known_size} to {found_size} bytes "
+                      "while Steward was writing it: lines were cut off or removed",
+            "rewritten": f"the live file {name} no longer holds the last line Steward wrote "
+                         f"(event #{next_seq - 1}) where Steward left it: it was rewritten",
+            "replaced": f"the live file {name} was replaced by another file ({found_size} "
+                        "bytes) that does not carry Steward's chain on",
+            "vanished": f"the live file {name} was deleted while Steward was writing it",
+        }[kind]
+        detail += (". Steward put back its own copy, which still held every line" if recoverable
+                   else f". What it held after event #{next_seq - 1} cannot be recovered "
+                   "here; the chain continues from the last line Steward knew was good")
+        entry = {"timestamp": self._timestamp(), "event": TAMPERING_EVENT, "level": "error",
+                 "audience": "admin", "kind": kind, "detail": detail,
+                 "last_good_seq": next_seq - 1, "last_good_head": last_hash,
+                 "known_size": known_size, "found_size": found_size, "evidence": evidence,
+                 "evidence_sha256": evidence_sha256, "recovered": recoverable}
+        self._append(entry)
+        if self._on_tampering is not None:
+            self._announcements.append((self._on_tampering, dict(entry)))
+        self._checkpoint("tampering")
+        _log.error(TAMPERING_EVENT, kind=kind, evidence=evidence, recovered=recoverable)
 
     def _append(self, entry: dict[str, Any]) -> None:
         entry["seq"] = self._next_seq
@@ -312,10 +534,12 @@ class AuditLog:
     def _checkpoint(self, reason: str) -> bool:
         if self._signing_key is None:
             return False
-        self._append({"timestamp": self._timestamp(), "event": CHECKPOINT_EVENT,
-                      "level": "info", "reason": reason, "events_covered": self._next_seq,
-                      "key": self._fingerprint})
+        entry = {"timestamp": self._timestamp(), "event": CHECKPOINT_EVENT, "level": "info",
+                 "reason": reason, "events_covered": self._next_seq, "key": self._fingerprint}
+        self._append(entry)
         os.fsync(self._handle.fileno())
+        if self._on_checkpoint is not None:
+            self._announcements.append((self._on_checkpoint, dict(entry)))
         return True
 
     def _rotate(self, reason: str) -> None:

@@ -226,6 +226,7 @@ def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *
         f'<p class="muted">From {escape(period)}. Written {written} ({escape(str(zone))}) '
         f"from the audit log alone: {counts.events} events.</p>",
         f'<p class="{verdict_class}" id="verification">{escape(verification.headline())}</p>',
+        _anchor_paragraph(verification),
         *(f'<p class="muted">{escape(note)}</p>' for note in verification.notes),
         "<h2>In figures</h2>",
         '<table class="figures">' + "".join(
@@ -284,6 +285,22 @@ def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *
     return ("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
             f"<title>Steward report: {escape(school)}</title><style>{STYLE}</style></head>"
             "<body>" + "\n".join(part for part in sections if part) + "</body></html>\n")
+
+
+def _anchor_paragraph(verification: ChainReport) -> str:
+    """The latest signed checkpoint, for the reader to keep: a copy of this report held off
+    the machine is an anchor no one on it can change. A later report, or `steward audit
+    verify`, on a log that no longer holds this checkpoint shows the log lost events."""
+    sealed = verification.last_checkpoint
+    if not verification.intact or sealed is None:
+        return ""
+    from daemon.audit import checkpoint_name  # noqa: PLC0415
+
+    name = checkpoint_name(sealed["seq"], verification.last_checkpoint_hash or "")
+    return (f'<p id="anchor"><strong>Keep this figure:</strong> the latest signed checkpoint is '
+            f"{escape(name)}, signed {escape(str(sealed['timestamp']))}. Every later report "
+            "must show a log that still holds it, at that number with that hash; one that does "
+            "not means events were removed.</p>")
 
 
 def _moderation(counts: Tally) -> list[str]:

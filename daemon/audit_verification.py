@@ -5,6 +5,12 @@ whether the log was cut short.
 an auditor copied), orders them by where each begins in the chain, and walks every line. It
 stops at the first problem and names the file, the line and what is wrong, in words an auditor
 can act on. It only reads.
+
+Given Steward's anchor (`daemon.audit_anchor`: the last checkpoint the daemon recorded in its
+database), it also checks the log still holds that checkpoint, at that place, with that hash:
+a log cut back to an earlier checkpoint, rewritten without checkpoints, or deleted, has a
+perfect chain but not that line. And it reports every `audit.tampering_detected` event: a
+writer that found its file shrunk, rewritten, replaced or deleted.
 """
 
 from __future__ import annotations
@@ -13,19 +19,24 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.audit import (
     ARCHIVE_FOLDER,
     CHECKPOINT_EVENT,
     GENESIS,
     RETIRED_EVENT,
+    TAMPERING_EVENT,
     checkpoint_message,
+    checkpoint_name,
     key_fingerprint,
     line_hash,
     log_files,
     split_line,
 )
+
+if TYPE_CHECKING:
+    from daemon.audit_anchor import AuditAnchor
 
 
 @dataclass(frozen=True)
@@ -49,9 +60,12 @@ class ChainReport:
     events: int = 0
     checkpoints: int = 0
     last_checkpoint: dict[str, Any] | None = None
+    last_checkpoint_hash: str | None = None
     uncovered: int = 0
     problem: Problem | None = None
     notes: list[str] = field(default_factory=list)
+    tampering: list[str] = field(default_factory=list)
+    anchor: AuditAnchor | None = None
 
     @property
     def intact(self) -> bool:
@@ -64,13 +78,20 @@ class ChainReport:
         sealed = self.last_checkpoint
         tail = f"; {self.uncovered} newer events not yet signed (open tail)" \
             if self.uncovered else ""
+        anchored = f"; it holds Steward's anchored {self.anchor.describe()}" \
+            if self.anchor else ""
+        tampered = (f". BUT TAMPERING WAS DETECTED {len(self.tampering)} time(s), and the "
+                    "log put back whole: see below") if self.tampering else ""
         return (f"VERIFIED: {self.events} events in {len(self.files)} file(s), chain unbroken, "
-                f"{self.checkpoints} signed checkpoint(s), the last at {sealed['timestamp']} "
-                f"sealing event #{sealed['seq']} (chain head {sealed['prev'][:16]}…){tail}"
+                f"{self.checkpoints} signed checkpoint(s), the last "
+                f"{checkpoint_name(sealed['seq'], self.last_checkpoint_hash or '')} at "
+                f"{sealed['timestamp']}, sealing the chain head {sealed['prev'][:16]}…{tail}"
+                f"{anchored}{tampered}"
                 if sealed else "VERIFIED: the log is empty")
 
     def describe(self) -> str:
-        return "\n".join([self.headline(), *(f"note: {note}" for note in self.notes)])
+        return "\n".join([self.headline(), *(f"TAMPERING: {found}" for found in self.tampering),
+                          *(f"note: {note}" for note in self.notes)])
 
 
 def gather_files(paths: list[Path]) -> list[Path]:
@@ -114,18 +135,27 @@ def ordered_files(paths: list[Path]) -> list[Path]:
 
 
 def verify_chain(paths: list[Path], public_keys: list[str], *, open_tail: bool = False,
-                 unsigned_ok: bool = False) -> ChainReport:
+                 unsigned_ok: bool = False, anchor: AuditAnchor | None = None,
+                 earlier_activity: str | None = None) -> ChainReport:
     """Verify the whole chain held in `paths`, with signatures checked against `public_keys`
     (base64 Ed25519). `open_tail`: the last file is the live log of a running Steward, so
     events after its last checkpoint are expected (and reported) rather than an error.
     `unsigned_ok`: Steward's own check at start, after a crash before its first checkpoint:
-    a log with no checkpoint yet is not an error (it is signed at once)."""
-    report = ChainReport(files=ordered_files(paths))
+    a log with no checkpoint yet is not an error (it is signed at once).
+    `anchor`: the checkpoint Steward's database says it signed last; the log must hold it.
+    `earlier_activity`: what the database says Steward did (`2 submissions`), when it holds
+    no anchor: such a log cannot be one without a single checkpoint."""
+    report = ChainReport(files=ordered_files(paths), anchor=anchor)
     keys = {key_fingerprint(key): key for key in public_keys}
     if not report.files:
         report.notes.append("no audit files found")
+        if anchor is not None or earlier_activity:
+            report.problem = Problem(Path(paths[0]) if paths else Path("."), None, (
+                "there is no audit log at all (no audit.jsonl, no audit-archive/), but "
+                + _the_record(anchor, earlier_activity)
+                + ": the log was deleted or moved away"))
         return report
-    walker = _Walker(report, keys)
+    walker = _Walker(report, keys, anchor)
     first = _first_line(report.files[0])
     if isinstance(first.get("seq"), int) and first["seq"] > 0 and isinstance(first.get("prev"),
                                                                                str):
@@ -135,21 +165,69 @@ def verify_chain(paths: list[Path], public_keys: list[str], *, open_tail: bool =
             return report
     if walker.retired_before is not None and not walker.retirement_signed:
         start = walker.retired_before
+        if first.get("event") == TAMPERING_EVENT:
+            report.problem = Problem(report.files[0], 1, tampering_problem(first))
+            return report
         report.problem = Problem(report.files[0], 1, (
             f"the chain does not begin here: this file starts at event #{start}, so the file(s) "
             f"holding events #0 to #{start - 1} are missing, and no signed audit.retired event "
             "says they were moved away (`steward audit retire`)"))
         return report
+    if not _judge_the_record(report, walker, anchor, earlier_activity):
+        return report
     _judge_the_end(report, walker, open_tail, unsigned_ok)
     return report
+
+
+def tampering_problem(entry: dict[str, Any]) -> str:
+    """What an `audit.tampering_detected` event that begins a new file means for an auditor."""
+    return (f"Steward found the log tampered with at {entry.get('timestamp')}: "
+            f"{entry.get('detail', entry.get('kind'))}. Events up to "
+            f"#{entry.get('last_good_seq')} (chain head {str(entry.get('last_good_head'))[:16]}…)"
+            f" are not all here any more; the file as Steward found it is kept in "
+            f"{entry.get('evidence') or '(nothing was left)'}. Keep every file as evidence and "
+            "compare with your backups")
+
+
+def _the_record(anchor: AuditAnchor | None, activity: str | None) -> str:
+    if anchor is not None:
+        return (f"Steward's database says it signed {anchor.describe()} at "
+                f"{anchor.signed_at}")
+    return f"Steward's database shows earlier activity ({activity})"
+
+
+def _judge_the_record(report: ChainReport, walker: _Walker, anchor: AuditAnchor | None,
+                      activity: str | None) -> bool:
+    """The log against the database: it holds the anchored checkpoint (or it was retired on
+    the record), or, with no anchor, holds some checkpoint if Steward did anything."""
+    last_file = report.files[-1]
+    if anchor is not None and not walker.anchor_found:
+        if walker.retirement_signed and anchor.seq < walker.retired_before:
+            report.notes.append(f"Steward's anchored {anchor.describe()} was in the files "
+                                "retired from this machine")
+            return True
+        report.problem = Problem(last_file, None, (
+            f"the log is shorter than Steward's own record: {_the_record(anchor, None)}, but "
+            f"the log ends at event #{walker.expected_seq - 1}. Events were removed: the log "
+            "was cut short, deleted, or replaced by an older or rewritten copy"))
+        return False
+    if anchor is None and activity and report.checkpoints == 0:
+        report.problem = Problem(last_file, None, (
+            f"the log holds no signed checkpoint, but {_the_record(None, activity)}: the log "
+            "was deleted or replaced, perhaps by a copy rewritten without its checkpoints"))
+        return False
+    return True
 
 
 class _Walker:
     """Carries the chain from line to line and file to file."""
 
-    def __init__(self, report: ChainReport, keys: dict[str, str]) -> None:
+    def __init__(self, report: ChainReport, keys: dict[str, str],
+                 anchor: AuditAnchor | None = None) -> None:
         self.report = report
         self.keys = keys
+        self.anchor = anchor
+        self.anchor_found = False
         self.previous_hash = GENESIS
         self.expected_seq = 0
         self.previous_file: Path | None = None
@@ -203,8 +281,21 @@ class _Walker:
             return self.fail(path, number, f"the line is numbered #{seq} where "
                              f"#{self.expected_seq} was expected: lines were deleted, inserted "
                              "or moved, and the chain re-computed")
-        if entry.get("event") == CHECKPOINT_EVENT and not self.checkpoint(path, number, entry):
-            return False
+        if self.anchor is not None and seq == self.anchor.seq:
+            if recorded != self.anchor.head or entry.get("event") != CHECKPOINT_EVENT:
+                return self.fail(path, number, (
+                    f"event #{seq} is not the checkpoint Steward's database recorded there "
+                    f"({self.anchor.describe()}, signed {self.anchor.signed_at}): the log "
+                    "was rewritten from this point, or replaced"))
+            self.anchor_found = True
+        if entry.get("event") == CHECKPOINT_EVENT:
+            if not self.checkpoint(path, number, entry):
+                return False
+            self.report.last_checkpoint_hash = recorded
+        if entry.get("event") == TAMPERING_EVENT:
+            self.report.tampering.append(
+                f"{entry.get('timestamp')}, event #{seq}: {entry.get('detail')} (what was "
+                f"found is kept in {entry.get('evidence') or '(nothing was left)'})")
         if (entry.get("event") == RETIRED_EVENT and self.retired_before is not None
                 and entry.get("up_to_seq") == self.retired_before - 1
                 and entry.get("head") == self.retired_head):
@@ -221,6 +312,8 @@ class _Walker:
         if number > 1:
             return (f"the line does not follow line {number - 1}: a line before it was "
                     "deleted, inserted or moved")
+        if entry.get("event") == TAMPERING_EVENT:
+            return tampering_problem(entry)
         if first_file:
             return "the first line does not start a chain"
         return (f"this file does not continue {self.previous_file.name}: a file between them "

@@ -1098,11 +1098,24 @@ def command_audit_verify(arguments: argparse.Namespace) -> int:
             print(f"steward audit: {path}: no such file or folder", file=sys.stderr)
             return EXIT_USAGE
     keys, note = _auditor_keys(arguments, settings)
-    report = verify_chain(paths, keys, open_tail=arguments.open_tail)
+    record = _state_record(paths)
+    report = verify_chain(paths, keys, open_tail=arguments.open_tail, anchor=record.anchor,
+                          earlier_activity=record.activity)
     if note:
         report.notes.append(note)
     print(report.describe())
     return EXIT_OK if report.intact else EXIT_REFUSED
+
+
+def _state_record(paths: list[Path]):
+    """The database's record of the log (its anchor) when a state directory is verified;
+    an empty record for files an auditor was given."""
+    from daemon.audit_anchor import DATABASE_NAME, StateRecord, read_state_record  # noqa: PLC0415
+
+    for path in paths:
+        if path.is_dir() and (path / DATABASE_NAME).is_file():
+            return read_state_record(path)
+    return StateRecord(None, None)
 
 
 def command_audit_retire(arguments: argparse.Namespace) -> int:
@@ -1145,6 +1158,26 @@ def command_audit_retire(arguments: argparse.Namespace) -> int:
     if not arguments.dry_run:
         print("recorded and signed as audit.retired; verify the copies there with "
               f"`steward audit verify --key PUB {done.destination}`")
+    return EXIT_OK
+
+
+def command_audit_reset_anchor(arguments: argparse.Namespace) -> int:
+    from daemon.audit_anchor import AnchorResetRefused, reset_anchor  # noqa: PLC0415
+    from daemon.mail import Mailer  # noqa: PLC0415
+
+    settings = _settings(arguments)
+    state = settings.paths.state_dir
+    try:
+        done = reset_anchor(state, arguments.reason,
+                            mailer=Mailer(settings.mail, state / "outbox"))
+    except AnchorResetRefused as error:
+        print(f"steward audit reset-anchor: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    given_up = done.previous.describe() if done.previous else "none"
+    print(f"reset: the record of the last checkpoint was {given_up}; it is now "
+          f"{done.anchor.describe() if done.anchor else 'none'}, after event "
+          f"#{done.event['seq']} (audit.anchor_reset) recording who did this and why. "
+          "The administrators were told. Start Steward again.")
     return EXIT_OK
 
 
@@ -1217,7 +1250,10 @@ def command_audit_report(arguments: argparse.Namespace) -> int:
         print(f"steward audit: {error}", file=sys.stderr)
         return EXIT_USAGE
     keys, note = _auditor_keys(arguments, settings)
-    verification = verify_chain(files, keys, open_tail=arguments.open_tail)
+    record = _state_record([Path(name) for name in arguments.files or []]
+                           or [settings.paths.state_dir])
+    verification = verify_chain(files, keys, open_tail=arguments.open_tail,
+                                anchor=record.anchor, earlier_activity=record.activity)
     if note:
         verification.notes.append(note)
     page = render_report((entry for entry in read_events(files) if selection.admits(entry)),
@@ -1447,6 +1483,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 "go: a backup disk or share outside the state directory")
     retire_command.add_argument("--dry-run", action="store_true", help="say what would be "
                                 "retired; change nothing")
+    reset_anchor_command = add(
+        "reset-anchor", command_audit_reset_anchor, "after Steward refused a log that lost "
+        "its last checkpoint: carry on with the log as it is now (restored, or begun anew), "
+        "recording who decided and why", audit_commands)
+    reset_anchor_command.add_argument("--reason", required=True, metavar="TEXT", help="what "
+                                      "happened and what you did; kept in the log")
 
     def reading(name, function, help_text):
         command = add(name, function, help_text, audit_commands)

@@ -2,7 +2,8 @@
 stops them in the reverse order exactly once.
 
 Start-up order, and why:
-1. state directory, audit log, database: nothing may happen that is not recorded;
+1. state directory, database, then the audit log, checked against the database's record of
+   its last signed checkpoint: nothing may happen that is not recorded;
 2. the sandbox (sandbox mode only) and the connectors, each checked once; a platform that is
    down is reported and checked again later, and the service stays up;
 3. the publisher, then the scheduler re-armed from SQLite (late posts held);
@@ -68,14 +69,10 @@ class Service:
         REDACTOR.add(self.settings.secret_values())
         audit_path = self.state_dir / "audit.jsonl"
         torn = repair_torn_tail(audit_path)
+        self.store = self._open_store()
         self.audit = self._open_audit_log(audit_path)
         if torn:
             self.audit.record("audit.tail_repaired", level="warning", detail=torn)
-        try:
-            self.store = Store(self.state_dir / "steward.sqlite3")
-        except Exception as error:
-            self.audit.record("service.start_failed", level="error", reason=str(error))
-            raise StartupError(str(error)) from None
         self._start_platforms()
         self.publisher = Publisher(
             self.store, self.connectors, self.audit, self.clock, self.settings.publishing,
@@ -198,28 +195,44 @@ class Service:
                           "warning", audience="admin")
 
     def _open_audit_log(self, audit_path: Path) -> AuditLog:
-        """Verify the log so far against Steward's own key (refusing to start on a damaged or
-        forged log), open it, and sign what the last run or a command left unsigned."""
+        """Verify the log so far against Steward's own key and against the database's anchor
+        (its record of the last checkpoint it signed), refusing to start, and alerting the
+        administrators, on a damaged, forged, cut-short or deleted log; then open it, and sign
+        what the last run or a command left unsigned. Nothing is written to a log refused."""
         from daemon.approval import public_key_text  # noqa: PLC0415
         from daemon.audit import load_signing_key  # noqa: PLC0415
+        from daemon.audit_anchor import anchor_from_row, refusal_message  # noqa: PLC0415
         from daemon.audit_verification import verify_chain  # noqa: PLC0415
 
         key = load_signing_key(self.state_dir)
         if key is None:
             raise StartupError(f"cannot read or create Steward's audit signing key in "
                                f"{self.state_dir}: check the folder's owner and permissions")
+        anchor = anchor_from_row(self.store.audit_anchor())
         report = verify_chain([self.state_dir], [public_key_text(key)], open_tail=True,
-                              unsigned_ok=True)
+                              unsigned_ok=True, anchor=anchor,
+                              earlier_activity=self.store.activity())
         if not report.intact:
-            raise StartupError(
-                f"the audit log does not verify: {report.problem.describe()}. Keep it as "
-                f"evidence: move {audit_path} and {self.state_dir / 'audit-archive'} aside "
-                f"(e.g. to audit.damaged/) and start Steward again to begin a new log")
+            message = refusal_message(report, self.state_dir)
+            self._alert_without_the_log("Steward refused to start: the audit log does not "
+                                        "verify", f"Steward refused to start on {audit_path}"
+                                        f":\n\n{message}\n")
+            raise StartupError(message)
         options = self.settings.audit
         audit = AuditLog(audit_path, self.clock, signing_key=key,
                          checkpoint_every_events=options.checkpoint_every_events,
                          rotate_max_bytes=options.rotate_max_megabytes * 1024 * 1024,
-                         rotate_daily=options.rotate_daily)
+                         rotate_daily=options.rotate_daily,
+                         on_checkpoint=self._anchor_checkpoint,
+                         on_tampering=self._alert_tampering)
+        if anchor is None and report.events:
+            audit.record("audit.anchored", audience="admin", detail=(
+                "the database held no record of the log's last checkpoint (the first start "
+                "with this check, or a new database); from now on each checkpoint is recorded "
+                "there, and a log that lost it is refused"))
+        latest = report.last_checkpoint
+        if latest is not None and (anchor is None or latest["seq"] > anchor.seq):
+            self._anchor_checkpoint(dict(latest, hash=report.last_checkpoint_hash))
         if report.uncovered:
             audit.record("audit.unclean_stop", level="warning", unsigned_events=report.uncovered,
                          detail="the last run did not stop cleanly, or commands ran while "
@@ -231,6 +244,65 @@ class Service:
         """Hourly: sign new events, and rotate the file when a new day has begun."""
         self.audit.checkpoint("hourly")
         self.audit.rotate_if_due()
+
+    def _open_store(self) -> Store:
+        """The database, opened before the audit log: it holds the anchor the log is checked
+        against. If it cannot be opened, nothing is written to the log (appended to now, it
+        could no longer be checked against the anchor); the administrators are told."""
+        try:
+            return Store(self.state_dir / "steward.sqlite3")
+        except Exception as error:
+            self._alert_without_the_log("Steward refused to start: its database cannot be "
+                                        "opened", f"{error}\n\nThe audit log was not touched.")
+            raise StartupError(str(error)) from None
+
+    def _anchor_checkpoint(self, checkpoint: dict) -> None:
+        """Keep the checkpoint just signed as the anchor (daemon.audit_anchor). A failure is
+        logged by the audit log; the next checkpoint tries again."""
+        self.store.set_audit_anchor(checkpoint["seq"], checkpoint["hash"], checkpoint["prev"],
+                                    checkpoint["timestamp"], "audit.jsonl", self.clock.now())
+
+    def _alert_tampering(self, found: dict) -> None:
+        """The audit log found its file shrunk, rewritten, replaced or deleted: tell the
+        administrators what was found, where it is kept and what to do."""
+        from daemon.audit_anchor import anchor_from_row  # noqa: PLC0415
+
+        anchor = anchor_from_row(self.store.audit_anchor())
+        evidence = found.get("evidence")
+        kept = (f"The file as Steward found it is kept in {self.state_dir / evidence} "
+                f"(SHA-256 {found.get('evidence_sha256')})." if evidence
+                else "Nothing was left to keep.")
+        after = (
+            "Nothing was lost: Steward put back its own copy, recorded the tampering in the "
+            "log and keeps running." if found.get("recovered") else
+            "Events were lost from the log. Steward keeps running and recording, in a new file "
+            "chained to the last line it knew was good, but it will refuse to start again "
+            "until a person has looked: `steward audit verify` says what the log still proves;"
+            " then follow what Steward says when it refuses to start.")
+        body = (f"Steward found its audit log tampered with at {found['timestamp']}:\n\n"
+                f"{found['detail']}.\n\n{kept}\nThe last line Steward knew was good: event "
+                f"#{found['last_good_seq']} (hash {str(found['last_good_head'])[:16]}…).\n"
+                f"Steward's anchored checkpoint: "
+                f"{anchor.describe() if anchor else 'none yet'}.\n\n{after}\n\n"
+                "Keep every file of the state directory's audit-archive/, audit-tampered/ and "
+                "audit.jsonl as evidence (copy them off the machine), and find out who could "
+                "write to the state directory.\n")
+        if hasattr(self, "audit"):
+            Mailer(self.settings.mail, self.state_dir / "outbox").alert(
+                self.audit, "Audit log tampered with", body)
+        else:  # found while the log was being opened
+            self._alert_without_the_log("Audit log tampered with", body)
+
+    def _alert_without_the_log(self, subject: str, body: str) -> None:
+        """Alert the administrators when there is no audit log to record a failed send in:
+        that goes to the journal; the message stays in the outbox."""
+        from daemon.mail import MailError  # noqa: PLC0415
+
+        try:
+            Mailer(self.settings.mail, self.state_dir / "outbox").send(
+                list(self.settings.mail.administrators), f"[Steward] {subject}", body)
+        except (MailError, OSError) as error:
+            log.error("alert.mail_failed", reason=str(error))
 
     def _prepare_state_dir(self) -> None:
         try:
@@ -401,10 +473,10 @@ class Service:
             self.scheduler.shutdown(wait=True)
         if hasattr(self, "audit"):
             self.audit.record("service.stopped", reason=reason)
+        if hasattr(self, "audit"):
+            self.audit.close()  # its stop checkpoint is anchored in the database: close that last
         if hasattr(self, "store"):
             self.store.close()
-        if hasattr(self, "audit"):
-            self.audit.close()
         if self.sandbox is not None:
             self.sandbox.stop()
 

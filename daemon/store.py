@@ -135,9 +135,32 @@ CREATE TABLE IF NOT EXISTS incidents (
     evidence_path TEXT,
     reply INTEGER REFERENCES replies(id)
 );
+CREATE TABLE IF NOT EXISTS audit_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    sealed TEXT NOT NULL,
+    signed_at TEXT NOT NULL,
+    file TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
 """
 OPEN_STATES = ("pending", "sending")
 FINAL_STATES = ("sent", "failed")
+# The audit anchor (see daemon.audit_anchor): one row, the last checkpoint the daemon signed.
+ANCHOR_QUERY = "SELECT seq, head, sealed, signed_at, file, recorded_at FROM audit_anchor"
+# What Steward has done, to tell a log that never had a checkpoint from one that lost them.
+ACTIVITY_QUERY = ("SELECT (SELECT COUNT(*) FROM submissions) AS submissions, "
+                  "(SELECT COUNT(*) FROM replies) AS replies, "
+                  "(SELECT COUNT(*) FROM incidents) AS incidents, "
+                  "(SELECT COUNT(*) FROM handovers) AS handovers")
+
+
+def describe_activity(counts: dict[str, int]) -> str | None:
+    """`1 submission, 3 replies` from ACTIVITY_QUERY's row; None when Steward did nothing."""
+    parts = [f"{number} {name[:-1] if number == 1 else name}"
+             for name, number in counts.items() if number]
+    return ", ".join(parts) or None
 
 
 def timestamp(moment: datetime) -> str:
@@ -366,3 +389,23 @@ class Store:
             "AS deliveries FROM submissions s JOIN deliveries d ON d.submission_id = s.id "
             "WHERE s.status IN ('scheduled', 'held') GROUP BY s.id ORDER BY s.publish_at LIMIT ?",
             (limit,))
+
+    # -- the audit anchor: the last checkpoint the daemon signed (daemon.audit_anchor) ------
+
+    def audit_anchor(self) -> dict[str, Any] | None:
+        rows = self.query(ANCHOR_QUERY)
+        return dict(rows[0]) if rows else None
+
+    def set_audit_anchor(self, seq: int, head: str, sealed: str, signed_at: str, file: str,
+                         now: datetime) -> None:
+        """Record a checkpoint just signed as the anchor, replacing the one before."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO audit_anchor VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
+                       "DO UPDATE SET seq = excluded.seq, head = excluded.head, sealed = "
+                       "excluded.sealed, signed_at = excluded.signed_at, file = excluded.file, "
+                       "recorded_at = excluded.recorded_at",
+                       (seq, head, sealed, signed_at, file, timestamp(now)))
+
+    def activity(self) -> str | None:
+        """What Steward has done so far, in words (`2 submissions, 1 incident`), or None."""
+        return describe_activity(dict(self.query(ACTIVITY_QUERY)[0]))

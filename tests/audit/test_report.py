@@ -35,6 +35,18 @@ def test_the_verification_result_comes_first(report):
                      html)
 
 
+def test_the_report_gives_the_latest_signed_checkpoint_to_keep_and_compare(report, term):
+    import json  # noqa: PLC0415
+
+    from daemon.audit import log_files  # noqa: PLC0415
+
+    last = json.loads(log_files(term)[-1].read_text().splitlines()[-1])
+    assert last["event"] == "audit.checkpoint"
+    html = report.read_text()
+    anchor = html.split('id="anchor">', 1)[1].split("</p>", 1)[0]
+    assert f"checkpoint #{last['seq']} (hash {last['hash'][:16]}…)" in anchor
+
+
 def test_the_report_is_self_contained(report):
     html = report.read_text()
     assert "<script" not in html and "<link" not in html and "<img" not in html
