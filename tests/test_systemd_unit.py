@@ -46,7 +46,8 @@ def test_every_hardening_directive_is_explained():
     for index, line in enumerate(lines):
         if "=" in line and not line.startswith("#") and index and line.split("=")[0] in (
                 "NoNewPrivileges", "ProtectSystem", "MemoryDenyWriteExecute",
-                "SystemCallFilter", "RestrictAddressFamilies", "PrivateDevices"):
+                "SystemCallFilter", "RestrictAddressFamilies", "PrivateDevices", "MemoryMax",
+                "TasksMax"):
             above = [previous for previous in lines[max(0, index - 4):index]
                      if previous.startswith("#")]
             assert above, f"no comment explains {line}"
@@ -64,3 +65,26 @@ def test_the_inbox_is_writable_by_slt_only_and_setgid(tmp_path):
     config = (ROOT / "systemd" / "tmpfiles.d" / "steward.conf").read_text()
     inbox = next(line.split() for line in config.splitlines() if "/inbox" in line)
     assert inbox[2] == "2770" and inbox[4] == "steward-slt"
+
+
+def directive(name: str) -> str:
+    values = [line.split("=", 1)[1].strip() for line in UNIT.read_text().splitlines()
+              if line.startswith(f"{name}=")]
+    assert len(values) == 1, f"{name}= should be set once, found {values}"
+    return values[0]
+
+
+def test_the_unit_caps_memory_so_one_picture_cannot_take_the_machine():
+    """Security issue, finding 4: one 1.4 KB submission took the daemon from 68 MB to 1.95 GB.
+    The face detector now refuses such pictures before decoding; the kernel's limit is the last
+    guard. Blurring a 48-megapixel photo peaks at about 420 MB, the idle daemon near 110 MB."""
+    limit = directive("MemoryMax")
+    assert re.fullmatch(r"\d+[MG]", limit), limit
+    megabytes = int(limit[:-1]) * (1024 if limit.endswith("G") else 1)
+    assert 768 <= megabytes <= 2048
+    assert directive("MemorySwapMax") == "0"  # past the limit it stops, rather than swapping
+
+
+def test_the_unit_caps_its_tasks():
+    """The daemon runs about 15 threads (demo, with the sandbox); OpenCV is held to two."""
+    assert 32 <= int(directive("TasksMax")) <= 256
