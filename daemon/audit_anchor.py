@@ -166,7 +166,8 @@ def reset_anchor(state_dir: Path, reason: str, *, mailer=None) -> AnchorReset:
         if not chain.intact:
             raise AnchorResetRefused(
                 f"the log itself does not verify ({chain.problem.describe()}), so it cannot "
-                f"be continued. Keep it as evidence: move {state_dir / 'audit.jsonl'}, "
+                f"be continued. Keep it as evidence: stop Steward (while it runs it puts a "
+                f"moved log back), then move {state_dir / 'audit.jsonl'}, "
                 f"{state_dir / 'audit-archive'} and {state_dir / 'audit-tampered'} aside (e.g. "
                 f"into {state_dir / 'audit.damaged'}/), then run this again to begin a new log")
 

@@ -6,6 +6,7 @@ it, keeps what it found as evidence, and tells the administrators by e-mail."""
 from __future__ import annotations
 
 import json
+import mailbox
 import shutil
 import sqlite3
 
@@ -245,3 +246,21 @@ def test_steward_s_own_rotation_is_not_mistaken_for_tampering(steward, mail_serv
     assert not [event for event in events + steward.audit_events()
                 if event["event"] == "audit.tampering_detected"]
     steward.start()
+
+
+def test_a_new_log_begun_on_purpose_starts_once_the_decision_is_recorded(steward, mail_server,
+                                                                        capsys):
+    a_term_of_work(steward)
+    aside = steward.root / "audit.damaged"
+    aside.mkdir()
+    log_of(steward).rename(aside / "audit.jsonl")
+    refused_start(steward)
+    assert main(["audit", "reset-anchor", "--state-dir", str(steward.state_dir), "--reason",
+                 "log moved to audit.damaged/ for the investigation"]) == 0
+    # the command reads the configuration file, which names no SMTP server: the outbox
+    told = [message["Subject"] for message in mailbox.Maildir(steward.state_dir / "outbox")]
+    assert "[Steward] Audit log anchor reset" in told
+    steward.start()
+    first = steward.audit_events()[0]
+    assert (first["event"], first["seq"]) == ("audit.anchor_reset", 0)
+    assert first["previous_anchor"]["seq"] > 0
