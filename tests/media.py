@@ -497,3 +497,34 @@ def tiff_with_directories_out_of_order() -> bytes:
     first = directory(4, 3, 124, 8)  # at 136
     return b"II*\x00" + struct.pack("<I", 136) + second + b"\x10\x20" + bytes(range(0, 240, 20)) \
         + first
+
+
+HIDDEN_TEXT = (b"51.5007N", b"Photographer", b"SERIAL-0042", b"Examplebury", b"51.5N0.1", b"APho",
+               b"ExampleCam")
+
+
+def hostile_samples() -> dict[str, bytes]:
+    """Every hostile file of the security issue's findings 4 and 5, by name: each must be
+    refused, or cleaned with none of HIDDEN_TEXT and no ZIP archive left in it."""
+    hidden_profile = profile_with_hidden_data()
+    adobe = segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + b"51.5007N " + zip_archive())
+    small = plain_jpeg(24, 16)
+    return {
+        "two JPEG frame headers": jpeg_with_two_frame_headers(30000),
+        "two adjacent JPEG frame headers": jpeg_with_two_frame_headers(30000, between_scans=False),
+        "second PNG header": png_with_second_header(30000, 30000),
+        "APNG frame beyond the picture": apng_with_frame_size(30000, 30000),
+        "GIF frame beyond the screen": gif_with_frame_at(10, 20, 3000, 2000),
+        "still WebP canvas unlike its picture": webp_with_canvas(16000, 16000),
+        "WebP frame outside the canvas": animated_webp_with_frame_at(30, 30),
+        "WebP with metadata inside its frames": animated_webp_with_metadata_in_frames(),
+        "JPEG colour profile with text and ZIPs": jpeg_with_profile(hidden_profile),
+        "ZIP after a JPEG colour profile": jpeg_with_profile(srgb_profile(),
+                                                             trailing=zip_archive()),
+        "PNG colour profile named with coordinates": png_with_profile(
+            hidden_profile, name=b"51.5007N 0.1246W", after=zip_archive()),
+        "WebP colour profile with text and ZIPs": webp_with_profile(hidden_profile),
+        "long Adobe segment": small[:2] + adobe + small[2:],
+        "GIF with hidden sub-blocks": gif_with_hidden_blocks(),
+        "TIFF directories out of order": tiff_with_directories_out_of_order(),
+    }

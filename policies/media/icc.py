@@ -241,6 +241,10 @@ def _rebuild(profile: bytes) -> tuple[bytes, list[str]]:
         if body[offset:offset + 4] not in KEPT_TAGS[signature]:
             raise IccError("a tag of its colour profile is of the wrong kind")
         kept.append((signature, _tag_data(body, offset, size)))
+        if len(kept[-1][1]) > declared:
+            raise IccError("a tag of its colour profile lies outside the profile")
+    if sum(len(content) for content in set(content for _, content in kept)) > declared:
+        raise IccError("the tags of its colour profile overlap")  # never so in a real one
     space = SPACES[body[16:20]]
     defines = {tag for tag, _ in kept}
     if not ({b"A2B0", b"kTRC"} & defines or {b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC",

@@ -86,6 +86,8 @@ class _Profile:
             raise JpegError("pieces of its colour profile are missing")
         profile, removed = rebuild_profile(b"".join(self.pieces[n] for n in sorted(self.pieces)))
         count = -(-len(profile) // ICC_PIECE)
+        if count > 255:  # the pieces are numbered in one byte
+            raise JpegError("its colour profile is implausibly large")
         for index in range(count):
             piece = profile[index * ICC_PIECE:(index + 1) * ICC_PIECE]
             sink.write(_segment(0xE2, ICC_PREFIX + bytes((index + 1, count)) + piece))

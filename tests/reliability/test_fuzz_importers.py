@@ -1,5 +1,6 @@
-"""The CSV importers and scenario files never crash or hang on any input: they accept it or
-refuse it with their own clear error (which names a row, never its content)."""
+"""The CSV importers, scenario files, colour profiles and picture headers never crash or hang
+on any input: they accept it or refuse it with their own clear error (which names a row, never
+its content)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,17 @@ from daemon.moderation_training import TrainingError, read_examples
 from daemon.registry import Registry, RegistryError
 from daemon.store import Store
 from policies.consent_register import parse_consent_register
+from policies.media import UncleanableMedia, dimensions
+from policies.media.icc import IccError, rebuild_profile
 from policies.roster import RosterError, parse_roster
 from sandbox.scenario import load_scenario
+from tests.media import (
+    assemble_profile,
+    hostile_samples,
+    profile_tags,
+    profile_with_hidden_data,
+    srgb_profile,
+)
 
 CELLS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
 ROWS = st.lists(st.lists(CELLS, min_size=0, max_size=5), max_size=8)
@@ -133,3 +143,56 @@ def test_any_structure_in_a_scenario_is_accepted_or_refused_cleanly(tmp_path, st
         apply_scenario(SandboxState(None), scenario)
     except ValueError:
         pass  # e.g. a reply with no school post to reply to: said in words
+
+
+def profile_with_tables() -> bytes:
+    """sRGB with an lutAtoBType A2B0 (curves, matrix, curves) and an mft2 B2A0 added."""
+    import struct  # noqa: PLC0415
+
+    identity = b"curv\x00\x00\x00\x00\x00\x00\x00\x01\x01\x00\x00\x00"
+    matrix = struct.pack(">12i", 65536, 0, 0, 0, 65536, 0, 0, 0, 65536, 0, 0, 0)
+    a2b0 = (b"mAB \x00\x00\x00\x00" + bytes([3, 3, 0, 0])
+            + struct.pack(">5I", 32, 80, 128, 0, 0) + identity * 3 + matrix + identity * 3)
+    mft2 = (b"mft2\x00\x00\x00\x00" + bytes([3, 3, 2, 0]) + matrix[:36]
+            + struct.pack(">HH", 2, 2) + bytes(2 * (2 * 3 + 8 * 3 + 2 * 3)))
+    standard = srgb_profile()
+    return assemble_profile(standard[:128], [*profile_tags(standard), (b"A2B0", a2b0),
+                                             (b"B2A0", mft2)])
+
+
+PROFILES = [srgb_profile(), profile_with_hidden_data(), profile_with_tables()]
+
+
+@FUZZ
+@given(st.sampled_from(PROFILES),
+       st.lists(st.tuples(st.integers(0, 10**5), st.integers(0, 255)), min_size=1, max_size=8),
+       st.integers(0, 10**5))
+def test_a_damaged_colour_profile_is_rebuilt_or_refused_and_rebuilds_to_itself(profile, flips,
+                                                                                cut):
+    data = bytearray(profile)
+    for position, value in flips:
+        data[position % len(data)] = value
+    data = bytes(data[:max(1, cut % (len(data) + 1))])
+    try:
+        rebuilt, _ = rebuild_profile(data)
+    except IccError as error:
+        assert "colour profile" in str(error)
+        return
+    assert len(rebuilt) <= len(data) + 1024  # no profile grows by being rebuilt
+    assert rebuild_profile(rebuilt) == (rebuilt, [])
+
+
+@FUZZ
+@given(st.sampled_from(list(hostile_samples().values())) | st.binary(max_size=2048),
+       st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6))
+def test_picture_headers_give_a_size_or_a_refusal(original, flips):
+    data = bytearray(original)
+    for position, value in flips:
+        if data:
+            data[position % len(data)] = value
+    try:
+        width, height = dimensions(bytes(data))
+    except UncleanableMedia as error:
+        assert str(error)
+        return
+    assert width > 0 and height > 0
