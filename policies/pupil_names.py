@@ -1,6 +1,8 @@
 """No child is named in full: the post's text, alt text and image file names are searched for
 every pupil on the roster, however the name is written (case, accents, punctuation,
-possessives, #HashTags, CamelCase, words in between). The finding says where, never who."""
+possessives, #HashTags, CamelCase, words in between) or disguised (look-alike letters from
+other alphabets, letters spaced or dotted apart, digits for letters, a right-to-left override,
+invisible characters between the letters). The finding says where or how, never who."""
 
 from __future__ import annotations
 
@@ -25,10 +27,14 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
         for match in find_pupil_names(text, context.roster, window=context.names.window,
                                       allow_initials=context.names.allow_initials,
                                       allow_first_names=context.names.allow_first_names):
-            span = f"word {match.start + 1}" if match.start == match.end else \
-                f"words {match.start + 1}-{match.end + 1}"
+            if match.disguise:
+                where = match.disguise
+            elif match.start == match.end:
+                where = f"at word {match.start + 1}"
+            else:
+                where = f"at words {match.start + 1}-{match.end + 1}"
             findings.append(RULE.finding(
-                f"{label} names a pupil ({match.kind}, at {span})", ADVICE[match.kind]))
+                f"{label} names a pupil ({match.kind}, {where})", ADVICE[match.kind]))
     return findings
 
 
