@@ -15,12 +15,15 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Media:
-    """One image to attach to a post: a file Steward has already checked, and its alt text."""
+    """One image to attach to a post: the bytes Steward checked (`data`, whose SHA-256 the
+    publisher has just compared with `sha256`), where it keeps them, and the alt text.
+    Connectors upload `data` and never open `path` themselves."""
 
     path: Path
     alt_text: str
     mime_type: str
     sha256: str
+    data: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True)

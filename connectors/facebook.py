@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ import facebook
 import requests
 
 from connectors.capabilities import Capabilities
-from connectors.domain import Account, Post, PostRef, PublishedPost, Reply
+from connectors.domain import Account, Media, Post, PostRef, PublishedPost, Reply
 from connectors.errors import AuthenticationFailed, RateLimited, Rejected, TemporaryFailure
 from connectors.transport import GRAPH_API_HOST, prepare_session
 
@@ -35,6 +35,7 @@ MAX_TEXT_LENGTH = 63206
 _AUTH_CODES = {102, 190, 463, 467, 10, 200, 299}
 _THROTTLE_CODES = {4, 17, 32, 341, 368, 613, 80001, 80002, 80004, 80005, 80006}
 _TRANSIENT_CODES = {1, 2}
+_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 _USAGE_HEADERS = ("x-app-usage", "x-business-use-case-usage", "x-page-usage")
 
 
@@ -80,7 +81,6 @@ class FacebookPageConnector:
         graph_version: str = "v25.0",
         timeout: float = 20.0,
         sandbox_url: str | None = None,
-        read_file: Callable[[Any], bytes] | None = None,
     ) -> None:
         self.page_id = page_id
         self.graph = facebook.GraphAPI(access_token=page_access_token, timeout=timeout)
@@ -88,7 +88,6 @@ class FacebookPageConnector:
         prepare_session(self.graph.session, GRAPH_API_HOST, timeout, sandbox_url)
         self.last_response = _ResponseLog()
         self.graph.session.hooks["response"].append(self._remember_response)
-        self._read_file = read_file or (lambda path: path.read_bytes())
         self._account: Account | None = None
 
     def _remember_response(self, response: requests.Response, *args, **kwargs) -> None:
@@ -231,14 +230,15 @@ class FacebookPageConnector:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def upload_photo(self, path, alt_text: str) -> str:
-        """Upload one photo unpublished to the Page; return its id for `attached_media`."""
+    def upload_photo(self, media: Media) -> str:
+        """Upload one photo (the bytes Steward checked) unpublished to the Page; return its id
+        for `attached_media`."""
         with self._translated_errors("upload a photo"):
             result = self.graph.request(
                 f"{self.graph.version}/{self.page_id}/photos",
-                post_args={"published": "false", "alt_text_custom": alt_text},
+                post_args={"published": "false", "alt_text_custom": media.alt_text},
                 # A neutral name: the file's own name may say who or where the picture is.
-                files={"source": (f"photo{path.suffix.lower()}", self._read_file(path))},
+                files={"source": (f"photo{_SUFFIXES.get(media.mime_type, '')}", media.data)},
                 method="POST",
             )
             return str(result["id"])
@@ -247,7 +247,7 @@ class FacebookPageConnector:
         """Upload the photos unpublished, then create one feed post that carries them all."""
         if len(post.media) > MAX_IMAGES:
             raise Rejected(PLATFORM, f"a Facebook post carries at most {MAX_IMAGES} photos")
-        photo_ids = [self.upload_photo(media.path, media.alt_text) for media in post.media]
+        photo_ids = [self.upload_photo(media) for media in post.media]
         arguments: dict[str, str] = {"message": post.text}
         for index, photo_id in enumerate(photo_ids):
             arguments[f"attached_media[{index}]"] = json.dumps({"media_fbid": photo_id})

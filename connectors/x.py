@@ -17,13 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import requests
 import tweepy
 
 from connectors.capabilities import Capabilities
-from connectors.domain import Account, Post, PostRef, PublishedPost, Reply
+from connectors.domain import Account, Media, Post, PostRef, PublishedPost, Reply
 from connectors.errors import (
     AuthenticationFailed,
     ConnectorError,
@@ -135,7 +134,6 @@ class XConnector:
         timeout: float = 20.0,
         reply_settings: str | None = None,
         sandbox_url: str | None = None,
-        read_file: Callable[[Any], bytes] | None = None,
         plan: str = "basic",
         oauth2_access_token: str | None = None,
         oauth2_refresh_token: str | None = None,
@@ -165,7 +163,6 @@ class XConnector:
         )
         prepare_session(self.client.session, X_API_HOST, timeout, sandbox_url)
         self.reply_settings = reply_settings
-        self._read_file = read_file or (lambda path: path.read_bytes())
         self._account: Account | None = None
 
     # -- reading -----------------------------------------------------------------------------
@@ -241,11 +238,13 @@ class XConnector:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def upload_image(self, path, alt_text: str, mime_type: str) -> str:
-        """Upload one image with `POST /2/media/upload`, set its alt text; return the media id."""
+    def upload_image(self, media: Media) -> str:
+        """Upload one image (the bytes Steward checked) with `POST /2/media/upload`, set its alt
+        text; return the media id."""
+        mime_type, alt_text = media.mime_type, media.alt_text
         if mime_type not in ("image/jpeg", "image/png", "image/webp", "image/gif"):
             raise Rejected(PLATFORM, f"X does not take {mime_type} images through this upload")
-        payload = base64.b64encode(self._read_file(path)).decode("ascii")
+        payload = base64.b64encode(media.data).decode("ascii")
         with translated_errors("upload an image"):
             response = self.client.request(
                 "POST",
@@ -269,7 +268,7 @@ class XConnector:
         if len(post.media) > MAX_IMAGES:
             raise Rejected(PLATFORM, f"X allows at most {MAX_IMAGES} images in a post")
         media_ids = [
-            self.upload_image(media.path, media.alt_text, media.mime_type) for media in post.media
+            self.upload_image(media) for media in post.media
         ]
         with translated_errors("create the post", ambiguous=True):
             response = self.client.create_tweet(

@@ -25,13 +25,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from daemon.submission_reading import read_submission
 from policies.findings import ApprovalEvidence
 from policies.submission import (
     APPROVALS_FILE,
     APPROVALS_MARKER,
     Submission,
     approval_manifest,
-    read_submission,
 )
 
 
@@ -84,26 +84,30 @@ def load_key(path: Path) -> ApprovalKey:
 def sign_submission(submission: Submission, key: ApprovalKey, max_media_bytes: int) -> None:
     """Append `key`'s signature to the submission (approvals.txt, or the single file's trailer).
 
-    Raise ValueError if the submission cannot be signed (an image is missing or too large).
+    The signature covers the bytes the reader read (`submission`), so an image swapped after
+    that is not signed. Raise ValueError if the submission cannot be signed (an image is
+    missing or too large, or it was not read from a file).
     """
+    if submission.origin is None:
+        raise ValueError("only a post read from a file or folder can be signed")
+    origin = submission.origin
     if not submission.is_folder and not submission.approvals:
         # The trailer marker must follow a newline that is already part of the signed bytes.
-        with open(submission.post_file, "ab") as handle:
+        with open(origin, "ab") as handle:
             if not submission.signed_bytes.endswith(b"\n"):
                 handle.write(b"\n")
             handle.write(APPROVALS_MARKER)
-        submission = read_submission(submission.post_file, "UTC", max(
-            submission.post_file.stat().st_size, 1), name=submission.name)
-    manifest = approval_manifest(submission, key.name, max_media_bytes)
+        submission = read_submission(origin, "UTC", max(origin.stat().st_size, 1),
+                                     name=submission.name, max_media_bytes=max_media_bytes)
+    manifest = approval_manifest(submission, key.name)
     signature = base64.b64encode(key.private_key.sign(manifest)).decode("ascii")
     line = json.dumps({"signer": key.name, "signature": signature}, ensure_ascii=False) + "\n"
-    target = submission.root / APPROVALS_FILE if submission.is_folder else submission.post_file
+    target = origin / APPROVALS_FILE if submission.is_folder else origin
     with open(target, "a", encoding="utf-8") as handle:
         handle.write(line)
 
 
-def verify_approvals(submission: Submission, signers: dict[str, str],
-                     max_media_bytes: int) -> ApprovalEvidence:
+def verify_approvals(submission: Submission, signers: dict[str, str]) -> ApprovalEvidence:
     """Check each signature against the configured public keys (name -> base64).
 
     Return the names of the signers whose signatures are valid, and a plain-English problem for
@@ -118,7 +122,7 @@ def verify_approvals(submission: Submission, signers: dict[str, str],
                             "signer")
             continue
         try:
-            manifest = approval_manifest(submission, record.signer, max_media_bytes)
+            manifest = approval_manifest(submission, record.signer)
         except ValueError:
             problems.append(f"the signature by '{record.signer}' cannot be checked: an image is "
                             "missing or unreadable")

@@ -1,9 +1,13 @@
-"""Assess a submission: read it, check its approvals, run every policy. Used by the intake and
-by `steward check`, so a draft checked by hand is judged exactly as the daemon will judge it."""
+"""Assess a submission in one pass: check its approvals, prepare its pictures (clean location,
+blur faces where configured), then run every policy once, on the prepared pictures.
+
+Used by the intake and by `steward check`, so a draft checked by hand is judged exactly as the
+daemon will judge it. Nothing here reads the inbox: the submission's bytes were read once by
+`daemon.submission_reading`, and everything below works on those bytes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -11,12 +15,15 @@ from config.settings import StewardSettings
 from connectors.facebook import FacebookPageConnector
 from connectors.x import XConnector
 from daemon.approval import verify_approvals
+from daemon.media_fixing import CleanedImage, prepare_media
 from daemon.rosters import load_consent, load_roster, roster_path
+from daemon.submission_reading import read_submission
+from policies.approval import approved
 from policies.findings import Finding, LinkRules, NameRules, PolicyContext
 from policies.pipeline import evaluate
 from policies.platforms import target_platforms
 from policies.roster import RosterError
-from policies.submission import Submission, read_submission
+from policies.submission import Submission, printable
 
 CAPABILITIES = {"x": XConnector.capabilities, "facebook": FacebookPageConnector.capabilities}
 
@@ -29,6 +36,7 @@ class Assessment:
     platforms: tuple[str, ...]
     notes: tuple[str, ...] = ()
     context: PolicyContext | None = None
+    images: tuple[CleanedImage, ...] = ()  # the cleaned pictures, as they will be published
 
     @property
     def accepted(self) -> bool:
@@ -37,11 +45,17 @@ class Assessment:
 
 def assess(path: Path, settings: StewardSettings, now: datetime,
            name: str | None = None) -> Assessment:
-    """Judge the submission at `path` as of `now`; never raises for bad input."""
+    """Read the submission at `path` and judge it as of `now`; never raises for bad input."""
     submission = read_submission(path, settings.school.time_zone, settings.intake.max_text_bytes,
-                                 name=name)
+                                 name=name, max_media_bytes=settings.intake.max_media_bytes)
+    return assess_submission(submission, settings, now)
+
+
+def assess_submission(submission: Submission, settings: StewardSettings,
+                      now: datetime) -> Assessment:
+    """Judge a submission already read, as of `now`; never raises for bad input."""
     signers = {signer.name: signer.public_key for signer in settings.approval.signers}
-    evidence = verify_approvals(submission, signers, settings.intake.max_media_bytes)
+    evidence = verify_approvals(submission, signers)
     notes: list[str] = []
     roster_problem: list[Finding] = []
     try:
@@ -88,6 +102,40 @@ def assess(path: Path, settings: StewardSettings, now: datetime,
         faces=settings.faces.policy,
         max_megapixels=settings.faces.max_megapixels,
     )
-    findings = evaluate(submission, context) + roster_problem
+    blur = settings.faces.policy == "blur"
+    prepared = prepare_media(submission, blur=blur, may_decode=approved(context))
+    if blur:  # the blurred copies must show no face at all
+        context = replace(context, faces="refuse")
+    if submission.ignored:
+        notes.append(f"{len(submission.ignored)} file(s) in the folder are not listed in "
+                     "post.md and were ignored (not read, not kept): "
+                     + ", ".join(printable(name) for name in submission.ignored))
+    findings = evaluate(prepared.submission, context) + roster_problem
+    if not findings and len(prepared.images) != len(submission.images):
+        findings.append(Finding(
+            "location-metadata", "st-marys.no-geolocation",
+            "a picture could not be prepared for publishing",
+            "Use a JPEG or PNG export of the picture (any phone or photo app can save one)."))
     return Assessment(submission, findings, evidence.valid_signers,
-                      target_platforms(submission, context), tuple(notes), context)
+                      target_platforms(submission, context), tuple(notes), context,
+                      prepared.images)
+
+
+def approval_problem_now(path: Path, name: str, settings: StewardSettings) -> str | None:
+    """Check the approvals of an accepted post (Steward's own copy at `path`) against the
+    signers configured now; return why they no longer suffice, or None if they do.
+
+    A signer removed from the configuration (or given a new key) since the post was accepted
+    no longer vouches for it: their signature stops counting at once, not only for new posts.
+    """
+    submission = read_submission(path, settings.school.time_zone, settings.intake.max_text_bytes,
+                                 name=name, max_media_bytes=settings.intake.max_media_bytes)
+    signers = {signer.name: signer.public_key for signer in settings.approval.signers}
+    evidence = verify_approvals(submission, signers)
+    have = len(set(evidence.valid_signers))
+    need = settings.approval.approvals_required
+    if have >= need:
+        return None
+    return (f"its approvals no longer suffice: {have} of the {need} needed still come from "
+            "configured SLT signers (a signer was removed or given a new key since it was "
+            "accepted)")

@@ -126,7 +126,7 @@ def _load_keys(paths: list[str]) -> list:
 
 def command_sign(arguments: argparse.Namespace) -> int:
     from daemon.approval import ApprovalKeyError, sign_submission  # noqa: PLC0415
-    from policies.submission import read_submission  # noqa: PLC0415
+    from daemon.submission_reading import read_submission  # noqa: PLC0415
 
     settings = _settings(arguments)
     try:
@@ -136,7 +136,8 @@ def command_sign(arguments: argparse.Namespace) -> int:
         return EXIT_USAGE
     for key in keys:
         submission = read_submission(Path(arguments.post), settings.school.time_zone,
-                                     settings.intake.max_text_bytes)
+                                     settings.intake.max_text_bytes,
+                                     max_media_bytes=settings.intake.max_media_bytes)
         if submission.problems:
             print(f"steward sign: {arguments.post} cannot be signed:", file=sys.stderr)
             for problem in submission.problems:

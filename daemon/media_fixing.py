@@ -1,66 +1,106 @@
-"""The intake's fixer for pictures: write a cleaned copy of every image, prove it clean, and
-describe it for the publisher. The originals stay as SLT signed them; only the copies are sent.
+"""The intake's fixer for pictures: make the cleaned copy of every image, in memory, from the
+bytes the reader read, and prove it clean.
+
+Each picture is cleaned of location and identifying metadata losslessly (faces pixelated first
+where the school blurs them), then cleaned again: a second pass must find nothing to remove.
+The policies then judge the cleaned bytes, and the intake writes exactly those bytes into the
+folder Steward owns; their SHA-256 is recorded and checked again before each upload.
+The originals stay as SLT signed them; only the cleaned copies are ever sent.
 """
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+import hashlib
+import io
+from dataclasses import dataclass, replace
 
-from daemon.audit import AuditLog
-from policies.media import UncleanableMedia, clean_file
+from policies.media import UncleanableMedia, clean_stream
+from policies.media.cleaning import CleanReport
 from policies.media_files import sniff_image_type
-from policies.submission import ImageRef, file_sha256
+from policies.submission import MediaFile, Submission, readable_media
 
 CLEAN_FOLDER = ".steward-clean"
 CLAUSE = "st-marys.no-geolocation"
 FACES_CLAUSE = "st-marys.no-faces"
 
 
-def clean_images(folder: Path, images: tuple[ImageRef, ...], audit: AuditLog,
-                 submission_id: str, blur: bool = False) -> list[dict]:
-    """Clean each image of `folder` into `folder/.steward-clean/` (blurring faces first when
-    `blur`); return media descriptions.
+@dataclass(frozen=True)
+class CleanedImage:
+    """One picture as it will be published: its cleaned bytes and what cleaning did."""
 
-    Raise UncleanableMedia if any image cannot be cleaned and proved clean, or if a face is
-    still found after blurring.
-    """
-    if not images:
-        return []
-    target_folder = folder / CLEAN_FOLDER
-    target_folder.mkdir(exist_ok=True)
-    media = []
-    for image in images:
-        source = folder / image.file
-        target = target_folder / image.file
+    file: str
+    alt: str
+    data: bytes
+    report: CleanReport
+    original_sha256: str
+    faces_blurred: int = 0
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def mime_type(self) -> str:
+        return sniff_image_type(self.data[:16]) or "application/octet-stream"
+
+    def description(self) -> dict:
+        """How the publisher finds and checks it: path inside the post, alt text, type, hash."""
+        return {"file": f"{CLEAN_FOLDER}/{self.file}", "alt": self.alt, "mime": self.mime_type,
+                "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class PreparedMedia:
+    """The submission with every picture that could be cleaned replaced by its cleaned copy
+    (pictures that could not be cleaned keep their original bytes, so the location rule says
+    why), and the cleaned pictures themselves."""
+
+    submission: Submission
+    images: tuple[CleanedImage, ...] = ()
+
+
+def prepare_media(submission: Submission, *, blur: bool, may_decode: bool) -> PreparedMedia:
+    """Clean each image of `submission` in memory, blurring faces first when `blur` (and only
+    when `may_decode`: nothing is decoded for a post without its approvals)."""
+    cleaned: list[CleanedImage] = []
+    media = dict(submission.media)
+    for image in submission.images:
+        data = readable_media(submission, image)
+        if data is None:
+            continue  # the media-files rule says why
         try:
-            if blur:
-                from policies.media.faces import blur_faces, count_faces  # noqa: PLC0415
-            if blur and count_faces(source):
-                blurred = target_folder / f".blurred-{image.file}"
-                faces = blur_faces(source, blurred)
-                if count_faces(blurred):
-                    raise UncleanableMedia("a face could still be recognised after blurring; "
-                                           "use a photo without identifiable faces")
-                audit.record("media.faces_blurred", clause=FACES_CLAUSE,
-                             submission=submission_id, file=image.file, faces=faces)
-                report = clean_file(blurred, target)
-                blurred.unlink()
-            else:
-                report = clean_file(source, target)
-        except ValueError as error:  # the picture could not be decoded for face detection
-            shutil.rmtree(target_folder, ignore_errors=True)
-            raise UncleanableMedia(str(error)) from None
-        except BaseException:
-            shutil.rmtree(target_folder, ignore_errors=True)  # leave the submission as it came
-            raise
-        with open(target, "rb") as handle:
-            mime = sniff_image_type(handle.read(16))
-        cleaned_sha256 = file_sha256(target)
-        audit.record("media.cleaned", clause=CLAUSE, submission=submission_id, file=image.file,
-                     format=report.format, removed=list(report.removed),
-                     orientation_kept=report.orientation, original_sha256=file_sha256(source),
-                     cleaned_sha256=cleaned_sha256, bytes_removed=report.bytes_in - report.bytes_out)
-        media.append({"file": f"{CLEAN_FOLDER}/{image.file}", "alt": image.alt, "mime": mime,
-                      "sha256": cleaned_sha256})
-    return media
+            faces = 0
+            if blur and may_decode:
+                from policies.media.faces import blurred, count_faces  # noqa: PLC0415
+
+                if count_faces(data):
+                    png = sniff_image_type(data[:16]) == "image/png"
+                    blurred_data, faces = blurred(data, as_png=png)
+                    data = blurred_data
+            output, report = clean_bytes(data)
+        except (UncleanableMedia, ValueError):
+            continue  # the location or faces rule, run on the original, says why
+        cleaned.append(CleanedImage(image.file, image.alt, output, report,
+                                    hashlib.sha256(readable_media(submission, image) or b"")
+                                    .hexdigest(), faces))
+        media[image.file] = MediaFile(image.file, data=output, size=len(output))
+    return PreparedMedia(replace(submission, media=media), tuple(cleaned))
+
+
+def clean_bytes(data: bytes) -> tuple[bytes, CleanReport]:
+    """Clean a picture given as bytes; prove the result clean by cleaning it again.
+
+    Raise UncleanableMedia if it cannot be cleaned, or if the second pass still finds something.
+    """
+    sink = io.BytesIO()
+    report = clean_stream(io.BytesIO(data), sink)
+    output = sink.getvalue()
+    again = clean_stream(io.BytesIO(output), _Discard())
+    if again.removed:
+        raise UncleanableMedia("after cleaning, the file still holds: " + ", ".join(again.removed))
+    return output, report
+
+
+class _Discard:
+    def write(self, data) -> int:
+        return len(data)

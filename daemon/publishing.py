@@ -13,11 +13,17 @@ For each delivery of a due submission:
    `pending`. The platform cannot be asked to deduplicate (neither X nor the Graph API takes
    idempotency keys), and Steward never adds visible markers to a school's posts.
 
+Before anything is sent, two things are checked again, because time has passed since the
+intake accepted the post: its approvals must still come from configured SLT signers (a signer
+removed since then no longer counts), and every cleaned picture must still be, byte for byte,
+the one whose SHA-256 the intake recorded and audited. Either failing stops the post.
+
 When every delivery is final, the submission is archived with a receipt of the URLs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
@@ -43,6 +49,29 @@ from daemon.store import Delivery, Store, StoredSubmission
 CLAUSE = "st-marys.slt-posts"
 
 
+class MediaChanged(Exception):
+    """A picture in Steward's queue is not the one the intake checked; the message says which."""
+
+
+def checked_media_bytes(path: Path, expected_sha256: str) -> bytes:
+    """Read a queued picture (never through a link) and return its bytes if their SHA-256 is
+    the one recorded at intake; raise MediaChanged otherwise."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as error:
+        raise MediaChanged(f"the checked picture '{path.name}' cannot be read "
+                           f"({error.strerror})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        data = handle.read()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise MediaChanged(f"the picture '{path.name}' is not the one Steward checked and "
+                           f"recorded (SHA-256 {actual[:16]}... instead of "
+                           f"{expected_sha256[:16]}...): it was changed after the post was "
+                           "accepted")
+    return data
+
+
 def backoff_seconds(attempts: int, settings: PublishingSettings, rng: random.Random) -> float:
     """Exponential back-off with jitter: initial * 2^(attempts-1), capped, times 0.5..1.0."""
     base = min(settings.retry_max_seconds,
@@ -56,7 +85,9 @@ class Publisher:
     def __init__(self, store: Store, connectors: dict[str, Connector], audit: AuditLog,
                  clock: Clock, settings: PublishingSettings, archive_dir: Path,
                  rng: random.Random | None = None,
-                 on_finished: Callable[[StoredSubmission], None] | None = None) -> None:
+                 on_finished: Callable[[StoredSubmission], None] | None = None,
+                 approval_problem: Callable[[StoredSubmission], str | None] | None = None,
+                 on_held: Callable[[StoredSubmission, str], None] | None = None) -> None:
         self.store = store
         self.connectors = connectors
         self.audit = audit
@@ -65,6 +96,8 @@ class Publisher:
         self.archive_dir = Path(archive_dir)
         self.rng = rng or random.Random()
         self.on_finished = on_finished
+        self.approval_problem = approval_problem
+        self.on_held = on_held
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.in_flight = 0
@@ -89,6 +122,8 @@ class Publisher:
         submission = self.store.submission(submission_id)
         if submission is None or submission.status not in ("scheduled",):
             return None
+        if self._about_to_start(submission) and self._held_for_approvals(submission):
+            return None
         for delivery in self.store.deliveries(submission_id):
             now = self.clock.now()
             if delivery.state == "sending" and self._due(delivery, submission, now):
@@ -106,12 +141,43 @@ class Publisher:
     def _due(delivery: Delivery, submission: StoredSubmission, now: datetime) -> bool:
         return (delivery.next_attempt_at or submission.publish_at) <= now
 
+    def _about_to_start(self, submission: StoredSubmission) -> bool:
+        """Whether the post is due and nothing of it has been sent yet: the moment its
+        approvals are looked at again. (Once one platform has it, the others follow.)"""
+        now = self.clock.now()
+        deliveries = self.store.deliveries(submission.id)
+        return all(delivery.state == "pending" and delivery.attempts == 0
+                   for delivery in deliveries) and any(
+            self._due(delivery, submission, now) for delivery in deliveries)
+
+    def _held_for_approvals(self, submission: StoredSubmission) -> bool:
+        """Hold the post's unsent deliveries if its approvals no longer suffice (a signer was
+        removed or re-keyed since it was accepted); True if it was held."""
+        problem = self.approval_problem(submission) if self.approval_problem else None
+        if problem is None:
+            return False
+        now = self.clock.now()
+        for delivery in self.store.deliveries(submission.id):
+            self.store.transition(submission.id, delivery.platform, ("pending",), "held", now,
+                                  last_error=problem)
+        self.store.set_submission_status(submission.id, "held")
+        self.audit.record("post.held", level="warning", clause=CLAUSE, submission=submission.id,
+                          name=submission.name, reason=problem, audience="SLT")
+        if self.on_held is not None:
+            self.on_held(submission, problem)
+        return True
+
     # -- one delivery ------------------------------------------------------------------------
 
-    def _post_for(self, submission: StoredSubmission, platform: str) -> Post:
+    def _post_for(self, submission: StoredSubmission, platform: str, *,
+                  with_media: bool = False) -> Post:
+        """The post for `platform`; `with_media`: with the pictures' bytes, each checked against
+        the SHA-256 recorded at intake (raise MediaChanged if one differs)."""
         spec = submission.posts[platform]
         media = tuple(Media(submission.folder / item["file"], item["alt"], item["mime"],
-                            item["sha256"]) for item in spec["media"])
+                            item["sha256"], checked_media_bytes(
+                                submission.folder / item["file"], item["sha256"])
+                            if with_media else b"") for item in spec["media"])
         return Post(spec["text"], media)
 
     def _deliver(self, submission: StoredSubmission, delivery: Delivery) -> None:
@@ -124,6 +190,15 @@ class Publisher:
             self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
                               reason=f"{platform} is not enabled in the configuration any more")
             return
+        try:
+            post = self._post_for(submission, platform, with_media=True)
+        except MediaChanged as error:
+            self.store.transition(submission.id, platform, ("pending",), "failed",
+                                  self.clock.now(), last_error=str(error))
+            self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
+                              reason=f"{error}; nothing was uploaded", tampering=True,
+                              audience="admin")
+            return
         started = self.clock.now()
         attempt = delivery.attempts + 1
         if not self.store.transition(submission.id, platform, ("pending",), "sending", started,
@@ -131,7 +206,7 @@ class Publisher:
             return  # another worker took it
         self.audit.record("delivery.sending", **fields, attempt=attempt)
         try:
-            ref = connector.publish(self._post_for(submission, platform))
+            ref = connector.publish(post)
         except RateLimited as error:
             wait = error.retry_after if error.retry_after is not None else \
                 backoff_seconds(attempt, self.settings, self.rng)

@@ -76,7 +76,9 @@ class Service:
         self._start_platforms()
         self.publisher = Publisher(
             self.store, self.connectors, self.audit, self.clock, self.settings.publishing,
-            self.settings.paths.resolved("archive"))
+            self.settings.paths.resolved("archive"), approval_problem=self._approval_problem,
+            on_held=lambda submission, reason: self._tell_slt_it_is_held(
+                submission.name, submission.publish_at, reason))
         self.scheduler = Scheduler(self._publish_job)
         self._rearm()
         self.intake = Intake(self.settings, self.store, self.audit, self.clock,
@@ -377,9 +379,11 @@ class Service:
             reason="its publish time passed more than the grace window ago while Steward was "
             "not running; a person must decide whether it still makes sense")
 
-    def _tell_slt_it_is_held(self, name: str, publish_at: datetime) -> str | None:
+    def _tell_slt_it_is_held(self, name: str, publish_at: datetime,
+                             reason: str | None = None) -> str | None:
         """Leave `NAME.held.txt` where SLT read refusals: they signed a time, not "whenever
-        Steward is back", so publishing late is their decision, taken by signing again."""
+        Steward is back", so publishing late is their decision, taken by signing again. With
+        a `reason`, the post was held for that reason instead (its approvals lapsed)."""
         from zoneinfo import ZoneInfo  # noqa: PLC0415
 
         from daemon.publishing import unique_path, write_notice  # noqa: PLC0415
@@ -390,19 +394,33 @@ class Service:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             notice = unique_path(folder / f"{name}.held.txt")
-            write_notice(
-                notice,
-                f"Steward has held '{name}': it was signed for {local:%A %d %B %Y at %H:%M}, "
-                f"and Steward was not running then or in the {grace:g} minutes after.\n\n"
-                "Nothing was published, and this copy never will be: a post that is late may "
-                "no longer make sense (an event that has passed, a closure that has ended).\n"
-                "If it should still go out, give it a new publish time, have it signed again "
-                "and put it in the inbox as usual.\n")
+            if reason is not None:
+                text = (f"Steward has held '{name}', due {local:%A %d %B %Y at %H:%M}: "
+                        f"{reason}.\n\nNothing was published, and this copy never will be.\n"
+                        "If it should still go out, have it signed again by current SLT "
+                        "signers and put it in the inbox as usual.\n")
+            else:
+                text = (f"Steward has held '{name}': it was signed for "
+                        f"{local:%A %d %B %Y at %H:%M}, and Steward was not running then or in "
+                        f"the {grace:g} minutes after.\n\n"
+                        "Nothing was published, and this copy never will be: a post that is "
+                        "late may no longer make sense (an event that has passed, a closure "
+                        "that has ended).\nIf it should still go out, give it a new publish "
+                        "time, have it signed again and put it in the inbox as usual.\n")
+            write_notice(notice, text)
         except OSError as error:
             self.audit.record("notice.failed", level="error", name=name, reason=str(error),
                               audience="admin")
             return None
         return str(notice)
+
+    def _approval_problem(self, submission) -> str | None:
+        """Why an accepted post's approvals no longer suffice under today's signers, or None."""
+        from daemon.assessment import approval_problem_now  # noqa: PLC0415
+
+        folder = submission.folder
+        path = folder if folder.name == submission.name else folder / submission.name
+        return approval_problem_now(path, submission.name, self.settings)
 
     def _publish_job(self, submission_id: str) -> None:
         next_time = self.publisher.run(submission_id)

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from daemon.approval import ApprovalKey, sign_submission
-from policies.submission import read_submission
+from daemon.submission_reading import read_submission
 
 
 class SubmitError(Exception):
@@ -52,7 +52,8 @@ def submit(source: Path, inbox: Path, *, keys: list[ApprovalKey] = (), time_zone
         else:
             shutil.copy2(source, staging)
         for key in keys:
-            submission = read_submission(staging, time_zone, max_text_bytes, name=source.name)
+            submission = read_submission(staging, time_zone, max_text_bytes, name=source.name,
+                                         max_media_bytes=max_media_bytes)
             try:
                 sign_submission(submission, key, max_media_bytes)
             except ValueError as error:

@@ -10,6 +10,12 @@ from policies.findings import Finding, PolicyContext, Rule
 from policies.submission import Submission
 
 
+def approved(context: PolicyContext) -> bool:
+    """Whether enough different configured SLT members signed: until they have, nothing in the
+    post is decoded (a picture is work, and possibly a bomb, that nobody has vouched for)."""
+    return len(set(context.approval.valid_signers)) >= context.approvals_required
+
+
 def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     evidence = context.approval
     findings = [RULE.finding(problem, "Ask an SLT member to sign the post again with "

@@ -1,10 +1,14 @@
 """No identifiable faces, where the school's policy says so: per configuration, photos with
 detectable faces are refused, blurred (the intake does it, then checks again), or allowed.
-Pictures too large to examine safely are refused before anything decodes them. Findings give
-the number of faces, never where or whose."""
+Pictures too large to examine safely are refused before anything decodes them, and nothing is
+decoded for a post without its approvals. Findings give the number of faces, never where or
+whose."""
 
 from __future__ import annotations
 
+import io
+
+from policies.approval import approved
 from policies.findings import Finding, PolicyContext, Rule
 from policies.media import UncleanableMedia, clean_stream
 from policies.submission import Submission, readable_media
@@ -18,13 +22,12 @@ class _Discard:
 def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     findings = []
     for number, image in enumerate(submission.images, start=1):
-        path = readable_media(submission, image, context.max_media_bytes)
-        if path is None:
+        data = readable_media(submission, image)
+        if data is None:
             continue
         try:
-            with open(path, "rb") as handle:
-                report = clean_stream(handle, _Discard())
-        except (UncleanableMedia, OSError):
+            report = clean_stream(io.BytesIO(data), _Discard())
+        except UncleanableMedia:
             continue  # the location rule says why
         if report.megapixels > context.max_megapixels:
             findings.append(RULE.finding(
@@ -34,10 +37,13 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             continue
         if context.faces != "refuse":
             continue  # "blur": the intake blurs them; "allow": the school permits faces
+        if not approved(context):
+            continue  # nothing is decoded for a post nobody has approved: the approval rule
+            # refuses it, and the faces are looked at once it is signed
         from policies.media.faces import count_faces  # noqa: PLC0415 - OpenCV costs 30 MB
 
         try:
-            faces = count_faces(path)
+            faces = count_faces(data)
         except ValueError:
             findings.append(RULE.finding(f"image {number} cannot be examined for faces",
                                          "Export the picture again as JPEG or PNG."))

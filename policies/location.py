@@ -4,6 +4,8 @@ result is proved clean before anything is published)."""
 
 from __future__ import annotations
 
+import io
+
 from policies.findings import Finding, PolicyContext, Rule
 from policies.media import UncleanableMedia, clean_stream
 from policies.submission import Submission, readable_media
@@ -17,19 +19,15 @@ class _Discard:
 def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     findings = []
     for image in submission.images:
-        path = readable_media(submission, image, context.max_media_bytes)
-        if path is None:
+        data = readable_media(submission, image)
+        if data is None:
             continue  # missing, a link, or too large: the media-files rule says so
         try:
-            with open(path, "rb") as handle:
-                clean_stream(handle, _Discard())
+            clean_stream(io.BytesIO(data), _Discard())
         except UncleanableMedia as error:
             findings.append(RULE.finding(
                 f"image '{image.file}' cannot be published safely: {error}",
                 "Use a JPEG or PNG export of the picture (any phone or photo app can save one)."))
-        except OSError as error:
-            findings.append(RULE.finding(f"image '{image.file}' cannot be read ({error.strerror})",
-                                         "Copy the picture into the post's folder again."))
     return findings
 
 

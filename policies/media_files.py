@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from policies.findings import Finding, PolicyContext, Rule
 from policies.media.cleaning import describe_unsupported
-from policies.submission import Submission
+from policies.submission import Submission, printable
 
 IMAGE_SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -28,6 +28,25 @@ def sniff_image_type(head: bytes) -> str | None:
     return None
 
 
+# What to say about an image the reader could not take whole: (problem, what to do).
+_FILE_PROBLEMS = {
+    "bad-name": ("image '{name}' is not a plain file name in the post's folder",
+                 "Put the image in the same folder as post.md and give just its name (not a "
+                 "hidden name starting with a dot)."),
+    "link": ("image '{name}' is a symbolic link", "Copy the image itself into the post's folder."),
+    "missing": ("image '{name}' is missing from the post's folder",
+                "Add the file, or correct its name in [[images]]."),
+    "not-a-file": ("'{name}' is not a regular file", "Name an image file."),
+    "hard-link": ("image '{name}' is a hard link to a file elsewhere, which could be changed "
+                  "after it was signed", "Copy the picture (do not link it) into the post's "
+                  "folder, and sign the post again."),
+    "changed": ("image '{name}' was replaced while Steward was reading it",
+                "Put the post in the inbox again once it is complete (use `steward submit`)."),
+    "unreadable": ("image '{name}' cannot be read ({detail})",
+                   "Check the file's permissions and copy it again."),
+}
+
+
 def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     findings = []
     seen = set()
@@ -38,39 +57,19 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
                                          "List each image once."))
             continue
         seen.add(name)
-        if "/" in name or "\\" in name or name in (".", ".."):
+        found = submission.media_for(image)
+        problem = _FILE_PROBLEMS.get(found.problem or "")
+        if problem is not None:
+            findings.append(RULE.finding(problem[0].format(name=printable(name), detail=found.detail),
+                                         problem[1]))
+            continue
+        if found.problem == "too-large":
             findings.append(RULE.finding(
-                f"image '{name}' is not a plain file name in the post's folder",
-                "Put the image in the same folder as post.md and give just its name."))
-            continue
-        path = submission.image_path(image)
-        if path.is_symlink():
-            findings.append(RULE.finding(
-                f"image '{name}' is a symbolic link",
-                "Copy the image itself into the post's folder."))
-            continue
-        if not path.exists():
-            findings.append(RULE.finding(f"image '{name}' is missing from the post's folder",
-                                         "Add the file, or correct its name in [[images]]."))
-            continue
-        if not path.is_file():
-            findings.append(RULE.finding(f"'{name}' is not a regular file",
-                                         "Name an image file."))
-            continue
-        size = path.stat().st_size
-        if size > context.max_media_bytes:
-            findings.append(RULE.finding(
-                f"image '{name}' is {size / 1048576:,.1f} MB; the limit is "
+                f"image '{name}' is {found.size / 1048576:,.1f} MB; the limit is "
                 f"{context.max_media_bytes / 1048576:,.1f} MB",
                 "Export a smaller version of the picture (2,000 pixels wide is plenty)."))
             continue
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(16)
-        except OSError as error:
-            findings.append(RULE.finding(f"image '{name}' cannot be read ({error.strerror})",
-                                         "Check the file's permissions and copy it again."))
-            continue
+        head = (found.data or b"")[:16]
         if sniff_image_type(head) is None:
             what = describe_unsupported(head)
             findings.append(RULE.finding(

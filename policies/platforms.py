@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 from policies.findings import Finding, PolicyContext, Rule
-from policies.submission import Submission
+from policies.submission import Submission, readable_media
 
 KNOWN_PLATFORMS = ("x", "facebook")
 _URL = re.compile(r"https?://\S+")
@@ -70,11 +70,7 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
                 "Remove images, or send the extra ones in another post."))
         largest = context.max_image_bytes.get(platform)
         for image in submission.images:
-            path = submission.image_path(image)
-            try:
-                size = path.stat().st_size if path.is_file() and not path.is_symlink() else 0
-            except OSError:
-                size = 0
+            size = len(readable_media(submission, image) or b"")
             if largest and size > largest:
                 findings.append(RULE.finding(
                     f"image '{image.file}' is {size / 1048576:.1f} MB; {platform} takes images "

@@ -1,4 +1,4 @@
-"""Read a submission (a folder with post.md, or a single .md file) into a `Submission`.
+"""Parse a submission (a folder with post.md, or a single .md file) into a `Submission`.
 
 The format, in full:
 
@@ -17,6 +17,9 @@ The format, in full:
 Approvals live in `approvals.txt` beside post.md (one JSON object per line), or, for a single
 file, after a line `+++ approvals` (the signed bytes are everything before that line).
 
+This module is pure: it works on bytes that the daemon's reader (`daemon.submission_reading`)
+has already read, once, from the inbox. Every rule, every hash and every signature check then
+sees those same bytes, so nothing can be swapped between being checked and being used.
 Parsing never raises on bad input: every problem becomes a `Finding` in `Submission.problems`,
 so a malformed post is refused with reasons rather than crashing the daemon.
 """
@@ -28,7 +31,8 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +58,25 @@ class ImageRef:
 
 
 @dataclass(frozen=True)
+class MediaFile:
+    """An image file as the reader found it: its bytes, or why they could not be used.
+
+    `problem` is None when `data` holds the whole file, else one of: "bad-name", "missing",
+    "link", "hard-link", "not-a-file", "too-large", "unreadable", "changed" (with `detail`).
+    """
+
+    name: str
+    data: bytes | None = field(default=None, repr=False)
+    problem: str | None = None
+    size: int = 0
+    detail: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data or b"").hexdigest()
+
+
+@dataclass(frozen=True)
 class ApprovalRecord:
     """One approval signature as found in the submission (not yet verified)."""
 
@@ -63,13 +86,14 @@ class ApprovalRecord:
 
 @dataclass(frozen=True)
 class Submission:
-    """A submission as read from disk: what it asks for, and what was wrong with it."""
+    """A submission as read: what it asks for, the bytes of its images, and what was wrong."""
 
     name: str
-    root: Path
-    post_file: Path
     is_folder: bool = False
-    signed_bytes: bytes = b""
+    post_file_name: str = POST_FILE
+    origin: Path | None = None  # where the reader read it (for `steward sign`), never re-read
+    post_bytes: bytes = field(default=b"", repr=False)  # post.md (or the single file) as read
+    signed_bytes: bytes = field(default=b"", repr=False)
     text: str = ""
     platform_text: dict[str, str] = field(default_factory=dict)
     platforms: tuple[str, ...] | None = None
@@ -78,104 +102,100 @@ class Submission:
     images: tuple[ImageRef, ...] = ()
     pictured: tuple[str, ...] | None = None  # pupils in the photos; () = nobody; None = not said
     approvals: tuple[ApprovalRecord, ...] = ()
+    approvals_bytes: bytes | None = None  # approvals.txt as read (folder posts)
+    media: dict[str, MediaFile] = field(default_factory=dict, repr=False)
+    ignored: tuple[str, ...] = ()  # files in the folder that post.md does not list: not read
     problems: tuple[Finding, ...] = ()
 
     def text_for(self, platform: str) -> str:
         """The text to publish on `platform`: its own text if given, else the body."""
         return self.platform_text.get(platform, self.text)
 
-    def image_path(self, image: ImageRef) -> Path:
-        return self.root / image.file
+    def media_for(self, image: ImageRef) -> MediaFile:
+        """What the reader found for `image` (a "missing" record if it read nothing)."""
+        return self.media.get(image.file, MediaFile(image.file, problem="missing"))
 
-    def content_sha256(self, max_media_bytes: int) -> str:
+    def content_sha256(self) -> str:
         """A hash of the signed post and its images: the same submission twice has the same one.
 
-        Images that are not regular files within `max_media_bytes` are left out (they will be
-        refused anyway), so a huge file or a device cannot stall the daemon.
+        Images that could not be read whole are left out (they are refused anyway).
         """
         digest = hashlib.sha256(self.signed_bytes)
         for image in self.images:
             digest.update(image.file.encode("utf-8"))
-            path = readable_media(self, image, max_media_bytes)
-            if path is not None:
-                digest.update(file_sha256(path).encode("ascii"))
+            data = readable_media(self, image)
+            if data is not None:
+                digest.update(hashlib.sha256(data).hexdigest().encode("ascii"))
         return digest.hexdigest()
 
 
-def readable_media(submission: Submission, image: ImageRef, max_bytes: int) -> Path | None:
-    """Return the image's path if it is a plain file inside the submission and within the size
-    limit; None otherwise (the media rule says why)."""
-    if "/" in image.file or "\\" in image.file or image.file in (".", ".."):
-        return None
-    path = submission.image_path(image)
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        if path.stat().st_size > max_bytes:
-            return None
-    except OSError:
-        return None
-    return path
+def readable_media(submission: Submission, image: ImageRef) -> bytes | None:
+    """The image's bytes if the reader read it whole (a plain file inside the submission,
+    within the size limit); None otherwise (the media-files rule says why)."""
+    found = submission.media_for(image)
+    return found.data if found.problem is None else None
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def unsafe_character(name: str) -> str | None:
+    """The first character of `name` that must not appear in a post's or file's name (control
+    characters, line breaks, invisible formatting and direction overrides), as "U+XXXX NAME";
+    None if there is none. Such names forge or hide lines in logs and terminals."""
+    for character in name:
+        if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"):
+            label = unicodedata.name(character, "control character")
+            return f"U+{ord(character):04X} {label}"
+    return None
 
 
-def _problem(problem: str, fix: str) -> Finding:
+def printable(name: str) -> str:
+    """A name as it may be shown to people: any character `unsafe_character` objects to is
+    written as an escape (\\x1b, \\u202e), so it can neither forge nor hide text."""
+    return "".join(character.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn")
+                   else character for character in name)
+
+
+def format_finding(problem: str, fix: str) -> Finding:
+    """A finding of the submission-format rule (for the parser and the reader)."""
     return Finding(RULE, CLAUSE, problem, fix)
 
 
-def read_submission(path: Path, time_zone: str, max_text_bytes: int,
-                    name: str | None = None) -> Submission:
-    """Read the submission at `path`; every problem found is in the result's `problems`."""
-    path = Path(path)
-    name = name or path.name
-    if path.is_dir() and not path.is_symlink():
-        post_file = path / POST_FILE
-        root = path
+_problem = format_finding
+
+
+def parse_submission(name: str, raw: bytes, *, is_folder: bool, time_zone: str,
+                     approvals: bytes | None = None, post_file_name: str = POST_FILE
+                     ) -> Submission:
+    """Parse the bytes of post.md (or of a single-file post) as read by the reader, and the
+    bytes of approvals.txt for a folder post; every problem is in the result's `problems`."""
+    base = Submission(name=name, is_folder=is_folder, post_file_name=post_file_name,
+                      post_bytes=raw)
+    if is_folder:
+        signed = raw
+        approval_list, approval_problems = _parse_approval_lines(approvals or b"")
+        base = replace(base, approvals_bytes=approvals)
     else:
-        post_file = path
-        root = path.parent
-    base = Submission(name=name, root=root, post_file=post_file, is_folder=post_file != path)
-    if path.is_symlink() or post_file.is_symlink():
-        return _with(base, _problem(
-            f"'{name}' is a symbolic link; Steward only takes real files and folders",
-            "Copy the post into the inbox instead of linking to it."))
-    if not post_file.is_file():
-        return _with(base, _problem(
-            f"'{name}' has no {POST_FILE}" if path.is_dir() else f"'{name}' is not a file",
-            f"Put the post's text in a file called {POST_FILE} inside the folder."))
-    size = post_file.stat().st_size
-    if size > max_text_bytes:
-        return _with(base, _problem(
-            f"{post_file.name} is {size:,} bytes, more than the {max_text_bytes:,} allowed",
-            "Shorten the post; images go in their own files, not inside post.md."))
-    try:
-        raw = post_file.read_bytes()
-    except OSError as error:
-        return _with(base, _problem(f"{post_file.name} cannot be read ({error.strerror})",
-                                    "Check the file's permissions and save it again."))
-    if path.is_dir():
-        signed, approvals, approval_problems = raw, *_folder_approvals(root)
-    else:
-        signed, approvals, approval_problems = _trailer_approvals(raw)
+        signed, approval_list, approval_problems = _trailer_approvals(raw)
     submission, problems = _parse_post(base, signed, time_zone)
-    if submission.images and not path.is_dir():
+    if submission.images and not is_folder:
         problems.append(_problem("a single-file post cannot carry images",
                                  "Put post.md and its images together in a folder."))
-        submission = Submission(**{**submission.__dict__, "images": ()})
-    return Submission(**{**submission.__dict__, "approvals": tuple(approvals),
-                         "problems": tuple(problems + approval_problems)})
+        submission = replace(submission, images=())
+    return replace(submission, approvals=tuple(approval_list),
+                   problems=tuple(problems + approval_problems))
 
 
-def _with(submission: Submission, problem: Finding) -> Submission:
-    return Submission(**{**submission.__dict__, "problems": submission.problems + (problem,)})
+def with_media(submission: Submission, media: dict[str, MediaFile], ignored: tuple[str, ...] = (),
+               problems: tuple[Finding, ...] = ()) -> Submission:
+    """The submission with the reader's image bytes, the names it left unread, and the
+    problems it found in the folder itself."""
+    return replace(submission, media=dict(media), ignored=tuple(ignored),
+                   problems=submission.problems + tuple(problems))
+
+
+def unreadable(name: str, problem: Finding) -> Submission:
+    """A submission the reader could not read at all (a link, no post.md, too large...)."""
+    return Submission(name=name, problems=(problem,))
 
 
 def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submission, list]:
@@ -185,29 +205,29 @@ def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submis
         content = signed.decode("utf-8")
     except UnicodeDecodeError as error:
         problems.append(_problem(
-            f"{base.post_file.name} is not UTF-8 text (unreadable byte at position {error.start})",
+            f"{base.post_file_name} is not UTF-8 text (unreadable byte at position {error.start})",
             "Save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8)."))
-        return Submission(**{**base.__dict__, **fields}), problems
+        return replace(base, **fields), problems
     content = content.removeprefix("\ufeff").replace("\r\n", "\n")
     if not content.startswith("+++\n"):
         problems.append(_problem("the post does not start with front matter (a line '+++')",
                                  "Start post.md with a line '+++', the settings, and another "
                                  "'+++' line, then the text."))
-        return Submission(**{**base.__dict__, **fields}), problems
+        return replace(base, **fields), problems
     end = content.find("\n+++\n", 3)
     if end < 0 and content.endswith("\n+++"):
         end = len(content) - 4
     if end < 0:
         problems.append(_problem("the front matter is not closed by a line '+++'",
                                  "Add a line '+++' after the settings, before the text."))
-        return Submission(**{**base.__dict__, **fields}), problems
+        return replace(base, **fields), problems
     try:
         front = tomllib.loads(content[4:end + 1])
     except tomllib.TOMLDecodeError as error:
         problems.append(_problem(f"the front matter is not valid TOML ({error})",
                                  "Fix the settings between the '+++' lines; text values need "
                                  "quotes, e.g. publish_at = \"2026-11-23 09:00\"."))
-        return Submission(**{**base.__dict__, **fields}), problems
+        return replace(base, **fields), problems
     fields["text"] = content[end + 5:].strip()
     for key in front:
         if key not in FRONT_MATTER_KEYS:
@@ -224,7 +244,7 @@ def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submis
     if not fields["text"] and not fields.get("platform_text") and not fields.get("images"):
         problems.append(_problem("the post has no text and no images",
                                  "Write the post's text after the closing '+++' line."))
-    return Submission(**{**base.__dict__, **fields}), problems
+    return replace(base, **fields), problems
 
 
 def _read_publish_at(front: dict, time_zone: str, fields: dict, problems: list) -> None:
@@ -324,16 +344,6 @@ def _read_pictured(front: dict, fields: dict, problems: list) -> None:
     fields["pictured"] = tuple(item.strip() for item in value if item.strip())
 
 
-def _folder_approvals(root: Path) -> tuple[list[ApprovalRecord], list[Finding]]:
-    path = root / APPROVALS_FILE
-    if not path.exists():
-        return [], []
-    if path.is_symlink() or not path.is_file():
-        return [], [_problem(f"{APPROVALS_FILE} is not a regular file",
-                             "Sign the post again with `steward sign`.")]
-    return _parse_approval_lines(path.read_bytes())
-
-
 def _trailer_approvals(raw: bytes) -> tuple[bytes, list[ApprovalRecord], list[Finding]]:
     """Split a single-file post into the signed bytes (up to and including the newline before
     the marker line) and the approvals after it."""
@@ -358,17 +368,18 @@ def _parse_approval_lines(data: bytes) -> tuple[list[ApprovalRecord], list[Findi
     return approvals, problems
 
 
-def approval_manifest(submission: Submission, signer: str, max_media_bytes: int) -> bytes:
+def approval_manifest(submission: Submission, signer: str) -> bytes:
     """The exact bytes an approval signs: the signer, the post, and the hash of every image.
 
     Any change to the text, the front matter or an image after signing changes these bytes and
-    so voids the signature. Raise ValueError if an image is missing, a link, or too large.
+    so voids the signature. Raise ValueError if an image was not read whole (missing, a link,
+    a hard link, too large).
     """
     lines = ["steward-approval-v1", f"signer: {signer}",
              f"post: {hashlib.sha256(submission.signed_bytes).hexdigest()}"]
     for image in submission.images:
-        path = readable_media(submission, image, max_media_bytes)
-        if path is None:
+        data = readable_media(submission, image)
+        if data is None:
             raise ValueError(f"image '{image.file}' is missing, a link, or too large")
-        lines.append(f"image: {file_sha256(path)} {image.file}")
+        lines.append(f"image: {hashlib.sha256(data).hexdigest()} {image.file}")
     return ("\n".join(lines) + "\n").encode("utf-8")

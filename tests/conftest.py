@@ -84,7 +84,7 @@ def photo(tmp_path) -> Media:
     path = tmp_path / "sports-day.png"
     path.write_bytes(png_image())
     return Media(path, "Children's shoes lined up on the track", "image/png",
-                 hashlib.sha256(path.read_bytes()).hexdigest())
+                 hashlib.sha256(path.read_bytes()).hexdigest(), path.read_bytes())
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ refused with reasons a member of staff can act on, and the daemon keeps running.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from datetime import timedelta
@@ -71,7 +72,7 @@ def test_refuses_an_unsigned_post_and_says_why(steward):
 def test_refuses_a_post_edited_after_signing(steward):
     folder = write_post(steward.drafts / "edited", "The approved words.", publish_at=steward.soon())
     from daemon.approval import sign_submission  # noqa: PLC0415
-    from policies.submission import read_submission  # noqa: PLC0415
+    from daemon.submission_reading import read_submission  # noqa: PLC0415
 
     sign_submission(read_submission(folder, "Europe/London", 10**6), steward.keys[0], 10**7)
     post = folder / "post.md"
@@ -135,7 +136,7 @@ def test_takes_a_post_copied_in_once_it_has_settled(steward):
     folder = write_post(steward.drafts / "copied", "Copied in, not renamed.",
                         publish_at=steward.soon())
     from daemon.approval import sign_submission  # noqa: PLC0415
-    from policies.submission import read_submission  # noqa: PLC0415
+    from daemon.submission_reading import read_submission  # noqa: PLC0415
 
     sign_submission(read_submission(folder, "Europe/London", 10**6), steward.keys[0], 10**7)
     shutil.copytree(folder, steward.inbox / "copied")
@@ -230,11 +231,10 @@ def test_publishes_only_a_cleaned_copy_of_a_photo_with_gps(steward):
     assert steward.wait_for_status("trip")
     cleaned = steward.archive / "trip" / ".steward-clean" / "coast.jpg"
     from policies.media.cleaning import verify_clean  # noqa: PLC0415
-    from policies.submission import file_sha256  # noqa: PLC0415
 
     assert verify_clean(cleaned).removed == ()
     uploaded = {media["sha256"] for media in steward.world()["x"]["media"].values()}
-    assert uploaded == {file_sha256(cleaned)}
+    assert uploaded == {hashlib.sha256(cleaned.read_bytes()).hexdigest()}
     assert (steward.archive / "trip" / "coast.jpg").read_bytes() == (folder / "coast.jpg").read_bytes()
     [event] = steward.events_named("media.cleaned")
     assert event["clause"] == "st-marys.no-geolocation" and "XMP" in event["removed"]

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from daemon.submission_reading import read_submission
 from policies.consent_register import parse_consent_register
 from policies.findings import ApprovalEvidence, LinkRules, NameRules, PolicyContext
 from policies.pipeline import RULES
 from policies.roster import parse_roster
-from policies.submission import read_submission
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 ROSTER = parse_roster((SAMPLES / "roster.csv").read_text(encoding="utf-8"))

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from daemon.submission_reading import read_submission
 from policies.platforms import x_weighted_length
-from policies.submission import read_submission
 
 
 def read(tmp_path, content: bytes | str, name: str = "post"):

@@ -14,8 +14,8 @@ import pytest
 from daemon.clock import FixedClock
 from daemon.publishing import Publisher
 from daemon.store import Store, StoredSubmission
+from daemon.submission_reading import read_submission
 from daemon.submitting import submit
-from policies.submission import read_submission
 from tests.daemon.harness import StewardUnderTest, write_post
 from tests.reliability.processes import Processes
 
