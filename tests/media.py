@@ -527,4 +527,11 @@ def hostile_samples() -> dict[str, bytes]:
         "long Adobe segment": small[:2] + adobe + small[2:],
         "GIF with hidden sub-blocks": gif_with_hidden_blocks(),
         "TIFF directories out of order": tiff_with_directories_out_of_order(),
+        "TIFF colour profile with text and ZIPs": tiff_with_profile(hidden_profile),
     }
+
+
+def tiff_with_profile(profile: bytes) -> bytes:
+    buffer = io.BytesIO()
+    _gradient(40, 30).save(buffer, "TIFF", icc_profile=profile)
+    return buffer.getvalue()

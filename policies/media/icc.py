@@ -22,8 +22,9 @@ tables that define them. Why not replace the profile with a standard one of the 
 space: a wide-gamut (Display P3, Adobe RGB) or CMYK photo would then show wrong colours unless
 Steward recognised its primaries and shipped a matching profile for each.
 
-Rebuilding is idempotent: a rebuilt profile rebuilds to itself, so a second cleaning pass finds
-nothing to remove.
+Rebuilding is idempotent: a rebuilt profile rebuilds to itself (zeros after it, where a TIFF's
+profile was rebuilt in place, count as nothing), so a second cleaning pass finds nothing to
+remove.
 """
 
 from __future__ import annotations
@@ -263,4 +264,6 @@ def _rebuild(profile: bytes) -> tuple[bytes, list[str]]:
     rebuilt = header + struct.pack(">I", len(tags)) + b"".join(entries) + data
     rebuilt[0:4] = struct.pack(">I", len(rebuilt))
     rebuilt = bytes(rebuilt)
-    return rebuilt, ([] if rebuilt == profile else [REMOVED])
+    padding = profile[len(rebuilt):]  # zeros after a profile rebuilt in place (TIFF) hide nothing
+    same = profile.startswith(rebuilt) and not padding.strip(b"\x00")
+    return rebuilt, ([] if same else [REMOVED])

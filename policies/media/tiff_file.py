@@ -6,7 +6,8 @@ directory (IFD0, the next ones in the chain, and SubIFDs) is rewritten where it 
 its identifying entries: the remaining entries shift up, the count shrinks, the next-directory
 pointer follows them, and the freed bytes and the removed entries' data are zeroed. Kept (an
 allow-list, so that nothing unforeseen survives): the tags needed to draw the picture, the ICC
-profile, the Orientation, and a DNG's rendering tags. Everything else goes: the Exif and GPS
+profile (rebuilt in place without text or unused bytes, policies.media.icc), the Orientation, and
+a DNG's rendering tags. Everything else goes: the Exif and GPS
 directories, XMP, IPTC, Photoshop blocks, maker notes, serial numbers, and every text tag that
 could name a camera, a person, a place or a time. The first pass reads only directories (with seeks); the
 second copies the file in blocks, applying the edits. BigTIFF is refused.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
+from policies.media.icc import MAX_PROFILE, rebuild_profile
 from policies.media.streams import Reader
 
 PICTURE_TAGS = {
@@ -47,6 +49,7 @@ def keep(tag: int) -> bool:
     """Whether a tag is needed to draw the picture (and cannot identify anyone)."""
     return tag in PICTURE_TAGS or (tag in DNG_RENDERING and tag not in DNG_IDENTIFYING)
 SUB_IFDS = 0x014A
+ICC_TAG = 0x8773
 TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 MAX_DIRECTORIES = 64
 MAX_ENTRIES = 4096
@@ -54,6 +57,20 @@ MAX_ENTRIES = 4096
 
 class TiffError(Exception):
     """The TIFF cannot be followed."""
+
+
+def _colour_profile(read, order: str, entry: bytes, size: int, edits: dict[int, bytes]) -> list[str]:
+    """Rebuild the ICC profile (tag 34675) where it stands: the rebuilt profile, then zeros up
+    to the original's length (nothing may move). Return what rebuilding removed."""
+    offset = struct.unpack(order + "I", entry[8:12])[0]
+    if size > MAX_PROFILE:
+        raise TiffError("its colour profile is implausibly large")
+    rebuilt, removed = rebuild_profile(read(offset, size))
+    if len(rebuilt) > size:
+        raise TiffError("its colour profile cannot be cleaned where it stands")
+    if removed:
+        edits[offset] = rebuilt + bytes(size - len(rebuilt))
+    return removed
 
 
 def _plan(source: BinaryIO) -> tuple[list[str], dict[int, bytes], int | None, tuple[int, int]]:
@@ -106,7 +123,9 @@ def _plan(source: BinaryIO) -> tuple[list[str], dict[int, bytes], int | None, tu
                     if data_offset + value_size <= length:
                         edits[data_offset] = bytes(value_size)
                 continue
-            if tag == 0x0112 and kind == 3:
+            if tag == ICC_TAG and value_size > 4:
+                removed += _colour_profile(read, order, entry, value_size, edits)
+            elif tag == 0x0112 and kind == 3:
                 orientation = struct.unpack(order + "H", entry[8:10])[0]
             elif tag in (0x0100, 0x0101) and offset == first_directory:
                 value = struct.unpack(order + ("H" if kind == 3 else "I"),

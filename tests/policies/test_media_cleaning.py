@@ -52,6 +52,7 @@ from tests.media import (
     segment,
     srgb_profile,
     tiff_with_directories_out_of_order,
+    tiff_with_profile,
     webp_chunks,
     webp_from_chunks,
     webp_with_canvas,
@@ -693,3 +694,16 @@ def test_damaged_hostile_samples_are_cleaned_or_refused_never_crash(original, fl
         return
     _, again = clean_bytes(cleaned)
     assert again.removed == () and (again.width, again.height) == (report.width, report.height)
+
+
+def test_a_tiff_colour_profile_is_rebuilt_where_it_stands(tmp_path):
+    source = tmp_path / "scan.tif"
+    source.write_bytes(tiff_with_profile(profile_with_hidden_data()))
+    assert zipfile.is_zipfile(source)
+    report = clean_file(source, tmp_path / "clean.tif")
+    cleaned = (tmp_path / "clean.tif").read_bytes()
+    assert "text, vendor data and unused bytes in the colour profile" in report.removed
+    assert len(cleaned) == source.stat().st_size  # nothing moved
+    assert_nothing_hidden(cleaned)
+    assert same_colours(embedded_profile(cleaned), srgb_profile())
+    assert Image.open(io.BytesIO(cleaned)).tobytes() == Image.open(source).tobytes()
