@@ -3,15 +3,16 @@ CamelCase (#JaneSmith) all normalised, so that a name cannot slip through by spe
 
 A text is also read the ways a disguised name would be written (`DISGUISED_READINGS`):
 - with look-alike characters folded to the letters they imitate (Unicode TR39 skeletons, via
-  `disarm`: Cyrillic "Јаnе", Greek "ΖΟΕ", "McDona|d", "Sm1th");
+  `disarm`: Cyrillic "Јаnе", Greek "ΖΟΕ", "McDona|d", "A1ice");
 - with obfuscation undone the way the moderation layer undoes it
   (policies.moderation.normalise: "J a n e", "J.a.n.e", "J4ne"), so there is one undoing of
   obfuscation in the project.
 Every reading starts from the text as displayed (policies.displayed_text): a right-to-left
 override read in display order, invisible characters read as spaces.
 
-Each reading has a key for roster names too, and names are matched key to key, so a reading
-can only find a name whose own reading it finds: ordinary words do not turn into names.
+Each reading has a key for roster names too (the same folding applied to the name), and
+names are matched key to key. Digits and symbols are read as letters only inside words, so
+that numbers in ordinary text ("Year 3", "3-1", "5am") do not turn into names.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ def _letters_only_where_meant(text: str) -> str:
 
 def look_alike_text(text: str) -> str:
     """`text` with every look-alike character replaced by the Latin letter it imitates, lower
-    case: 'Јаnе Ѕmіth' (Cyrillic) -> 'jane smith', 'ΖΟΕ' (Greek) -> 'zoe', 'Sm1th' -> 'smith',
-    'Arnelia' -> 'amelia' ('rn' reads as 'm').
+    case: 'Јаnе Ѕmіth' (Cyrillic) -> 'jane smith', 'ΖΟΕ' (Greek) -> 'zoe', 'A1ice' -> 'alice',
+    'McDona|d' -> 'mc donald', 'Arnelia' -> 'amelia' ('rn' reads as 'm').
 
     disarm.skeleton_key is Unicode TR39's skeleton made stable under case folding; the
     case-preserving fold before it lets a capital keep its capital's prototype (Greek 'Ι'
