@@ -232,6 +232,10 @@ class Service:
                 "the database held no record of the log's last checkpoint (the first start "
                 "with this check, or a new database); from now on each checkpoint is recorded "
                 "there, and a log that lost it is refused"))
+        elif not report.events:  # signed and anchored below, before anything can happen
+            audit.record("audit.begun", audience="admin", detail=(
+                "a new audit log begins; each checkpoint signed from now on is also recorded "
+                "in the database, and a log that lost it is refused"))
         latest = report.last_checkpoint
         if latest is not None and (anchor is None or latest["seq"] > anchor.seq):
             self._anchor_checkpoint(dict(latest, hash=report.last_checkpoint_hash))

@@ -167,6 +167,31 @@ def test_starts_again_after_a_clean_stop_and_anchors_each_checkpoint(steward):
     assert (seq, head) == (final["seq"], final["hash"])
 
 
+def test_a_kill_before_the_first_hourly_checkpoint_does_not_stop_the_next_start(tmp_path):
+    import signal  # noqa: PLC0415
+
+    from daemon.submitting import submit  # noqa: PLC0415
+    from tests.daemon.harness import write_post  # noqa: PLC0415
+    from tests.reliability.processes import Processes  # noqa: PLC0415
+
+    processes = Processes(tmp_path)
+    try:
+        folder = write_post(tmp_path / "drafts" / "sports-day", "Well done at sports day!")
+        submit(folder, processes.state_dir / "inbox", keys=[processes.key],
+               time_zone="Europe/London", max_text_bytes=10**6, max_media_bytes=10**7)
+        daemon = processes.start_daemon()
+        assert processes.wait(lambda: any(event["event"] == "post.published"
+                                          for event in processes.audit_events()), 60)
+        daemon.send_signal(signal.SIGKILL)  # the database has a post; no stop checkpoint
+        daemon.wait(timeout=30)
+        daemon = processes.start_daemon()
+        assert processes.wait(lambda: daemon.poll() is not None or any(
+            event["event"] == "audit.unclean_stop" for event in processes.audit_events()), 60)
+        assert daemon.poll() is None, daemon.stderr.read()
+    finally:
+        processes.stop()
+
+
 # -- while running -----------------------------------------------------------------------------
 
 def test_a_log_cut_short_while_steward_runs_is_recorded_as_tampering(steward, mail_server,
