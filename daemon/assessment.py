@@ -103,7 +103,8 @@ def assess_submission(submission: Submission, settings: StewardSettings,
         max_megapixels=settings.faces.max_megapixels,
     )
     blur = settings.faces.policy == "blur"
-    prepared = prepare_media(submission, blur=blur, may_decode=approved(context))
+    prepared = prepare_media(submission, blur=blur, may_decode=approved(context),
+                             max_pixels=int(settings.faces.max_megapixels * 1_000_000))
     if blur:  # the blurred copies must show no face at all
         context = replace(context, faces="refuse")
     if submission.ignored:

@@ -57,6 +57,7 @@ CLAIM_PREFIX = ".steward-claim-"   # an inbox entry being taken
 TAKEN_PREFIX = ".steward-taken-"   # a taken entry Steward was not allowed to delete
 CLAIM_RECORD = "claim.json"        # in a claim's copy: the post's name, written last
 PARTIAL_PREFIX = ".partial-"       # a copy being made (Steward's own claims folder)
+RESUMED_RECORD = "resumed"         # in a claim's copy: judging it was interrupted once already
 OLD_CLAIMS = ".steward/claimed"    # where releases before 0.2 kept claims, inside the inbox
 MOVE_PAIRING_SECONDS = 0.02
 
@@ -346,6 +347,17 @@ class Intake:
         name, copy_entry = record
         shutil.rmtree(copy / copy_entry / CLEAN_FOLDER, ignore_errors=True)
         self.audit.record("submission.claim_resumed", claim=copy.name)
+        resumed = copy / RESUMED_RECORD
+        if resumed.exists():  # judging it stopped Steward twice: never a third time
+            self._refuse(copy, copy_entry, name, [Finding(
+                "internal-error", "steward.format",
+                "Steward stopped twice while checking this post, so it will not try again (a "
+                "picture too large or too unusual to examine is the usual cause)",
+                "Export the pictures again as ordinary JPEGs of 12 megapixels or fewer, sign "
+                f"the post again and resubmit it; tell the administrator (reference {copy.name})",
+                audience="admin")])
+            return
+        resumed.write_bytes(b"")
         with _opened_folder(copy) as folder:
             submission = self._read(folder, copy_entry, name)
         self._judge(copy, copy_entry, name, submission)
@@ -438,7 +450,8 @@ class Intake:
             status="scheduled", signers=list(assessment.signers), received_at=self.clock.now(),
             folder=folder, posts=posts)
         self.store.add_submission(stored, self.clock.now())
-        (queued / CLAIM_RECORD).unlink(missing_ok=True)
+        for record in (CLAIM_RECORD, RESUMED_RECORD):
+            (queued / record).unlink(missing_ok=True)
         self.audit.record("submission.accepted", clause="st-marys.slt-posts", name=name,
                           submission=submission_id, content_sha256=content,
                           approved_by=list(assessment.signers), images=len(submission.images),
@@ -510,7 +523,8 @@ def _read_claim_record(copy: Path) -> tuple[str, str] | None:
         record = json.loads((copy / CLAIM_RECORD).read_text(encoding="utf-8"))
         return str(record["name"]), str(record["entry"])
     except FileNotFoundError:
-        entries = [entry for entry in os.listdir(copy) if entry != CLEAN_FOLDER] \
+        entries = [entry for entry in os.listdir(copy)
+                   if entry not in (CLEAN_FOLDER, RESUMED_RECORD)] \
             if copy.is_dir() else []
         return (entries[0], entries[0]) if len(entries) == 1 else None
     except (OSError, ValueError, KeyError, TypeError):

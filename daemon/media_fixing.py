@@ -59,9 +59,11 @@ class PreparedMedia:
     images: tuple[CleanedImage, ...] = ()
 
 
-def prepare_media(submission: Submission, *, blur: bool, may_decode: bool) -> PreparedMedia:
+def prepare_media(submission: Submission, *, blur: bool, may_decode: bool,
+                  max_pixels: int) -> PreparedMedia:
     """Clean each image of `submission` in memory, blurring faces first when `blur` (and only
-    when `may_decode`: nothing is decoded for a post without its approvals)."""
+    when `may_decode`: nothing is decoded for a post without its approvals, nor any picture
+    whose headers promise more than `max_pixels`)."""
     cleaned: list[CleanedImage] = []
     media = dict(submission.media)
     for image in submission.images:
@@ -73,9 +75,9 @@ def prepare_media(submission: Submission, *, blur: bool, may_decode: bool) -> Pr
             if blur and may_decode:
                 from policies.media.faces import blurred, count_faces  # noqa: PLC0415
 
-                if count_faces(data):
+                if count_faces(data, max_pixels):
                     png = sniff_image_type(data[:16]) == "image/png"
-                    blurred_data, faces = blurred(data, as_png=png)
+                    blurred_data, faces = blurred(data, as_png=png, max_pixels=max_pixels)
                     data = blurred_data
             output, report = clean_bytes(data)
         except (UncleanableMedia, ValueError):

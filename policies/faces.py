@@ -43,7 +43,7 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
         from policies.media.faces import count_faces  # noqa: PLC0415 - OpenCV costs 30 MB
 
         try:
-            faces = count_faces(data)
+            faces = count_faces(data, int(context.max_megapixels * 1_000_000))
         except ValueError:
             findings.append(RULE.finding(f"image {number} cannot be examined for faces",
                                          "Export the picture again as JPEG or PNG."))

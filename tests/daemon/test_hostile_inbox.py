@@ -269,3 +269,25 @@ def test_a_post_approved_by_a_signer_removed_since_is_held_not_published(tmp_pat
         assert (steward.rejected / "lapsed.held.txt").exists()
     finally:
         steward.stop()
+
+
+def test_a_post_whose_checking_stopped_steward_twice_is_refused_not_tried_again(tmp_path):
+    steward = StewardUnderTest(tmp_path)
+    steward.start()
+    steward.stop()
+    # What two crashes in a row while judging one post leave behind: Steward's copy, once
+    # resumed already.
+    folder = write_post(steward.drafts / "crashes", "A photo that stops the daemon.",
+                        publish_at=steward.soon(), images=1)
+    copy = steward.state_dir / "claims" / "20261203T090000000000-crashes"
+    copy.mkdir(parents=True)
+    os.rename(folder, copy / "crashes")
+    (copy / "claim.json").write_text(json.dumps({"name": "crashes", "entry": "crashes"}))
+    (copy / "resumed").write_bytes(b"")
+    steward.start()
+    try:
+        report = steward.wait_for_refusal("crashes")
+        assert report is not None and "stopped twice while checking this post" in report
+        assert not copy.exists()
+    finally:
+        steward.stop()
