@@ -19,11 +19,12 @@ from daemon.media_fixing import CleanedImage, prepare_media
 from daemon.rosters import load_consent, load_roster, roster_path
 from daemon.submission_reading import read_submission
 from policies.approval import approved
+from policies.displayed_text import visible
 from policies.findings import Finding, LinkRules, NameRules, PolicyContext
 from policies.pipeline import evaluate
 from policies.platforms import target_platforms
 from policies.roster import RosterError
-from policies.submission import Submission, printable
+from policies.submission import Submission
 
 CAPABILITIES = {"x": XConnector.capabilities, "facebook": FacebookPageConnector.capabilities}
 
@@ -110,7 +111,7 @@ def assess_submission(submission: Submission, settings: StewardSettings,
     if submission.ignored:
         notes.append(f"{len(submission.ignored)} file(s) in the folder are not listed in "
                      "post.md and were ignored (not read, not kept): "
-                     + ", ".join(printable(name) for name in submission.ignored))
+                     + ", ".join(visible(name) for name in submission.ignored))
     findings = evaluate(prepared.submission, context) + roster_problem
     if not findings and len(prepared.images) != len(submission.images):
         findings.append(Finding(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import fnmatch
 import json
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -25,6 +24,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from daemon.audit import split_line
+from policies.displayed_text import visible
 
 CHAIN_FIELDS = ("timestamp", "event", "level", "seq", "prev", "hash", "signature", "key",
                 "audit")
@@ -54,34 +54,7 @@ TEMPLATES = {
 }
 
 
-_NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# Control characters, format characters (bidi overrides and isolates, zero-width characters,
-# the byte-order mark), line and paragraph separators, and stray surrogates.
-_HIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def visible(text: Any) -> str:
-    """`text` with every character that could hide, forge or reorder what a person reads
-    spelled out as an escape (`\\x1b`, `\\n`, `\\u202e`); a backslash is doubled, so an
-    escape cannot be imitated. Letters, accents and emoji are left alone."""
-    text = str(text)
-    if text.isprintable() and "\\" not in text:
-        return text
-    shown = []
-    for character in text:
-        code = ord(character)
-        if character in _NAMED_ESCAPES:
-            shown.append(_NAMED_ESCAPES[character])
-        elif unicodedata.category(character) not in _HIDDEN_CATEGORIES:
-            shown.append(character)
-        elif code <= 0xFF:
-            shown.append(f"\\x{code:02x}")
-        elif code <= 0xFFFF:
-            shown.append(f"\\u{code:04x}")
-        else:
-            shown.append(f"\\U{code:08x}")
-    return "".join(shown)
 
 
 def spreadsheet_cell(value: Any) -> Any:

@@ -49,8 +49,9 @@ from daemon.media_fixing import CLEAN_FOLDER, FACES_CLAUSE
 from daemon.publishing import unique_path, write_notice
 from daemon.store import Store, StoredSubmission
 from daemon.submission_reading import read_entry, write_copy, write_new_file
+from policies.displayed_text import unsafe_character, visible
 from policies.findings import Finding
-from policies.submission import Submission, printable, unsafe_character
+from policies.submission import Submission
 
 log = structlog.get_logger("steward.intake")
 CLAIM_PREFIX = ".steward-claim-"   # an inbox entry being taken
@@ -401,7 +402,7 @@ class Intake:
             _move(copy / copy_entry, target)
         shutil.rmtree(copy, ignore_errors=True)
         received = self.clock.now().astimezone(_zone(self.settings))
-        lines = [f"Steward did not publish '{printable(name)}' (received "
+        lines = [f"Steward did not publish '{visible(name)}' (received "
                  f"{received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
         lines += [finding.explain() for finding in findings]
         lines += ["", "Nothing was published. Fix the post, have it signed again, and put it "
@@ -494,7 +495,7 @@ def _name_findings(name: str) -> list[Finding]:
         return []
     return [Finding(
         "submission-format", "steward.format",
-        f"the post's name '{printable(name)}' contains an invisible or control character "
+        f"the post's name '{visible(name)}' contains an invisible or control character "
         f"({character})", "Rename the file or folder using ordinary letters, digits, spaces and "
         "dashes, then put it in the inbox again.")]
 

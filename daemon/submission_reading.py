@@ -25,6 +25,7 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+from policies.displayed_text import unsafe_character, visible
 from policies.findings import Finding
 from policies.submission import (
     APPROVALS_FILE,
@@ -33,9 +34,7 @@ from policies.submission import (
     Submission,
     format_finding,
     parse_submission,
-    printable,
     unreadable,
-    unsafe_character,
     with_media,
 )
 
@@ -132,12 +131,12 @@ def _read_folder(folder: int, name: str, time_zone: str, max_text_bytes: int,
             continue  # gone meanwhile: there is nothing to take
         if entry.startswith("."):
             problems.append(format_finding(
-                f"the folder holds a hidden {_kind(kind)} '{printable(entry)}'",
+                f"the folder holds a hidden {_kind(kind)} '{visible(entry)}'",
                 "Take hidden files and folders out of the post's folder: a post folder holds "
                 f"only {POST_FILE}, {APPROVALS_FILE} and the images it lists."))
         elif not stat.S_ISREG(kind):
             problems.append(format_finding(
-                f"the folder holds a {_kind(kind)} '{printable(entry)}'",
+                f"the folder holds a {_kind(kind)} '{visible(entry)}'",
                 f"Take it out: a post folder holds only {POST_FILE}, {APPROVALS_FILE} and the "
                 "images it lists, as plain files."))
         else:

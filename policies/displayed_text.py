@@ -5,7 +5,9 @@ makes "htims enaj" display as "jane smith") and some show as nothing at all (zer
 the Hangul fillers, soft hyphens, tag characters, stray variation selectors). Either can make a
 post say something different to its readers than to the people who approved it and to
 Steward's own checks, so `hidden_characters` finds them and the hidden-characters rule refuses
-them; `as_displayed` gives the text the name and link checks should read.
+them; `as_displayed` gives the text the name and link checks should read. For showing text that
+others chose (names of posts and files, handles) to people, `visible` spells such characters out
+as escapes, and `unsafe_character` is what a name may not hold.
 
 Emoji and some scripts use a few of these characters legitimately, and those uses are allowed:
 a zero width joiner between emoji (👨‍👩‍👧), a variation selector after a symbol that has an emoji
@@ -179,3 +181,49 @@ def as_displayed(text: str) -> str:
     if reversed_run is not None:
         shown.extend(reversed(reversed_run))
     return "".join(shown)
+
+
+_NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Control characters, format characters (bidi overrides and isolates, zero-width characters,
+# the byte-order mark), line and paragraph separators, and stray surrogates.
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+# A name (a post's folder, a file in it) may hold none of these, nor a private-use or unassigned
+# character: names are shown in logs, notices and terminals, where any of them can forge a line.
+_UNSAFE_IN_NAMES = _HIDDEN_CATEGORIES | {"Co", "Cn"}
+
+
+def visible(text: object) -> str:
+    """`text` with every character that could hide, forge or reorder what a person reads
+    spelled out as an escape (`\\x1b`, `\\n`, `\\u202e`); a backslash is doubled, so an
+    escape cannot be imitated. Letters, accents and emoji are left alone."""
+    text = str(text)
+    if text.isprintable() and "\\" not in text:
+        return text
+    shown = []
+    for character in text:
+        code = ord(character)
+        if character in _NAMED_ESCAPES:
+            shown.append(_NAMED_ESCAPES[character])
+        elif unicodedata.category(character) not in _HIDDEN_CATEGORIES \
+                and character not in BLANKS:
+            shown.append(character)
+        elif code <= 0xFF:
+            shown.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            shown.append(f"\\u{code:04x}")
+        else:
+            shown.append(f"\\U{code:08x}")
+    return "".join(shown)
+
+
+
+def unsafe_character(name: str) -> str | None:
+    """The first character of `name` that a post's or file's name must not hold (a control,
+    format, separator, private-use, unassigned or blank character), as "U+XXXX NAME"; None if
+    there is none."""
+    for character in name:
+        if unicodedata.category(character) in _UNSAFE_IN_NAMES or character in BLANKS:
+            label = unicodedata.name(character, "") or _CONTROL_NAMES.get(character,
+                                                                          "CONTROL CHARACTER")
+            return f"U+{ord(character):04X} {label}"
+    return None

@@ -6,9 +6,10 @@ here, before anything else reads it.
 
 from __future__ import annotations
 
+from policies.displayed_text import visible
 from policies.findings import Finding, PolicyContext, Rule
 from policies.media.cleaning import describe_unsupported
-from policies.submission import Submission, printable
+from policies.submission import Submission
 
 IMAGE_SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -60,7 +61,7 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
         found = submission.media_for(image)
         problem = _FILE_PROBLEMS.get(found.problem or "")
         if problem is not None:
-            findings.append(RULE.finding(problem[0].format(name=printable(name), detail=found.detail),
+            findings.append(RULE.finding(problem[0].format(name=visible(name), detail=found.detail),
                                          problem[1]))
             continue
         if found.problem == "too-large":

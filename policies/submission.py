@@ -31,7 +31,6 @@ import hashlib
 import json
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -134,25 +133,6 @@ def readable_media(submission: Submission, image: ImageRef) -> bytes | None:
     within the size limit); None otherwise (the media-files rule says why)."""
     found = submission.media_for(image)
     return found.data if found.problem is None else None
-
-
-def unsafe_character(name: str) -> str | None:
-    """The first character of `name` that must not appear in a post's or file's name (control
-    characters, line breaks, invisible formatting and direction overrides), as "U+XXXX NAME";
-    None if there is none. Such names forge or hide lines in logs and terminals."""
-    for character in name:
-        if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"):
-            label = unicodedata.name(character, "control character")
-            return f"U+{ord(character):04X} {label}"
-    return None
-
-
-def printable(name: str) -> str:
-    """A name as it may be shown to people: any character `unsafe_character` objects to is
-    written as an escape (\\x1b, \\u202e), so it can neither forge nor hide text."""
-    return "".join(character.encode("unicode_escape").decode("ascii")
-                   if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn")
-                   else character for character in name)
 
 
 def format_finding(problem: str, fix: str) -> Finding:
