@@ -436,6 +436,13 @@ class AuditSettings(Section):
                                "moves to <state_dir>/audit-archive/, the chain continuing.")
     rotate_max_megabytes: int = Field(64, ge=1, le=4096, description="Also start a new file "
                                       "when the live one grows past this size.")
+    digest_to: list[str] = Field(default_factory=list, description="Addresses (the chair of "
+                                 "governors, an auditor: people without access to this machine) "
+                                 "that receive the checkpoint digest, a record of the latest "
+                                 "signed checkpoint kept outside the machine. Empty: the "
+                                 "administrators.")
+    digest_every_days: int = Field(7, ge=1, le=31, description="How often the checkpoint digest "
+                                   "is sent.")
 
 
 class StewardSettings(BaseSettings):

@@ -345,6 +345,7 @@ def command_incidents_export(arguments: argparse.Namespace) -> int:
     import sqlite3  # noqa: PLC0415
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
+    from daemon.audit_reading import spreadsheet_cell  # noqa: PLC0415
     from daemon.store import parse_timestamp  # noqa: PLC0415
 
     settings = _settings(arguments)
@@ -361,7 +362,8 @@ def command_incidents_export(arguments: argparse.Namespace) -> int:
                               "reported_to, outcome, evidence_path, evidence_sha256 FROM "
                               "incidents ORDER BY occurred_at"):
             when = parse_timestamp(row[1]).astimezone(zone)
-            writer.writerow([row[0], f"{when:%Y-%m-%d}", f"{when:%H:%M}", *row[2:]])
+            writer.writerow([spreadsheet_cell(cell) for cell in
+                             (row[0], f"{when:%Y-%m-%d}", f"{when:%H:%M}", *row[2:])])
     return EXIT_OK
 
 

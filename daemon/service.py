@@ -90,6 +90,7 @@ class Service:
         self.scheduler.every("credentials-daily", 24 * 3600, self.check_credentials)
         self.scheduler.every("audit-checkpoint", self.settings.audit.checkpoint_every_minutes
                              * 60, self.audit_housekeeping)
+
         x = self.connectors.get("x")
         if x is not None and not x.user_auth:  # OAuth 2.0 access tokens last two hours
             self.scheduler.every("x-oauth2-refresh", 3600, self.refresh_x_token)
@@ -246,10 +247,52 @@ class Service:
         audit.checkpoint("start")
         return audit
 
+    def send_checkpoint_digest_if_due(self) -> None:
+        """Every audit.digest_every_days (checked hourly, remembered across restarts): sign the
+        log now and e-mail its latest checkpoint to people outside the machine
+        (audit.digest_to). Someone who can rewrite both the log and the database here cannot
+        rewrite those e-mails: a later log that no longer holds that checkpoint, with that hash,
+        was tampered with."""
+        from daemon.audit_anchor import anchor_from_row  # noqa: PLC0415
+        from daemon.store import parse_timestamp, timestamp  # noqa: PLC0415
+
+        last = self.store.cursor("audit", "digest_sent_at")
+        due = timedelta(days=self.settings.audit.digest_every_days)
+        if last is not None and self.clock.now() - parse_timestamp(last) < due:
+            return
+        self.audit.checkpoint("digest")
+        anchor = anchor_from_row(self.store.audit_anchor())
+        if anchor is None:
+            return
+        options = self.settings.audit
+        recipients = list(options.digest_to) or list(self.settings.mail.administrators)
+        body = (f"Steward's audit log for {self.settings.school.name} holds, as of "
+                f"{anchor.signed_at}, the signed {anchor.describe()}.\n"
+                f"Full hash: {anchor.head}\n\n"
+                "Keep this e-mail. It is a record of the log kept outside the school's server. "
+                "Every later governors' report (steward audit report) and `steward audit "
+                f"verify` must show a log that still holds checkpoint #{anchor.seq} with this "
+                "hash. If one does not, the log was cut short or rewritten: tell the "
+                "administrators and the head teacher, and keep this e-mail as evidence.\n")
+        from daemon.mail import MailError  # noqa: PLC0415
+
+        try:
+            how = Mailer(self.settings.mail, self.state_dir / "outbox").send(
+                recipients, f"[Steward] Audit checkpoint #{anchor.seq}", body)
+        except MailError as error:
+            self.audit.record("audit.digest_failed", level="error", reason=str(error),
+                              audience="admin")
+            return
+        self.store.set_cursor("audit", "digest_sent_at", timestamp(self.clock.now()))
+        self.audit.record("audit.digest_sent", checkpoint=anchor.seq, head=anchor.head,
+                          recipients=len(recipients), delivered_by=how)
+
     def audit_housekeeping(self) -> None:
-        """Hourly: sign new events, and rotate the file when a new day has begun."""
+        """Hourly: sign new events, rotate the file when a new day has begun, and send the
+        checkpoint digest when it is due."""
         self.audit.checkpoint("hourly")
         self.audit.rotate_if_due()
+        self.send_checkpoint_digest_if_due()
 
     def _open_store(self) -> Store:
         """The database, opened before the audit log: it holds the anchor the log is checked

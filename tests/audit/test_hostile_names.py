@@ -111,3 +111,23 @@ def test_status_shows_hostile_names_escaped(hostile_log, capsys):
     assert "\x1b" not in out and "\u202e" not in out
     assert "news\\x1b[2J" in out
     assert not [line for line in out.splitlines() if line.startswith("2026-11-22")]
+
+
+def test_the_incident_log_export_neutralises_formulas_too(tmp_path, capsys):
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from daemon.store import Store, timestamp  # noqa: PLC0415
+
+    state = tmp_path / "state"
+    state.mkdir()
+    store = Store(state / "steward.sqlite3")
+    with store.transaction() as db:  # as moderation records one (daemon.moderation)
+        db.execute("INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   ("2026-001", timestamp(datetime(2026, 11, 23, 9, tzinfo=UTC)), "x",
+                    FORMULA, "hidden", "+44 head teacher", "open", "ab" * 32,
+                    "@evidence/1.json", None))
+    store.close()
+    code, out = run(capsys, "incidents", "export", "--csv", "--state-dir", str(state))
+    [_, row] = list(csv.reader(io.StringIO(out)))
+    assert code == 0
+    assert row[4] == "'" + FORMULA and row[6] == "'+44 head teacher" and row[8].startswith("'@")

@@ -289,3 +289,21 @@ def test_a_new_log_begun_on_purpose_starts_once_the_decision_is_recorded(steward
     first = steward.audit_events()[0]
     assert (first["event"], first["seq"]) == ("audit.anchor_reset", 0)
     assert first["previous_anchor"]["seq"] > 0
+
+
+def test_the_checkpoint_digest_goes_to_the_governors_and_not_again_until_it_is_due(
+        steward, mail_server):
+    _, inbox, _ = mail_server
+    steward.settings.audit.digest_to = ["chair.of.governors@oakfield.example"]
+    steward.start()
+    publish(steward, "digest day")
+    steward.service.send_checkpoint_digest_if_due()
+    [(recipients, message, _)] = inbox.wait_for(1)
+    [sent] = steward.events_named("audit.digest_sent")
+    assert recipients == ["chair.of.governors@oakfield.example"]
+    assert f"checkpoint #{sent['checkpoint']}" in message["Subject"]
+    assert sent["head"] in message.get_content() and "Keep this e-mail" in message.get_content()
+    anchor = steward.service.store.audit_anchor()
+    assert (anchor["seq"], anchor["head"]) == (sent["checkpoint"], sent["head"])
+    steward.service.send_checkpoint_digest_if_due()  # the next hour: not due for a week
+    assert len(steward.events_named("audit.digest_sent")) == 1
