@@ -398,7 +398,7 @@ class Intake:
         target = unique_path(self.rejected / copy_entry)
         if os.path.lexists(copy / copy_entry):
             shutil.rmtree(copy / copy_entry / CLEAN_FOLDER, ignore_errors=True)
-            _readable_by_group(copy / copy_entry)
+            _share_with_group(copy / copy_entry, self.rejected.stat().st_gid)
             _move(copy / copy_entry, target)
         shutil.rmtree(copy, ignore_errors=True)
         received = self.clock.now().astimezone(_zone(self.settings))
@@ -552,17 +552,19 @@ def _remove_original(parent: int, entry: str) -> None:
         log.warning("intake.original_kept", entry=taken, reason=error.strerror)
 
 
-def _readable_by_group(path: Path) -> None:
+def _share_with_group(path: Path, group: int) -> None:
     """Steward's copies are private (0700/0600) while it works on them; a refused one goes back
-    to the people who share the rejected folder."""
+    to the people who share the rejected folder: its group (steward-slt, which the service is a
+    member of), readable, not writable."""
     for root, _folders, files in os.walk(path):
+        os.chown(root, -1, group)
         os.chmod(root, 0o750)  # noqa: S103 - group: the rejected folder's readers, no one else
         for name in files:
+            os.chown(os.path.join(root, name), -1, group)
             os.chmod(os.path.join(root, name), 0o640)
     if path.is_file():
+        os.chown(path, -1, group)
         os.chmod(path, 0o640)
-
-
 def _zone(settings: StewardSettings) -> ZoneInfo:
     return ZoneInfo(settings.school.time_zone)
 

@@ -291,3 +291,15 @@ def test_a_post_whose_checking_stopped_steward_twice_is_refused_not_tried_again(
         assert not copy.exists()
     finally:
         steward.stop()
+
+
+def test_a_refused_post_goes_back_readable_by_the_rejected_folders_group_only(steward):
+    shared_group = 65534  # stands for steward-slt: the group of the rejected folder
+    os.chown(steward.rejected, -1, shared_group)
+    steward.post("unsigned", "Nobody signed this.", sign=None, images=1)
+    assert steward.wait_for_refusal("unsigned") is not None
+    returned = steward.rejected / "unsigned"
+    for path in (returned, *returned.iterdir()):
+        info = path.stat()
+        assert info.st_gid == shared_group
+        assert oct(info.st_mode & 0o777) == (oct(0o750) if path.is_dir() else oct(0o640))
