@@ -16,9 +16,9 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.approval import audit_signing_key, public_key_text  # noqa: E402
-from daemon.audit import AuditLog  # noqa: E402
-from daemon.audit_verification import verify_chain  # noqa: E402
+from daemon.audit.chain import AuditLog  # noqa: E402
+from daemon.audit.verification import verify_chain  # noqa: E402
+from daemon.runtime.keys import audit_signing_key, public_key_text  # noqa: E402
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ from config.settings import (  # noqa: E402
     SignerSettings,
     StewardSettings,
 )
-from daemon.approval import ApprovalKey, new_key  # noqa: E402
-from daemon.logs import configure_logging  # noqa: E402
+from daemon.runtime.keys import ApprovalKey, new_key  # noqa: E402
+from daemon.runtime.logs import configure_logging  # noqa: E402
 
 
 def settings_with_signer(root: Path | None = None) -> tuple[StewardSettings, ApprovalKey, Path]:

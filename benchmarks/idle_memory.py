@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     settings, _, root = settings_with_signer()
     environment = dict(os.environ, STEWARD_PATHS__STATE_DIR=str(settings.paths.state_dir))
-    process = subprocess.Popen([sys.executable, "-m", "daemon.cli", "run"], cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "daemon.cli.main", "run"], cwd=ROOT,
                                env=environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
     try:

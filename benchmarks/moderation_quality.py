@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.moderation_training import TrainingError, read_examples  # noqa: E402
 from policies.moderation import ModerationRules, classify_many  # noqa: E402
+from training.moderation import TrainingError, read_examples  # noqa: E402
 
 FIXTURES = Path(os.environ.get("STEWARD_FIXTURES", Path(__file__).resolve().parents[2]
                                / "shared" / "fixtures"))

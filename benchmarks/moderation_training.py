@@ -31,18 +31,9 @@ from moderation_quality import (  # noqa: E402
     report,
 )
 
-from daemon.moderation_training import (  # noqa: E402
-    HELD_OUT_SHARE,
-    SPLIT_SEED,
-    TrainingError,
-    macro_f1,
-    model_path,
-    saved_threshold,
-    school_model_scores,
-    stratified_split,
-    train,
-)
+from daemon.moderation.school_model import model_path, saved_threshold, school_model_scores
 from policies.moderation import ModerationRules  # noqa: E402
+from training.moderation import HELD_OUT_SHARE, SPLIT_SEED, TrainingError, macro_f1, stratified_split, train
 
 
 def main() -> None:

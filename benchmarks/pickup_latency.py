@@ -16,8 +16,8 @@ import time
 
 from common import percentile, settings_with_signer
 
+from daemon.posts.submitting import submit
 from daemon.service import Service
-from daemon.submitting import submit
 from tests.daemon.harness import write_post
 
 COUNT = 100

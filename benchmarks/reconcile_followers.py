@@ -18,13 +18,13 @@ from pathlib import Path
 
 from common import settings_with_signer
 
-from daemon.audit import AuditLog
-from daemon.clock import Clock
-from daemon.evidence import EvidenceStore
-from daemon.mail import Mailer
-from daemon.platforms import build_connectors
-from daemon.reconcile import Reconciler
-from daemon.store import Store, timestamp
+from daemon.accounts.platforms import build_connectors
+from daemon.accounts.reconcile import Reconciler
+from daemon.audit.chain import AuditLog
+from daemon.moderation.evidence import EvidenceStore
+from daemon.runtime.clock import Clock
+from daemon.runtime.mail import Mailer
+from daemon.runtime.store import Store, timestamp
 from sandbox.state import SandboxState
 
 FOLLOWERS, PARENTS = 100_000, 50_000
@@ -37,7 +37,7 @@ def main() -> None:
     ids = [str(4_200_000_000_000_000_000 + n) for n in range(FOLLOWERS)]
     with state.change() as world:
         world["x"]["followers"] = ids
-    sandbox = subprocess.Popen([sys.executable, "-m", "daemon.cli", "sandbox", "serve",
+    sandbox = subprocess.Popen([sys.executable, "-m", "daemon.cli.main", "sandbox", "serve",
                                 "--port", "0", "--state", str(root / "sandbox-state.json")],
                                stdout=subprocess.PIPE, text=True,
                                cwd=Path(__file__).resolve().parent.parent)

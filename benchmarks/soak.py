@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests  # noqa: E402
 from common import percentile  # noqa: E402
 
-from daemon.submitting import submit  # noqa: E402
+from daemon.posts.submitting import submit  # noqa: E402
 from tests.daemon.harness import write_post  # noqa: E402
 from tests.reliability.processes import Processes  # noqa: E402
 

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from common import settings_with_signer
 
-from daemon.clock import Clock
+from daemon.runtime.clock import Clock
+from daemon.runtime.store import Store, StoredSubmission
 from daemon.service import Service
-from daemon.store import Store, StoredSubmission
 
 COUNT = 10_000
 

@@ -1,5 +1,8 @@
-"""Steward's daemon: wires intake, policies, scheduling, publishing and audit together.
+"""Steward's daemon, one wing per concern (the folders here), wired together by `service.py`
+(the long-running service) and `demo.py` (the sandbox scenario).
 
-This package decides *what* happens and *when*; `connectors` decide *how* to call a platform and
-`policies` decide *whether* a post may go out. Keep modules here thin.
+`runtime/` is what every wing runs on; `posts/`, `audit/`, `moderation/`, `accounts/` and
+`credentials/` each own one concern; `cli/` declares the commands. Imports only run downward:
+no wing imports `cli/`, `service.py` or `demo.py`, and `runtime/` imports no other wing. The
+daemon decides *when* and wires; `policies` decide *whether*, `connectors` decide *how*.
 """

@@ -25,19 +25,13 @@ from config.settings import (
     SignerSettings,
     StewardSettings,
 )
-from daemon.approval import (
-    ApprovalKey,
-    audit_signing_key,
-    load_key,
-    new_key,
-    public_key_text,
-)
-from daemon.audit_verification import verify_chain
-from daemon.clock import Clock
-from daemon.logs import configure_logging
-from daemon.sample_images import png_image
+from daemon.audit.verification import verify_chain
+from daemon.posts.sample_images import png_image
+from daemon.posts.submitting import submit
+from daemon.runtime.clock import Clock
+from daemon.runtime.keys import ApprovalKey, audit_signing_key, load_key, new_key, public_key_text
+from daemon.runtime.logs import configure_logging
 from daemon.service import Service, StartupError
-from daemon.submitting import submit
 
 SIGNER = "Head Teacher (demo)"
 DEMO_ROSTER = ("First Name,Surname,Preferred Name,Year\n"  # invented pupils, for the name check

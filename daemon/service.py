@@ -23,20 +23,20 @@ import structlog
 from config.settings import StewardSettings
 from connectors.errors import ConnectorError
 from connectors.protocol import Connector
-from daemon import systemd
-from daemon.audit import AuditLog, repair_torn_tail
-from daemon.clock import Clock
-from daemon.evidence import EvidenceStore
-from daemon.intake import Intake
-from daemon.logs import REDACTOR
-from daemon.mail import Mailer
-from daemon.moderation import Moderator
-from daemon.platforms import SANDBOX_URL_FILE, build_connectors
-from daemon.publishing import Publisher
-from daemon.reconcile import Reconciler
-from daemon.scheduling import Scheduler
-from daemon.store import Store
-from daemon.vault import with_vault_secrets
+from daemon.accounts.platforms import SANDBOX_URL_FILE, build_connectors
+from daemon.accounts.reconcile import Reconciler
+from daemon.audit.chain import AuditLog, repair_torn_tail
+from daemon.credentials.vault import with_vault_secrets
+from daemon.moderation.evidence import EvidenceStore
+from daemon.moderation.moderator import Moderator
+from daemon.posts.intake import Intake
+from daemon.posts.publishing import Publisher
+from daemon.posts.scheduling import Scheduler
+from daemon.runtime import systemd
+from daemon.runtime.clock import Clock
+from daemon.runtime.logs import REDACTOR
+from daemon.runtime.mail import Mailer
+from daemon.runtime.store import Store
 
 log = structlog.get_logger("steward.service")
 HEALTH_CHECK_SECONDS = 300
@@ -105,7 +105,7 @@ class Service:
     def refresh_x_token(self) -> None:
         """Refresh X's OAuth 2.0 token (the new pair is in the vault before it is used), then
         re-escrow it."""
-        from daemon.escrow import rebuild_if_configured  # noqa: PLC0415
+        from daemon.credentials.escrow import rebuild_if_configured  # noqa: PLC0415
 
         try:
             expires_at = self.connectors["x"].refresh()
@@ -120,9 +120,9 @@ class Service:
         """Daily: the escrow still opens for every recipient, and no token expires soon."""
         from datetime import timedelta  # noqa: PLC0415
 
-        from daemon.escrow import verify  # noqa: PLC0415
-        from daemon.handover import inactive_administrators, outstanding  # noqa: PLC0415
-        from daemon.vault import Vault, VaultError  # noqa: PLC0415
+        from daemon.credentials.escrow import verify  # noqa: PLC0415
+        from daemon.credentials.handover import inactive_administrators, outstanding  # noqa: PLC0415
+        from daemon.credentials.vault import Vault, VaultError  # noqa: PLC0415
 
         problems = []
         if self.settings.escrow.recipients:
@@ -184,10 +184,7 @@ class Service:
         for platform in self.connectors:
             self.scheduler.every(f"moderation-{platform}", moderation.poll_interval_seconds,
                                  lambda platform=platform: self.moderator.sweep(platform))
-        from daemon.moderation_training import (  # noqa: PLC0415
-            detector_limits,
-            school_model_status,
-        )
+        from daemon.moderation.school_model import detector_limits, school_model_status
 
         usable, school_model = school_model_status(self.state_dir)
         self.audit.record("moderation.started", platforms=sorted(self.connectors),
@@ -202,10 +199,10 @@ class Service:
         (its record of the last checkpoint it signed), refusing to start, and alerting the
         administrators, on a damaged, forged, cut-short or deleted log; then open it, and sign
         what the last run or a command left unsigned. Nothing is written to a log refused."""
-        from daemon.approval import public_key_text  # noqa: PLC0415
-        from daemon.audit import load_signing_key  # noqa: PLC0415
-        from daemon.audit_anchor import anchor_from_row, refusal_message  # noqa: PLC0415
-        from daemon.audit_verification import verify_chain  # noqa: PLC0415
+        from daemon.audit.anchor import anchor_from_row, refusal_message  # noqa: PLC0415
+        from daemon.audit.chain import load_signing_key  # noqa: PLC0415
+        from daemon.audit.verification import verify_chain  # noqa: PLC0415
+        from daemon.runtime.keys import public_key_text  # noqa: PLC0415
 
         key = load_signing_key(self.state_dir)
         if key is None:
@@ -253,8 +250,8 @@ class Service:
         (audit.digest_to). Someone who can rewrite both the log and the database here cannot
         rewrite those e-mails: a later log that no longer holds that checkpoint, with that hash,
         was tampered with."""
-        from daemon.audit_anchor import anchor_from_row  # noqa: PLC0415
-        from daemon.store import parse_timestamp, timestamp  # noqa: PLC0415
+        from daemon.audit.anchor import anchor_from_row  # noqa: PLC0415
+        from daemon.runtime.store import parse_timestamp, timestamp  # noqa: PLC0415
 
         last = self.store.cursor("audit", "digest_sent_at")
         due = timedelta(days=self.settings.audit.digest_every_days)
@@ -274,7 +271,7 @@ class Service:
                 f"verify` must show a log that still holds checkpoint #{anchor.seq} with this "
                 "hash. If one does not, the log was cut short or rewritten: tell the "
                 "administrators and the head teacher, and keep this e-mail as evidence.\n")
-        from daemon.mail import MailError  # noqa: PLC0415
+        from daemon.runtime.mail import MailError  # noqa: PLC0415
 
         try:
             how = Mailer(self.settings.mail, self.state_dir / "outbox").send(
@@ -306,7 +303,7 @@ class Service:
             raise StartupError(str(error)) from None
 
     def _anchor_checkpoint(self, checkpoint: dict) -> None:
-        """Keep the checkpoint just signed as the anchor (daemon.audit_anchor). A failure is
+        """Keep the checkpoint just signed as the anchor (daemon.audit.anchor). A failure is
         logged by the audit log; the next checkpoint tries again."""
         self.store.set_audit_anchor(checkpoint["seq"], checkpoint["hash"], checkpoint["prev"],
                                     checkpoint["timestamp"], "audit.jsonl", self.clock.now())
@@ -314,7 +311,7 @@ class Service:
     def _alert_tampering(self, found: dict) -> None:
         """The audit log found its file shrunk, rewritten, replaced or deleted: tell the
         administrators what was found, where it is kept and what to do."""
-        from daemon.audit_anchor import anchor_from_row  # noqa: PLC0415
+        from daemon.audit.anchor import anchor_from_row  # noqa: PLC0415
 
         anchor = anchor_from_row(self.store.audit_anchor())
         evidence = found.get("evidence")
@@ -345,7 +342,7 @@ class Service:
     def _alert_without_the_log(self, subject: str, body: str) -> None:
         """Alert the administrators when there is no audit log to record a failed send in:
         that goes to the journal; the message stays in the outbox."""
-        from daemon.mail import MailError  # noqa: PLC0415
+        from daemon.runtime.mail import MailError  # noqa: PLC0415
 
         try:
             Mailer(self.settings.mail, self.state_dir / "outbox").send(
@@ -433,7 +430,7 @@ class Service:
         a `reason`, the post was held for that reason instead (its approvals lapsed)."""
         from zoneinfo import ZoneInfo  # noqa: PLC0415
 
-        from daemon.publishing import unique_path, write_notice  # noqa: PLC0415
+        from daemon.posts.publishing import unique_path, write_notice  # noqa: PLC0415
 
         folder = self.settings.paths.resolved("rejected")
         local = publish_at.astimezone(ZoneInfo(self.settings.school.time_zone))
@@ -463,7 +460,7 @@ class Service:
 
     def _approval_problem(self, submission) -> str | None:
         """Why an accepted post's approvals no longer suffice under today's signers, or None."""
-        from daemon.assessment import approval_problem_now  # noqa: PLC0415
+        from daemon.posts.assessment import approval_problem_now  # noqa: PLC0415
 
         folder = submission.folder
         path = folder if folder.name == submission.name else folder / submission.name

@@ -12,7 +12,7 @@ import requests
 from connectors.domain import Media
 from connectors.facebook import FacebookPageConnector
 from connectors.x import XConnector
-from daemon.sample_images import png_image
+from daemon.posts.sample_images import png_image
 from sandbox.app import start_sandbox
 from sandbox.state import DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
 

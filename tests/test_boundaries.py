@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("daemon", "connectors", "config", "policies", "sandbox")
+PACKAGES = ("daemon", "connectors", "config", "policies", "sandbox", "training")
 ALLOWED = {
     "tweepy": {"connectors/x.py"},
     "facebook": {"connectors/facebook.py"},
-    "apscheduler": {"daemon/scheduling.py"},
-    "cryptography": {"daemon/approval.py", "daemon/sealing.py"},
-    "pyrage": {"daemon/sealing.py"},
+    "apscheduler": {"daemon/posts/scheduling.py"},
+    "cryptography": {"daemon/runtime/keys.py", "daemon/credentials/sealing.py"},
+    "pyrage": {"daemon/credentials/sealing.py"},
 }
 
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from daemon.cli import main
+from daemon.cli.main import main
 from tests.daemon.harness import write_post
 
 
@@ -88,7 +88,7 @@ def test_run_exits_2_when_the_state_directory_cannot_be_written(tmp_path):
     blocked = tmp_path / "blocked"
     blocked.write_text("a file, not a folder")
     result = subprocess.run(
-        [sys.executable, "-m", "daemon.cli", "run", "--state-dir", str(blocked / "state")],
+        [sys.executable, "-m", "daemon.cli.main", "run", "--state-dir", str(blocked / "state")],
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "cannot be written" in result.stderr
@@ -97,7 +97,7 @@ def test_run_exits_2_when_the_state_directory_cannot_be_written(tmp_path):
 def test_run_exits_2_on_a_configuration_typo(tmp_path):
     config = tmp_path / "steward.toml"
     config.write_text("[x]\nreplysettings = 'following'\n")
-    result = subprocess.run([sys.executable, "-m", "daemon.cli", "run", "--config", str(config)],
+    result = subprocess.run([sys.executable, "-m", "daemon.cli.main", "run", "--config", str(config)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "x.replysettings: unknown key; did you mean 'reply_settings'?" in result.stderr

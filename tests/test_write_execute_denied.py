@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from daemon.moderation_worker import worker_input
+from daemon.moderation.worker import worker_input
 from policies.moderation import ModerationRules
 from tests.write_execute import run_denying_write_execute, write_execute_denial_available
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not write_execute_denial_available(),
 
 
 def test_the_main_job_runs_as_the_unit_would_run_it(tmp_path):
-    result = run_denying_write_execute([sys.executable, "-m", "daemon.cli", "demo"],
+    result = run_denying_write_execute([sys.executable, "-m", "daemon.cli.main", "demo"],
                                        capture_output=True, text=True, timeout=300,
                                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -30,7 +30,7 @@ def test_the_main_job_runs_as_the_unit_would_run_it(tmp_path):
 def test_the_classifier_process_answers_as_the_unit_would_run_it():
     payload = worker_input(ModerationRules(), ["Thank you for the lovely concert",
                                                "I will find you after school and hurt you"])
-    result = run_denying_write_execute([sys.executable, "-m", "daemon.moderation_worker"],
+    result = run_denying_write_execute([sys.executable, "-m", "daemon.moderation.worker"],
                                        input=payload, capture_output=True, text=True,
                                        timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from daemon.audit import AuditLog
-from daemon.clock import FixedClock
+from daemon.audit.chain import AuditLog
+from daemon.runtime.clock import FixedClock
 
 TERM_START = datetime(2026, 9, 7, 8, 0, tzinfo=UTC)  # a Monday
 WEEKS = 12

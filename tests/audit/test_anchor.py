@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from daemon.audit_anchor import AuditAnchor, anchor_of
 
-from daemon.approval import audit_signing_key, public_key_text
-from daemon.audit import AuditLog, log_files
-from daemon.audit_verification import verify_chain
+from daemon.audit.anchor import AuditAnchor, anchor_of
+from daemon.audit.chain import AuditLog, log_files
+from daemon.audit.verification import verify_chain
+from daemon.runtime.keys import audit_signing_key, public_key_text
 from tests.audit.test_audit_log import rechain
 
 
@@ -89,7 +89,7 @@ def test_a_log_without_checkpoints_is_refused_when_steward_has_a_history(tmp_pat
 def test_an_anchored_checkpoint_that_was_retired_is_accounted_for(tmp_path, key):
     from datetime import date  # noqa: PLC0415
 
-    from daemon.audit_retirement import retire  # noqa: PLC0415
+    from daemon.audit.retirement import retire  # noqa: PLC0415
 
     anchors = []
     audit = AuditLog(tmp_path / "audit.jsonl", on_checkpoint=anchors.append)

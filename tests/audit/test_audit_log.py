@@ -9,11 +9,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from structlog.testing import capture_logs
 
-from daemon.approval import audit_signing_key, public_key_text
-from daemon.audit import AuditLog, hashed_line, log_files
-from daemon.audit_verification import verify_chain
-from daemon.cli import main
-from daemon.logs import REDACTOR
+from daemon.audit.chain import AuditLog, hashed_line, log_files
+from daemon.audit.verification import verify_chain
+from daemon.cli.main import main
+from daemon.runtime.keys import audit_signing_key, public_key_text
+from daemon.runtime.logs import REDACTOR
 
 
 @pytest.fixture
@@ -38,8 +38,8 @@ def lines_of(path):
 def rechain(lines, signing_key=None):
     """What a forger without Steward's key does: renumber and re-hash every line, so the chain
     itself is perfect; checkpoints are re-signed with the forger's own key, if given."""
-    from daemon.approval import sign_bytes  # noqa: PLC0415
-    from daemon.audit import checkpoint_message, key_fingerprint  # noqa: PLC0415
+    from daemon.audit.chain import checkpoint_message, key_fingerprint  # noqa: PLC0415
+    from daemon.runtime.keys import sign_bytes  # noqa: PLC0415
 
     previous, out = "0" * 64, []
     for seq, line in enumerate(lines):
@@ -284,7 +284,7 @@ def test_a_command_opening_the_log_waits_for_a_rotation_in_progress_instead_of_u
     import os  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
-    from daemon.audit import read_tail_state  # noqa: PLC0415
+    from daemon.audit.chain import read_tail_state  # noqa: PLC0415
 
     path, archive = tmp_path / "audit.jsonl", tmp_path / "audit-archive"
     daemon_log = AuditLog(path)
@@ -326,7 +326,7 @@ def test_a_command_opening_the_log_waits_for_a_rotation_in_progress_instead_of_u
 def test_a_day_old_file_rotates_at_the_hourly_housekeeping(tmp_path, public_key):
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    from daemon.clock import FixedClock  # noqa: PLC0415
+    from daemon.runtime.clock import FixedClock  # noqa: PLC0415
 
     clock = FixedClock(datetime(2026, 11, 22, 23, 30, tzinfo=UTC))
     audit = AuditLog(tmp_path / "audit.jsonl", clock)

@@ -10,8 +10,8 @@ import io
 
 import pytest
 
-from daemon.audit import AuditLog
-from daemon.cli import main
+from daemon.audit.chain import AuditLog
+from daemon.cli.main import main
 
 FORGED_LINE = ("welcome\n2026-11-22 09:00:00  #99     post.published               published "
                "fake on x: https://example.invalid/")
@@ -55,7 +55,7 @@ def test_escape_sequences_and_bidi_overrides_are_shown_escaped_not_obeyed(hostil
 
 
 def test_every_invisible_or_controlling_character_is_spelled_out():
-    from daemon.audit_reading import visible  # noqa: PLC0415
+    from daemon.audit.reading import visible  # noqa: PLC0415
 
     assert visible("a\x00b\x7fc\x9bd") == "a\\x00b\\x7fc\\x9bd"
     assert visible("\u2028\u2066\u200f\ufeff") == "\\u2028\\u2066\\u200f\\ufeff"
@@ -78,7 +78,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(host
 
 
 def test_a_spreadsheet_cell_is_neutralised_only_when_it_starts_like_a_formula():
-    from daemon.audit_reading import spreadsheet_cell  # noqa: PLC0415
+    from daemon.audit.reading import spreadsheet_cell  # noqa: PLC0415
 
     assert spreadsheet_cell("=1+1") == "'=1+1"
     assert spreadsheet_cell("\t=1") == "'\\t=1"
@@ -98,7 +98,7 @@ def test_status_shows_hostile_names_escaped(hostile_log, capsys):
     from datetime import UTC, datetime  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    from daemon.store import Store, StoredSubmission  # noqa: PLC0415
+    from daemon.runtime.store import Store, StoredSubmission  # noqa: PLC0415
 
     now = datetime(2030, 1, 1, tzinfo=UTC)
     store = Store(hostile_log / "steward.sqlite3")
@@ -116,12 +116,12 @@ def test_status_shows_hostile_names_escaped(hostile_log, capsys):
 def test_the_incident_log_export_neutralises_formulas_too(tmp_path, capsys):
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    from daemon.store import Store, timestamp  # noqa: PLC0415
+    from daemon.runtime.store import Store, timestamp  # noqa: PLC0415
 
     state = tmp_path / "state"
     state.mkdir()
     store = Store(state / "steward.sqlite3")
-    with store.transaction() as db:  # as moderation records one (daemon.moderation)
+    with store.transaction() as db:  # as moderation records one (daemon.moderation.moderator)
         db.execute("INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    ("2026-001", timestamp(datetime(2026, 11, 23, 9, tzinfo=UTC)), "x",
                     FORMULA, "hidden", "+44 head teacher", "open", "ab" * 32,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from daemon.cli import main
+from daemon.cli.main import main
 from tests.daemon.test_moderation import ABUSE, event, moderated_steward, school_post, wait
 
 ROSTER = Path(__file__).resolve().parent.parent / "samples" / "roster.csv"

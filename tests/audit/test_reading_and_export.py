@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from daemon.audit_reading import CSV_COLUMNS
-from daemon.cli import main
+from daemon.audit.reading import CSV_COLUMNS
+from daemon.cli.main import main
 from tests.audit.term import write_term
 
 
@@ -82,7 +82,7 @@ def test_export_csv_takes_the_same_filters(term, capsys):
 
 
 def test_audit_commands_read_a_folder_an_auditor_was_given(term, tmp_path, capsys):
-    from daemon.audit import log_files  # noqa: PLC0415
+    from daemon.audit.chain import log_files  # noqa: PLC0415
 
     for number, path in enumerate(log_files(term)):
         (tmp_path / f"{number:03d}.jsonl").write_bytes(path.read_bytes())
@@ -94,7 +94,7 @@ def test_audit_commands_read_a_folder_an_auditor_was_given(term, tmp_path, capsy
 def test_an_incident_reads_as_one_sentence_with_what_was_done(tmp_path):
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
-    from daemon.audit_reading import plain_line  # noqa: PLC0415
+    from daemon.audit.reading import plain_line  # noqa: PLC0415
 
     line = plain_line({"timestamp": "2026-10-07T08:10:00.000+00:00", "seq": 7,
                        "event": "incident.recorded", "incident": "INC-2026-0004",

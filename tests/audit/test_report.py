@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from daemon.cli import main
+from daemon.cli.main import main
 from tests.audit.term import write_term
 
 
@@ -38,7 +38,7 @@ def test_the_verification_result_comes_first(report):
 def test_the_report_gives_the_latest_signed_checkpoint_to_keep_and_compare(report, term):
     import json  # noqa: PLC0415
 
-    from daemon.audit import log_files  # noqa: PLC0415
+    from daemon.audit.chain import log_files  # noqa: PLC0415
 
     last = json.loads(log_files(term)[-1].read_text().splitlines()[-1])
     assert last["event"] == "audit.checkpoint"
@@ -87,7 +87,7 @@ def chromium() -> str | None:
 def test_the_report_renders_in_headless_chromium_with_its_charts(report, tmp_path):
     from PIL import Image  # noqa: PLC0415
 
-    from daemon.audit_report import ACTION_COLOUR, PUBLISHED_COLOUR, REFUSED_COLOUR  # noqa: PLC0415
+    from daemon.audit.report import ACTION_COLOUR, PUBLISHED_COLOUR, REFUSED_COLOUR  # noqa: PLC0415
 
     screenshot = tmp_path / "report.png"
     completed = subprocess.run(

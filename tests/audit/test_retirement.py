@@ -10,11 +10,11 @@ from datetime import date
 
 import pytest
 
-from daemon.approval import audit_signing_key, public_key_text
-from daemon.audit import ARCHIVE_FOLDER, AuditLog, log_files
-from daemon.audit_retirement import RetirementError, retire
-from daemon.audit_verification import verify_chain
-from daemon.cli import main
+from daemon.audit.chain import ARCHIVE_FOLDER, AuditLog, log_files
+from daemon.audit.retirement import RetirementError, retire
+from daemon.audit.verification import verify_chain
+from daemon.cli.main import main
+from daemon.runtime.keys import audit_signing_key, public_key_text
 from tests.audit.term import write_term
 
 CUT = date(2026, 10, 1)

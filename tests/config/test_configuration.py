@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from config.example import EXAMPLE_FILE, generate_example, render_settings
 from config.loading import ConfigurationError, load_settings
 from config.settings import StewardSettings
-from daemon.cli import main
+from daemon.cli.main import main
 
 
 def all_fields(model: type[BaseModel], prefix: str = ""):

@@ -14,11 +14,11 @@ import pyrage
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from daemon.approval import audit_signing_key, public_key_text
-from daemon.cli import main
-from daemon.escrow import signature_path
-from daemon.sealing import b64, encrypt_to
-from daemon.ssh_signatures import sign
+from daemon.cli.main import main
+from daemon.credentials.escrow import signature_path
+from daemon.credentials.sealing import b64, encrypt_to
+from daemon.credentials.ssh_signatures import sign
+from daemon.runtime.keys import audit_signing_key, public_key_text
 
 TOKEN = "EAAG-very-secret-page-token-7f3a9c"
 CHOSEN_CODES = "1111-2222 3333-4444"  # what a forger wants the head teacher to trust

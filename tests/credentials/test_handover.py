@@ -10,17 +10,17 @@ import pytest
 import requests
 
 from config.settings import PathSettings, RecipientSettings, StewardSettings
-from daemon.approval import audit_signing_key, public_key_text, verify_signature
-from daemon.audit import AuditLog
-from daemon.cli import main
-from daemon.clock import Clock
-from daemon.escrow import EscrowError, bundle_path, open_bundle, rebuild
-from daemon.handover import Handover, HandoverError
-from daemon.mail import Mailer
-from daemon.platforms import build_connectors, connectors_for_command
-from daemon.sealing import new_identity
-from daemon.store import Store
-from daemon.vault import Vault, key_id, with_vault_secrets
+from daemon.accounts.platforms import build_connectors, connectors_for_command
+from daemon.audit.chain import AuditLog
+from daemon.cli.main import main
+from daemon.credentials.escrow import EscrowError, bundle_path, open_bundle, rebuild
+from daemon.credentials.handover import Handover, HandoverError
+from daemon.credentials.sealing import new_identity
+from daemon.credentials.vault import Vault, key_id, with_vault_secrets
+from daemon.runtime.clock import Clock
+from daemon.runtime.keys import audit_signing_key, public_key_text, verify_signature
+from daemon.runtime.mail import Mailer
+from daemon.runtime.store import Store
 from sandbox.app import start_sandbox
 from sandbox.state import DEFAULT_X_CREDENTIALS
 
@@ -180,7 +180,7 @@ def test_a_credentials_alert_that_cannot_be_sent_is_recorded_and_kept_in_the_out
 def test_commands_forbid_core_dumps():
     import resource  # noqa: PLC0415
 
-    from daemon.cli import no_core_dumps  # noqa: PLC0415
+    from daemon.cli.main import no_core_dumps  # noqa: PLC0415
 
     no_core_dumps()
     assert resource.getrlimit(resource.RLIMIT_CORE)[0] == 0

@@ -10,8 +10,8 @@ import pytest
 from config.settings import PathSettings, StewardSettings, XSettings
 from connectors.domain import Post
 from connectors.errors import AuthenticationFailed
-from daemon.platforms import build_connectors
-from daemon.vault import Vault, with_vault_secrets
+from daemon.accounts.platforms import build_connectors
+from daemon.credentials.vault import Vault, with_vault_secrets
 from sandbox.app import start_sandbox
 from sandbox.state import SandboxState
 

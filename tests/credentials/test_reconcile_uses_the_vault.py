@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from config.settings import PathSettings, StewardSettings
-from daemon.cli import main
-from daemon.vault import Vault
+from daemon.cli.main import main
+from daemon.credentials.vault import Vault
 from sandbox.state import SandboxState
 
 SCHOOL_X = {"consumer_key": "school-consumer-key", "consumer_secret": "school-consumer-secret",

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-import daemon.vault
+import daemon.credentials.vault
 from config.loading import ConfigurationError, load_settings
 from config.settings import PathSettings, RecipientSettings, StewardSettings
-from daemon.approval import audit_signing_key, public_key_text
-from daemon.cli import main
-from daemon.escrow import EscrowError, bundle_path, open_bundle, rebuild, verify
-from daemon.sealing import b64, new_identity, unb64
-from daemon.vault import Vault, VaultError
+from daemon.cli.main import main
+from daemon.credentials.escrow import EscrowError, bundle_path, open_bundle, rebuild, verify
+from daemon.credentials.sealing import b64, new_identity, unb64
+from daemon.credentials.vault import Vault, VaultError
+from daemon.runtime.keys import audit_signing_key, public_key_text
 
 TOKEN = "EAAG-very-secret-page-token-7f3a9c"
 
@@ -43,7 +43,7 @@ def stewards_key(settings) -> str:
 @pytest.fixture
 def no_default_key_folder(tmp_path, monkeypatch):
     """The default key file's folder (/etc/steward) as on a machine without it."""
-    monkeypatch.setattr(daemon.vault, "DEFAULT_KEY_FILE", tmp_path / "etc-steward" / "master.key")
+    monkeypatch.setattr(daemon.credentials.vault, "DEFAULT_KEY_FILE", tmp_path / "etc-steward" / "master.key")
     return tmp_path / "etc-steward"
 
 
@@ -116,7 +116,7 @@ ROTATE_FOREVER = """
 import sys
 from pathlib import Path
 from config.settings import PathSettings, StewardSettings
-from daemon.vault import Vault
+from daemon.credentials.vault import Vault
 settings = StewardSettings(paths=PathSettings(state_dir=Path(sys.argv[1])),
                            credentials={"master_key_file": Path(sys.argv[2])})
 print("ready", flush=True)

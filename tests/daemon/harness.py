@@ -22,11 +22,11 @@ from config.settings import (
     SignerSettings,
     StewardSettings,
 )
-from daemon.approval import ApprovalKey, new_key
-from daemon.clock import Clock
-from daemon.sample_images import png_image
+from daemon.posts.sample_images import png_image
+from daemon.posts.submitting import submit
+from daemon.runtime.clock import Clock
+from daemon.runtime.keys import ApprovalKey, new_key
 from daemon.service import Service
-from daemon.submitting import submit
 
 
 def write_post(folder: Path, text: str, *, publish_at: datetime | str | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from daemon.submitting import submit
+from daemon.posts.submitting import submit
 from tests.daemon.harness import StewardUnderTest, write_post
 
 

@@ -12,9 +12,9 @@ import sqlite3
 
 import pytest
 
-from daemon.approval import audit_signing_key, public_key_text
-from daemon.audit_verification import verify_chain
-from daemon.cli import main
+from daemon.audit.verification import verify_chain
+from daemon.cli.main import main
+from daemon.runtime.keys import audit_signing_key, public_key_text
 from daemon.service import StartupError
 from tests.audit.test_audit_log import rechain
 from tests.daemon.harness import StewardUnderTest
@@ -170,7 +170,7 @@ def test_starts_again_after_a_clean_stop_and_anchors_each_checkpoint(steward):
 def test_a_kill_before_the_first_hourly_checkpoint_does_not_stop_the_next_start(tmp_path):
     import signal  # noqa: PLC0415
 
-    from daemon.submitting import submit  # noqa: PLC0415
+    from daemon.posts.submitting import submit  # noqa: PLC0415
     from tests.daemon.harness import write_post  # noqa: PLC0415
     from tests.reliability.processes import Processes  # noqa: PLC0415
 

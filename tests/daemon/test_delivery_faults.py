@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.domain import Post
-from daemon.platforms import build_connectors
+from daemon.accounts.platforms import build_connectors
 from tests.daemon.harness import StewardUnderTest
 
 

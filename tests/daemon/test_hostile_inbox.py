@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from daemon.approval import public_key_text, sign_submission
-from daemon.audit import load_signing_key
-from daemon.audit_verification import verify_chain
-from daemon.submission_reading import read_submission
+from daemon.audit.chain import load_signing_key
+from daemon.audit.verification import verify_chain
+from daemon.posts.approval import sign_submission
+from daemon.posts.reading import read_submission
+from daemon.runtime.keys import public_key_text
 from policies.media import clean_stream
 from tests.daemon.attacker import hand_in
 from tests.daemon.harness import StewardUnderTest, write_post

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from daemon.cli import main
+from daemon.cli.main import main
 from tests.daemon.harness import StewardUnderTest
 from tests.mailserver import start_mail_server
 

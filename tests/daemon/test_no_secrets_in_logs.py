@@ -8,7 +8,7 @@ import logging
 
 from pydantic import SecretStr
 
-from daemon.logs import configure_logging
+from daemon.runtime.logs import configure_logging
 from sandbox.state import SandboxState
 from tests.daemon.harness import StewardUnderTest
 

@@ -8,8 +8,8 @@ import os
 import shutil
 from datetime import timedelta
 
-from daemon.approval import audit_signing_key, public_key_text
-from daemon.audit_verification import verify_chain
+from daemon.audit.verification import verify_chain
+from daemon.runtime.keys import audit_signing_key, public_key_text
 from tests.daemon.harness import write_post
 
 
@@ -71,8 +71,8 @@ def test_refuses_an_unsigned_post_and_says_why(steward):
 
 def test_refuses_a_post_edited_after_signing(steward):
     folder = write_post(steward.drafts / "edited", "The approved words.", publish_at=steward.soon())
-    from daemon.approval import sign_submission  # noqa: PLC0415
-    from daemon.submission_reading import read_submission  # noqa: PLC0415
+    from daemon.posts.approval import sign_submission  # noqa: PLC0415
+    from daemon.posts.reading import read_submission  # noqa: PLC0415
 
     sign_submission(read_submission(folder, "Europe/London", 10**6), steward.keys[0], 10**7)
     post = folder / "post.md"
@@ -84,12 +84,12 @@ def test_refuses_a_post_edited_after_signing(steward):
 
 
 def test_refuses_a_signature_by_an_unknown_key(steward, tmp_path):
-    from daemon.approval import new_key  # noqa: PLC0415
+    from daemon.runtime.keys import new_key  # noqa: PLC0415
 
     stranger = new_key("Somebody Else", tmp_path / "stranger.key")
     folder = write_post(steward.drafts / "stranger", "Signed by a stranger.",
                         publish_at=steward.soon())
-    from daemon.submitting import submit  # noqa: PLC0415
+    from daemon.posts.submitting import submit  # noqa: PLC0415
 
     submit(folder, steward.inbox, keys=[stranger], time_zone="Europe/London",
            max_text_bytes=10**6, max_media_bytes=10**7)
@@ -137,8 +137,8 @@ def test_takes_two_submissions_with_the_same_name_one_after_the_other(steward):
 def test_takes_a_post_copied_in_once_it_has_settled(steward):
     folder = write_post(steward.drafts / "copied", "Copied in, not renamed.",
                         publish_at=steward.soon())
-    from daemon.approval import sign_submission  # noqa: PLC0415
-    from daemon.submission_reading import read_submission  # noqa: PLC0415
+    from daemon.posts.approval import sign_submission  # noqa: PLC0415
+    from daemon.posts.reading import read_submission  # noqa: PLC0415
 
     sign_submission(read_submission(folder, "Europe/London", 10**6), steward.keys[0], 10**7)
     shutil.copytree(folder, steward.inbox / "copied")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from daemon.cli import main
+from daemon.cli.main import main
 from tests.daemon.harness import write_post
 
 SAMPLE_ROSTER = Path(__file__).resolve().parent.parent / "samples" / "roster.csv"
@@ -68,7 +68,7 @@ def test_photos_must_say_who_is_pictured(steward):
     folder = write_post(steward.drafts / "undeclared", "Who is this?", publish_at=steward.soon())
     (folder / "post.md").write_text((folder / "post.md").read_text().replace(
         "+++\n", '+++\n[[images]]\nfile = "p.png"\nalt = "A class photo"\n', 1))
-    from daemon.sample_images import png_image  # noqa: PLC0415
+    from daemon.posts.sample_images import png_image  # noqa: PLC0415
 
     (folder / "p.png").write_bytes(png_image())
     steward.submit(folder)

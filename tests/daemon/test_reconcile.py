@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from config.settings import OrganisationSettings
-from daemon.cli import main
-from daemon.store import timestamp
+from daemon.cli.main import main
+from daemon.runtime.store import timestamp
 from sandbox.state import SandboxState
 from tests.daemon.harness import StewardUnderTest
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from daemon.submission_reading import read_submission
+from daemon.posts.reading import read_submission
 from policies.approval import approved
 from policies.faces import check as faces_check
 from policies.findings import ApprovalEvidence

@@ -130,7 +130,7 @@ def test_moderate_classify_prints_one_json_verdict_per_line_in_order(tmp_path):
     config = tmp_path / "steward.toml"
     config.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "daemon.cli", "moderate", "classify", "--jsonl", "--config",
+        [sys.executable, "-m", "daemon.cli.main", "moderate", "classify", "--jsonl", "--config",
          str(config)], input="Thank you!\nI will find you after school and hurt you\n\n",
         capture_output=True, text=True, timeout=120)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -140,7 +140,7 @@ def test_moderate_classify_prints_one_json_verdict_per_line_in_order(tmp_path):
 
 
 def test_the_worker_process_classifies_exactly_as_the_daemon_would():
-    from daemon.moderation_worker import (  # noqa: PLC0415
+    from daemon.moderation.worker import (  # noqa: PLC0415
         classify_elsewhere,
         rules_from_json,
         rules_to_json,
@@ -171,8 +171,8 @@ def test_the_school_model_asks_for_review_only_at_its_own_threshold():
 
 def test_the_daemon_uses_the_threshold_the_school_model_was_scored_at(tmp_path):
     from config.loading import load_settings  # noqa: PLC0415
-    from daemon.moderation_rules import moderation_rules  # noqa: PLC0415
-    from daemon.moderation_training import model_path  # noqa: PLC0415
+    from daemon.moderation.rules import moderation_rules  # noqa: PLC0415
+    from daemon.moderation.school_model import model_path  # noqa: PLC0415
 
     config = tmp_path / "steward.toml"
     config.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n')
@@ -186,7 +186,7 @@ def test_the_daemon_uses_the_threshold_the_school_model_was_scored_at(tmp_path):
 
 
 def test_a_broken_school_model_leaves_the_default_detector_answering(tmp_path):
-    from daemon.moderation_worker import classify_elsewhere  # noqa: PLC0415
+    from daemon.moderation.worker import classify_elsewhere  # noqa: PLC0415
 
     (tmp_path / "school-model").mkdir()
     broken = tmp_path / "school-model.json"
@@ -199,7 +199,7 @@ def test_a_broken_school_model_leaves_the_default_detector_answering(tmp_path):
 
 
 def test_the_failure_never_repeats_a_message_being_classified():
-    from daemon.moderation_worker import describe_failure  # noqa: PLC0415
+    from daemon.moderation.worker import describe_failure  # noqa: PLC0415
 
     text = "Jane Smith in class 4 is a disgrace"
     described = describe_failure(ValueError(f"cannot tokenise {text!r}"), [text])

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from daemon.cli import main
-from daemon.moderation_training import TrainingError, read_examples, train
-from daemon.moderation_worker import worker_input
+from daemon.cli.main import main
+from daemon.moderation.worker import worker_input
 from policies.moderation import ModerationRules
 from tests.write_execute import run_denying_write_execute, write_execute_denial_available
+from training.moderation import TrainingError, read_examples, train
 
 
 def test_reads_labels_in_the_common_spellings(tmp_path):
@@ -66,7 +66,7 @@ needs_the_extra = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
 def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
     """A small, clear-cut set: the fine-tuned model learns it, is exported without any text,
     and the classifier's worker runs it, under the systemd unit's write-execute rule too."""
-    from daemon.moderation_training import model_path, school_model_scores  # noqa: PLC0415
+    from daemon.moderation.school_model import model_path, school_model_scores  # noqa: PLC0415
 
     kind = ["thank you for the lovely concert", "well done to the football team",
             "what a great trip to the museum", "the new library looks wonderful"]
@@ -86,7 +86,7 @@ def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
     if write_execute_denial_available():  # as the systemd unit runs it
         payload = worker_input(ModerationRules(), ["you useless pathetic idiot"])
         result = run_denying_write_execute(
-            [sys.executable, "-m", "daemon.moderation_worker"], input=payload,
+            [sys.executable, "-m", "daemon.moderation.worker"], input=payload,
             capture_output=True, text=True, timeout=300,
             env=os.environ | {"STEWARD_SCHOOL_MODEL": str(saved)})
         assert result.returncode == 0, result.stderr[-2000:]
@@ -94,7 +94,7 @@ def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
 
 
 def test_the_daemon_says_whether_a_school_model_is_used_and_why_not(tmp_path):
-    from daemon.moderation_training import model_path, school_model_status  # noqa: PLC0415
+    from daemon.moderation.school_model import model_path, school_model_status  # noqa: PLC0415
 
     assert school_model_status(tmp_path) == (False, "none trained (the default detector runs "
                                                     "alone)")

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from daemon.cli import main
+from daemon.cli.main import main
 from policies.media import UncleanableMedia, clean_file, clean_stream
 from policies.media.icc import rebuild_profile
 from policies.media.tiff import read_orientation

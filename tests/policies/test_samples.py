@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.submission_reading import read_submission
+from daemon.posts.reading import read_submission
 from policies.consent_register import parse_consent_register
 from policies.findings import ApprovalEvidence, LinkRules, NameRules, PolicyContext
 from policies.pipeline import RULES

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.submission_reading import read_submission
+from daemon.posts.reading import read_submission
 from policies.platforms import x_weighted_length
 
 

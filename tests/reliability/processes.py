@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from daemon.approval import new_key
+from daemon.runtime.keys import new_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ class Processes:
         self.sandbox_state = root / "sandbox-state.json"
         self.key = new_key("Deputy Head", root / "deputy.key")
         self.sandbox = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "sandbox", "serve", "--port", "0", "--state",
+            [sys.executable, "-m", "daemon.cli.main", "sandbox", "serve", "--port", "0", "--state",
              str(self.sandbox_state)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
         self.url = self.sandbox.stdout.readline().split()[3]
         self.config = root / "steward.toml"
@@ -40,12 +40,12 @@ class Processes:
 
     def start_daemon(self) -> subprocess.Popen:
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "run", "--config", str(self.config)],
+            [sys.executable, "-m", "daemon.cli.main", "run", "--config", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         return self.daemon
 
     def run_command(self, *arguments: str, stdin: str | None = None):
-        return subprocess.run([sys.executable, "-m", "daemon.cli", *arguments, "--config",
+        return subprocess.run([sys.executable, "-m", "daemon.cli.main", *arguments, "--config",
                                str(self.config)], input=stdin, capture_output=True, text=True,
                               timeout=120, cwd=ROOT)
 

@@ -11,11 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.audit import AuditLog
-from daemon.clock import Clock
-from daemon.moderation_training import TrainingError, read_examples
-from daemon.registry import Registry, RegistryError
-from daemon.store import Store
+from daemon.accounts.registry import Registry, RegistryError
+from daemon.audit.chain import AuditLog
+from daemon.runtime.clock import Clock
+from daemon.runtime.store import Store
 from policies.consent_register import parse_consent_register
 from policies.media import UncleanableMedia, dimensions
 from policies.media.icc import IccError, rebuild_profile
@@ -28,6 +27,7 @@ from tests.media import (
     profile_with_hidden_data,
     srgb_profile,
 )
+from training.moderation import TrainingError, read_examples
 
 CELLS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
 ROWS = st.lists(st.lists(CELLS, min_size=0, max_size=5), max_size=8)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from daemon.submitting import submit
+from daemon.posts.submitting import submit
 from tests.daemon.harness import write_post
 from tests.reliability.processes import Processes
 

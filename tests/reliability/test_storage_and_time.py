@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from daemon.clock import FixedClock
-from daemon.publishing import Publisher
-from daemon.store import Store, StoredSubmission
-from daemon.submission_reading import read_submission
-from daemon.submitting import submit
+from daemon.posts.publishing import Publisher
+from daemon.posts.reading import read_submission
+from daemon.posts.submitting import submit
+from daemon.runtime.clock import FixedClock
+from daemon.runtime.store import Store, StoredSubmission
 from tests.daemon.harness import StewardUnderTest, write_post
 from tests.reliability.processes import Processes
 
@@ -64,8 +64,8 @@ def test_a_line_torn_by_a_crash_is_trimmed_and_recorded(tmp_path):
         assert "incomplete last line" in repair["detail"]
     finally:
         steward.stop()
-    from daemon.approval import audit_signing_key, public_key_text  # noqa: PLC0415
-    from daemon.audit_verification import verify_chain  # noqa: PLC0415
+    from daemon.audit.verification import verify_chain  # noqa: PLC0415
+    from daemon.runtime.keys import audit_signing_key, public_key_text  # noqa: PLC0415
 
     assert verify_chain([log.parent], [public_key_text(audit_signing_key(log.parent))]).intact
 

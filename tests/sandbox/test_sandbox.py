@@ -74,7 +74,7 @@ def test_unknown_fault_keys_are_refused(control):
 
 def test_sandbox_serve_runs_from_the_command_line(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "sandbox", "serve", "--port", "0", "--state",
+        [sys.executable, "-m", "daemon.cli.main", "sandbox", "serve", "--port", "0", "--state",
          str(tmp_path / "state.json")], stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()

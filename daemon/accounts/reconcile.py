@@ -1,0 +1,421 @@
+"""Reconcilers: observe the accounts, compare with what the policy requires, repair what the API
+allows, observe again, and put everything else on a checklist for a person.
+
+Areas, each per platform and each branching on the connector's capabilities (never on the
+platform's name): followers (verified parents and known organisations only), following
+(organisations only), settings (a table of descriptions, `policies.settings_drift`), direct
+messages (kept as evidence, sender DM-blocked, never answered; Facebook conversations detected),
+and parents' link codes found in mentions. One area's or platform's failure never stops the
+others. `dry_run` computes the same plan and changes nothing (not even the checklist).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from config.settings import StewardSettings
+from connectors.domain import Reply
+from connectors.errors import ConnectorError, RateLimited, TemporaryFailure
+from daemon.accounts.registry import Registry
+from daemon.audit.chain import AuditLog
+from daemon.moderation.evidence import EvidenceStore
+from daemon.runtime.clock import Clock
+from daemon.runtime.mail import Mailer, MailError
+from daemon.runtime.store import Store, parse_timestamp, timestamp
+from policies.followers import (
+    CLAUSE_FOLLOWERS,
+    CLAUSE_FOLLOWING,
+    Follower,
+    Organisation,
+    classify_follower,
+    organisation_ids,
+    plan_followers,
+    plan_following,
+)
+from policies.moderation import Verdict
+from policies.settings_drift import SETTINGS, drift
+
+AREAS = ("links", "followers", "following", "settings", "direct_messages")
+RECONFIRM_DAYS = 30  # Loughton: privacy settings "must be checked regularly"
+
+
+@dataclass
+class Outcome:
+    platform: str
+    area: str
+    actions: list[dict] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    checklist: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Reconciler:
+    def __init__(self, settings: StewardSettings, store: Store, connectors: dict,
+                 audit: AuditLog, clock: Clock, mailer: Mailer, evidence: EvidenceStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.connectors = connectors
+        self.audit = audit
+        self.clock = clock
+        self.mailer = mailer
+        self.evidence = evidence
+        self.registry = Registry(store, audit, clock)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self, areas=AREAS, platforms=None, dry_run: bool | None = None) -> list[Outcome]:
+        dry_run = self.settings.reconcile.dry_run if dry_run is None else dry_run
+        outcomes = []
+        for platform in platforms or sorted(self.connectors):
+            for area in areas:
+                handler = {"links": self.links, "followers": self.followers,
+                           "following": self.following, "settings": self.privacy_settings,
+                           "direct_messages": self.direct_messages}[area]
+                try:
+                    outcome = handler(platform, dry_run)
+                except ConnectorError as error:
+                    outcome = Outcome(platform, area, notes=[f"stopped: {error.message}"])
+                    self.audit.record("reconcile.failed", level="warning", platform=platform,
+                                      area=area, reason=error.message)
+                if outcome is not None:
+                    outcomes.append(outcome)
+        if not dry_run:
+            self._mail_checklist_if_changed()
+        return outcomes
+
+    # -- checklist ---------------------------------------------------------------------------
+
+    def _check(self, outcome: Outcome, key: str, text: str, dry_run: bool) -> None:
+        """Put an item on the checklist (once); items a person confirmed stay off it for
+        RECONFIRM_DAYS."""
+        outcome.checklist.append(text)
+        if dry_run:
+            return
+        rows = self.store.query("SELECT resolved_at FROM checklist WHERE key = ?", (key,))
+        if rows and rows[0]["resolved_at"] and self.clock.now() - parse_timestamp(
+                rows[0]["resolved_at"]) < timedelta(days=RECONFIRM_DAYS):
+            outcome.checklist.pop()
+            return
+        with self.store.transaction() as db:
+            db.execute("INSERT INTO checklist VALUES (?, ?, ?, ?, NULL) ON CONFLICT (key) DO "
+                       "UPDATE SET text = excluded.text, resolved_at = NULL WHERE "
+                       "checklist.resolved_at IS NOT NULL OR checklist.text != excluded.text",
+                       (key, outcome.platform, text, timestamp(self.clock.now())))
+
+    def confirm(self, key: str) -> bool:
+        """A person confirms a checklist item is done."""
+        with self.store.transaction() as db:
+            done = db.execute("UPDATE checklist SET resolved_at = ? WHERE key = ?",
+                              (timestamp(self.clock.now()), key)).rowcount
+        if done:
+            self.audit.record("checklist.confirmed", key=key)
+        return bool(done)
+
+    def open_checklist(self) -> list[dict]:
+        return [dict(row) for row in self.store.query(
+            "SELECT key, platform, text, created_at FROM checklist WHERE resolved_at IS NULL "
+            "ORDER BY platform, created_at")]
+
+    def _mail_checklist_if_changed(self) -> None:
+        items = self.open_checklist()
+        fingerprint = json.dumps(sorted(item["key"] for item in items))
+        rows = self.store.query("SELECT value FROM cursors WHERE platform = '*' AND key = "
+                                "'checklist:mailed'")
+        if rows and rows[0]["value"] == fingerprint:
+            return  # unchanged: no e-mail
+        with self.store.transaction() as db:
+            db.execute("INSERT INTO cursors VALUES ('*', 'checklist:mailed', ?) ON CONFLICT "
+                       "(platform, key) DO UPDATE SET value = excluded.value", (fingerprint,))
+        if not items:
+            return
+        body = ["What only a person can do on the school's accounts (Steward cannot do these by "
+                "API). Confirm each with `steward reconcile --confirm KEY` when done.", ""]
+        body += [f"[{item['platform']}] {item['text']}\n    key: {item['key']}" for item in items]
+        try:
+            self.mailer.send(list(self.settings.mail.administrators),
+                             f"[Steward] {len(items)} item(s) on the accounts checklist",
+                             "\n".join(body))
+        except MailError as error:
+            self.audit.record("checklist.mail_failed", level="error", reason=str(error))
+        self.audit.record("checklist.sent", items=len(items))
+
+    # -- parents' link codes -----------------------------------------------------------------
+
+    def links(self, platform: str, dry_run: bool) -> Outcome | None:
+        connector = self.connectors[platform]
+        if not connector.capabilities.list_followers:
+            return None
+        outcome = Outcome(platform, "links")
+        since = self.store.cursor(platform, "links:since")
+        mentions = connector.mentions(since)
+        linked = 0
+        for mention in mentions:
+            if not dry_run and self.registry.link_from_text(platform, mention.author_id,
+                                                             mention.author_handle, mention.text):
+                linked += 1
+        if mentions and not dry_run:
+            self.store.set_cursor(platform, "links:since",
+                                  str(max(int(mention.reply_id) for mention in mentions)))
+        outcome.counts = {"mentions_read": len(mentions), "linked": linked}
+        return outcome
+
+    # -- followers ---------------------------------------------------------------------------
+
+    def _organisations(self):
+        return organisation_ids(tuple(Organisation(o.handle, o.user_id, o.name, o.why)
+                                      for o in self.settings.followers.organisations))
+
+    def followers(self, platform: str, dry_run: bool) -> Outcome:
+        connector = self.connectors[platform]
+        outcome = Outcome(platform, "followers")
+        if not connector.capabilities.list_followers:
+            self._check(outcome, f"followers:{platform}:no-list",
+                        f"{platform} gives no list of followers by API: control rests on "
+                        "moderation (comments are watched); look through the followers by hand "
+                        "now and then.", dry_run)
+            return outcome
+        now = self.clock.now()
+        grace = timedelta(days=self.settings.followers.grace_days)
+        organisations = self._organisations()
+        verified = self.registry.verified(platform)
+        known = {row["user_id"]: row for row in self.store.query(
+            "SELECT user_id, handle, first_seen, status FROM followers WHERE platform = ?",
+            (platform,))}
+        token = self.store.cursor(platform, "followers:next")
+        resumed = token is not None
+        seen: set[str] = set()
+        pages = 0
+        statuses: dict[str, tuple[Follower, str]] = {}
+        complete = False
+        while True:
+            try:
+                users, token = connector.followers_page(token)
+            except (RateLimited, TemporaryFailure) as error:
+                outcome.notes.append(f"paused after {pages} page(s): {error.message}; "
+                                     "continues from there next time")
+                if not dry_run:  # `token` still names the page that failed to load
+                    self.store.set_cursor(platform, "followers:next", token)
+                break
+            pages += 1
+            writes = []
+            for user in users:
+                seen.add(user["id"])
+                row = known.get(user["id"])
+                first_seen = parse_timestamp(row["first_seen"]) if row else now
+                follower = Follower(user["id"], user["username"], first_seen)
+                status = classify_follower(follower, verified, organisations, now, grace)
+                statuses[user["id"]] = (follower, status)
+                if row is None or row["status"] != status or row["handle"] != user["username"]:
+                    writes.append((platform, user["id"], user["username"], timestamp(first_seen),
+                                   status))
+            if writes and not dry_run:
+                with self.store.transaction() as db:
+                    db.executemany("INSERT INTO followers VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+                                   "(platform, user_id) DO UPDATE SET handle = excluded.handle, "
+                                   "status = excluded.status", writes)
+            if not token:
+                complete = True
+                break
+            # Progress is saved only when a page fails (above): a graceful stop lets the run
+            # finish, and saving it every few pages would cost writes on unchanged runs.
+        if complete and not dry_run:
+            self.store.set_cursor(platform, "followers:next", None)
+        departed = set(known) - seen if complete and not resumed else set()
+        if departed and not dry_run:
+            with self.store.transaction() as db:
+                db.executemany("DELETE FROM followers WHERE platform = ? AND user_id = ?",
+                               [(platform, user_id) for user_id in departed])
+        for user_id, row in known.items():  # followers not listed in a paused or resumed run
+            if user_id not in statuses and user_id not in departed:
+                follower = Follower(user_id, row["handle"], parse_timestamp(row["first_seen"]))
+                statuses[user_id] = (follower, classify_follower(
+                    follower, verified, organisations, now, grace))
+        counts: dict[str, int] = {}
+        for _, status in statuses.values():
+            counts[status] = counts.get(status, 0) + 1
+        policy = self.settings.followers.unverified_action
+        actions, capped = plan_followers(statuses, connector.capabilities.remove_followers,
+                                         connector.capabilities.block_users, policy,
+                                         self.settings.followers.max_actions_per_run)
+        outcome.counts = counts | {"pages": pages, "departed": len(departed)}
+        for action in actions:
+            outcome.actions.append(asdict(action))
+            if action.kind == "checklist":
+                self._check(outcome, f"followers:{platform}:{action.user_id}",
+                            f"@{action.handle} follows the school but is neither a verified "
+                            f"parent nor a known organisation ({action.reason}): remove them "
+                            f"(x.com/{action.handle} > ... > Remove this follower) or, if they "
+                            "are a parent, ask them to link their account (steward followers "
+                            "invite EMAIL).", dry_run)
+            elif not dry_run:
+                self._remove_or_block(connector, platform, action)
+        if capped:
+            outcome.notes.append(f"{len(actions)} followers are overdue, more than the cap of "
+                                 f"{self.settings.followers.max_actions_per_run}: nobody was "
+                                 "removed; check the parent list before raising the cap")
+            if not dry_run:
+                self.audit.record("followers.cap_reached", level="warning", platform=platform,
+                                  overdue=len(actions), audience="admin")
+                self.mailer.alert(
+                    self.audit, f"Follower cap reached on {platform}", outcome.notes[-1])
+        if not dry_run:
+            self.audit.record("reconcile.followers", clause=CLAUSE_FOLLOWERS, platform=platform,
+                              counts=outcome.counts, actions=len(outcome.actions),
+                              capped=capped)
+        return outcome
+
+    def _remove_or_block(self, connector, platform: str, action) -> None:
+        try:
+            connector.block(action.user_id)
+            if action.kind == "remove":
+                connector.unblock(action.user_id)  # block then unblock removes a follower
+        except ConnectorError as error:
+            self.audit.record(f"follower.{action.kind}_failed", level="error", platform=platform,
+                              user_id=action.user_id, reason=error.message, audience="admin")
+            return
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM followers WHERE platform = ? AND user_id = ?",
+                       (platform, action.user_id))
+        self.audit.record("follower.removed" if action.kind == "remove" else "user.blocked",
+                          clause=CLAUSE_FOLLOWERS, platform=platform, user_id=action.user_id)
+
+    # -- following ---------------------------------------------------------------------------
+
+    def following(self, platform: str, dry_run: bool) -> Outcome | None:
+        connector = self.connectors[platform]
+        if not connector.capabilities.list_following:
+            return None
+        outcome = Outcome(platform, "following")
+        actions = plan_following(connector.following(), self._organisations())
+        for action in actions:
+            outcome.actions.append(asdict(action))
+            if dry_run:
+                continue
+            if connector.capabilities.unfollow:
+                try:
+                    connector.unfollow(action.user_id)
+                    self.audit.record("following.unfollowed", clause=CLAUSE_FOLLOWING,
+                                      platform=platform, user_id=action.user_id)
+                    continue
+                except ConnectorError as error:
+                    outcome.notes.append(f"could not unfollow @{action.handle}: {error.message}")
+            self._check(outcome, f"following:{platform}:{action.user_id}",
+                        f"The school follows @{action.handle}, which is not a known "
+                        "organisation: unfollow it.", dry_run)
+        outcome.counts = {"to_unfollow": len(actions)}
+        return outcome
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def privacy_settings(self, platform: str, dry_run: bool) -> Outcome:
+        connector = self.connectors[platform]
+        outcome = Outcome(platform, "settings")
+        observed = connector.read_settings() if connector.capabilities.read_settings else {}
+        can_write = bool(observed.get("settings_api"))
+        for item in drift(platform, observed):
+            setting = item.setting
+            key = f"settings:{platform}:{setting.key}"
+            if item.observed is None:
+                self._check(outcome, key, f"Steward cannot read '{setting.label}' by API: check "
+                            f"it is {setting.desired!r}. {setting.how_to_change}", dry_run)
+                continue
+            outcome.actions.append({"kind": "repair", "setting": setting.key,
+                                    "observed": item.observed, "desired": setting.desired})
+            if dry_run:
+                continue
+            if setting.writable_by_api and can_write:
+                try:
+                    connector.write_settings({setting.key: setting.desired})
+                    again = connector.read_settings().get(setting.key)
+                except ConnectorError as error:
+                    again = f"error: {error.message}"
+                if again == setting.desired:
+                    self.audit.record("settings.repaired", clause=setting.clause,
+                                      platform=platform, setting=setting.key,
+                                      was=item.observed, now=again)
+                    continue
+                self.audit.record("settings.repair_failed", level="error", clause=setting.clause,
+                                  platform=platform, setting=setting.key, audience="admin")
+                self.mailer.alert(
+                    self.audit, f"Could not repair {platform} setting {setting.key}",
+                    f"'{setting.label}' is {item.observed!r}; Steward tried to set it to "
+                    f"{setting.desired!r} and it is still {again!r}. "
+                    f"{setting.how_to_change}")
+            else:
+                self.audit.record("settings.drift", level="warning", clause=setting.clause,
+                                  platform=platform, setting=setting.key, observed=item.observed)
+            self._check(outcome, key, f"'{setting.label}' is {item.observed!r}, should be "
+                        f"{setting.desired!r}: {setting.how_to_change}", dry_run)
+        outcome.counts = {"checked": sum(1 for s in SETTINGS if s.platform == platform),
+                          "drifted": len(outcome.actions) + len(outcome.checklist)}
+        return outcome
+
+    # -- direct messages ---------------------------------------------------------------------
+
+    def direct_messages(self, platform: str, dry_run: bool) -> Outcome | None:
+        connector = self.connectors[platform]
+        capabilities = connector.capabilities
+        outcome = Outcome(platform, "direct_messages")
+        if capabilities.read_direct_messages:
+            since = self.store.cursor(platform, "dm:since")
+            messages = connector.direct_messages(since)
+            for message in messages:
+                outcome.actions.append({"kind": "dm-block", "user_id": message["sender_id"]})
+                if not dry_run:
+                    self._record_dm(connector, platform, message)
+            if messages and not dry_run:
+                self.store.set_cursor(platform, "dm:since",
+                                      str(max(int(message["id"]) for message in messages)))
+            outcome.counts = {"received": len(messages)}
+            return outcome
+        if capabilities.read_conversations:
+            try:
+                conversations = connector.conversations()
+            except ConnectorError as error:
+                outcome.notes.append(f"conversations cannot be read ({error.message})")
+                conversations = []
+            known = set(json.loads(self.store.cursor(platform, "conversations:seen") or "[]"))
+            new = [item for item in conversations if item["id"] not in known]
+            for item in new:
+                outcome.actions.append({"kind": "alert", "conversation": item["id"]})
+                if not dry_run:
+                    self.audit.record("dm.received", level="warning",
+                                      clause="wightwick.messaging-off", platform=platform,
+                                      conversation=item["id"], audience="DSL")
+                    self.mailer.alert(
+                        self.audit, f"A message arrived on the {platform} Page",
+                        f"A new conversation ({item['id']}) was started on the Page, "
+                        "whose messaging should be switched off. Nobody should answer "
+                        "it from the Page; read it in Meta Business Suite if needed, and "
+                        "switch messaging off.", to_safeguarding=True)
+            if new and not dry_run:
+                self.store.set_cursor(platform, "conversations:seen",
+                                      json.dumps(sorted(known | {i["id"] for i in new})))
+            outcome.counts = {"new_conversations": len(new)}
+            return outcome
+        return None
+
+    def _record_dm(self, connector, platform: str, message: dict) -> None:
+        reply = Reply(platform=platform, reply_id=str(message["id"]),
+                      author_id=str(message["sender_id"]), author_handle=str(message["sender_id"]),
+                      text=message.get("text", ""), in_reply_to="direct message",
+                      created_at=None, raw=message)
+        path, digest = self.evidence.save(reply, Verdict("act", 1.0, ("direct-message",)),
+                                          self.clock.now())
+        self.audit.record("dm.received", clause="wightwick.messaging-off", platform=platform,
+                          sender_id=reply.author_id, evidence_sha256=digest, audience="DSL")
+        try:
+            connector.dm_block(reply.author_id)
+            self.audit.record("user.dm_blocked", clause="wightwick.messaging-off",
+                              platform=platform, user_id=reply.author_id)
+            blocked = "The sender can no longer send the school direct messages."
+        except ConnectorError as error:
+            blocked = f"Steward could NOT block the sender's messages: {error.message}."
+        self.mailer.alert(
+            self.audit, f"A direct message arrived on {platform}",
+            "Direct messages to the school's account should be off. Nobody should "
+            f"answer this. {blocked}\nEvidence: {path} (SHA-256 {digest})\n\nThe message:"
+            "\n\n" + "\n".join(f"> {line}" for line in reply.text.splitlines()),
+            to_safeguarding=True)

@@ -1,0 +1,2 @@
+"""The audit log: the signed hash chain and its anchor, reading, verifying, reporting on and
+retiring it."""

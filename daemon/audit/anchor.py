@@ -1,0 +1,199 @@
+"""The anchor: Steward's record, outside the audit log, of the last checkpoint it signed.
+
+A hash chain with signed checkpoints proves that what is in the log is what Steward wrote. It
+cannot prove that nothing was taken away at the end: a log cut back to an earlier checkpoint,
+or rewritten without any checkpoint, still verifies on its own. So each time the daemon signs a
+checkpoint it also writes that checkpoint's place and hash (`seq`, `head`) into its database,
+and at start it refuses a log that does not hold exactly that line there.
+
+The anchor is only as far out of reach as the database: someone with the steward user's rights
+can rewrite both. The anchors an attacker cannot reach are those that left the machine: the
+checkpoint printed in every governors' report and in every alert e-mail (`describe`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DATABASE_NAME = "steward.sqlite3"
+
+
+@dataclass(frozen=True)
+class AuditAnchor:
+    """A checkpoint Steward signed: its place in the chain, its own line's hash (`head`), the
+    chain head it sealed, when it was signed, and the file it was written to."""
+
+    seq: int
+    head: str
+    sealed: str
+    signed_at: str
+    file: str
+
+    def describe(self) -> str:
+        """How the anchor is written for people, the same in reports, alerts and errors, so
+        the figures can be compared by eye: `checkpoint #1234 (hash 0a1b2c3d4e5f6a7b…)`."""
+        from daemon.audit.chain import checkpoint_name  # noqa: PLC0415
+
+        return checkpoint_name(self.seq, self.head)
+
+    def as_fields(self) -> dict[str, Any]:
+        return {"seq": self.seq, "head": self.head, "sealed": self.sealed,
+                "signed_at": self.signed_at, "file": self.file}
+
+
+def anchor_of(checkpoint: dict[str, Any], file: str) -> AuditAnchor:
+    """The anchor for a checkpoint entry as `AuditLog` wrote it (with its `hash`)."""
+    return AuditAnchor(seq=checkpoint["seq"], head=checkpoint["hash"],
+                       sealed=checkpoint["prev"], signed_at=checkpoint["timestamp"], file=file)
+
+
+def anchor_from_row(row: dict[str, Any] | None) -> AuditAnchor | None:
+    """The anchor from `Store.audit_anchor()`'s row, or None."""
+    if not row:
+        return None
+    return AuditAnchor(seq=row["seq"], head=row["head"], sealed=row["sealed"],
+                       signed_at=row["signed_at"], file=row["file"])
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    """What the database says about the log: its anchor, and what Steward has done (for a log
+    that holds no checkpoint at all, e.g. on an install from before anchors)."""
+
+    anchor: AuditAnchor | None
+    activity: str | None
+
+
+def read_state_record(state_dir: Path) -> StateRecord:
+    """The record in `state_dir`'s database, read only (an auditor may not be able to write
+    there); an empty record when there is no database, or one from before anchors."""
+    from daemon.runtime.store import ACTIVITY_QUERY, ANCHOR_QUERY, describe_activity  # noqa: PLC0415
+
+    database = Path(state_dir) / DATABASE_NAME
+    if not database.is_file():
+        return StateRecord(None, None)
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            db.row_factory = sqlite3.Row
+            activity = describe_activity(dict(db.execute(ACTIVITY_QUERY).fetchone()))
+            try:
+                row = db.execute(ANCHOR_QUERY).fetchone()
+            except sqlite3.OperationalError:  # no anchor table yet
+                row = None
+    except sqlite3.DatabaseError:
+        return StateRecord(None, None)
+    return StateRecord(anchor_from_row(dict(row) if row else None), activity)
+
+
+def refusal_message(report, state_dir: Path) -> str:
+    """What the administrator reads when Steward refuses to start on its audit log
+    (`report`, a ChainReport that did not verify): what is wrong, and what to do, in order."""
+    state_dir = Path(state_dir)
+    anchor = report.anchor
+    record = (f" Steward's own record of its last signed checkpoint is {anchor.describe()}, "
+              f"signed {anchor.signed_at}: compare it with the one in the last governors' "
+              "report or alert e-mail (if those differ too, the database was changed as "
+              "well)." if anchor else "")
+    return (
+        f"the audit log does not verify: {report.problem.describe()}.{record} "
+        "Steward added nothing to it. What to do: (1) keep the evidence: copy "
+        f"{state_dir / 'audit.jsonl'}, {state_dir / 'audit-archive'} and "
+        f"{state_dir / 'audit-tampered'} off the machine before anything else; "
+        "(2) either restore the log from a backup, or move the damaged files aside (e.g. into "
+        f"{state_dir / 'audit.damaged'}/) to begin a new log; (3) record that decision, as "
+        "the user Steward runs as: `steward audit reset-anchor --reason \"what happened and "
+        "what you did\"` writes it into the log and the database; (4) start Steward again")
+
+
+class AnchorResetRefused(Exception):
+    """Nothing was changed; the message says why, for the administrator."""
+
+
+@dataclass(frozen=True)
+class AnchorReset:
+    """What `reset_anchor` did: the event it recorded, the anchor before and the one now."""
+
+    event: dict[str, Any]
+    previous: AuditAnchor | None
+    anchor: AuditAnchor | None
+
+
+def reset_anchor(state_dir: Path, reason: str, *, mailer=None) -> AnchorReset:
+    """`steward audit reset-anchor`: after Steward refused a log (cut short, restored from an
+    older backup, or moved aside to begin anew), a person decides to carry on with the log as
+    it now is. The decision is recorded where it cannot be missed: an `audit.anchor_reset`
+    event (who, why, the anchor given up, what was wrong) appended to the log and signed at
+    once, that checkpoint becoming the new anchor, and an e-mail to the administrators.
+
+    Raise AnchorResetRefused, changing nothing, when no reason is given, the signing key or
+    the database cannot be opened, the log matches the anchor (nothing to reset), or the log
+    itself does not verify (it cannot be continued: move it aside first)."""
+    import getpass  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    from daemon.audit.chain import AuditLog, load_signing_key  # noqa: PLC0415
+    from daemon.audit.verification import verify_chain  # noqa: PLC0415
+    from daemon.runtime.keys import public_key_text  # noqa: PLC0415
+    from daemon.runtime.store import Store, StoreError  # noqa: PLC0415
+
+    state_dir = Path(state_dir)
+    if not reason.strip():
+        raise AnchorResetRefused("say why with --reason: it is kept in the log for auditors")
+    key = load_signing_key(state_dir)
+    if key is None:
+        raise AnchorResetRefused("cannot read Steward's audit signing key, so the decision "
+                                 "could not be signed: run this as the user Steward runs as "
+                                 "(e.g. sudo -u steward)")
+    try:
+        store = Store(state_dir / DATABASE_NAME)
+    except StoreError as error:
+        raise AnchorResetRefused(str(error)) from None
+    try:
+        previous = anchor_from_row(store.audit_anchor())
+        activity = store.activity()
+        public = public_key_text(key)
+        checked = verify_chain([state_dir], [public], open_tail=True, unsigned_ok=True,
+                               anchor=previous, earlier_activity=activity)
+        if checked.intact:
+            raise AnchorResetRefused(
+                "the audit log holds Steward's anchored "
+                f"{previous.describe() if previous else 'record'}: nothing to reset")
+        chain = verify_chain([state_dir], [public], open_tail=True, unsigned_ok=True)
+        if not chain.intact:
+            raise AnchorResetRefused(
+                f"the log itself does not verify ({chain.problem.describe()}), so it cannot "
+                f"be continued. Keep it as evidence: stop Steward (while it runs it puts a "
+                f"moved log back), then move {state_dir / 'audit.jsonl'}, "
+                f"{state_dir / 'audit-archive'} and {state_dir / 'audit-tampered'} aside (e.g. "
+                f"into {state_dir / 'audit.damaged'}/), then run this again to begin a new log")
+
+        def anchor(checkpoint: dict[str, Any]) -> None:
+            store.set_audit_anchor(checkpoint["seq"], checkpoint["hash"], checkpoint["prev"],
+                                   checkpoint["timestamp"], "audit.jsonl",
+                                   datetime.now(UTC))
+
+        audit = AuditLog(state_dir / "audit.jsonl", signing_key=key, on_checkpoint=anchor)
+        try:
+            event = audit.record(
+                "audit.anchor_reset", level="warning", audience="admin", reason=reason,
+                by=os.environ.get("SUDO_USER") or getpass.getuser(),
+                previous_anchor=previous.as_fields() if previous else None,
+                earlier_activity=activity, problem=checked.problem.message,
+                log_found=f"{chain.events} events, {chain.checkpoints} signed checkpoint(s)")
+            audit.checkpoint("anchor-reset")
+            if mailer is not None:
+                mailer.alert(audit, "Audit log anchor reset", (
+                    f"{event['by']} reset the record Steward keeps of its audit log's last "
+                    f"checkpoint, at {event['timestamp']}.\n\nReason given: {reason}\n\n"
+                    f"What was wrong: {checked.problem.message}\n\nThe record given up: "
+                    f"{previous.describe() + ', signed ' + previous.signed_at if previous else 'none'}"
+                    f".\nThe decision is event #{event['seq']} of the log, signed at once.\n"))
+        finally:
+            audit.close()
+        return AnchorReset(event, previous, anchor_from_row(store.audit_anchor()))
+    finally:
+        store.close()

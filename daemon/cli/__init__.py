@@ -1,0 +1,2 @@
+"""The `steward` command: one module per wing declares that wing's commands; `main` gathers
+them. Commands call the wings; no wing calls back."""

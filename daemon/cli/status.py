@@ -1,0 +1,74 @@
+"""`steward status`: the queue, the next posts, platform health and the last events, read from
+the state directory (works whether or not the daemon is running)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import deque
+from pathlib import Path
+
+from config.settings import StewardSettings
+from daemon.audit.reading import visible
+from daemon.runtime.store import parse_timestamp
+
+
+def recent_events(audit_path: Path, count: int = 10) -> list[dict]:
+    """The last `count` audit events (only the last 2,000 lines are read)."""
+    if not audit_path.is_file():
+        return []
+    with open(audit_path, encoding="utf-8", errors="replace") as handle:
+        tail = deque(handle, maxlen=2000)
+    events = []
+    for line in tail:
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events[-count:] if count else events
+
+
+def platform_health(events: list[dict]) -> dict[str, str]:
+    health: dict[str, str] = {}
+    for event in events:
+        if event.get("event") == "platform.available":
+            health[event["platform"]] = f"up since {event['timestamp']}"
+        elif event.get("event") == "platform.unavailable":
+            health[event["platform"]] = f"DOWN since {event['timestamp']}: {event.get('reason')}"
+    return health
+
+
+def print_status(settings: StewardSettings) -> int:
+    state_dir = settings.paths.state_dir
+    database = state_dir / "steward.sqlite3"
+    if not database.is_file():
+        print(f"No state in {state_dir} yet: Steward has not run with this configuration.")
+        return 0
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    counts = {row["state"]: row["n"] for row in db.execute(
+        "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")}
+    print(f"State directory: {state_dir} (mode: {settings.mode})")
+    print("Deliveries: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+                            or "none yet"))
+    upcoming = db.execute(
+        "SELECT s.name, s.publish_at, s.status, group_concat(d.platform || ' ' || d.state, ', ') "
+        "AS deliveries FROM submissions s JOIN deliveries d ON d.submission_id = s.id "
+        "WHERE s.status IN ('scheduled', 'held') GROUP BY s.id ORDER BY s.publish_at LIMIT 10"
+    ).fetchall()
+    print("\nNext posts:" if upcoming else "\nNext posts: none queued")
+    for row in upcoming:
+        when = parse_timestamp(row["publish_at"])
+        print(visible(f"  {when:%Y-%m-%d %H:%M} UTC  {row['name']}  [{row['status']}: "
+                      f"{row['deliveries']}]"))
+    db.close()
+    events = recent_events(state_dir / "audit.jsonl", 2000)
+    health = platform_health(events)
+    print("\nPlatforms (last known):" if health else "\nPlatforms: not checked yet")
+    for platform, text in sorted(health.items()):
+        print(visible(f"  {platform}: {text}"))
+    print("\nLast events:")
+    for event in events[-10:]:
+        detail = event.get("name") or event.get("platform") or ""
+        print(visible(f"  {event.get('timestamp', '?')}  {event.get('event', '?')}  {detail}"))
+    return 0

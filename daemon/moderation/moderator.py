@@ -1,0 +1,391 @@
+"""Moderation: collect replies and comments on the school's posts, classify them, and act.
+
+For each platform, every poll: apply the decisions moderators queued (`steward moderate decide`,
+`restore`), then collect in parts (each of the school's recent posts, then mentions), each part
+classified and handled before its cursor is committed, so a rate limit mid-sweep loses nothing
+and repeats nothing (the replies table also refuses a reply twice).
+
+`act`, in this order, each step an audit event naming the clause: evidence (written and synced
+before anything changes), hide (or delete, where the school says remove), sanction as far as
+the platform allows (Facebook: block from the Page; X: mute and DM-block, block only on the
+Enterprise plan), then report (an e-mail to the head teacher and the e-safety lead, and a row in
+the incident log). `review` goes to the moderators' digest. A cap per platform per hour turns
+acting into review and alerts; dry-run classifies and reports but changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from datetime import datetime, timedelta
+
+import structlog
+
+from config.settings import StewardSettings
+from connectors.domain import Reply
+from connectors.errors import ConnectorError, RateLimited
+from daemon.audit.chain import AuditLog
+from daemon.moderation.evidence import EvidenceStore
+from daemon.moderation.rules import moderation_rules
+from daemon.moderation.school_model import model_path
+from daemon.moderation.worker import classify_elsewhere
+from daemon.runtime.clock import Clock
+from daemon.runtime.mail import Mailer, MailError
+from daemon.runtime.store import Store, timestamp
+from policies.moderation import Verdict
+
+log = structlog.get_logger("steward.moderation")
+
+
+class ClassifierUnavailable(Exception):
+    """Replies could not be classified; the sweep stops so their cursor is not committed."""
+COPY_REMOVE_REPORT = "st-marys.copy-remove-report"
+BLOCK_OR_REPORT = "st-marys.block-or-report"
+INCIDENT_LOG = "loughton.incident-log"
+
+
+class Moderator:
+    def __init__(self, settings: StewardSettings, store: Store, connectors: dict, audit: AuditLog,
+                 clock: Clock, mailer: Mailer, evidence: EvidenceStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.connectors = connectors
+        self.audit = audit
+        self.clock = clock
+        self.mailer = mailer
+        self.evidence = evidence
+        self._locks = {platform: threading.Lock() for platform in connectors}
+        self._cap_alerted: dict[str, datetime] = {}
+        self._school_model_failure: str | None = None
+
+    # -- one sweep ---------------------------------------------------------------------------
+
+    def sweep(self, platform: str) -> None:
+        """Apply queued decisions, then collect and handle new replies, part by part."""
+        lock = self._locks[platform]
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            self._apply_decisions(platform)
+            for key, fetch in self._parts(platform):
+                try:
+                    replies, cursor = fetch()
+                except RateLimited as error:
+                    self.audit.record("moderation.sweep_paused", level="warning",
+                                      platform=platform, part=key, reason=error.message)
+                    return  # the rest of the sweep waits for the next poll; nothing is lost
+                except ConnectorError as error:
+                    self.audit.record("moderation.collect_failed", level="warning",
+                                      platform=platform, part=key, reason=error.message)
+                    continue
+                try:
+                    self.handle(platform, replies)
+                except ClassifierUnavailable:
+                    return  # tried again at the next poll; the cursor has not moved
+                self.store.set_cursor(platform, key, cursor)
+            self._send_review_digest(platform)
+        finally:
+            lock.release()
+
+    def _parts(self, platform: str):
+        """(cursor key, fetch function) for each part of a sweep."""
+        connector = self.connectors[platform]
+        since = self.clock.now() - timedelta(days=self.settings.moderation.watch_days)
+        posts = [row["remote_id"] for row in self.store.query(
+            "SELECT remote_id FROM deliveries WHERE platform = ? AND state = 'sent' AND "
+            "remote_id IS NOT NULL AND updated_at >= ? ORDER BY updated_at",
+            (platform, timestamp(since)))]
+        parts = []
+        for post in posts:
+            key = f"post:{post}"
+            if platform == "x":
+                parts.append((key, self._x_fetch(connector.replies_in_conversation, post, key)))
+            else:
+                cursor = self.store.cursor(platform, key)
+                parts.append((key, lambda post=post, cursor=cursor:
+                              connector.comments_on(post, cursor)))
+        if platform == "x":
+            parts.append(("mentions", self._x_fetch(
+                lambda _unused, since_id: connector.mentions(since_id), None, "mentions")))
+        return parts
+
+    def _x_fetch(self, call, argument, key):
+        def fetch():
+            since_id = self.store.cursor("x", key)
+            replies = call(argument, since_id)
+            newest = max((int(reply.reply_id) for reply in replies), default=None)
+            cursor = str(max(newest, int(since_id or 0))) if newest else since_id
+            return replies, cursor
+        return fetch
+
+    # -- handling replies --------------------------------------------------------------------
+
+    def handle(self, platform: str, replies: list[Reply]) -> None:
+        """Classify and handle replies not seen before."""
+        known = {row["reply_id"] for row in self.store.query(
+            "SELECT reply_id FROM replies WHERE platform = ?", (platform,))}
+        fresh = list({reply.reply_id: reply for reply in replies
+                      if reply.reply_id not in known}.values())
+        if not fresh:
+            return
+        try:
+            verdicts = classify_elsewhere([reply.text for reply in fresh],
+                                          moderation_rules(self.settings),
+                                          model_path(self.settings.paths.state_dir),
+                                          self._school_model_failed)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            self.audit.record("moderation.classifier_failed", level="error", platform=platform,
+                              reason=str(error), audience="admin")
+            raise ClassifierUnavailable(str(error)) from None
+        for reply, verdict in zip(fresh, verdicts, strict=True):
+            row_id = self._record(reply, verdict)
+            if row_id is None:
+                continue
+            self.audit.record("reply.classified", platform=platform, reply=f"R{row_id}",
+                              reply_id=reply.reply_id, author_id=reply.author_id,
+                              verdict=verdict.verdict, score=round(verdict.score, 3),
+                              reasons=list(verdict.reasons))
+            if verdict.verdict == "act":
+                self._act_or_hold(row_id, reply, verdict)
+            elif verdict.verdict == "review":
+                self._set_status(row_id, "review")
+
+    def _record(self, reply: Reply, verdict: Verdict) -> int | None:
+        keep_text = verdict.verdict != "allow"  # allowed messages are not kept
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO replies (platform, reply_id, author_id, author_handle, "
+                "in_reply_to, url, received_at, verdict, score, reasons, status, updated_at, "
+                "text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (reply.platform, reply.reply_id, reply.author_id, reply.author_handle,
+                 reply.in_reply_to, reply.url, timestamp(self.clock.now()), verdict.verdict,
+                 verdict.score, json.dumps(list(verdict.reasons)), "allowed"
+                 if verdict.verdict == "allow" else "new", timestamp(self.clock.now()),
+                 reply.text if keep_text else None))
+            return cursor.lastrowid if cursor.rowcount else None
+
+    def _set_status(self, row_id: int, status: str, **fields) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.store.transaction() as db:
+            db.execute(f"UPDATE replies SET status = ?, updated_at = ?"  # noqa: S608
+                       f"{', ' + assignments if assignments else ''} WHERE id = ?",
+                       (status, timestamp(self.clock.now()), *fields.values(), row_id))
+
+    def _actions_this_hour(self, platform: str) -> int:
+        since = timestamp(self.clock.now() - timedelta(hours=1))
+        return self.store.query("SELECT COUNT(*) AS n FROM replies WHERE platform = ? AND "
+                                "status IN ('acted', 'acting') AND updated_at >= ?",
+                                (platform, since))[0]["n"]
+
+    def _act_or_hold(self, row_id: int, reply: Reply, verdict: Verdict) -> None:
+        moderation = self.settings.moderation
+        if moderation.dry_run:
+            self._set_status(row_id, "dry-run")
+            self.audit.record("moderation.dry_run", platform=reply.platform, reply=f"R{row_id}",
+                              note="would have saved evidence, hidden, sanctioned and reported")
+            self._report(row_id, reply, verdict, ["none: dry run"], None, None, dry_run=True)
+            return
+        if self._actions_this_hour(reply.platform) >= moderation.max_actions_per_hour:
+            self._set_status(row_id, "review", decision="cap")
+            self.audit.record("moderation.cap_reached", level="warning", platform=reply.platform,
+                              reply=f"R{row_id}", cap=moderation.max_actions_per_hour,
+                              audience="admin")
+            last = self._cap_alerted.get(reply.platform)
+            if last is None or self.clock.now() - last > timedelta(hours=1):
+                self._cap_alerted[reply.platform] = self.clock.now()
+                self.mailer.alert(
+                    self.audit, f"Moderation cap reached on {reply.platform}",
+                    f"More than {moderation.max_actions_per_hour} replies on "
+                    f"{reply.platform} would have been acted on within an hour. Steward "
+                    "now only reports them for review until the hour has passed. If "
+                    "this is a pile-on, review the digest; if the classifier misfires, "
+                    "set moderation.dry_run = true and tell the administrator.")
+            return
+        self.act(row_id, reply, verdict)
+
+    def _school_model_failed(self, reason: str) -> None:
+        """The school's model broke but the default detector answered: say so every sweep in
+        the audit log, and by e-mail once per new reason, rather than stop moderating."""
+        self.audit.record("moderation.school_model_failed", level="warning", reason=reason,
+                          note="the default detector classified these replies alone",
+                          audience="admin")
+        if reason == self._school_model_failure:
+            return
+        self._school_model_failure = reason
+        self.mailer.alert(
+            self.audit, "The school's moderation model failed",
+            f"Steward could not use the school's own moderation model ({reason}). Replies "
+            "are still classified and acted on by the default detector, which catches less. "
+            "A damaged or half-copied model folder is the usual cause: train the model again "
+            "with `steward moderate train`, or check the [train] extra is installed in "
+            "Steward's environment; `steward moderate classify --school-model` shows whether "
+            "it works.")
+
+    def act(self, row_id: int, reply: Reply, verdict: Verdict) -> None:
+        """Evidence, hide, sanction, report: in that order, each step recorded."""
+        self._set_status(row_id, "acting")
+        path, digest = self.evidence.save(reply, verdict, self.clock.now())
+        self._set_status(row_id, "acting", evidence_path=str(path), evidence_sha256=digest)
+        self.audit.record("evidence.saved", clause=COPY_REMOVE_REPORT, platform=reply.platform,
+                          reply=f"R{row_id}", sha256=digest, path=str(path))
+        connector = self.connectors[reply.platform]
+        actions: list[str] = []
+        remove = reply.platform == "facebook" and self.settings.moderation.remove_instead_of_hide
+        self._step(actions, row_id, reply, "reply.deleted" if remove else "reply.hidden",
+                   "deleted" if remove else "hidden", COPY_REMOVE_REPORT,
+                   (lambda: connector.delete_reply(reply)) if remove else
+                   (lambda: connector.hide(reply)))
+        if reply.author_id:
+            if reply.platform == "facebook":
+                self._step(actions, row_id, reply, "user.blocked", "author blocked from the Page",
+                           BLOCK_OR_REPORT, lambda: connector.block(reply.author_id))
+            else:
+                self._step(actions, row_id, reply, "user.muted", "author muted",
+                           BLOCK_OR_REPORT, lambda: connector.mute(reply.author_id))
+                self._step(actions, row_id, reply, "user.dm_blocked",
+                           "author's direct messages blocked", BLOCK_OR_REPORT,
+                           lambda: connector.dm_block(reply.author_id))
+                if self.settings.x.plan == "enterprise":
+                    self._step(actions, row_id, reply, "user.blocked", "author blocked",
+                               BLOCK_OR_REPORT, lambda: connector.block(reply.author_id))
+                else:
+                    actions.append("not blocked: blocking by API needs X's Enterprise plan "
+                                   "(block by hand if needed; see below)")
+        else:
+            actions.append("author not sanctioned: the platform did not say who wrote it")
+        incident = self._report(row_id, reply, verdict, actions, path, digest)
+        self._set_status(row_id, "acted", incident=incident, actions=json.dumps(actions))
+
+    def _step(self, actions, row_id, reply, event, done, clause, call) -> None:
+        try:
+            call()
+        except ConnectorError as error:
+            actions.append(f"FAILED to {done.split()[0]}: {error.message}")
+            self.audit.record(event + "_failed", level="error", clause=clause,
+                              platform=reply.platform, reply=f"R{row_id}", reason=error.message,
+                              audience="admin")
+            return
+        actions.append(done)
+        self.audit.record(event, clause=clause, platform=reply.platform, reply=f"R{row_id}",
+                          author_id=reply.author_id)
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def _incident_number(self) -> str:
+        year = self.clock.now().year
+        count = self.store.query("SELECT COUNT(*) AS n FROM incidents WHERE number LIKE ?",
+                                 (f"INC-{year}-%",))[0]["n"]
+        return f"INC-{year}-{count + 1:04d}"
+
+    def _report(self, row_id, reply, verdict, actions, path, digest, dry_run=False) -> str:
+        mail = self.settings.mail
+        recipients = [address for address in (mail.head_teacher, mail.esafety_lead) if address]
+        number = "DRY-RUN" if dry_run else self._incident_number()
+        nature = ", ".join(verdict.reasons) or "offensive"
+        body = "\n".join([
+            f"{'[DRY RUN: nothing was changed] ' if dry_run else ''}Incident {number}",
+            f"School: {self.settings.school.name}",
+            f"Platform: {reply.platform}", f"When: {reply.created_at or self.clock.now()}",
+            f"Author: {reply.author_handle} (id {reply.author_id or 'unknown'})",
+            f"Link: {reply.url}", f"Nature: {nature} (score {verdict.score:.2f})",
+            "Action taken:", *[f"  - {action}" for action in actions],
+            f"Evidence: {path} (SHA-256 {digest})" if path else "Evidence: none (dry run)",
+            "", "The message, as posted:", "", *[f"> {line}" for line in reply.text.splitlines()],
+            "", f"Wrongly flagged? `steward moderate restore R{row_id}` undoes the hide and the "
+            "sanctions.", f"Policy: St Mary's CE Primary: {nature and 'abuse'} must be copied, "
+            "removed and reported to the Head Teacher or e-Safety coordinator."])
+        subject = f"[Steward] {'Dry run: ' if dry_run else ''}incident {number} on {reply.platform}"
+        try:
+            channel = self.mailer.send(recipients, subject, body)
+        except MailError as error:
+            channel = "outbox (SMTP failed)"
+            self.audit.record("report.mail_failed", level="error", reason=str(error),
+                              audience="admin")
+        if dry_run:
+            return number
+        reported = ", ".join(role for role, address in (("head teacher", mail.head_teacher),
+                                                        ("e-safety lead", mail.esafety_lead))
+                             if address) or "outbox (no recipients configured)"
+        with self.store.transaction() as db:
+            db.execute("INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (number, timestamp(self.clock.now()), reply.platform, nature,
+                        "; ".join(actions), reported, "open", digest, str(path), row_id))
+        self.audit.record("incident.recorded", clause=INCIDENT_LOG, incident=number,
+                          platform=reply.platform, reply=f"R{row_id}", nature=nature,
+                          action_taken="; ".join(actions), reported_to=reported,
+                          channel=channel, evidence_sha256=digest)
+        return number
+
+    def _send_review_digest(self, platform: str) -> None:
+        rows = self.store.query("SELECT * FROM replies WHERE platform = ? AND status = 'review' "
+                                "AND (decision IS NULL OR decision = 'cap') AND digest_sent = 0",
+                                (platform,))
+        if not rows:
+            return
+        lines = [f"{len(rows)} repl{'y' if len(rows) == 1 else 'ies'} on {platform} need a "
+                 "moderator's decision:", ""]
+        for row in rows:
+            lines += [f"R{row['id']}  {row['url']}  by {row['author_handle']}  score "
+                      f"{row['score']:.2f}  ({', '.join(json.loads(row['reasons'])) or '-'})",
+                      *[f"    > {line}" for line in (row["text"] or "").splitlines()],
+                      f"    decide: steward moderate decide R{row['id']} act|allow", ""]
+        try:
+            self.mailer.send(list(self.settings.mail.moderators),
+                             f"[Steward] {len(rows)} to review on {platform}", "\n".join(lines))
+        except MailError as error:
+            self.audit.record("review.mail_failed", level="error", reason=str(error))
+        with self.store.transaction() as db:
+            db.executemany("UPDATE replies SET digest_sent = 1 WHERE id = ?",
+                           [(row["id"],) for row in rows])
+        self.audit.record("review.digest_sent", platform=platform, items=len(rows))
+
+    # -- moderators' decisions ---------------------------------------------------------------
+
+    def _apply_decisions(self, platform: str) -> None:
+        rows = self.store.query("SELECT * FROM replies WHERE platform = ? AND decision IN "
+                                "('act', 'allow', 'restore')", (platform,))
+        for row in rows:
+            reply = _reply_from_row(row)
+            if row["decision"] == "act" and row["status"] in ("review", "dry-run"):
+                verdict = Verdict("act", row["score"], tuple(json.loads(row["reasons"])) +
+                                  ("moderator",))
+                self._set_status(row["id"], row["status"], decision="done", label="offensive")
+                self.act(row["id"], reply, verdict)
+            elif row["decision"] == "allow":
+                self._set_status(row["id"], "decided-allow", decision="done", label="clean")
+                self.audit.record("moderation.allowed_by_moderator", platform=platform,
+                                  reply=f"R{row['id']}")
+            elif row["decision"] == "restore":
+                self._restore(row, reply)
+
+    def _restore(self, row, reply: Reply) -> None:
+        connector = self.connectors[reply.platform]
+        steps = [("unhidden", lambda: connector.unhide(reply.reply_id))]
+        if reply.author_id and reply.platform == "x":
+            steps.append(("unmuted", lambda: connector.unmute(reply.author_id)))
+            if self.settings.x.plan == "enterprise":
+                steps.append(("unblocked", lambda: connector.unblock(reply.author_id)))
+        elif reply.author_id:
+            steps.append(("unblocked", lambda: connector.unblock(reply.author_id)))
+        undone = []
+        for action, call in steps:
+            try:
+                call()
+                undone.append(action)
+            except ConnectorError as error:
+                undone.append(f"could not be {action}: {error.message}")
+        self._set_status(row["id"], "restored", decision="done", label="clean")
+        if row["incident"]:
+            with self.store.transaction() as db:
+                db.execute("UPDATE incidents SET outcome = ? WHERE number = ?",
+                           ("restored: wrongly flagged (" + ", ".join(undone) + ")",
+                            row["incident"]))
+        self.audit.record("moderation.restored", platform=reply.platform, reply=f"R{row['id']}",
+                          incident=row["incident"], undone=undone)
+
+
+def _reply_from_row(row) -> Reply:
+    return Reply(platform=row["platform"], reply_id=row["reply_id"], author_id=row["author_id"],
+                 author_handle=row["author_handle"], text=row["text"] or "",
+                 in_reply_to=row["in_reply_to"], created_at=None, url=row["url"])

@@ -1,0 +1,143 @@
+"""Assess a submission in one pass: check its approvals, prepare its pictures (clean location,
+blur faces where configured), then run every policy once, on the prepared pictures.
+
+Used by the intake and by `steward check`, so a draft checked by hand is judged exactly as the
+daemon will judge it. Nothing here reads the inbox: the submission's bytes were read once by
+`daemon.posts.reading`, and everything below works on those bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from config.settings import StewardSettings
+from connectors.facebook import FacebookPageConnector
+from connectors.x import XConnector
+from daemon.posts.approval import verify_approvals
+from daemon.posts.media_fixing import CleanedImage, prepare_media
+from daemon.posts.reading import read_submission
+from daemon.posts.rosters import load_consent, load_roster, roster_path
+from policies.approval import approved
+from policies.displayed_text import visible
+from policies.findings import Finding, LinkRules, NameRules, PolicyContext
+from policies.pipeline import evaluate
+from policies.platforms import target_platforms
+from policies.roster import RosterError
+from policies.submission import Submission
+
+CAPABILITIES = {"x": XConnector.capabilities, "facebook": FacebookPageConnector.capabilities}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    submission: Submission
+    findings: list[Finding]
+    signers: tuple[str, ...]
+    platforms: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    context: PolicyContext | None = None
+    images: tuple[CleanedImage, ...] = ()  # the cleaned pictures, as they will be published
+
+    @property
+    def accepted(self) -> bool:
+        return not self.findings
+
+
+def assess(path: Path, settings: StewardSettings, now: datetime,
+           name: str | None = None) -> Assessment:
+    """Read the submission at `path` and judge it as of `now`; never raises for bad input."""
+    submission = read_submission(path, settings.school.time_zone, settings.intake.max_text_bytes,
+                                 name=name, max_media_bytes=settings.intake.max_media_bytes)
+    return assess_submission(submission, settings, now)
+
+
+def assess_submission(submission: Submission, settings: StewardSettings,
+                      now: datetime) -> Assessment:
+    """Judge a submission already read, as of `now`; never raises for bad input."""
+    signers = {signer.name: signer.public_key for signer in settings.approval.signers}
+    evidence = verify_approvals(submission, signers)
+    notes: list[str] = []
+    roster_problem: list[Finding] = []
+    try:
+        roster = load_roster(settings)
+    except RosterError as error:
+        roster = None
+        roster_problem.append(Finding(
+            "pupil-names", "st-marys.no-full-names",
+            f"the pupil roster cannot be read, so pupils' names cannot be checked: {error}",
+            "Tell the administrator: the roster file must be fixed before posts can go out.",
+            audience="admin"))
+    if roster is None and not roster_problem:
+        notes.append(f"No pupil roster at {roster_path(settings)}: pupils' names were NOT "
+                     "checked.")
+    try:
+        consent = load_consent(settings)
+    except RosterError as error:
+        consent = None
+        roster_problem.append(Finding(
+            "photo-consent", "st-marys.photo-consent",
+            f"the photo consent register cannot be read: {error}",
+            "Tell the administrator: the register must be fixed before photos of pupils can go "
+            "out.", audience="admin"))
+    context = PolicyContext(
+        now=now,
+        time_zone=settings.school.time_zone,
+        enabled_platforms=tuple(settings.enabled_platforms()),
+        max_images={name: c.max_images_per_post for name, c in CAPABILITIES.items()},
+        max_text_length={name: c.max_text_length for name, c in CAPABILITIES.items()},
+        max_image_bytes={name: c.max_image_bytes for name, c in CAPABILITIES.items()},
+        max_media_bytes=settings.intake.max_media_bytes,
+        grace_minutes=settings.publishing.grace_minutes,
+        approvals_required=settings.approval.approvals_required,
+        approval=evidence,
+        roster=roster,
+        names=NameRules(settings.pupils.words_between,
+                        settings.pupils.allow_first_name_and_initial,
+                        settings.pupils.allow_first_names),
+        school_contact_details=tuple(settings.personal_data.school_contact_details),
+        links=LinkRules(tuple(settings.links.allow_domains), tuple(settings.links.deny_domains),
+                        tuple(settings.links.extra_shorteners)),
+        consent=consent,
+        require_pictured=settings.consent.require_pictured,
+        faces=settings.faces.policy,
+        max_megapixels=settings.faces.max_megapixels,
+    )
+    blur = settings.faces.policy == "blur"
+    prepared = prepare_media(submission, blur=blur, may_decode=approved(context),
+                             max_pixels=int(settings.faces.max_megapixels * 1_000_000))
+    if blur:  # the blurred copies must show no face at all
+        context = replace(context, faces="refuse")
+    if submission.ignored:
+        notes.append(f"{len(submission.ignored)} file(s) in the folder are not listed in "
+                     "post.md and were ignored (not read, not kept): "
+                     + ", ".join(visible(name) for name in submission.ignored))
+    findings = evaluate(prepared.submission, context) + roster_problem
+    if not findings and len(prepared.images) != len(submission.images):
+        findings.append(Finding(
+            "location-metadata", "st-marys.no-geolocation",
+            "a picture could not be prepared for publishing",
+            "Use a JPEG or PNG export of the picture (any phone or photo app can save one)."))
+    return Assessment(submission, findings, evidence.valid_signers,
+                      target_platforms(submission, context), tuple(notes), context,
+                      prepared.images)
+
+
+def approval_problem_now(path: Path, name: str, settings: StewardSettings) -> str | None:
+    """Check the approvals of an accepted post (Steward's own copy at `path`) against the
+    signers configured now; return why they no longer suffice, or None if they do.
+
+    A signer removed from the configuration (or given a new key) since the post was accepted
+    no longer vouches for it: their signature stops counting at once, not only for new posts.
+    """
+    submission = read_submission(path, settings.school.time_zone, settings.intake.max_text_bytes,
+                                 name=name, max_media_bytes=settings.intake.max_media_bytes)
+    signers = {signer.name: signer.public_key for signer in settings.approval.signers}
+    evidence = verify_approvals(submission, signers)
+    have = len(set(evidence.valid_signers))
+    need = settings.approval.approvals_required
+    if have >= need:
+        return None
+    return (f"its approvals no longer suffice: {have} of the {need} needed still come from "
+            "configured SLT signers (a signer was removed or given a new key since it was "
+            "accepted)")

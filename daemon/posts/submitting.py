@@ -1,0 +1,70 @@
+"""Put a submission into the inbox atomically, the way `steward submit` does (Maildir style).
+
+The submission is copied to a hidden temporary name inside the inbox, optionally signed there,
+synced to disk, and renamed to its final name, so the intake sees it appear complete in one
+event and never reads a half-copied post.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from daemon.posts.approval import sign_submission
+from daemon.posts.reading import read_submission
+from daemon.runtime.keys import ApprovalKey
+
+
+class SubmitError(Exception):
+    """The submission cannot be placed in the inbox; the message says why."""
+
+
+def _fsync_tree(path: Path) -> None:
+    targets = [path] if path.is_file() else [Path(root, name) for root, _, files in os.walk(path)
+                                             for name in files] + [path]
+    for target in targets:
+        descriptor = os.open(target, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def submit(source: Path, inbox: Path, *, keys: list[ApprovalKey] = (), time_zone: str,
+           max_text_bytes: int, max_media_bytes: int) -> Path:
+    """Copy `source` (folder or file) into `inbox`, sign the copy with `keys`, rename it in.
+
+    Return the final path. Raise SubmitError for a missing source, a link, or a name taken.
+    """
+    source = Path(source)
+    if source.is_symlink() or not source.exists():
+        raise SubmitError(f"{source}: not found (or a symbolic link)")
+    inbox.mkdir(parents=True, exist_ok=True)
+    target = inbox / source.name
+    if os.path.lexists(target):
+        raise SubmitError(f"{target} already exists in the inbox; rename the post or wait until "
+                          "Steward has taken the other one")
+    staging = inbox / f".tmp-{secrets.token_hex(6)}-{source.name}"
+    try:
+        if source.is_dir():
+            shutil.copytree(source, staging, symlinks=True)
+        else:
+            shutil.copy2(source, staging)
+        for key in keys:
+            submission = read_submission(staging, time_zone, max_text_bytes, name=source.name,
+                                         max_media_bytes=max_media_bytes)
+            try:
+                sign_submission(submission, key, max_media_bytes)
+            except ValueError as error:
+                raise SubmitError(f"{source}: cannot be signed: {error}") from None
+        _fsync_tree(staging)
+        os.rename(staging, target)
+    except BaseException:
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+        elif staging.exists():
+            staging.unlink()
+        raise
+    return target
