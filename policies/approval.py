@@ -1,7 +1,7 @@
 """Only SLT-approved posts are published: enough distinct, valid signatures of configured signers.
 
-The signatures themselves are checked by `daemon.approval` (the only code holding the
-cryptography); this rule decides whether what was found is enough.
+The signatures themselves are checked by `daemon.posts.approval` (with `daemon.runtime.keys`,
+which holds the cryptography); this rule decides whether what was found is enough.
 """
 
 from __future__ import annotations

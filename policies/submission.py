@@ -17,7 +17,7 @@ The format, in full:
 Approvals live in `approvals.txt` beside post.md (one JSON object per line), or, for a single
 file, after a line `+++ approvals` (the signed bytes are everything before that line).
 
-This module is pure: it works on bytes that the daemon's reader (`daemon.submission_reading`)
+This module is pure: it works on bytes that the daemon's reader (`daemon.posts.reading`)
 has already read, once, from the inbox. Every rule, every hash and every signature check then
 sees those same bytes, so nothing can be swapped between being checked and being used.
 Parsing never raises on bad input: every problem becomes a `Finding` in `Submission.problems`,
