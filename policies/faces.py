@@ -44,8 +44,8 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
 
         try:
             faces = count_faces(data, int(context.max_megapixels * 1_000_000))
-        except ValueError:
-            findings.append(RULE.finding(f"image {number} cannot be examined for faces",
+        except ValueError as error:  # the detector's reason says what to do
+            findings.append(RULE.finding(f"image {number} cannot be examined for faces: {error}",
                                          "Export the picture again as JPEG or PNG."))
             continue
         if faces:

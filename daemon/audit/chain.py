@@ -75,6 +75,12 @@ def hashed_line(entry: dict[str, Any]) -> tuple[str, str]:
     """The log line for `entry` (its JSON with `hash` last, and a newline) and that hash: the
     one way a line is written, so split_line and line_hash can take it apart again."""
     body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (a file name that is not UTF-8, as the OS hands it over) cannot be
+        # written as UTF-8: write it as the JSON escape it is (\udcff), which reads back the same.
+        body = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), default=str)
     digest = line_hash(body)
     return f'{body[:-1]},"hash":"{digest}"}}\n', digest
 

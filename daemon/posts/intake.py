@@ -21,6 +21,7 @@ copies in `<state>/claims/`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -59,6 +60,10 @@ TAKEN_PREFIX = ".steward-taken-"   # a taken entry Steward was not allowed to de
 CLAIM_RECORD = "claim.json"        # in a claim's copy: the post's name, written last
 PARTIAL_PREFIX = ".partial-"       # a copy being made (Steward's own claims folder)
 RESUMED_RECORD = "resumed"         # in a claim's copy: judging it was interrupted once already
+FAILED_PREFIX = ".failed-"         # a copy whose recovery failed: kept for the administrator
+MAX_NAME_BYTES = 200               # leaves room for "-99" and ".NAME.rejected.txt.partial"
+_CLAIM_ID = re.compile(r"[0-9]{8}T[0-9]{12}-[A-Za-z0-9._-]{0,80}")
+_OWN_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 OLD_CLAIMS = ".steward/claimed"    # where releases before 0.2 kept claims, inside the inbox
 MOVE_PAIRING_SECONDS = 0.02
 
@@ -77,17 +82,19 @@ if InotifyMoveEventGrouper is not None:
 
 
 def fingerprint(path: Path) -> tuple:
-    """Sizes and modification times of everything in `path`: changes while it is written."""
+    """Sizes and modification times of an inbox entry and of what is directly inside it (a post
+    folder holds only files; anything deeper is refused, so it is never walked): they change
+    while it is written."""
     try:
-        if not path.is_dir() or path.is_symlink():
-            info = path.lstat()
-            return ((path.name, info.st_size, info.st_mtime_ns),)
-        entries = []
-        for root, _directories, files in os.walk(path):
-            for name in files[:1000]:
-                info = Path(root, name).lstat()
-                entries.append((os.path.relpath(Path(root, name), path), info.st_size,
-                                info.st_mtime_ns))
+        info = path.lstat()
+        entries = [(".", info.st_size, info.st_mtime_ns)]
+        if stat.S_ISDIR(info.st_mode):
+            with os.scandir(path) as folder:
+                for number, entry in enumerate(folder):
+                    if number >= 1000:
+                        break
+                    inside = entry.stat(follow_symlinks=False)
+                    entries.append((entry.name, inside.st_size, inside.st_mtime_ns))
         return tuple(sorted(entries))
     except OSError:
         return ()
@@ -127,7 +134,10 @@ class Intake:
 
     def prepare(self) -> None:
         """Create the folders and finish whatever a previous run left behind: copies it made,
-        entries it had claimed in the inbox, and claims of releases before 0.2."""
+        entries it had claimed in the inbox, and claims of releases before 0.2. The inbox may
+        hold entries planted to look like any of these: each is read as a submission (once,
+        no links) or removed, never followed; and one that fails is set aside, so that no
+        entry can stop Steward from starting."""
         for folder in (self.inbox, self.rejected, self.queue_dir, self.claims):
             folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.claims, 0o700)
@@ -137,27 +147,89 @@ class Intake:
         for copy in sorted(self.claims.iterdir()):
             if copy.name.startswith(PARTIAL_PREFIX):
                 shutil.rmtree(copy, ignore_errors=True)  # its original is still in the inbox
-            else:
-                self._resume_copy(copy)
+            elif not copy.name.startswith(FAILED_PREFIX):
+                self._safely(copy.name, lambda copy=copy: self._resume_copy(copy),
+                             set_aside=copy)
         with _opened_folder(self.inbox) as inbox:
             for entry in sorted(os.listdir(inbox)):
                 if entry.startswith(TAKEN_PREFIX):
                     _remove_original(inbox, entry)
                 elif entry.startswith(CLAIM_PREFIX):
-                    claim_id = entry.removeprefix(CLAIM_PREFIX)
-                    if (self.claims / claim_id).exists():
-                        _remove_original(inbox, entry)  # copied and judged before the stop
-                        continue
-                    self.audit.record("submission.claim_resumed", claim=claim_id)
-                    self._take(inbox, entry, claim_id, _claimed_name(claim_id))
-        old_claims = self.inbox / OLD_CLAIMS
-        for claim in sorted(old_claims.iterdir()) if old_claims.is_dir() else []:
-            entries = sorted(os.listdir(claim)) if claim.is_dir() else []
+                    self._safely(entry, lambda entry=entry: self._resume_claim(inbox, entry))
+            self._safely(OLD_CLAIMS, lambda: self._finish_old_claims(inbox))
+
+    def _safely(self, what: str, action: Callable[[], None], set_aside: Path | None = None
+                ) -> None:
+        """Run one piece of start-up recovery; if it fails, say so to the administrator, set
+        the copy aside (never tried again) and go on."""
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - one leftover must not stop the service
+            shown = visible(what)
+            if set_aside is not None and set_aside.exists():
+                aside = set_aside.with_name(FAILED_PREFIX + set_aside.name)
+                os.rename(set_aside, aside)
+                shown = f"{shown} (set aside as {aside})"
+            self.audit.record("intake.recovery_failed", level="error", entry=shown,
+                              reason=f"{error.__class__.__name__}: {error}", audience="admin")
+
+    def _resume_claim(self, inbox: int, entry: str) -> None:
+        """An entry the last run had claimed in the inbox (or one planted to look like it)."""
+        claim_id = entry.removeprefix(CLAIM_PREFIX)
+        if _valid_claim_id(claim_id) and (self.claims / claim_id).exists():
+            _remove_original(inbox, entry)  # copied before the stop; the copy is resumed
+            return
+        if not _valid_claim_id(claim_id):  # not a name Steward gave: claim it afresh
+            fresh = self._claim_id(claim_id)
+            os.rename(entry, CLAIM_PREFIX + fresh, src_dir_fd=inbox, dst_dir_fd=inbox)
+            entry, claim_id = CLAIM_PREFIX + fresh, fresh
+        self.audit.record("submission.claim_resumed", claim=claim_id)
+        self._take(inbox, entry, claim_id, _claimed_name(claim_id))
+
+    def _finish_old_claims(self, inbox: int) -> None:
+        """Claims a release before 0.2 left in `<inbox>/.steward/claimed/ID/NAME`. Only folders
+        this service made (its own user owns them) are taken, each opened without following a
+        link; anything else there was planted, and is reported, not read."""
+        try:
+            steward = os.open(".steward", _OWN_FOLDER_FLAGS, dir_fd=inbox)
+        except FileNotFoundError:
+            return
+        try:
+            if not _own(steward):
+                raise PermissionError("the inbox's .steward folder is not Steward's own")
+            claimed = os.open("claimed", _OWN_FOLDER_FLAGS, dir_fd=steward)
+            try:
+                if not _own(claimed):
+                    raise PermissionError("the inbox's .steward/claimed folder is not Steward's")
+                for claim_id in sorted(os.listdir(claimed)):
+                    self._safely(claim_id, lambda claim_id=claim_id: self._finish_old_claim(
+                        claimed, claim_id))
+            finally:
+                os.close(claimed)
+            with contextlib.suppress(OSError):
+                os.rmdir("claimed", dir_fd=steward)
+        finally:
+            os.close(steward)
+        with contextlib.suppress(OSError):
+            os.rmdir(".steward", dir_fd=inbox)
+
+    def _finish_old_claim(self, claimed: int, claim_id: str) -> None:
+        claim = os.open(claim_id, _OWN_FOLDER_FLAGS, dir_fd=claimed)
+        try:
+            if not _own(claim):
+                raise PermissionError(f"the old claim {visible(claim_id)} is not Steward's own")
+            entries = sorted(os.listdir(claim))
             if entries:
-                self.audit.record("submission.claim_resumed", claim=claim.name)
-                with _opened_folder(claim) as folder:
-                    self._take(folder, entries[0], claim.name, entries[0])
-            shutil.rmtree(claim, ignore_errors=True)
+                self.audit.record("submission.claim_resumed", claim=visible(claim_id))
+                fresh = self._claim_id(entries[0])
+                self._take(claim, entries[0], fresh, entries[0])
+        finally:
+            os.close(claim)
+        shutil.rmtree(claim_id, dir_fd=claimed)
+
+    def _claim_id(self, name: str) -> str:
+        """A new claim id: when it was taken, and a safe form of the post's name."""
+        return f"{self.clock.now():%Y%m%dT%H%M%S%f}-{_safe(name)}"
 
     def start(self) -> None:
         """Scan the inbox, then watch it (inotify), settle candidates and rescan periodically."""
@@ -238,24 +310,32 @@ class Intake:
     def _ticker(self) -> None:
         last_scan = self.clock.monotonic()
         while not self._stopping.wait(0.2):
-            now = self.clock.monotonic()
-            with self._guard:
-                candidates = dict(self._candidates)
-            for name, (previous, since) in candidates.items():
-                current = fingerprint(self.inbox / name)
-                if not current:
-                    with self._guard:
-                        self._candidates.pop(name, None)
-                elif current != previous:
-                    with self._guard:
-                        self._candidates[name] = (current, now)
-                elif now - since >= self.settings.intake.settle_seconds:
-                    with self._guard:
-                        self._candidates.pop(name, None)
-                    self._enqueue(name)
-            if now - last_scan >= self.settings.intake.scan_interval_seconds:
-                last_scan = now
-                self.scan()
+            try:
+                last_scan = self._tick(last_scan)
+            except Exception as error:  # noqa: BLE001 - one entry must not stop the intake
+                log.error("intake.tick_failed", reason=error.__class__.__name__)
+
+    def _tick(self, last_scan: float) -> float:
+        """Settle candidates, and rescan when it is time; return when the last scan was."""
+        now = self.clock.monotonic()
+        with self._guard:
+            candidates = dict(self._candidates)
+        for name, (previous, since) in candidates.items():
+            current = fingerprint(self.inbox / name)
+            if not current:
+                with self._guard:
+                    self._candidates.pop(name, None)
+            elif current != previous:
+                with self._guard:
+                    self._candidates[name] = (current, now)
+            elif now - since >= self.settings.intake.settle_seconds:
+                with self._guard:
+                    self._candidates.pop(name, None)
+                self._enqueue(name)
+        if now - last_scan >= self.settings.intake.scan_interval_seconds:
+            last_scan = now
+            self.scan()
+        return last_scan
 
     def _worker(self) -> None:
         while True:
@@ -305,7 +385,7 @@ class Intake:
         if self.disk_is_short():
             self.changed(name)  # try again when it settles next time
             return
-        claim_id = f"{self.clock.now():%Y%m%dT%H%M%S%f}-{_safe(name)}"
+        claim_id = self._claim_id(name)
         with _opened_folder(self.inbox) as inbox:
             try:
                 os.rename(name, CLAIM_PREFIX + claim_id, src_dir_fd=inbox, dst_dir_fd=inbox)
@@ -406,7 +486,7 @@ class Intake:
                  f"{received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
         lines += [finding.explain() for finding in findings]
         lines += ["", "Nothing was published. Fix the post, have it signed again, and put it "
-                  "back in the inbox.", f"Reference for the administrator: {copy.name}"]
+                  "back in the inbox.", f"Reference for the administrator: {visible(copy.name)}"]
         report = target.with_name(target.name + ".rejected.txt")
         write_notice(report, "\n".join(lines) + "\n")
         self.audit.record(
@@ -473,6 +553,20 @@ def _move(source: Path, target: Path) -> None:
         shutil.rmtree(source)
 
 
+def _valid_claim_id(claim_id: str) -> bool:
+    """Whether `claim_id` is one Steward gives (a time and a safe name), not a planted one."""
+    return _CLAIM_ID.fullmatch(claim_id) is not None
+
+
+def _own(descriptor: int) -> bool:
+    """Whether the open folder belongs to the user Steward runs as."""
+    return os.fstat(descriptor).st_uid == os.geteuid()
+
+
+def _name_bytes(name: str) -> int:
+    return len(name.encode("utf-8", "surrogateescape"))
+
+
 def _claimed_name(claim_id: str) -> str:
     """The post's name as far as a claim id keeps it (after a crash between claim and copy)."""
     return claim_id.split("-", 1)[1] if "-" in claim_id else claim_id
@@ -484,12 +578,19 @@ def _safe(name: str) -> str:
 
 def _storable(name: str) -> bool:
     """Whether a post's own name can name Steward's copy of it (else a safe form does)."""
-    return not name.startswith(".") and unsafe_character(name) is None and len(name) <= 200
+    return not name.startswith(".") and unsafe_character(name) is None \
+        and _name_bytes(name) <= MAX_NAME_BYTES
 
 
 def _name_findings(name: str) -> list[Finding]:
     """A post whose name holds control characters, line breaks or direction overrides is
     refused: such a name forges or hides lines wherever it is shown."""
+    if _name_bytes(name) > MAX_NAME_BYTES:
+        return [Finding(
+            "submission-format", "steward.format",
+            f"the post's name is {_name_bytes(name)} bytes long; Steward takes names of up to "
+            f"{MAX_NAME_BYTES} bytes (about {MAX_NAME_BYTES} plain letters, fewer with accents)",
+            "Give the file or folder a shorter name, then put it in the inbox again.")]
     character = unsafe_character(name)
     if character is None:
         return []
@@ -543,13 +644,14 @@ def _remove_original(parent: int, entry: str) -> None:
             os.unlink(entry, dir_fd=parent)
     except FileNotFoundError:
         pass
-    except OSError as error:
+    except (OSError, RecursionError) as error:  # not allowed, or a tree too deep to walk
         taken = TAKEN_PREFIX + entry.removeprefix(CLAIM_PREFIX)
         try:
             os.rename(entry, taken, src_dir_fd=parent, dst_dir_fd=parent)
         except OSError:
             pass
-        log.warning("intake.original_kept", entry=taken, reason=error.strerror)
+        log.warning("intake.original_kept", entry=visible(taken),
+                    reason=getattr(error, "strerror", None) or error.__class__.__name__)
 
 
 def _share_with_group(path: Path, group: int) -> None:

@@ -3,7 +3,8 @@ opencv-python-headless wheel (nothing is downloaded at run time).
 
 A face is reported only where two different cascades (frontal "default" and "alt2") agree on
 the same region: each alone mistakes animals and textures for faces. Pictures are decoded with
-their orientation applied and scanned at most 1,000 pixels on the long side. Decoding is the
+their orientation applied and scanned at most 1,000 pixels on the long side; every frame of an
+animated GIF, PNG or WebP is scanned, since every frame is published. Decoding is the
 only place Steward decodes pixels; a picture is re-encoded only when its faces are blurred.
 
 Nothing is decoded before its size is known: the size a decoder will allocate is read from the
@@ -80,30 +81,67 @@ def detect(gray: numpy.ndarray) -> list[tuple[int, int, int, int]]:
     return [tuple(int(value / scale) for value in box) for box in faces]
 
 
+def _bytes_of(source: Path | bytes) -> bytes:
+    return bytes(source) if isinstance(source, bytes | bytearray) else Path(source).read_bytes()
+
+
+def _checked_size(data: bytes, max_pixels: int) -> tuple[int, int]:
+    try:
+        return refuse_larger_than(data, max_pixels)
+    except UncleanableMedia as error:
+        raise UnexaminablePicture(str(error)) from None
+
+
 def _decode(source: Path | bytes, flags: int, max_pixels: int) -> numpy.ndarray:
     """Decode a picture given as bytes (the intake's copy) or as a file (tests, the CLI), once
     its headers say it has at most `max_pixels` pixels. The bytes checked are the bytes
     decoded. Raise UnexaminablePicture (a ValueError) otherwise, or if it cannot be decoded."""
-    data = bytes(source) if isinstance(source, bytes | bytearray) else Path(source).read_bytes()
-    try:
-        refuse_larger_than(data, max_pixels)
-    except UncleanableMedia as error:
-        raise UnexaminablePicture(str(error)) from None
+    data = _bytes_of(source)
+    _checked_size(data, max_pixels)
     try:
         picture = cv2.imdecode(numpy.frombuffer(data, dtype=numpy.uint8), flags)
     except cv2.error:  # OpenCV's own limit (DECODER_LIMIT), or a decoder's failure
-        raise UnexaminablePicture("the picture is too large or too damaged to examine for "
-                                  "faces. Export it again as a JPEG of 12 megapixels or "
-                                  "fewer and add it again.") from None
+        raise UnexaminablePicture(_TOO_LARGE) from None
     if picture is None:
         raise UnexaminablePicture("the picture cannot be decoded")
     return picture
 
 
+_TOO_LARGE = ("the picture is too large or too damaged to examine for faces. Export it again "
+              "as a JPEG of 12 megapixels or fewer and add it again.")
+
+
+def frames(source: Path | bytes, flags: int, max_pixels: int) -> list[numpy.ndarray]:
+    """Every frame of a picture: one for a still, each frame of an animated GIF, PNG or WebP
+    (every frame is published, so every frame is examined). An animation may hold as many
+    frames as fit in `max_pixels` altogether; raise UnexaminablePicture for more, or for one
+    that cannot be decoded."""
+    data = _bytes_of(source)
+    width, height = _checked_size(data, max_pixels)
+    if data[:3] == b"\xff\xd8\xff":  # JPEG: never animated, and decoded with its orientation
+        return [_decode(data, flags, max_pixels)]
+    allowed = max(1, max_pixels // max(1, width * height))
+    try:
+        ok, decoded = cv2.imdecodemulti(numpy.frombuffer(data, dtype=numpy.uint8), flags, [],
+                                        (0, allowed + 1))
+    except cv2.error:
+        raise UnexaminablePicture(_TOO_LARGE) from None
+    if not ok or not decoded:
+        return [_decode(data, flags, max_pixels)]
+    if len(decoded) > allowed:
+        raise UnexaminablePicture(
+            f"the animation has more than {allowed:,} frames of this size, more than Steward "
+            "can examine for faces. Post a shorter animation, or a still photo.")
+    if len(decoded) == 1:
+        return [_decode(data, flags, max_pixels)]  # a still: decoded with its orientation
+    return list(decoded)
+
+
 def count_faces(source: Path | bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
-    """How many faces the picture shows (orientation applied). Raise ValueError (an
-    UnexaminablePicture) if it is larger than `max_pixels` or cannot be decoded."""
-    return len(detect(_decode(source, cv2.IMREAD_GRAYSCALE, max_pixels)))
+    """How many faces the picture shows (orientation applied; for an animation, the most any
+    one frame shows). Raise ValueError (an UnexaminablePicture) if it is larger than
+    `max_pixels` or cannot be decoded."""
+    return max(len(detect(frame)) for frame in frames(source, cv2.IMREAD_GRAYSCALE, max_pixels))
 
 
 def blur_faces(source: Path, target: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
@@ -122,7 +160,11 @@ def blurred(data: bytes, as_png: bool = False,
             max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[bytes, int]:
     """The picture `data` with every face pixelated beyond recognition, re-encoded (JPEG
     quality 92, or PNG when `as_png`), and how many faces were blurred. Raise ValueError (an
-    UnexaminablePicture) if it is larger than `max_pixels` or cannot be decoded."""
+    UnexaminablePicture) if it is larger than `max_pixels` or cannot be decoded, or if it is an
+    animation (only still pictures can be blurred)."""
+    if len(frames(data, cv2.IMREAD_GRAYSCALE, max_pixels)) > 1:
+        raise UnexaminablePicture("Steward can blur faces only in still photos, and this is an "
+                                  "animation. Post a still photo, or one without faces.")
     picture = _decode(data, cv2.IMREAD_COLOR, max_pixels)
     faces = detect(cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY))
     height, width = picture.shape[:2]

@@ -304,3 +304,140 @@ def test_a_refused_post_goes_back_readable_by_the_rejected_folders_group_only(st
         info = path.stat()
         assert info.st_gid == shared_group
         assert oct(info.st_mode & 0o777) == (oct(0o750) if path.is_dir() else oct(0o640))
+
+
+def state_files(steward: StewardUnderTest) -> dict[str, bytes]:
+    names = ("audit-signing.key", "steward.sqlite3")
+    return {name: (steward.state_dir / name).read_bytes() for name in names}
+
+
+@pytest.mark.parametrize("planted", ["the claims folder", "each claim"])
+def test_links_planted_where_old_releases_kept_claims_cannot_take_state_files(tmp_path, planted):
+    steward = StewardUnderTest(tmp_path)
+    steward.start()
+    steward.stop()
+    before = state_files(steward)
+    old_claims = steward.inbox / ".steward" / "claimed"
+    old_claims.parent.mkdir()
+    if planted == "the claims folder":
+        os.symlink(steward.state_dir, old_claims)
+    else:
+        old_claims.mkdir()
+        for number in range(3):
+            os.symlink(steward.state_dir, old_claims / f"20261122T00000000000{number}-x")
+    steward.start()
+    try:
+        assert state_files(steward) == before
+        assert (steward.state_dir / "claims").is_dir()
+        assert list(steward.rejected.iterdir()) == []
+        assert steward.events_named("intake.recovery_failed")
+        steward.post("afterwards", "Steward carries on as usual.")
+        assert steward.wait_for_status("afterwards")
+    finally:
+        steward.stop()
+
+
+def test_an_old_claim_that_steward_did_not_make_is_reported_not_taken(tmp_path):
+    steward = StewardUnderTest(tmp_path)
+    steward.start()
+    steward.stop()
+    planted = steward.inbox / ".steward" / "claimed" / "20261122T000000000000-planted"
+    folder = write_post(planted / "planted", "Planted where Steward once kept claims.")
+    for path in (planted.parent.parent, planted.parent, planted, folder):
+        os.chown(path, -1 if path != planted else 65534, -1)  # the claim is someone else's
+    steward.start()
+    try:
+        [failure] = steward.events_named("intake.recovery_failed")
+        assert "not Steward's own" in failure["reason"]
+        assert folder.exists() and not steward.events_named("submission.received")
+    finally:
+        steward.stop()
+
+
+def test_a_post_name_too_long_for_the_notices_is_refused_and_steward_starts_again(steward):
+    name = "é" * 122 + ".md"  # 125 characters, 247 bytes: NAME.rejected.txt would not fit
+    (steward.inbox / name).write_text("+++\n+++\nA very long name.\n")
+    report = steward.wait_for_refusal("_" * 80)
+    assert report is not None and "247 bytes long" in report
+    steward.stop()
+    steward.start()
+    assert steward.service.intake.alive()
+
+
+def test_a_signed_post_with_a_name_too_long_for_its_receipt_is_refused_not_half_published(
+        steward):
+    folder = write_post(steward.drafts / "long", "A signed post with a long name.",
+                        publish_at=steward.soon())
+    signed = steward.submit(folder)
+    os.rename(signed, steward.inbox / ("é" * 120))
+    assert steward.wait_for_refusal("_" * 80) is not None
+    assert steward.published_texts() == {"x": [], "facebook": []}
+
+
+def test_a_folder_nested_too_deep_to_walk_neither_stops_the_intake_nor_a_restart(tmp_path):
+    steward = StewardUnderTest(tmp_path / "steward")
+    steward.start()
+    folder = write_post(tmp_path / "deep", "A post with a very deep folder inside.",
+                        publish_at=steward.soon())
+    inner = folder
+    for _ in range(1500):
+        inner = inner / "a"
+        inner.mkdir()
+    os.rename(folder, steward.inbox / "deep")  # copied in: settled by the ticker, then taken
+    try:
+        report = steward.wait_for_refusal("deep", timeout=30)
+        assert report is not None and "a folder 'a'" in report
+        assert steward.service.intake.alive()
+        steward.stop()
+        steward.start()
+        steward.post("after the deep one", "Still working.")
+        assert steward.wait_for_status("after the deep one")
+    finally:
+        steward.stop()
+        # Python's own tree removal recurses: pytest could not clean this folder up later.
+        subprocess.run(["rm", "-rf", str(tmp_path)], check=False)
+
+
+def test_a_planted_claim_name_cannot_write_forged_lines_into_the_notice(tmp_path):
+    steward = StewardUnderTest(tmp_path)
+    steward.start()
+    steward.stop()
+    planted = ".steward-claim-x-post\n\nReasons:\n  (none) Steward ACCEPTED this post.\x1b[2K"
+    write_post(steward.inbox / planted, "Unsigned, with a planted claim name.")
+    steward.start()
+    try:
+        [report] = list(steward.rejected.glob("*.rejected.txt"))
+        lines = report.read_text(encoding="utf-8").splitlines()
+        assert not any("\x1b" in line for line in lines)
+        # the planted words survive only inside the (made safe) name and reference
+        assert all(line.startswith(("Steward did not publish", "Reference for the"))
+                   for line in lines if "ACCEPTED" in line)
+        assert "Reasons:" in lines and lines.count("Reasons:") == 1
+    finally:
+        steward.stop()
+
+
+def test_a_name_that_is_not_utf8_is_refused_on_the_record(steward):
+    name = os.fsdecode(b"bad\xff\xfe.md")
+    (steward.inbox / name).write_text("+++\n+++\nNot UTF-8 in its name.\n")
+    report = steward.wait_for_refusal("bad__.md")
+    assert report is not None and "\\udcff" in report
+    [received] = steward.events_named("submission.received")
+    assert received["name"] == name and steward.events_named("submission.refused")
+
+
+def test_a_face_hidden_in_a_later_frame_of_an_animation_is_refused(steward):
+    from tests.media import photo_with_face  # noqa: PLC0415
+
+    face = Image.open(io.BytesIO(photo_with_face())).convert("RGB")
+    garden = Image.new("RGB", face.size, (90, 160, 70))
+    animation = io.BytesIO()
+    garden.save(animation, format="GIF", save_all=True, append_images=[face], duration=400)
+    folder = write_post(steward.drafts / "animated", "Our garden, animated.",
+                        publish_at=steward.soon(), extra_front_matter=PHOTO.replace(
+                            "photo.jpg", "garden.gif"), pictured=[])
+    (folder / "garden.gif").write_bytes(animation.getvalue())
+    steward.submit(folder)
+    report = steward.wait_for_refusal("animated")
+    assert report is not None and "appears to show 1 face" in report
+    assert uploaded_pictures(steward) == set()

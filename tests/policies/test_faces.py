@@ -3,11 +3,13 @@ and pictures too large to examine are refused before being decoded."""
 
 from __future__ import annotations
 
+import io
 import struct
 
 import pytest
+from PIL import Image
 
-from policies.media.faces import blur_faces, count_faces
+from policies.media.faces import blur_faces, blurred, count_faces
 from tests.media import dirty_jpeg, photo_with_face
 
 
@@ -56,3 +58,30 @@ def huge_jpeg_header() -> bytes:
         position += 2 + struct.unpack(">H", data[position + 2:position + 4])[0]
     data[position + 5:position + 9] = struct.pack(">HH", 10_000, 12_000)
     return bytes(data)
+
+
+def animation(kind: str, frames) -> bytes:
+    output = io.BytesIO()
+    frames[0].save(output, format=kind, save_all=True, append_images=frames[1:], duration=400,
+                   loop=0)
+    return output.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["GIF", "PNG", "WEBP"])
+def test_finds_a_face_in_a_later_frame_of_an_animation(kind):
+    face = Image.open(io.BytesIO(photo_with_face())).convert("RGB")
+    garden = Image.new("RGB", face.size, (90, 160, 70))
+    assert count_faces(animation(kind, [garden, face])) == 1
+
+
+def test_refuses_to_blur_an_animation():
+    face = Image.open(io.BytesIO(photo_with_face())).convert("RGB")
+    garden = Image.new("RGB", face.size, (90, 160, 70))
+    with pytest.raises(ValueError, match="only in still photos"):
+        blurred(animation("GIF", [garden, face]))
+
+
+def test_refuses_an_animation_with_more_frames_than_it_can_examine():
+    frames = [Image.new("RGB", (100, 100), (shade, 90, 60)) for shade in range(0, 250, 10)]
+    with pytest.raises(ValueError, match="more than 20 frames"):
+        count_faces(animation("GIF", frames), max_pixels=200_000)
