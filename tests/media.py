@@ -256,7 +256,7 @@ def jpeg_with_two_frame_headers(claimed: int = 30000, between_scans: bool = True
     return small[:start] + claiming + small[end:scan] + small[scan:-2] + honest + small[scan:]
 
 
-def _png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+def png_chunks_of(png: bytes) -> list[tuple[bytes, bytes]]:
     chunks, position = [], 8
     while position < len(png):
         length, kind = struct.unpack(">I4s", png[position:position + 8])
@@ -279,14 +279,14 @@ def plain_png(width: int = 20, height: int = 10, frames: int = 1) -> bytes:
 
 def png_with_second_header(width: int, height: int) -> bytes:
     """A PNG with a second IHDR (claiming another size) after its first."""
-    chunks = _png_chunks(plain_png())
+    chunks = png_chunks_of(plain_png())
     second = struct.pack(">II", width, height) + chunks[0][1][8:]
     return png_from_chunks(chunks[:1] + [(b"IHDR", second)] + chunks[1:])
 
 
 def apng_with_frame_size(width: int, height: int) -> bytes:
     """An animated PNG whose second frame control chunk claims `width` x `height`."""
-    chunks = _png_chunks(plain_png(frames=2))
+    chunks = png_chunks_of(plain_png(frames=2))
     index = [kind for kind, _ in chunks].index(b"fcTL", 3)
     data = chunks[index][1]
     chunks[index] = (b"fcTL", data[:4] + struct.pack(">II", width, height) + data[12:])
@@ -457,7 +457,7 @@ def jpeg_with_profile(profile: bytes, width: int = 32, height: int = 24,
 
 def png_with_profile(profile: bytes, name: bytes = b"ICC Profile", after: bytes = b"") -> bytes:
     """A PNG with an iCCP chunk named `name`; `after` follows the compressed stream inside it."""
-    chunks = _png_chunks(plain_png())
+    chunks = png_chunks_of(plain_png())
     iccp = name + b"\x00\x00" + zlib.compress(profile) + after
     return png_from_chunks(chunks[:1] + [(b"iCCP", iccp)] + chunks[1:])
 

@@ -22,6 +22,11 @@ from policies.media.tiff import orientation_only, read_orientation
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT",
         b"bKGD", b"hIST", b"pHYs", b"acTL", b"fcTL", b"fdAT", b"cICP", b"mDCV", b"cLLI"}
+# The lengths the PNG specification gives the small chunks kept: one with any other length
+# carries bytes no decoder reads, where text of anyone's choice could travel, so it is refused.
+SIZES = {b"gAMA": {4}, b"cHRM": {32}, b"sRGB": {1}, b"sBIT": {1, 2, 3, 4}, b"bKGD": {1, 2, 6},
+         b"pHYs": {9}, b"acTL": {8}, b"cICP": {4}, b"mDCV": {24}, b"cLLI": {8}}
+LARGEST = {b"PLTE": 768, b"tRNS": 256, b"hIST": 512}  # palettes of up to 256 entries
 MAX_METADATA_CHUNK = 16 * 1024 * 1024
 PROFILE_NAME = b"ICC profile"
 
@@ -96,6 +101,10 @@ def clean_png(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tu
                             "about its size")
         first = False
         if kind in KEEP:
+            if (kind in SIZES and length not in SIZES[kind]) or length > LARGEST.get(
+                    kind, length) or (kind == b"PLTE" and length % 3):
+                raise PngError(f"its {name} chunk has a size the PNG standard does not allow "
+                               f"({length} bytes)")
             sink.write(struct.pack(">I4s", length, kind))
             crc = _CrcSink(sink, kind)
             if kind == b"IHDR":

@@ -44,6 +44,8 @@ from tests.media import (
     plain_jpeg,
     plain_png,
     plain_webp,
+    png_chunks_of,
+    png_from_chunks,
     png_with_profile,
     png_with_second_header,
     profile_tags,
@@ -707,3 +709,15 @@ def test_a_tiff_colour_profile_is_rebuilt_where_it_stands(tmp_path):
     assert_nothing_hidden(cleaned)
     assert same_colours(embedded_profile(cleaned), srgb_profile())
     assert Image.open(io.BytesIO(cleaned)).tobytes() == Image.open(source).tobytes()
+
+
+@pytest.mark.parametrize("kind, payload", [
+    (b"pHYs", struct.pack(">IIB", 2835, 2835, 1) + b"51.5007N 0.1246W"),
+    (b"gAMA", struct.pack(">I", 45455) + b"51.5007N 0.1246W"),
+    (b"sRGB", b"\x00" + b"51.5007N 0.1246W"),
+])
+def test_refuses_a_kept_png_chunk_longer_than_the_standard_allows(kind, payload):
+    """Bytes after what a decoder reads would travel in the cleaned file, unseen."""
+    chunks = png_chunks_of(plain_png())
+    with pytest.raises(UncleanableMedia, match="size the PNG standard does not allow"):
+        clean_bytes(png_from_chunks([chunks[0], (kind, payload), *chunks[1:]]))
