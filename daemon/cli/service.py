@@ -1,0 +1,218 @@
+"""The service's own commands: `run` (the daemon, as systemd starts it), `demo`, `sandbox
+serve`, `status`, and `config validate|show|generate`."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from daemon.cli.common import (
+    EXIT_OK,
+    Invocation,
+    SettingsSource,
+    StewardCommand,
+    StewardGroup,
+    UsageProblem,
+    settings_options,
+)
+
+
+@click.command(cls=StewardCommand)
+@settings_options
+def run(source: SettingsSource) -> int:
+    """Run the daemon in the foreground (systemd Type=notify).
+
+    SIGTERM stops it (exit 0); SIGHUP reloads the configuration, keeping the previous one if
+    the new one is refused. Exit 2 means a configuration or start-up problem, which systemd
+    does not restart.
+
+    \b
+    Example:
+      steward run --config /etc/steward/steward.toml
+    """
+    from daemon.runtime.logs import configure_logging  # noqa: PLC0415 - keep `steward --help` fast
+    from daemon.service import Service, StartupError  # noqa: PLC0415
+
+    settings = source.load()
+    configure_logging(secret_values=settings.secret_values())
+    click.get_current_context().find_object(Invocation).logs_to_journal = True
+    service = Service(settings)
+    stop = threading.Event()
+    reload_requested = threading.Event()
+    received: list[int] = []
+
+    def on_signal(number, frame) -> None:
+        received.append(number)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, lambda number, frame: reload_requested.set())
+    try:
+        service.start()
+    except StartupError as error:
+        service.stop("start-up failed")
+        raise UsageProblem(f"cannot start: {error}") from None
+    while not stop.wait(0.5):
+        if reload_requested.is_set():
+            reload_requested.clear()
+            reload(service, source)
+    number = received[0] if received else signal.SIGTERM
+    service.stop(f"signal {signal.Signals(number).name}")
+    return EXIT_OK if number == signal.SIGTERM else 128 + number
+
+
+def reload(service, source: SettingsSource) -> None:
+    """SIGHUP: the configuration read again and applied, or refused on the record (the
+    service goes on with the one it has)."""
+    from config.loading import ConfigurationError  # noqa: PLC0415
+
+    try:
+        fresh = source.load()
+    except ConfigurationError as error:
+        service.audit.record("config.reload_refused", level="error", audience="admin",
+                             reason=str(error).splitlines()[0],
+                             note="still running on the previous configuration")
+        return
+    service.reload(fresh)
+
+
+@click.command(cls=StewardCommand)
+@click.option("--state-dir", metavar="DIR", help="keep everything in DIR (default: a new "
+              "temporary folder)")
+@click.option("--keep-running", is_flag=True, help="leave the daemon and sandbox running "
+              "afterwards")
+def demo(state_dir: str | None, keep_running: bool) -> int:
+    """Show Steward working end to end on the sandbox.
+
+    \b
+    Example:
+      steward demo --state-dir /tmp/steward-demo --keep-running
+    """
+    from daemon.demo import run_demo  # noqa: PLC0415
+
+    return run_demo(Path(state_dir) if state_dir else None, keep_running=keep_running)
+
+
+@click.group(cls=StewardGroup)
+def sandbox() -> None:
+    """The local stand-in for X and Facebook, for demos and tests.
+
+    \b
+    Example:
+      steward sandbox serve --port 8099
+    """
+
+
+@sandbox.command("serve")
+@click.option("--port", type=int, default=8099, show_default=True, help="0 picks a free one")
+@click.option("--state", metavar="FILE", help="persist the sandbox's state here")
+@click.option("--scenario", metavar="FILE", help="apply this scenario (TOML)")
+def sandbox_serve(port: int, state: str | None, scenario: str | None) -> int:
+    """Serve the sandbox on loopback until Ctrl-C or SIGTERM.
+
+    \b
+    Example:
+      steward sandbox serve --port 8099 --state sandbox.json
+    """
+    from sandbox.app import start_sandbox  # noqa: PLC0415
+
+    try:
+        server = start_sandbox(port, Path(state) if state else None,
+                               Path(scenario) if scenario else None)
+    except (ValueError, OSError) as error:
+        raise UsageProblem(str(error)) from None
+    print(f"sandbox listening on {server.url} (state: {state or 'in memory'}); "
+          "Ctrl-C stops it", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return EXIT_OK
+
+
+@click.command(cls=StewardCommand)
+@settings_options
+def status(source: SettingsSource) -> int:
+    """Queue, next posts, platform health and the last events.
+
+    Read from the state directory: works whether or not the daemon is running.
+
+    \b
+    Example:
+      steward status --config /etc/steward/steward.toml
+    """
+    from daemon.cli.status import print_status  # noqa: PLC0415
+
+    return print_status(source.load())
+
+
+@click.group(cls=StewardGroup)
+def config() -> None:
+    """The configuration: check it, show it, or write the commented example.
+
+    \b
+    Example:
+      steward config validate --config /etc/steward/steward.toml
+    """
+
+
+@config.command("validate")
+@settings_options
+def config_validate(source: SettingsSource) -> int:
+    """Check the configuration: exit 0 usable, 2 not (each problem named by its path).
+
+    \b
+    Example:
+      steward config validate --config /etc/steward/steward.toml
+    """
+    settings = source.load()
+    print(f"configuration OK ({source.config_file or 'defaults'}): mode {settings.mode}, "
+          f"platforms {', '.join(settings.enabled_platforms()) or 'none'}, "
+          f"{len(settings.approval.signers)} signer(s)")
+    return EXIT_OK
+
+
+@config.command("show")
+@settings_options
+def config_show(source: SettingsSource) -> int:
+    """Print the effective configuration, secrets redacted.
+
+    \b
+    Example:
+      steward config show --config /etc/steward/steward.toml
+    """
+    from config.example import render_settings  # noqa: PLC0415
+
+    print(render_settings(source.load()), end="")
+    return EXIT_OK
+
+
+@config.command("generate")
+@click.option("--write", is_flag=True, help="write config/example.toml instead of printing it")
+def config_generate(write: bool) -> int:
+    """Print the commented example configuration.
+
+    \b
+    Example:
+      steward config generate > /etc/steward/steward.toml
+    """
+    from config.example import EXAMPLE_FILE, generate_example  # noqa: PLC0415
+
+    text = generate_example()
+    if write:
+        EXAMPLE_FILE.write_text(text, encoding="utf-8")
+        print(f"wrote {EXAMPLE_FILE}")
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
+def register(group: click.Group) -> None:
+    """Add this wing's commands to `steward`."""
+    for command in (run, demo, sandbox, status, config):
+        group.add_command(command)
