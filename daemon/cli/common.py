@@ -205,9 +205,16 @@ def expected_error(error: BaseException) -> tuple[str, int] | None:
         if isinstance(kind, type) and isinstance(error, kind):
             return str(error), exit_code
     if isinstance(error, OSError):  # a file that cannot be read or written, a full disk
-        reason = error.strerror or str(error)
-        return (f"{error.filename}: {reason}" if error.filename else reason), EXIT_REFUSED
+        return plain_message(error), EXIT_REFUSED
     return None
+
+
+def plain_message(error: BaseException) -> str:
+    """An error's message for a person: `PATH: Permission denied` rather than Python's
+    `[Errno 13] Permission denied: 'PATH'` for an OSError, else the error's own."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return str(error)
 
 
 def print_error(command: str, message: str) -> None:

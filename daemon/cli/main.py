@@ -8,10 +8,10 @@ import sys
 
 import click
 
-from daemon.cli import service
+from daemon.cli import posts, service
 from daemon.cli.common import StewardGroup, run_group
 
-WINGS = (service,)
+WINGS = (posts, service)
 
 
 @click.group(cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,217 @@
+"""Commands for posts and the people who approve them: `keys new`, `sign`, `submit`, `check`
+and `media clean`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from daemon.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    Refused,
+    SettingsSource,
+    StewardCommand,
+    StewardGroup,
+    UsageProblem,
+    settings_options,
+)
+
+
+@click.group(cls=StewardGroup)
+def keys() -> None:
+    """Approval keys for SLT members (a post is published only with their signatures).
+
+    A member signs a post with `steward sign POST --key FILE`.
+
+    \b
+    Example:
+      steward keys new "Deputy Head" --out deputy-head.key
+    """
+
+
+@keys.command("new")
+@click.argument("name")
+@click.option("--out", metavar="FILE", help="where to write the key (default NAME.key)")
+def keys_new(name: str, out: str | None) -> int:
+    """Make an approval key for an SLT member, NAME (e.g. 'Deputy Head').
+
+    Prints the lines to add to the configuration so that their signatures count.
+
+    \b
+    Example:
+      steward keys new "Deputy Head" --out deputy-head.key
+    """
+    from daemon.runtime.keys import new_key  # noqa: PLC0415
+
+    slug = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
+    path = Path(out or f"{slug}.key")
+    try:
+        key = new_key(name, path)
+    except FileExistsError:
+        raise UsageProblem(f"{path} exists; choose another --out") from None
+    print(f"Wrote the private key for {name} to {path} (only you can read it).\n"
+          "Add this to the configuration so that their signatures count:\n\n"
+          "[[approval.signers]]\n"
+          f"name = {json.dumps(name)}\n"
+          f"public_key = \"{key.public_key_base64()}\"")
+    return EXIT_OK
+
+
+def load_keys(paths: tuple[str, ...]) -> list:
+    """The approval keys in these files; ApprovalKeyError (exit 2) for one that cannot be
+    used, e.g. because others can read it."""
+    from daemon.runtime.keys import load_key  # noqa: PLC0415
+
+    return [load_key(Path(path)) for path in paths]
+
+
+@click.command(cls=StewardCommand)
+@click.argument("post", metavar="POST")
+@click.option("--key", "key_files", multiple=True, required=True, metavar="FILE",
+              help="an SLT member's approval key; repeat for a second signer")
+@settings_options
+def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
+    """Approve POST (a post folder, or a single .md file) by signing it.
+
+    \b
+    Example:
+      steward sign my-post --key ~/deputy-head.key
+    """
+    from daemon.posts.approval import sign_submission  # noqa: PLC0415
+    from daemon.posts.reading import read_submission  # noqa: PLC0415
+
+    settings = source.load()
+    for key in load_keys(key_files):
+        submission = read_submission(Path(post), settings.school.time_zone,
+                                     settings.intake.max_text_bytes,
+                                     max_media_bytes=settings.intake.max_media_bytes)
+        if submission.problems:
+            raise Refused("\n".join([f"{post} cannot be signed:"] + [
+                f"  - {problem.problem}" for problem in submission.problems]))
+        try:
+            sign_submission(submission, key, settings.intake.max_media_bytes)
+        except ValueError as error:
+            raise Refused(str(error)) from None
+        print(f"signed {post} as {key.name}")
+    return EXIT_OK
+
+
+@click.command(cls=StewardCommand)
+@click.argument("post", metavar="POST")
+@click.option("--sign", "key_files", multiple=True, metavar="KEY",
+              help="sign with this approval key first; repeat for a second signer")
+@click.option("--inbox", metavar="DIR", help="the inbox (default: from configuration)")
+@settings_options
+def submit(post: str, key_files: tuple[str, ...], inbox: str | None,
+           source: SettingsSource) -> int:
+    """Sign POST (optionally) and drop it into the inbox in one step.
+
+    A copy is written beside the inbox and renamed into it, so Steward never sees half a post.
+
+    \b
+    Example:
+      steward submit my-post --sign ~/deputy-head.key
+    """
+    from daemon.posts.submitting import submit as submit_post  # noqa: PLC0415
+
+    settings = source.load()
+    target = submit_post(Path(post), Path(inbox) if inbox else settings.paths.resolved("inbox"),
+                         keys=load_keys(key_files), time_zone=settings.school.time_zone,
+                         max_text_bytes=settings.intake.max_text_bytes,
+                         max_media_bytes=settings.intake.max_media_bytes)
+    print(f"submitted {target}")
+    return EXIT_OK
+
+
+@click.command(cls=StewardCommand)
+@click.argument("post", metavar="POST")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@settings_options
+def check(post: str, as_json: bool, source: SettingsSource) -> int:
+    """Run every policy on a draft, POST: exit 0 it would be published, 1 refused.
+
+    \b
+    Example:
+      steward check my-post --config /etc/steward/steward.toml
+    """
+    from daemon.posts.assessment import assess  # noqa: PLC0415
+    from daemon.runtime.clock import Clock  # noqa: PLC0415
+
+    settings = source.load()
+    result = assess(Path(post), settings, Clock().now())
+    if as_json:
+        print(json.dumps({
+            "accepted": result.accepted, "platforms": list(result.platforms),
+            "notes": list(result.notes),
+            "approved_by": list(result.signers),
+            "findings": [{"rule": f.rule, "clause": f.clause_id, "problem": f.problem,
+                          "fix": f.fix} for f in result.findings]}, indent=2))
+    elif result.accepted:
+        print(f"{post}: OK, would be published on {', '.join(result.platforms)}")
+    else:
+        print(f"{post}: would be REFUSED:")
+        for finding in result.findings:
+            print(finding.explain())
+    if not as_json:
+        for note_text in result.notes:
+            print(f"Note: {note_text}")
+    return EXIT_OK if result.accepted else EXIT_REFUSED
+
+
+@click.group(cls=StewardGroup)
+def media() -> None:
+    """Pictures: clean them before they are posted.
+
+    \b
+    Example:
+      steward media clean IMG_0042.jpg -o clean.jpg
+    """
+
+
+@media.command("clean")
+@click.argument("files", nargs=-1, required=True, metavar="IN...")
+@click.option("-o", "--output", required=True, metavar="OUT",
+              help="output file (one input) or folder (several)")
+def media_clean(files: tuple[str, ...], output: str) -> int:
+    """Remove location and identifying metadata losslessly: exit 0 cleaned, 1 refused.
+
+    Each file gets one line: what was removed, or why it was refused (on standard error).
+
+    \b
+    Example:
+      steward media clean IMG_0042.jpg IMG_0043.heic -o cleaned/
+    """
+    from policies.media import UncleanableMedia, clean_file  # noqa: PLC0415
+
+    sources = [Path(name) for name in files]
+    target_path = Path(output)
+    many = len(sources) > 1 or target_path.is_dir()
+    if many:
+        target_path.mkdir(parents=True, exist_ok=True)
+    refused = 0
+    for source in sources:
+        target = target_path / source.name if many else target_path
+        try:
+            report = clean_file(source, target)
+        except UncleanableMedia as error:
+            refused += 1
+            print(f"{source}: refused: {error}", file=sys.stderr)
+            continue
+        except OSError as error:
+            refused += 1
+            print(f"{source}: cannot be read or written ({error.strerror})", file=sys.stderr)
+            continue
+        removed = "; ".join(report.removed) or "nothing to remove"
+        print(f"{source} -> {target}: {report.format}, removed {removed}"
+              + (f"; orientation {report.orientation} kept" if report.orientation else ""))
+    return EXIT_REFUSED if refused else EXIT_OK
+
+
+def register(group: click.Group) -> None:
+    """Add this wing's commands to `steward`."""
+    for command in (keys, sign, submit, check, media):
+        group.add_command(command)
