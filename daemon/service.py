@@ -121,14 +121,14 @@ class Service:
         from datetime import timedelta  # noqa: PLC0415
 
         from daemon.credentials.escrow import verify  # noqa: PLC0415
-        from daemon.credentials.handover import inactive_administrators, outstanding  # noqa: PLC0415
+        from daemon.credentials.handover import outstanding  # noqa: PLC0415
         from daemon.credentials.vault import Vault, VaultError  # noqa: PLC0415
 
         problems = []
         if self.settings.escrow.recipients:
             try:
                 vault = Vault(self.settings)
-                problems += verify(self.settings, vault, inactive_administrators(self.store))
+                problems += verify(self.settings, vault, self.store.inactive_administrators())
                 problems += outstanding(self.store, vault)  # handover items nobody confirmed
             except VaultError as error:
                 problems.append(str(error))

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from policies.clauses import CLAUSES, Clause
 from policies.consent_register import ConsentRegister
 from policies.roster import Roster
 
-if TYPE_CHECKING:
-    from policies.submission import Submission
+# What a rule checks: a policies.submission.Submission. Rule is generic in it, rather than
+# naming it, because policies.submission imports Finding from here: so neither module imports
+# the other back, and each rule's Rule is still a Rule[Submission] to a type checker.
+Judged = TypeVar("Judged")
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,12 @@ class PolicyContext:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One rule: an id, the clause it enforces, and its check."""
+class Rule(Generic[Judged]):
+    """One rule: an id, the clause it enforces, and its check of a submission."""
 
     id: str
     clause_id: str
-    check: Callable[[Submission, PolicyContext], list[Finding]]
+    check: Callable[[Judged, PolicyContext], list[Finding]]
 
     def finding(self, problem: str, fix: str, audience: str = "SLT",
                 clause_id: str | None = None) -> Finding:

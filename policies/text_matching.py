@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import disarm
 
+from policies import deobfuscation
 from policies.displayed_text import as_displayed
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*", re.UNICODE)
@@ -96,18 +97,10 @@ def _look_alike_words(text: str) -> list[list[str]]:
     return [words(look_alike_text(text))]
 
 
-def _normalise():
-    """policies.moderation.normalise, imported when first used: the moderation package
-    imports the roster (through policies.findings), and the roster imports this module."""
-    from policies.moderation import normalise
-
-    return normalise
-
-
 def _deobfuscated_words(text: str) -> list[list[str]]:
     prepared = split_camel_case(disarm.normalize_confusables(as_displayed(text)))
     return [words(variant)
-            for variant in _normalise().variants(_letters_only_where_meant(prepared))]
+            for variant in deobfuscation.variants(_letters_only_where_meant(prepared))]
 
 
 def _look_alike_key(key: str) -> str:
@@ -115,7 +108,7 @@ def _look_alike_key(key: str) -> str:
 
 
 def _deobfuscated_key(key: str) -> str:
-    return "".join(words(_normalise().plain(disarm.normalize_confusables(key))))
+    return "".join(words(deobfuscation.plain(disarm.normalize_confusables(key))))
 
 
 @dataclass(frozen=True)

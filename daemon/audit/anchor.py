@@ -15,48 +15,16 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from daemon.audit.anchor_record import AuditAnchor, anchor_from_row, anchor_of
+from daemon.runtime.clock import Clock
+
+__all__ = ["DATABASE_NAME", "AnchorReset", "AnchorResetRefused", "AuditAnchor", "StateRecord",
+           "anchor_from_row", "anchor_of", "read_state_record", "refusal_message", "reset_anchor"]
+
 DATABASE_NAME = "steward.sqlite3"
-
-
-@dataclass(frozen=True)
-class AuditAnchor:
-    """A checkpoint Steward signed: its place in the chain, its own line's hash (`head`), the
-    chain head it sealed, when it was signed, and the file it was written to."""
-
-    seq: int
-    head: str
-    sealed: str
-    signed_at: str
-    file: str
-
-    def describe(self) -> str:
-        """How the anchor is written for people, the same in reports, alerts and errors, so
-        the figures can be compared by eye: `checkpoint #1234 (hash 0a1b2c3d4e5f6a7b…)`."""
-        from daemon.audit.chain import checkpoint_name  # noqa: PLC0415
-
-        return checkpoint_name(self.seq, self.head)
-
-    def as_fields(self) -> dict[str, Any]:
-        return {"seq": self.seq, "head": self.head, "sealed": self.sealed,
-                "signed_at": self.signed_at, "file": self.file}
-
-
-def anchor_of(checkpoint: dict[str, Any], file: str) -> AuditAnchor:
-    """The anchor for a checkpoint entry as `AuditLog` wrote it (with its `hash`)."""
-    return AuditAnchor(seq=checkpoint["seq"], head=checkpoint["hash"],
-                       sealed=checkpoint["prev"], signed_at=checkpoint["timestamp"], file=file)
-
-
-def anchor_from_row(row: dict[str, Any] | None) -> AuditAnchor | None:
-    """The anchor from `Store.audit_anchor()`'s row, or None."""
-    if not row:
-        return None
-    return AuditAnchor(seq=row["seq"], head=row["head"], sealed=row["sealed"],
-                       signed_at=row["signed_at"], file=row["file"])
 
 
 @dataclass(frozen=True)
@@ -122,7 +90,8 @@ class AnchorReset:
     anchor: AuditAnchor | None
 
 
-def reset_anchor(state_dir: Path, reason: str, *, mailer=None) -> AnchorReset:
+def reset_anchor(state_dir: Path, reason: str, *, mailer=None,
+                 clock: Clock | None = None) -> AnchorReset:
     """`steward audit reset-anchor`: after Steward refused a log (cut short, restored from an
     older backup, or moved aside to begin anew), a person decides to carry on with the log as
     it now is. The decision is recorded where it cannot be missed: an `audit.anchor_reset`
@@ -131,7 +100,8 @@ def reset_anchor(state_dir: Path, reason: str, *, mailer=None) -> AnchorReset:
 
     Raise AnchorResetRefused, changing nothing, when no reason is given, the signing key or
     the database cannot be opened, the log matches the anchor (nothing to reset), or the log
-    itself does not verify (it cannot be continued: move it aside first)."""
+    itself does not verify (it cannot be continued: move it aside first). `clock` stamps the
+    event and the new anchor (the real one unless a test gives its own)."""
     import getpass  # noqa: PLC0415
     import os  # noqa: PLC0415
 
@@ -141,6 +111,7 @@ def reset_anchor(state_dir: Path, reason: str, *, mailer=None) -> AnchorReset:
     from daemon.runtime.store import Store, StoreError  # noqa: PLC0415
 
     state_dir = Path(state_dir)
+    clock = clock or Clock()
     if not reason.strip():
         raise AnchorResetRefused("say why with --reason: it is kept in the log for auditors")
     key = load_signing_key(state_dir)
@@ -173,10 +144,9 @@ def reset_anchor(state_dir: Path, reason: str, *, mailer=None) -> AnchorReset:
 
         def anchor(checkpoint: dict[str, Any]) -> None:
             store.set_audit_anchor(checkpoint["seq"], checkpoint["hash"], checkpoint["prev"],
-                                   checkpoint["timestamp"], "audit.jsonl",
-                                   datetime.now(UTC))
+                                   checkpoint["timestamp"], "audit.jsonl", clock.now())
 
-        audit = AuditLog(state_dir / "audit.jsonl", signing_key=key, on_checkpoint=anchor)
+        audit = AuditLog(state_dir / "audit.jsonl", clock, signing_key=key, on_checkpoint=anchor)
         try:
             event = audit.record(
                 "audit.anchor_reset", level="warning", audience="admin", reason=reason,

@@ -36,7 +36,7 @@ from daemon.audit.chain import (
 )
 
 if TYPE_CHECKING:
-    from daemon.audit.anchor import AuditAnchor
+    from daemon.audit.anchor_record import AuditAnchor
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from daemon.credentials.sealing import (
 from daemon.credentials.ssh_signatures import SignatureFormatError, sign, signer_and_verdict
 from daemon.credentials.vault import Vault
 from daemon.runtime.keys import audit_signing_key, public_key_text
+from daemon.runtime.store import Store
 
 FORMAT = "steward-escrow-v2"
 NAMESPACE = "steward-escrow"  # what the bundle's signature may be used for, and nothing else
@@ -295,11 +296,9 @@ def key_format_notes(settings: StewardSettings) -> list[str]:
     return notes
 
 
-def rebuild_if_configured(settings: StewardSettings, store) -> bool:
+def rebuild_if_configured(settings: StewardSettings, store: Store) -> bool:
     """Rebuild after a credential change, when there are recipients; say whether it did."""
-    from daemon.credentials.handover import inactive_administrators  # noqa: PLC0415
-
     if not settings.escrow.recipients:
         return False
-    rebuild(settings, Vault(settings), inactive_administrators(store))
+    rebuild(settings, Vault(settings), store.inactive_administrators())
     return True

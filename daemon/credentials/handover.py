@@ -49,8 +49,8 @@ class HandoverError(Exception):
 
 
 def inactive_administrators(store: Store) -> set[str]:
-    return {row["name"] for row in store.query(
-        "SELECT name FROM administrators WHERE active = 0")}
+    """The administrators who have handed over (`Store.inactive_administrators`)."""
+    return store.inactive_administrators()
 
 
 @dataclass(frozen=True)

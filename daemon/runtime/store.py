@@ -377,6 +377,14 @@ class Store:
             return db.execute("UPDATE checklist SET resolved_at = ? WHERE key = ? AND "
                               "resolved_at IS NULL", (timestamp(now), key)).rowcount == 1
 
+    # -- administrators ----------------------------------------------------------------------
+
+    def inactive_administrators(self) -> set[str]:
+        """The administrators who have handed over (daemon.credentials.handover): the escrow
+        bundle is no longer sealed for them."""
+        return {row["name"] for row in self.query(
+            "SELECT name FROM administrators WHERE active = 0")}
+
     # -- summaries ---------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:

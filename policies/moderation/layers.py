@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from policies.deobfuscation import plain, variants, words
 from policies.links import hosts, problem_with
-from policies.moderation.normalise import plain, variants, words
 from policies.personal_data import EMAIL, PHONE, POSTCODE, STREET
 from policies.roster import find_pupil_names
 
