@@ -44,12 +44,7 @@ def no_core_dumps() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run `steward` with `argv` (default: the process's arguments); return the exit code."""
     no_core_dumps()
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    if arguments and arguments[0] not in steward.commands and not arguments[0].startswith("-"):
-        from daemon.cli.legacy import main as legacy_main  # noqa: PLC0415 - until each wing moves
-
-        return legacy_main(arguments)
-    return run_group(steward, arguments)
+    return run_group(steward, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":
