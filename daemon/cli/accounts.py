@@ -45,9 +45,10 @@ def reconciler_factory(settings, store, audit):
 @settings_options
 def reconcile(dry_run: bool, as_json: bool, confirm_key: str | None,
               source: SettingsSource) -> int:
-    """Run the reconcilers once: followers, following, settings, direct messages.
+    """Run the reconcilers once.
 
-    Exit 1 when an area stopped (credentials refused, a platform down).
+    Followers, following, settings and direct messages are brought back to what the policy
+    wants. Exit 1 when an area stopped (credentials refused, a platform down).
 
     \b
     Example:
@@ -122,7 +123,9 @@ def followers() -> None:
 @settings_options
 def followers_import_list(list_file: str, email_column: str | None,
                           source: SettingsSource) -> int:
-    """Load the school office's verified e-mail list, CSV (it replaces the previous one).
+    """Load the school office's verified e-mail list.
+
+    The CSV file replaces the previous list.
 
     \b
     Example:
@@ -155,7 +158,9 @@ def followers_import_list(list_file: str, email_column: str | None,
 @click.option("--account", help="the school's X handle, for the message")
 @settings_options
 def followers_invite(email: str, account: str | None, source: SettingsSource) -> int:
-    """E-mail a one-time link code to EMAIL, an address on the verified list.
+    """E-mail a one-time link code to a parent.
+
+    EMAIL must be an address on the verified list.
 
     \b
     Example:
@@ -186,7 +191,9 @@ def followers_invite(email: str, account: str | None, source: SettingsSource) ->
 @followers.command("report")
 @settings_options
 def followers_report(source: SettingsSource) -> int:
-    """Followers by status, and the checklist of what only a person can do.
+    """Followers by status, and the checklist.
+
+    The checklist is what only a person can do on the platforms.
 
     \b
     Example:

@@ -22,7 +22,7 @@ from daemon.cli.common import (
 
 @click.group(cls=StewardGroup)
 def audit() -> None:
-    """The audit log: check it, read it, report on it, retire old files.
+    """The audit log: check, read, report on and retire it.
 
     \b
     Example:
@@ -33,7 +33,7 @@ def audit() -> None:
 @audit.command("pubkey")
 @settings_options
 def audit_pubkey(source: SettingsSource) -> int:
-    """Print Steward's public signing key, for auditors to check the log with.
+    """Print Steward's public signing key, for auditors.
 
     Hand it to the auditor once, in person or on paper; they pass it to `audit verify --key`.
 
@@ -107,7 +107,9 @@ def key_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @settings_options
 def audit_verify(files: tuple[str, ...], given_keys: tuple[str, ...], open_tail: bool,
                  source: SettingsSource) -> int:
-    """Check the chain, the numbering and the signed checkpoints: exit 0 verified, 1 not.
+    """Check the log: exit 0 verified, 1 not.
+
+    It checks the chain, the numbering and the signed checkpoints.
 
     FILE: log files, or folders of rotated files (default: the state directory's).
 
@@ -174,7 +176,9 @@ def audit_selection(source: SettingsSource, files: tuple[str, ...], since: str |
 @settings_options
 def audit_show(files: tuple[str, ...], since: str | None, until: str | None,
                types: tuple[str, ...], platform: str | None, source: SettingsSource) -> int:
-    """Print events as plain lines, oldest first (the count goes to standard error).
+    """Print events as plain lines.
+
+    Oldest first; the count goes to standard error.
 
     FILE: log files or folders (default: the state directory's).
 
@@ -204,7 +208,9 @@ def audit_show(files: tuple[str, ...], since: str | None, until: str | None,
 def audit_export(files: tuple[str, ...], since: str | None, until: str | None,
                  types: tuple[str, ...], platform: str | None, output_format: str,
                  csv_flag: bool, source: SettingsSource) -> int:
-    """Print events as CSV: seq, date, time, event, level, platform, post, summary, ...
+    """Print events as CSV.
+
+    Columns: seq, date, time, event, level, platform, post, summary, ...
 
     FILE: log files or folders (default: the state directory's).
 
@@ -227,8 +233,10 @@ def audit_export(files: tuple[str, ...], since: str | None, until: str | None,
 @settings_options
 def audit_report(files: tuple[str, ...], since: str | None, until: str | None, out: str,
                  given_keys: tuple[str, ...], open_tail: bool, source: SettingsSource) -> int:
-    """Write a self-contained HTML report for governors and auditors: exit 0 when the log
-    verified, 1 when not (the report says what failed).
+    """Write an HTML report for governors and auditors.
+
+    The page is self-contained. Exit 0 when the log verified, 1 when not (the report says
+    what failed).
 
     FILE: log files or folders (default: the state directory's).
 
@@ -265,7 +273,9 @@ def audit_report(files: tuple[str, ...], since: str | None, until: str | None, o
 @click.option("--dry-run", is_flag=True, help="say what would be retired; change nothing")
 @settings_options
 def audit_retire(before: str, destination: str, dry_run: bool, source: SettingsSource) -> int:
-    """Move archived files older than a date to another folder, on the record (retention).
+    """Move old archived files elsewhere, on the record.
+
+    For retention: archived files whose every event is older than --before go to --to.
 
     \b
     Example:
@@ -312,10 +322,10 @@ def audit_retire(before: str, destination: str, dry_run: bool, source: SettingsS
               "did; kept in the log")
 @settings_options
 def audit_reset_anchor(reason: str, source: SettingsSource) -> int:
-    """After Steward refused a log that lost its last checkpoint: carry on with the log as it
-    is now (restored, or begun anew), recording who decided and why.
+    """Carry on after a lost checkpoint, on the record.
 
-    Stop Steward first.
+    After Steward refused a log that lost its last checkpoint: carry on with the log as it
+    is now (restored, or begun anew), recording who decided and why. Stop Steward first.
 
     \b
     Example:

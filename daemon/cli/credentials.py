@@ -121,10 +121,11 @@ def credentials() -> None:
 @click.argument("name")
 @settings_options
 def credentials_set(name: str, source: SettingsSource) -> int:
-    """Store a credential, NAME (e.g. x.access_token, facebook.page_access_token).
+    """Store a credential in the vault.
 
-    The value is read without echo, or from standard input: never from the command line,
-    where other users could see it.
+    NAME is e.g. x.access_token or facebook.page_access_token. The value is read without
+    echo, or from standard input: never from the command line, where other users could see
+    it.
 
     \b
     Example:
@@ -184,10 +185,10 @@ def credential_warnings(settings, store, vault) -> tuple[list[str], list[str]]:
 @credentials.command("check")
 @settings_options
 def credentials_check(source: SettingsSource) -> int:
-    """Check each platform's credentials and their expiry: exit 0 all working, 1 not.
+    """Check each platform's credentials and their expiry.
 
-    Also fails while a handover item is outstanding (the outgoing administrator's secrets
-    still work). An OAuth 2.0 token is refreshed on the way.
+    Exit 0 all working, 1 not. Also fails while a handover item is outstanding (the
+    outgoing administrator's secrets still work). An OAuth 2.0 token is refreshed on the way.
 
     \b
     Example:
@@ -347,7 +348,9 @@ def holder_identities(key_file: Path) -> tuple[list[str], str | None, list[str]]
 
 @click.group(cls=StewardGroup)
 def escrow() -> None:
-    """The accounts' credentials escrowed to the school's leaders (a signed age bundle).
+    """The credentials escrowed to the school's leaders.
+
+    A signed bundle in the standard age format, which holders can open without Steward.
 
     \b
     Example:
@@ -362,7 +365,7 @@ def escrow() -> None:
               "key file (`steward escrow signer` prints it)")
 @settings_options
 def escrow_keygen(name: str, out: str | None, signer: str | None, source: SettingsSource) -> int:
-    """Make an age key for an escrow holder, NAME.
+    """Make an age key for an escrow holder.
 
     It records Steward's signing key when this machine has it (or --signer gives it), so
     that the holder can tell a genuine bundle from a forged one.
@@ -434,7 +437,7 @@ def escrow_convert_key(old: str, out: str | None, signer: str | None,
 @escrow.command("signer")
 @settings_options
 def escrow_signer(source: SettingsSource) -> int:
-    """Print Steward's public signing key, for holders to check bundles with.
+    """Print Steward's public signing key, for holders.
 
     Hand it over in person or on paper, with its fingerprint read aloud.
 
@@ -467,7 +470,9 @@ def escrow_signer(source: SettingsSource) -> int:
 @click.argument("label")
 @settings_options
 def escrow_add_secret(label: str, source: SettingsSource) -> int:
-    """Escrow what only a person knows (a password, 2FA recovery codes), under LABEL.
+    """Escrow what only a person knows.
+
+    A password or 2FA recovery codes, under LABEL.
 
     The value is read without echo, or from standard input.
 
@@ -493,7 +498,9 @@ def escrow_add_secret(label: str, source: SettingsSource) -> int:
 @settings_options
 def escrow_open(key_file: str, signer: str | None, output: str | None, bundle: str | None,
                 source: SettingsSource) -> int:
-    """Check the bundle's signature, then open it with a holder's key.
+    """Check the bundle's signature, then open it.
+
+    It opens with a holder's key.
 
     \b
     Example:
@@ -532,8 +539,10 @@ def escrow_open(key_file: str, signer: str | None, output: str | None, bundle: s
 @escrow.command("verify")
 @settings_options
 def escrow_verify(source: SettingsSource) -> int:
-    """Check the bundle: exit 0 when it is Steward's, current, for exactly the current
-    recipients, and no handover item is outstanding; 1 otherwise, saying what is wrong.
+    """Check the bundle and its recipients.
+
+    Exit 0 when it is Steward's, current, for exactly the current recipients, and no
+    handover item is outstanding; 1 otherwise, saying what is wrong.
 
     \b
     Example:
@@ -594,7 +603,9 @@ def escrow_rebuild(source: SettingsSource) -> int:
               "'Chair of Governors'")
 @settings_options
 def escrow_request(requested_by: str, source: SettingsSource) -> int:
-    """Record the employer's request for access to the accounts, and tell the holders.
+    """Record the employer's request for access.
+
+    The escrow holders are told by e-mail.
 
     \b
     Example:
@@ -709,8 +720,9 @@ def confirm_handover_item(source: SettingsSource, key: str) -> int:
 @settings_options
 @click.pass_context
 def handover_confirm(context: click.Context, item: str, source: SettingsSource) -> int:
-    """Confirm a handover item, KEY (e.g. handover:3:x-app-keys), is done (checked, and
-    audited).
+    """Confirm a handover item is done.
+
+    KEY names the item, e.g. handover:3:x-app-keys; it is checked, then audited.
 
     \b
     Example:

@@ -119,7 +119,9 @@ def queue_decision(source: SettingsSource, reply: str, decision: str, allowed: t
 @click.argument("decision", type=click.Choice(["act", "allow"]))
 @settings_options
 def moderate_decide(reply: str, decision: str, source: SettingsSource) -> int:
-    """Decide a reply sent for review: ID is its reference (e.g. R12); act or allow.
+    """Decide a reply sent for review.
+
+    ID is its reference (e.g. R12); the decision is act or allow.
 
     \b
     Example:
@@ -132,7 +134,9 @@ def moderate_decide(reply: str, decision: str, source: SettingsSource) -> int:
 @click.argument("reply", metavar="ID")
 @settings_options
 def moderate_restore(reply: str, source: SettingsSource) -> int:
-    """Undo the hide and sanctions of a wrongly flagged reply, ID (e.g. R12).
+    """Undo the hide and sanctions of a wrongly flagged reply.
+
+    ID is its reference (e.g. R12).
 
     \b
     Example:
@@ -196,8 +200,10 @@ def incidents() -> None:
 @click.option("--csv", "csv_flag", is_flag=True, help="the same as --format csv")
 @settings_options
 def incidents_export(output_format: str, csv_flag: bool, source: SettingsSource) -> int:
-    """Print the incident log, one incident a row: number, date, time, platform, nature,
-    action taken, reported to, outcome, evidence file and its SHA-256.
+    """Print the incident log as CSV.
+
+    One incident a row: number, date, time, platform, nature, action taken, reported to,
+    outcome, evidence file and its SHA-256.
 
     \b
     Example:

@@ -23,7 +23,9 @@ from daemon.cli.common import (
 
 @click.group(cls=StewardGroup)
 def keys() -> None:
-    """Approval keys for SLT members (a post is published only with their signatures).
+    """Approval keys for SLT members.
+
+    A post is published only with their signatures.
 
     A member signs a post with `steward sign POST --key FILE`.
 
@@ -37,9 +39,10 @@ def keys() -> None:
 @click.argument("name")
 @click.option("--out", metavar="FILE", help="where to write the key (default NAME.key)")
 def keys_new(name: str, out: str | None) -> int:
-    """Make an approval key for an SLT member, NAME (e.g. 'Deputy Head').
+    """Make an approval key for an SLT member.
 
-    Prints the lines to add to the configuration so that their signatures count.
+    NAME is their name, e.g. 'Deputy Head'. Prints the lines to add to the configuration so
+    that their signatures count.
 
     \b
     Example:
@@ -75,7 +78,9 @@ def load_keys(paths: tuple[str, ...]) -> list:
               help="an SLT member's approval key; repeat for a second signer")
 @settings_options
 def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
-    """Approve POST (a post folder, or a single .md file) by signing it.
+    """Approve a post by signing it.
+
+    POST is a post folder, or a single .md file.
 
     \b
     Example:
@@ -108,7 +113,7 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
 @settings_options
 def submit(post: str, key_files: tuple[str, ...], inbox: str | None,
            source: SettingsSource) -> int:
-    """Sign POST (optionally) and drop it into the inbox in one step.
+    """Sign (optionally) and drop a post into the inbox.
 
     A copy is written beside the inbox and renamed into it, so Steward never sees half a post.
 
@@ -132,7 +137,9 @@ def submit(post: str, key_files: tuple[str, ...], inbox: str | None,
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @settings_options
 def check(post: str, as_json: bool, source: SettingsSource) -> int:
-    """Run every policy on a draft, POST: exit 0 it would be published, 1 refused.
+    """Run every policy on a draft: exit 0 ok, 1 refused.
+
+    POST is judged as the daemon will judge it.
 
     \b
     Example:
@@ -177,9 +184,10 @@ def media() -> None:
 @click.option("-o", "--output", required=True, metavar="OUT",
               help="output file (one input) or folder (several)")
 def media_clean(files: tuple[str, ...], output: str) -> int:
-    """Remove location and identifying metadata losslessly: exit 0 cleaned, 1 refused.
+    """Remove location and identifying metadata from pictures.
 
-    Each file gets one line: what was removed, or why it was refused (on standard error).
+    Losslessly: exit 0 cleaned, 1 refused. Each file gets one line: what was removed, or why
+    it was refused (on standard error).
 
     \b
     Example:

@@ -153,7 +153,7 @@ def status(source: SettingsSource) -> int:
 
 @click.group(cls=StewardGroup)
 def config() -> None:
-    """The configuration: check it, show it, or write the commented example.
+    """The configuration: check, show, or generate it.
 
     \b
     Example:
@@ -164,7 +164,9 @@ def config() -> None:
 @config.command("validate")
 @settings_options
 def config_validate(source: SettingsSource) -> int:
-    """Check the configuration: exit 0 usable, 2 not (each problem named by its path).
+    """Check the configuration: exit 0 usable, 2 not.
+
+    Each problem is named by its path, e.g. x.reply_settings.
 
     \b
     Example:
