@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from policies.media import clean_file, clean_stream  # noqa: E402
+from daemon.posts.media_fixing import clean_file  # noqa: E402
+from policies.media import clean_stream  # noqa: E402
 from tests.media import XMP, _iptc_city, _noise, segment  # noqa: E402
 
 COUNT = 200

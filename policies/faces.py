@@ -1,7 +1,8 @@
 """No identifiable faces, where the school's policy says so: per configuration, photos with
 detectable faces are refused, blurred (the intake does it, then checks again), or allowed.
 Pictures too large to examine safely are refused before anything decodes them, and nothing is
-decoded for a post without its approvals. Findings give the number of faces, never where or
+decoded for a post without its approvals. The detector comes in the context (the daemon loads
+OpenCV's; see daemon.posts.face_detection). Findings give the number of faces, never where or
 whose."""
 
 from __future__ import annotations
@@ -40,10 +41,14 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
         if not approved(context):
             continue  # nothing is decoded for a post nobody has approved: the approval rule
             # refuses it, and the faces are looked at once it is signed
-        from policies.media.faces import count_faces  # noqa: PLC0415 - OpenCV costs 30 MB
-
+        if context.face_detector is None:  # the daemon gives one when faces are refused
+            findings.append(RULE.finding(
+                f"image {number} cannot be examined for faces: Steward's face detector was not "
+                "loaded", "Tell the administrator: Steward could not load its face detector, so "
+                "photos cannot be checked for faces until it does.", audience="admin"))
+            continue
         try:
-            faces = count_faces(data, int(context.max_megapixels * 1_000_000))
+            faces = context.face_detector.count(data, int(context.max_megapixels * 1_000_000))
         except ValueError as error:  # the detector's reason says what to do
             findings.append(RULE.finding(f"image {number} cannot be examined for faces: {error}",
                                          "Export the picture again as JPEG or PNG."))

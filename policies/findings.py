@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from policies.clauses import CLAUSES, Clause
 from policies.consent_register import ConsentRegister
@@ -63,6 +63,15 @@ class LinkRules:
     extra_shorteners: tuple[str, ...] = ()
 
 
+class FaceCounter(Protocol):
+    """What the faces rule asks of a face detector (policies.media.faces.FaceDetector, which
+    the daemon loads: a policy reads no model file itself)."""
+
+    def count(self, data: bytes, max_pixels: int) -> int:
+        """How many faces the picture shows; ValueError if it cannot be examined."""
+        ...
+
+
 @dataclass(frozen=True)
 class PolicyContext:
     """Everything a rule may know besides the submission itself; built by the daemon."""
@@ -85,6 +94,7 @@ class PolicyContext:
     max_image_bytes: dict[str, int] = field(default_factory=dict)
     faces: str = "refuse"  # "refuse" | "blur" | "allow"
     max_megapixels: float = 50.0
+    face_detector: FaceCounter | None = None  # given by the daemon where faces are refused
 
 
 @dataclass(frozen=True)

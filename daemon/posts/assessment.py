@@ -20,7 +20,7 @@ from daemon.posts.reading import read_submission
 from daemon.posts.rosters import load_consent, load_roster, roster_path
 from policies.approval import approved
 from policies.displayed_text import visible
-from policies.findings import Finding, LinkRules, NameRules, PolicyContext
+from policies.findings import FaceCounter, Finding, LinkRules, NameRules, PolicyContext
 from policies.pipeline import evaluate
 from policies.platforms import target_platforms
 from policies.roster import RosterError
@@ -103,6 +103,8 @@ def assess_submission(submission: Submission, settings: StewardSettings,
         faces=settings.faces.policy,
         max_megapixels=settings.faces.max_megapixels,
     )
+    if settings.faces.policy != "allow" and submission.images and approved(context):
+        context = replace(context, face_detector=_face_detector(notes))
     blur = settings.faces.policy == "blur"
     prepared = prepare_media(submission, blur=blur, may_decode=approved(context),
                              max_pixels=int(settings.faces.max_megapixels * 1_000_000))
@@ -121,6 +123,19 @@ def assess_submission(submission: Submission, settings: StewardSettings,
     return Assessment(submission, findings, evidence.valid_signers,
                       target_platforms(submission, context), tuple(notes), context,
                       prepared.images)
+
+
+def _face_detector(notes: list[str]) -> FaceCounter | None:
+    """OpenCV's face detector, loaded on first use (it costs 30 MB); None, with the reason in
+    `notes`, if it cannot be loaded (the faces rule then refuses the pictures, for the
+    administrator)."""
+    from daemon.posts.face_detection import DetectorUnavailable, face_detector  # noqa: PLC0415
+
+    try:
+        return face_detector()
+    except DetectorUnavailable as error:
+        notes.append(str(error))
+        return None
 
 
 def approval_problem_now(path: Path, name: str, settings: StewardSettings) -> str | None:

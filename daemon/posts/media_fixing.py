@@ -1,5 +1,6 @@
 """The intake's fixer for pictures: make the cleaned copy of every image, in memory, from the
-bytes the reader read, and prove it clean.
+bytes the reader read, and prove it clean; and `clean_file`, the same for one file on disk
+(`steward media clean`).
 
 Each picture is cleaned of location and identifying metadata losslessly (faces pixelated first
 where the school blurs them), then cleaned again: a second pass must find nothing to remove.
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import tempfile
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from policies.media import UncleanableMedia, clean_stream
+from policies.media import UncleanableMedia, clean_stream, prove_clean
 from policies.media.cleaning import CleanReport
 from policies.media_files import sniff_image_type
 from policies.submission import MediaFile, Submission, readable_media
@@ -73,7 +77,7 @@ def prepare_media(submission: Submission, *, blur: bool, may_decode: bool,
         try:
             faces = 0
             if blur and may_decode:
-                from policies.media.faces import blurred, count_faces  # noqa: PLC0415
+                from daemon.posts.face_detection import blurred, count_faces  # noqa: PLC0415
 
                 if count_faces(data, max_pixels):
                     png = sniff_image_type(data[:16]) == "image/png"
@@ -97,12 +101,32 @@ def clean_bytes(data: bytes) -> tuple[bytes, CleanReport]:
     sink = io.BytesIO()
     report = clean_stream(io.BytesIO(data), sink)
     output = sink.getvalue()
-    again = clean_stream(io.BytesIO(output), _Discard())
-    if again.removed:
-        raise UncleanableMedia("after cleaning, the file still holds: " + ", ".join(again.removed))
+    prove_clean(io.BytesIO(output))
     return output, report
 
 
-class _Discard:
-    def write(self, data) -> int:
-        return len(data)
+def verify_clean(path: Path) -> CleanReport:
+    """Run the cleaner over a cleaned file; raise UncleanableMedia if anything would go."""
+    with open(path, "rb") as handle:
+        return prove_clean(handle)
+
+
+def clean_file(source: Path, target: Path) -> CleanReport:
+    """Clean `source` into `target` (atomically: temporary file, fsync, rename), then prove it.
+
+    Raise UncleanableMedia (and leave no `target`) if the file cannot be cleaned or proved.
+    """
+    target = Path(target)
+    descriptor, temporary = tempfile.mkstemp(prefix=".cleaning-", dir=target.parent)
+    try:
+        with open(source, "rb") as handle, os.fdopen(descriptor, "wb") as output:
+            report = clean_stream(handle, output)
+            output.flush()
+            os.fsync(output.fileno())
+        verify_clean(Path(temporary))
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return report

@@ -13,7 +13,7 @@ decoded before its size is known to be reasonable.
 
 from __future__ import annotations
 
-from policies.media.cleaning import CleanReport, UncleanableMedia, clean_file, clean_stream
+from policies.media.cleaning import CleanReport, UncleanableMedia, clean_stream, prove_clean
 from policies.media.dimensions import (
     PictureTooLarge,
     decoded_pixels,
@@ -21,5 +21,5 @@ from policies.media.dimensions import (
     refuse_larger_than,
 )
 
-__all__ = ["CleanReport", "PictureTooLarge", "UncleanableMedia", "clean_file", "clean_stream",
-           "decoded_pixels", "dimensions", "refuse_larger_than"]
+__all__ = ["CleanReport", "PictureTooLarge", "UncleanableMedia", "clean_stream", "decoded_pixels",
+           "dimensions", "prove_clean", "refuse_larger_than"]

@@ -1,16 +1,13 @@
 """Choose the cleaner for a file by its content (never its name), run it, and prove the result.
 
-`clean_stream` is pure (a stream in, a stream out). `clean_file` writes the result next to the
-target under a temporary name, syncs it and renames it into place, then proves it clean by
-running the cleaner over the output again: a second pass must find nothing to remove.
+Pure: a stream in, a stream out. `clean_stream` cleans; `prove_clean` runs the cleaner over a
+result again, where a second pass must find nothing to remove. Files are the daemon's
+(daemon.posts.media_fixing.clean_file writes one atomically and proves it).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from policies.media.gif import GifError, clean_gif
@@ -157,10 +154,10 @@ def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
                        width, height)
 
 
-def verify_clean(path: Path) -> CleanReport:
-    """Run the cleaner over a cleaned file; raise UncleanableMedia if anything would go."""
-    with open(path, "rb") as handle:
-        report = clean_stream(handle, _NullSink())
+def prove_clean(cleaned: BinaryIO) -> CleanReport:
+    """Run the cleaner over something already cleaned; raise UncleanableMedia if anything
+    would still go (a cleaner that left something behind is a bug, never passed through)."""
+    report = clean_stream(cleaned, _NullSink())
     if report.removed:
         raise UncleanableMedia("after cleaning, the file still holds: " + ", ".join(report.removed))
     return report
@@ -169,24 +166,3 @@ def verify_clean(path: Path) -> CleanReport:
 class _NullSink:
     def write(self, data) -> int:
         return len(data)
-
-
-def clean_file(source: Path, target: Path) -> CleanReport:
-    """Clean `source` into `target` (atomically: temporary file, fsync, rename), then prove it.
-
-    Raise UncleanableMedia (and leave no `target`) if the file cannot be cleaned or proved.
-    """
-    target = Path(target)
-    descriptor, temporary = tempfile.mkstemp(prefix=".cleaning-", dir=target.parent)
-    try:
-        with open(source, "rb") as handle, os.fdopen(descriptor, "wb") as output:
-            report = clean_stream(handle, output)
-            output.flush()
-            os.fsync(output.fileno())
-        verify_clean(Path(temporary))
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return report

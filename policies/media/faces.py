@@ -1,5 +1,10 @@
-"""Find faces in a picture, and blur them: OpenCV's Haar cascades, packaged inside the
-opencv-python-headless wheel (nothing is downloaded at run time).
+"""Find faces in a picture, and blur them, with OpenCV's Haar cascades: pure, bytes in and a
+count or bytes out, given a `FaceDetector` (the cascades, loaded).
+
+The daemon makes the detector (daemon.posts.face_detection): it sets OpenCV's decoder limit
+and thread count before cv2 loads, which are settings of the whole process, and reads the
+cascades from the opencv-python-headless wheel (nothing is downloaded at run time). A policy
+does neither: it is given the detector, as it is given the roster.
 
 A face is reported only where two different cascades (frontal "default" and "alt2") agree on
 the same region: each alone mistakes animals and textures for faces. Pictures are decoded with
@@ -9,51 +14,27 @@ only place Steward decodes pixels; a picture is re-encoded only when its faces a
 
 Nothing is decoded before its size is known: the size a decoder will allocate is read from the
 picture's headers first (policies.media.dimensions, which refuses headers that disagree), and a
-picture above `max_pixels` is refused. OpenCV's own limit is the second guard, for whatever
-the header walk might miss: OPENCV_IO_MAX_IMAGE_PIXELS is read once, when the cv2 library
-loads (OpenCV 4.x, loadsave.cpp: a static initialised from the environment), so it is set
-here, before the import; a larger value already in the environment is lowered to DECODER_LIMIT.
-If something imported cv2 before this module, its limit stays whatever it was then.
+picture above `max_pixels` is refused. OpenCV's own limit (set by the daemon before cv2 loads)
+is the second guard, for whatever the header walk might miss.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy
 
 from policies.media.cleaning import UncleanableMedia
 from policies.media.dimensions import refuse_larger_than
 
 DEFAULT_MAX_PIXELS = 50_000_000  # faces.max_megapixels' default
-DECODER_LIMIT = 100_000_000  # OpenCV's own refusal: 300 MB for a colour picture
-THREADS = 2  # OpenCV would start one thread per core: a big host would hit the unit's TasksMax
-
-
-def _limit_decoder() -> None:
-    """Make OpenCV refuse pictures above DECODER_LIMIT pixels (read when cv2 loads)."""
-    current = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
-    if not (current.isdigit() and 0 < int(current) <= DECODER_LIMIT):
-        os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(DECODER_LIMIT)
-
-
-_limit_decoder()
-
-import cv2  # noqa: E402 - after the limit is set
-import numpy  # noqa: E402
-
-cv2.setNumThreads(THREADS)
 LONG_SIDE = 1000
-_CASCADES = {}
 
 
 class UnexaminablePicture(ValueError):
     """The picture cannot be examined for faces; the message says why and what to do."""
-
-
-def _cascade(name: str):
-    if name not in _CASCADES:
-        _CASCADES[name] = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / name))
-    return _CASCADES[name]
 
 
 def _overlap(first, second) -> float:
@@ -65,26 +46,6 @@ def _overlap(first, second) -> float:
     return shared / float(w1 * h1 + w2 * h2 - shared) if shared else 0.0
 
 
-def detect(gray: numpy.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes (x, y, width, height) of faces in a grayscale picture, in its own coordinates."""
-    height, width = gray.shape[:2]
-    scale = min(1.0, LONG_SIDE / max(height, width))
-    small = cv2.resize(gray, (max(1, int(width * scale)), max(1, int(height * scale))),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    small = cv2.equalizeHist(small)
-    smallest = max(20, int(min(small.shape[:2]) * 0.03))
-    first = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
-        small, 1.1, 6, minSize=(smallest, smallest))
-    second = _cascade("haarcascade_frontalface_alt2.xml").detectMultiScale(
-        small, 1.1, 5, minSize=(smallest, smallest))
-    faces = [tuple(box) for box in first if any(_overlap(box, other) > 0.3 for other in second)]
-    return [tuple(int(value / scale) for value in box) for box in faces]
-
-
-def _bytes_of(source: Path | bytes) -> bytes:
-    return bytes(source) if isinstance(source, bytes | bytearray) else Path(source).read_bytes()
-
-
 def _checked_size(data: bytes, max_pixels: int) -> tuple[int, int]:
     try:
         return refuse_larger_than(data, max_pixels)
@@ -92,11 +53,10 @@ def _checked_size(data: bytes, max_pixels: int) -> tuple[int, int]:
         raise UnexaminablePicture(str(error)) from None
 
 
-def _decode(source: Path | bytes, flags: int, max_pixels: int) -> numpy.ndarray:
-    """Decode a picture given as bytes (the intake's copy) or as a file (tests, the CLI), once
-    its headers say it has at most `max_pixels` pixels. The bytes checked are the bytes
-    decoded. Raise UnexaminablePicture (a ValueError) otherwise, or if it cannot be decoded."""
-    data = _bytes_of(source)
+def _decode(data: bytes, flags: int, max_pixels: int) -> numpy.ndarray:
+    """Decode a picture, once its headers say it has at most `max_pixels` pixels. The bytes
+    checked are the bytes decoded. Raise UnexaminablePicture (a ValueError) otherwise, or if
+    it cannot be decoded."""
     _checked_size(data, max_pixels)
     try:
         picture = cv2.imdecode(numpy.frombuffer(data, dtype=numpy.uint8), flags)
@@ -111,12 +71,11 @@ _TOO_LARGE = ("the picture is too large or too damaged to examine for faces. Exp
               "as a JPEG of 12 megapixels or fewer and add it again.")
 
 
-def frames(source: Path | bytes, flags: int, max_pixels: int) -> list[numpy.ndarray]:
+def frames(data: bytes, flags: int, max_pixels: int) -> list[numpy.ndarray]:
     """Every frame of a picture: one for a still, each frame of an animated GIF, PNG or WebP
     (every frame is published, so every frame is examined). An animation may hold as many
     frames as fit in `max_pixels` altogether; raise UnexaminablePicture for more, or for one
     that cannot be decoded."""
-    data = _bytes_of(source)
     width, height = _checked_size(data, max_pixels)
     if data[:3] == b"\xff\xd8\xff":  # JPEG: never animated, and decoded with its orientation
         return [_decode(data, flags, max_pixels)]
@@ -137,48 +96,65 @@ def frames(source: Path | bytes, flags: int, max_pixels: int) -> list[numpy.ndar
     return list(decoded)
 
 
-def count_faces(source: Path | bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
-    """How many faces the picture shows (orientation applied; for an animation, the most any
-    one frame shows). Raise ValueError (an UnexaminablePicture) if it is larger than
-    `max_pixels` or cannot be decoded."""
-    return max(len(detect(frame)) for frame in frames(source, cv2.IMREAD_GRAYSCALE, max_pixels))
 
 
-def blur_faces(source: Path, target: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
-    """Write `source` to `target` with every face pixelated beyond recognition; return how many.
+@dataclass(frozen=True)
+class FaceDetector:
+    """OpenCV's two frontal-face cascades, "default" and "alt2", loaded (cv2.CascadeClassifier
+    objects), and what can be done with them."""
 
-    The picture is decoded upright (orientation applied) and re-encoded (JPEG quality 92, or
-    PNG), so the result needs no orientation and carries no metadata.
-    """
-    encoded, faces = blurred(Path(source).read_bytes(), as_png=target.suffix.lower() == ".png",
-                             max_pixels=max_pixels)
-    Path(target).write_bytes(encoded)
-    return faces
+    default: Any
+    alt2: Any
 
+    def detect(self, gray: numpy.ndarray) -> list[tuple[int, int, int, int]]:
+        """Boxes (x, y, width, height) of faces in a grayscale picture, in its own
+        coordinates: where both cascades agree."""
+        height, width = gray.shape[:2]
+        scale = min(1.0, LONG_SIDE / max(height, width))
+        small = cv2.resize(gray, (max(1, int(width * scale)), max(1, int(height * scale))),
+                           interpolation=cv2.INTER_AREA) if scale < 1 else gray
+        small = cv2.equalizeHist(small)
+        smallest = max(20, int(min(small.shape[:2]) * 0.03))
+        first = self.default.detectMultiScale(small, 1.1, 6, minSize=(smallest, smallest))
+        second = self.alt2.detectMultiScale(small, 1.1, 5, minSize=(smallest, smallest))
+        faces = [tuple(box) for box in first
+                 if any(_overlap(box, other) > 0.3 for other in second)]
+        return [tuple(int(value / scale) for value in box) for box in faces]
 
-def blurred(data: bytes, as_png: bool = False,
-            max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[bytes, int]:
-    """The picture `data` with every face pixelated beyond recognition, re-encoded (JPEG
-    quality 92, or PNG when `as_png`), and how many faces were blurred. Raise ValueError (an
-    UnexaminablePicture) if it is larger than `max_pixels` or cannot be decoded, or if it is an
-    animation (only still pictures can be blurred)."""
-    if len(frames(data, cv2.IMREAD_GRAYSCALE, max_pixels)) > 1:
-        raise UnexaminablePicture("Steward can blur faces only in still photos, and this is an "
-                                  "animation. Post a still photo, or one without faces.")
-    picture = _decode(data, cv2.IMREAD_COLOR, max_pixels)
-    faces = detect(cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY))
-    height, width = picture.shape[:2]
-    for x, y, w, h in faces:
-        margin_x, margin_y = int(w * 0.25), int(h * 0.3)
-        left, top = max(0, x - margin_x), max(0, y - margin_y)
-        right, bottom = min(width, x + w + margin_x), min(height, y + h + margin_y)
-        region = picture[top:bottom, left:right]
-        tiny = cv2.resize(region, (6, 6), interpolation=cv2.INTER_AREA)
-        blocky = cv2.resize(tiny, (right - left, bottom - top), interpolation=cv2.INTER_NEAREST)
-        picture[top:bottom, left:right] = cv2.GaussianBlur(blocky, (0, 0), max(2, w / 12))
-    extension = ".png" if as_png else ".jpg"
-    parameters = [cv2.IMWRITE_JPEG_QUALITY, 92] if extension == ".jpg" else []
-    ok, encoded = cv2.imencode(extension, picture, parameters)
-    if not ok:
-        raise ValueError("the blurred picture cannot be encoded")
-    return encoded.tobytes(), len(faces)
+    def count(self, data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
+        """How many faces the picture shows (orientation applied; for an animation, the most
+        any one frame shows). Raise ValueError (an UnexaminablePicture) if it is larger than
+        `max_pixels` or cannot be decoded."""
+        return max(len(self.detect(frame))
+                   for frame in frames(data, cv2.IMREAD_GRAYSCALE, max_pixels))
+
+    def blurred(self, data: bytes, as_png: bool = False,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[bytes, int]:
+        """The picture `data` with every face pixelated beyond recognition, re-encoded (JPEG
+        quality 92, or PNG when `as_png`), and how many faces were blurred. Raise ValueError
+        (an UnexaminablePicture) if it is larger than `max_pixels` or cannot be decoded, or if
+        it is an animation (only still pictures can be blurred).
+
+        The picture is decoded upright (orientation applied), so the result needs no
+        orientation and carries no metadata."""
+        if len(frames(data, cv2.IMREAD_GRAYSCALE, max_pixels)) > 1:
+            raise UnexaminablePicture("Steward can blur faces only in still photos, and this is "
+                                      "an animation. Post a still photo, or one without faces.")
+        picture = _decode(data, cv2.IMREAD_COLOR, max_pixels)
+        faces = self.detect(cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY))
+        height, width = picture.shape[:2]
+        for x, y, w, h in faces:
+            margin_x, margin_y = int(w * 0.25), int(h * 0.3)
+            left, top = max(0, x - margin_x), max(0, y - margin_y)
+            right, bottom = min(width, x + w + margin_x), min(height, y + h + margin_y)
+            region = picture[top:bottom, left:right]
+            tiny = cv2.resize(region, (6, 6), interpolation=cv2.INTER_AREA)
+            blocky = cv2.resize(tiny, (right - left, bottom - top),
+                                interpolation=cv2.INTER_NEAREST)
+            picture[top:bottom, left:right] = cv2.GaussianBlur(blocky, (0, 0), max(2, w / 12))
+        extension = ".png" if as_png else ".jpg"
+        parameters = [cv2.IMWRITE_JPEG_QUALITY, 92] if extension == ".jpg" else []
+        ok, encoded = cv2.imencode(extension, picture, parameters)
+        if not ok:
+            raise ValueError("the blurred picture cannot be encoded")
+        return encoded.tobytes(), len(faces)

@@ -232,7 +232,7 @@ def test_publishes_only_a_cleaned_copy_of_a_photo_with_gps(steward):
     steward.submit(folder)
     assert steward.wait_for_status("trip")
     cleaned = steward.archive / "trip" / ".steward-clean" / "coast.jpg"
-    from policies.media.cleaning import verify_clean  # noqa: PLC0415
+    from daemon.posts.media_fixing import verify_clean  # noqa: PLC0415
 
     assert verify_clean(cleaned).removed == ()
     uploaded = {media["sha256"] for media in steward.world()["x"]["media"].values()}

@@ -92,7 +92,7 @@ def test_refuses_a_photo_showing_a_face_by_default(steward):
 
 
 def test_blurs_faces_when_the_school_chooses_blurring(tmp_path):
-    from policies.media.faces import count_faces  # noqa: PLC0415
+    from daemon.posts.face_detection import count_faces  # noqa: PLC0415
     from tests.daemon.harness import StewardUnderTest  # noqa: PLC0415
 
     steward = StewardUnderTest(tmp_path)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from daemon.posts.face_detection import blurred, count_faces
 from policies.media import (
     PictureTooLarge,
     UncleanableMedia,
@@ -22,7 +23,6 @@ from policies.media import (
     dimensions,
     refuse_larger_than,
 )
-from policies.media.faces import blurred, count_faces
 from tests.media import (
     animated_webp_with_canvas,
     dirty_gif,
@@ -86,7 +86,7 @@ def test_the_face_detector_refuses_the_decompression_bomb_without_decoding_it():
     """Before: OpenCV decoded 20,000 x 20,000 pixels (peak memory over 450 MB) and found no
     face, so a signed bomb would have been accepted."""
     result = run_python(
-        "from policies.media.faces import count_faces\n"
+        "from daemon.posts.face_detection import count_faces\n"
         "from tests.media import jpeg_with_two_frame_headers\n"
         "try:\n"
         "    result = {'faces': count_faces(jpeg_with_two_frame_headers(20000))}\n"
@@ -119,7 +119,7 @@ def test_opencv_itself_refuses_pictures_above_its_limit_once_steward_loads_it():
             "    result = {'decoded': None if picture is None else list(picture.shape)}\n"
             "except cv2.error as error:\n"
             "    result = {'refused': str(error)}\n")
-    guarded = run_python("import policies.media.faces\nimport os\n" + call
+    guarded = run_python("import daemon.posts.face_detection\nimport os\n" + call
                          + "result['limit'] = os.environ['OPENCV_IO_MAX_IMAGE_PIXELS']\n")
     assert "CV_IO_MAX_IMAGE_PIXELS" in guarded.get("refused", ""), guarded
     assert guarded["limit"] == "100000000" and guarded["peak_mb"] < 250
@@ -129,10 +129,10 @@ def test_opencv_itself_refuses_pictures_above_its_limit_once_steward_loads_it():
 
 
 def test_a_larger_opencv_limit_in_the_environment_is_lowered_and_a_smaller_one_kept():
-    lowered = run_python("import policies.media.faces, os\n"
+    lowered = run_python("import daemon.posts.face_detection, os\n"
                          "result = {'limit': os.environ['OPENCV_IO_MAX_IMAGE_PIXELS']}\n",
                          {"OPENCV_IO_MAX_IMAGE_PIXELS": str(10**12)})
-    kept = run_python("import policies.media.faces, os\n"
+    kept = run_python("import daemon.posts.face_detection, os\n"
                       "result = {'limit': os.environ['OPENCV_IO_MAX_IMAGE_PIXELS']}\n",
                       {"OPENCV_IO_MAX_IMAGE_PIXELS": "20000000"})
     assert (lowered["limit"], kept["limit"]) == ("100000000", "20000000")

@@ -9,7 +9,7 @@ import struct
 import pytest
 from PIL import Image
 
-from policies.media.faces import blur_faces, blurred, count_faces
+from daemon.posts.face_detection import blur_faces, blurred, count_faces
 from tests.media import dirty_jpeg, photo_with_face
 
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from daemon.cli.main import main
-from policies.media import UncleanableMedia, clean_file, clean_stream
+from daemon.posts.media_fixing import clean_file
+from policies.media import UncleanableMedia, clean_stream
 from policies.media.icc import rebuild_profile
 from policies.media.tiff import read_orientation
 from tests.media import (

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.posts.face_detection import face_detector
 from daemon.posts.reading import read_submission
 from policies.consent_register import parse_consent_register
 from policies.findings import ApprovalEvidence, LinkRules, NameRules, PolicyContext
@@ -49,7 +50,7 @@ def context_for(case: Path) -> PolicyContext:
         links=LinkRules(tuple(overrides.get("allow_domains", [])),
                         tuple(overrides.get("deny_domains", []))),
         consent=None if overrides.get("no_consent_register") else CONSENT,
-        faces=overrides.get("faces", "refuse"))
+        faces=overrides.get("faces", "refuse"), face_detector=face_detector())
 
 
 def findings_for(rule_id: str, case: Path):
