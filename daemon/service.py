@@ -113,7 +113,7 @@ class Service:
             self.audit.record("credentials.refresh_failed", level="error", platform="x",
                               reason=error.message, audience="admin")
             return
-        rebuild_if_configured(self.settings, self.store)
+        rebuild_if_configured(self.settings, self.store, self.clock)
         self.audit.record("credentials.refreshed", platform="x", expires_at=expires_at)
 
     def check_credentials(self) -> None:
@@ -148,7 +148,7 @@ class Service:
                           level="info" if not problems else "error", problems=problems,
                           audience="admin")
         if problems:  # a failed send is recorded (alert.mail_failed) and kept in the outbox
-            Mailer(self.settings.mail, self.state_dir / "outbox").alert(
+            Mailer(self.settings.mail, self.state_dir / "outbox", self.clock).alert(
                 self.audit, "Credentials need attention",
                 "\n".join(f"- {problem}" for problem in problems))
 
@@ -157,7 +157,7 @@ class Service:
         each job runs at most once at a time, and each platform separately."""
         self.reconciler = Reconciler(
             self.settings, self.store, self.connectors, self.audit, self.clock,
-            Mailer(self.settings.mail, self.state_dir / "outbox"),
+            Mailer(self.settings.mail, self.state_dir / "outbox", self.clock),
             EvidenceStore(self.state_dir / "evidence"))
         timing = self.settings.reconcile
         jobs = (("followers", ("links", "followers", "following"),
@@ -179,7 +179,7 @@ class Service:
             return
         self.moderator = Moderator(
             self.settings, self.store, self.connectors, self.audit, self.clock,
-            Mailer(self.settings.mail, self.state_dir / "outbox"),
+            Mailer(self.settings.mail, self.state_dir / "outbox", self.clock),
             EvidenceStore(self.state_dir / "evidence"))
         for platform in self.connectors:
             self.scheduler.every(f"moderation-{platform}", moderation.poll_interval_seconds,
@@ -274,7 +274,7 @@ class Service:
         from daemon.runtime.mail import MailError  # noqa: PLC0415
 
         try:
-            how = Mailer(self.settings.mail, self.state_dir / "outbox").send(
+            how = Mailer(self.settings.mail, self.state_dir / "outbox", self.clock).send(
                 recipients, f"[Steward] Audit checkpoint #{anchor.seq}", body)
         except MailError as error:
             self.audit.record("audit.digest_failed", level="error", reason=str(error),
@@ -334,7 +334,7 @@ class Service:
                 "audit.jsonl as evidence (copy them off the machine), and find out who could "
                 "write to the state directory.\n")
         if hasattr(self, "audit"):
-            Mailer(self.settings.mail, self.state_dir / "outbox").alert(
+            Mailer(self.settings.mail, self.state_dir / "outbox", self.clock).alert(
                 self.audit, "Audit log tampered with", body)
         else:  # found while the log was being opened
             self._alert_without_the_log("Audit log tampered with", body)
@@ -345,7 +345,7 @@ class Service:
         from daemon.runtime.mail import MailError  # noqa: PLC0415
 
         try:
-            Mailer(self.settings.mail, self.state_dir / "outbox").send(
+            Mailer(self.settings.mail, self.state_dir / "outbox", self.clock).send(
                 list(self.settings.mail.administrators), f"[Steward] {subject}", body)
         except (MailError, OSError) as error:
             log.error("alert.mail_failed", reason=str(error))
@@ -543,9 +543,11 @@ class Service:
             self.sandbox.stop()
 
     def wait_until(self, condition, timeout: float, poll: float = 0.1) -> bool:
-        """Poll `condition()` until true or `timeout` seconds pass (for demo and tests)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """Poll `condition()` until true or `timeout` seconds pass (for demo and tests). The
+        seconds are real ones, whatever clock the service runs on: a FixedClock never moves."""
+        real = Clock()
+        deadline = real.monotonic() + timeout
+        while real.monotonic() < deadline:
             if condition():
                 return True
             time.sleep(poll)

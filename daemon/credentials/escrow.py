@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +40,7 @@ from daemon.credentials.sealing import (
 )
 from daemon.credentials.ssh_signatures import SignatureFormatError, sign, signer_and_verdict
 from daemon.credentials.vault import Vault
+from daemon.runtime.clock import Clock
 from daemon.runtime.keys import audit_signing_key, public_key_text
 from daemon.runtime.store import Store
 
@@ -113,13 +114,15 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def rebuild(settings: StewardSettings, vault: Vault, inactive: set[str]) -> Path:
+def rebuild(settings: StewardSettings, vault: Vault, inactive: set[str],
+            clock: Clock | None = None) -> Path:
     """Encrypt everything in the vault for every current recipient, sign it, write the bundle,
-    its signature and its manifest (each atomically), and remove a bundle of the old format."""
+    its signature and its manifest (each atomically), and remove a bundle of the old format.
+    `clock` dates the bundle (the real one unless a caller gives its own)."""
     recipients = current_recipients(settings, inactive)
     if not recipients:
         raise EscrowError("no escrow recipients are configured ([[escrow.recipients]])")
-    created_at = datetime.now(UTC).isoformat(timespec="seconds")
+    created_at = (clock or Clock()).now().isoformat(timespec="seconds")
     contents = {"format": FORMAT, "school": settings.school.name, "created_at": created_at,
                 "recipients": [recipient.name for recipient in recipients],
                 "secrets": {name: {"kind": entry["kind"], "value": entry["value"],
@@ -296,9 +299,10 @@ def key_format_notes(settings: StewardSettings) -> list[str]:
     return notes
 
 
-def rebuild_if_configured(settings: StewardSettings, store: Store) -> bool:
+def rebuild_if_configured(settings: StewardSettings, store: Store,
+                          clock: Clock | None = None) -> bool:
     """Rebuild after a credential change, when there are recipients; say whether it did."""
     if not settings.escrow.recipients:
         return False
-    rebuild(settings, Vault(settings), store.inactive_administrators())
+    rebuild(settings, Vault(settings), store.inactive_administrators(), clock)
     return True

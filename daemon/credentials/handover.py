@@ -285,7 +285,7 @@ class Handover:
 
     def _re_escrow(self, old: str, new: str, report: dict) -> str:
         path = rebuild(self.settings, Vault(self.settings),
-                       inactive_administrators(self.store))
+                       inactive_administrators(self.store), self.clock)
         return f"bundle rebuilt: {path.name}"
 
     def _checklist(self, old: str, new: str, report: dict) -> str:

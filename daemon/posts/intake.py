@@ -30,7 +30,6 @@ import re
 import shutil
 import stat
 import threading
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
@@ -128,7 +127,7 @@ class Intake:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._observer: Observer | None = None
-        self.last_activity = time.monotonic()
+        self.last_activity = self.clock.monotonic()
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -293,7 +292,7 @@ class Intake:
             self.audit.record("intake.inbox_unreadable", level="error", reason=str(error),
                               audience="admin")
             return
-        now = time.time()
+        now = self.clock.now().timestamp()  # against files' times, which are the real clock's
         for name in names:
             if now - newest_change(self.inbox / name) >= self.settings.intake.settle_seconds:
                 self._enqueue(name)
@@ -354,7 +353,7 @@ class Intake:
             finally:
                 with self._guard:
                     self._queued.discard(name)
-                self.last_activity = time.monotonic()
+                self.last_activity = self.clock.monotonic()
 
     # -- processing one submission -----------------------------------------------------------
 

@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from daemon.runtime.clock import Clock
+
 REDACTED = "[redacted]"
 SECRET_KEYS = frozenset({
     "access_token", "access_token_secret", "consumer_key", "consumer_secret", "page_access_token",
@@ -63,24 +65,38 @@ class Redactor:
 REDACTOR = Redactor()
 
 
-def shared_processors() -> list:
+class Timestamper:
+    """Stamp each line with the time of `clock`, as structlog's TimeStamper(fmt="iso",
+    utc=True) would ("2026-11-22T09:00:00.123456Z"), but reading daemon.runtime.clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        event["timestamp"] = self.clock.now().isoformat().replace("+00:00", "Z")
+        return event
+
+
+def shared_processors(clock: Clock | None = None) -> list:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        Timestamper(clock or Clock()),
         structlog.processors.format_exc_info,
         REDACTOR,
     ]
 
 
 def configure_logging(stream: TextIO | None = None, level: int = logging.INFO,
-                      secret_values: Iterable[str] = ()) -> None:
-    """Send every log line, from Steward and from libraries, as redacted JSON to `stream`."""
+                      secret_values: Iterable[str] = (), clock: Clock | None = None) -> None:
+    """Send every log line, from Steward and from libraries, as redacted JSON to `stream`,
+    stamped with `clock`'s time (the real one unless a caller gives its own)."""
+    clock = clock or Clock()
     REDACTOR.add(secret_values)
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared_processors(),
+        foreign_pre_chain=shared_processors(clock),
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     REDACTOR, structlog.processors.JSONRenderer()],
     ))
@@ -90,7 +106,7 @@ def configure_logging(stream: TextIO | None = None, level: int = logging.INFO,
     for name in QUIET_LIBRARIES:  # their DEBUG lines print request headers and bodies
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
     structlog.configure(
-        processors=shared_processors() + [structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=shared_processors(clock) + [structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,

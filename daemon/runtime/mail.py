@@ -12,10 +12,11 @@ import mailbox
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from config.settings import MailSettings
+from daemon.runtime.clock import Clock
 
 
 class MailError(Exception):
@@ -23,16 +24,17 @@ class MailError(Exception):
 
 
 class Mailer:
-    def __init__(self, settings: MailSettings, outbox: Path) -> None:
+    def __init__(self, settings: MailSettings, outbox: Path, clock: Clock | None = None) -> None:
         self.settings = settings
         self.outbox = Path(outbox)
+        self.clock = clock or Clock()  # dates each message
 
     def _message(self, to: list[str], subject: str, body: str) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.settings.from_address
         message["To"] = ", ".join(to)
         message["Subject"] = subject
-        message["Date"] = formatdate(localtime=False)
+        message["Date"] = format_datetime(self.clock.now())
         message["Message-ID"] = make_msgid(domain="steward.invalid")
         message.set_content(body)
         return message
