@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import pytest
 
+from daemon.cli.common import StewardCommand, StewardGroup
 from daemon.cli.main import WINGS, main, steward
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,13 @@ def test_no_two_commands_share_a_callback_or_a_command():
     callbacks = [inspect.unwrap(command.callback) for command in commands]
     assert len({id(command) for command in commands}) == len(commands)
     assert len({id(callback) for callback in callbacks}) == len(callbacks)
+
+
+def test_every_command_is_one_of_stewards_so_its_errors_name_it():
+    """A plain click.command would skip common.begin_command: its errors would say
+    `steward: ...` without the command, and its log lines would go to standard output."""
+    assert [" ".join(path) for path, command in COMMANDS if not isinstance(
+        command, StewardGroup if isinstance(command, click.Group) else StewardCommand)] == []
 
 
 def test_the_callback_check_catches_a_command_registered_twice():
