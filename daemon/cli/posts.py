@@ -193,7 +193,8 @@ def media_clean(files: tuple[str, ...], output: str) -> int:
     Example:
       steward media clean IMG_0042.jpg IMG_0043.heic -o cleaned/
     """
-    from policies.media import UncleanableMedia, clean_file  # noqa: PLC0415
+    from daemon.posts.media_fixing import clean_file  # noqa: PLC0415
+    from policies.media import UncleanableMedia  # noqa: PLC0415
 
     sources = [Path(name) for name in files]
     target_path = Path(output)
