@@ -8,6 +8,7 @@ Sources, strongest first: `STEWARD_*` environment variables (nested with `__`, f
 from __future__ import annotations
 
 import base64
+import difflib
 import os
 import re
 from pathlib import Path
@@ -15,8 +16,19 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import bech32
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from policies.clauses import DEFAULT_CLAUSES, DEFAULT_RULES, Clause, ClauseCatalogue
 
 
 class Section(BaseModel):
@@ -445,6 +457,97 @@ class AuditSettings(Section):
                                    "is sent.")
 
 
+CLAUSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+
+
+class ClauseSettings(Section):
+    """One clause of the school's own policy, as the policy words it."""
+
+    id: str = Field(description="The clause's short id, which audit events and refusals "
+                    "carry: letters, digits, '.', '-' and '_', e.g. 'oakfield.no-full-names'.")
+    title: str = Field(min_length=1, description="A few words that name it in reports, e.g. "
+                       "'No full names of children'.")
+    text: str = Field(min_length=1, description="The clause, quoted from the school's policy; "
+                      "refusals quote it to the person who must fix the post.")
+    source: str = Field(min_length=1, description="The document and section it comes from, "
+                        "e.g. 'Oakfield Primary School social media policy, section 4'.")
+
+    @field_validator("id")
+    @classmethod
+    def _plain_id(cls, value: str) -> str:
+        if not CLAUSE_ID.fullmatch(value):
+            raise ValueError("must be letters, digits, '.', '-' or '_' (no spaces), starting "
+                             "with a letter or digit, at most 80 characters")
+        return value
+
+
+def default_clauses() -> list[ClauseSettings]:
+    """The clauses Steward cites when a school configures none (policies.clauses)."""
+    return [ClauseSettings(id=clause.id, title=clause.title, text=clause.text,
+                           source=clause.source) for clause in DEFAULT_CLAUSES]
+
+
+class PolicySettings(Section):
+    """The school's own social media policy: the clauses Steward cites in refusals, audit
+    events and reports, and which clause each of Steward's rules enforces. Out of the box these
+    are clauses from four schools' policies; replace them with the school's own, and map every
+    rule to one of them."""
+
+    clauses: list[ClauseSettings] = Field(default_factory=default_clauses, description="The "
+                                          "school's clauses. Listing any replaces the whole "
+                                          "default list.")
+    rules: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_RULES), description="Rule id = id of the clause "
+        "it cites. A rule left out cites its default clause, which must then be in `clauses`.")
+
+    @model_validator(mode="after")
+    def _every_rule_cites_a_clause(self) -> PolicySettings:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        first_of: dict[str, int] = {}
+        for index, clause in enumerate(self.clauses):
+            if clause.id in first_of:
+                problems.append((("clauses", index, "id"), f"[[policy.clauses]] number "
+                                 f"{index + 1} has the id {clause.id!r} of number "
+                                 f"{first_of[clause.id] + 1}; every clause needs its own id"))
+            first_of.setdefault(clause.id, index)
+        given = self.rules if "rules" in self.model_fields_set else {}
+        for rule, clause_id in given.items():
+            if rule not in DEFAULT_RULES:
+                close = difflib.get_close_matches(rule, list(DEFAULT_RULES), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else \
+                    "`steward config generate` lists every rule"
+                problems.append((("rules", rule), f"Steward has no rule of this name; {hint}"))
+            elif not clause_id.strip():
+                problems.append((("rules", rule), "every rule must cite a clause: give the id "
+                                 "of one of [[policy.clauses]]"))
+            elif clause_id not in first_of:
+                problems.append((("rules", rule), f"cites {clause_id!r}, which is not the id of "
+                                 "any of [[policy.clauses]]"))
+        for rule, default in DEFAULT_RULES.items():
+            if rule not in given and default not in first_of:
+                problems.append((("rules", rule), f"this rule has no clause: its default, "
+                                 f"{default!r}, is not among [[policy.clauses]]; map it to one "
+                                 "of the school's clause ids"))
+        if problems:
+            raise ValidationError.from_exception_data("PolicySettings", [
+                InitErrorDetails(type=PydanticCustomError("policy", "{message}",
+                                                          {"message": message}),
+                                 loc=location, input=None)
+                for location, message in problems])
+        self.rules = {**DEFAULT_RULES, **given}
+        return self
+
+    def catalogue(self) -> ClauseCatalogue:
+        """The school's clauses and the clause each rule cites, for the rules and the daemon."""
+        return ClauseCatalogue.of(
+            [Clause(clause.id, clause.title, clause.text, clause.source)
+             for clause in self.clauses], self.rules)
+
+    def clause_id(self, rule: str) -> str:
+        """The id of the school's clause that `rule` cites (for audit events' `clause`)."""
+        return self.rules.get(rule) or DEFAULT_RULES[rule]
+
+
 class StewardSettings(BaseSettings):
     """Steward's whole configuration."""
 
@@ -485,6 +588,8 @@ class StewardSettings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings,
                                      description="The built-in sandbox.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="The audit log.")
+    policy: PolicySettings = Field(default_factory=PolicySettings, description="The school's "
+                                   "own policy, which Steward cites.")
 
     @model_validator(mode="after")
     def _live_mode_has_credentials(self) -> StewardSettings:

@@ -28,11 +28,11 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
         else:
             problem = f"the post has {have} valid SLT approval(s) but needs {need} from " \
                       "different SLT members"
-        clause = "rochester.second-reader" if need > 1 and have >= 1 else RULE.clause_id
+        cites = "second-reader" if need > 1 and have >= 1 else None
         who = "an SLT member" if need == 1 else f"{need} different SLT members"
         findings.append(RULE.finding(problem, f"Have {who} sign it with `steward sign POST --key "
                                      "THEIR-KEY`, or submit it with `steward submit POST --sign "
-                                     "KEY`.", clause_id=clause))
+                                     "KEY`.", cites=cites))
     return findings
 
 

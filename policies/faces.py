@@ -34,7 +34,7 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             findings.append(RULE.finding(
                 f"image {number} is {report.megapixels:,.0f} megapixels; Steward examines "
                 f"pictures up to {context.max_megapixels:g}", "Export a smaller version (12 "
-                "megapixels is plenty for social media).", clause_id="steward.format"))
+                "megapixels is plenty for social media).", cites="picture-size"))
             continue
         if context.faces != "refuse":
             continue  # "blur": the intake blurs them; "allow": the school permits faces

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
-from policies.clauses import CLAUSES, Clause
+from policies.clauses import DEFAULT_CATALOGUE, DEFAULT_RULES, Clause, ClauseCatalogue
 from policies.consent_register import ConsentRegister
 from policies.roster import Roster
 
@@ -19,17 +19,39 @@ Judged = TypeVar("Judged")
 
 @dataclass(frozen=True)
 class Finding:
-    """One reason a submission cannot be published, written for the person who must fix it."""
+    """One reason a submission cannot be published, written for the person who must fix it.
+
+    `rule` is the rule that found it; `cites` the rule whose clause it cites when that is
+    another (the approval rule cites `second-reader` for a missing second signature).
+    `clause_id` is the rule's default clause until the finding is cited in the school's
+    catalogue (`cited_in`, which the pipeline does): then it is the school's clause, and
+    `cited` that clause itself.
+    """
 
     rule: str
     clause_id: str
     problem: str
     fix: str
     audience: str = "SLT"
+    cites: str = ""
+    cited: Clause | None = None
 
     @property
     def clause(self) -> Clause:
-        return CLAUSES[self.clause_id]
+        """The clause this finding cites: the school's once cited, else Steward's default."""
+        if self.cited is not None:
+            return self.cited
+        return DEFAULT_CATALOGUE.clauses[self.clause_id]
+
+    def cited_in(self, catalogue: ClauseCatalogue) -> Finding:
+        """This finding citing the school's clause for its rule. A rule the catalogue does not
+        know keeps the clause it has, the school's if the catalogue holds that id."""
+        rule = self.cites or self.rule
+        clause_id = catalogue.rules.get(rule, self.clause_id)
+        clause = catalogue.clauses.get(clause_id)
+        if clause is None:
+            return self
+        return replace(self, clause_id=clause_id, cited=clause)
 
     def explain(self) -> str:
         """Return the finding as plain English for a .rejected.txt file."""
@@ -94,17 +116,22 @@ class PolicyContext:
     max_image_bytes: dict[str, int] = field(default_factory=dict)
     faces: str = "refuse"  # "refuse" | "blur" | "allow"
     max_megapixels: float = 50.0
+    clauses: ClauseCatalogue = DEFAULT_CATALOGUE  # the school's policy, which findings cite
     face_detector: FaceCounter | None = None  # given by the daemon where faces are refused
 
 
 @dataclass(frozen=True)
 class Rule(Generic[Judged]):
-    """One rule: an id, the clause it enforces, and its check of a submission."""
+    """One rule: an id, the clause it cites by default (`policies.clauses.DEFAULT_RULES`
+    holds the same pair, for the configuration), and its check of a submission."""
 
     id: str
     clause_id: str
     check: Callable[[Judged, PolicyContext], list[Finding]]
 
     def finding(self, problem: str, fix: str, audience: str = "SLT",
-                clause_id: str | None = None) -> Finding:
-        return Finding(self.id, clause_id or self.clause_id, problem, fix, audience)
+                cites: str | None = None) -> Finding:
+        """A finding of this rule; `cites` names another rule whose clause it cites instead
+        (a rule id of `policies.clauses.DEFAULT_RULES`)."""
+        clause_id = DEFAULT_RULES[cites] if cites else self.clause_id
+        return Finding(self.id, clause_id, problem, fix, audience, cites or "")

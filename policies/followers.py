@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-CLAUSE_FOLLOWERS = "st-marys.verified-followers"
-CLAUSE_FOLLOWING = "st-marys.follows-organisations-only"
+# The rules' ids in the school's clause catalogue (policies.clauses): the reconciler's audit
+# events cite the clauses the school maps them to.
+RULE_FOLLOWERS = "followers"
+RULE_FOLLOWING = "following"
 
 
 @dataclass(frozen=True)

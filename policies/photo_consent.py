@@ -44,7 +44,7 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             findings.append(RULE.finding(
                 f"{which} is on the restricted list and must never be shown",
                 "Remove every photo in which that pupil appears.",
-                clause_id="wightwick.restricted-list"))
+                cites="restricted-list"))
         elif not entry.photo_consent:
             findings.append(RULE.finding(
                 f"{which} has no photo consent",

@@ -40,11 +40,12 @@ RULES: tuple[Rule, ...] = (
 
 
 def evaluate(submission: Submission, context: PolicyContext) -> list[Finding]:
-    """Return every finding: the parser's problems first, then each rule's, in order."""
+    """Return every finding: the parser's problems first, then each rule's, in order, each
+    citing the school's clause (`context.clauses`)."""
     findings = list(submission.problems)
     for rule in RULES:
         findings.extend(rule.check(submission, context))
-    return findings
+    return [finding.cited_in(context.clauses) for finding in findings]
 
 
 MEDIA_RULES = (media_files.RULE, location.RULE, faces.RULE, platforms.RULE)
@@ -57,4 +58,4 @@ def recheck_fixed_media(submission: Submission, context: PolicyContext) -> list[
     findings = []
     for rule in MEDIA_RULES:
         findings.extend(rule.check(submission, strict))
-    return findings
+    return [finding.cited_in(context.clauses) for finding in findings]

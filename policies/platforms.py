@@ -84,7 +84,7 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             findings.append(RULE.finding(
                 f"image '{image.file}' has no alt text",
                 "Add alt = \"what the picture shows\" (without children's names) so that people "
-                "using screen readers are not left out.", clause_id="rochester.inclusive"))
+                "using screen readers are not left out.", cites="alt-text"))
     return findings
 
 

@@ -13,9 +13,14 @@ class SettingDescription:
     key: str
     desired: object
     writable_by_api: bool
-    clause: str
+    clause: str  # the default clause; the school's catalogue may map `rule` to its own
     label: str
     how_to_change: str
+
+    @property
+    def rule(self) -> str:
+        """This setting's rule id in the clause catalogue: `settings-x-geo-enabled`."""
+        return f"settings-{self.platform}-{self.key.replace('_', '-')}"
 
 
 SETTINGS = (

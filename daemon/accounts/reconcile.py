@@ -25,8 +25,8 @@ from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
 from daemon.runtime.store import Store, parse_timestamp, timestamp
 from policies.followers import (
-    CLAUSE_FOLLOWERS,
-    CLAUSE_FOLLOWING,
+    RULE_FOLLOWERS,
+    RULE_FOLLOWING,
     Follower,
     Organisation,
     classify_follower,
@@ -61,7 +61,11 @@ class Reconciler:
         self.clock = clock
         self.mailer = mailer
         self.evidence = evidence
-        self.registry = Registry(store, audit, clock)
+        self.registry = Registry(store, audit, clock, settings.policy.catalogue())
+
+    def _clause(self, rule: str) -> str:
+        """The school's clause for `rule` (policies.clauses), for audit events."""
+        return self.settings.policy.clause_id(rule)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -261,8 +265,8 @@ class Reconciler:
                 self.mailer.alert(
                     self.audit, f"Follower cap reached on {platform}", outcome.notes[-1])
         if not dry_run:
-            self.audit.record("reconcile.followers", clause=CLAUSE_FOLLOWERS, platform=platform,
-                              counts=outcome.counts, actions=len(outcome.actions),
+            self.audit.record("reconcile.followers", clause=self._clause(RULE_FOLLOWERS),
+                              platform=platform, counts=outcome.counts, actions=len(outcome.actions),
                               capped=capped)
         return outcome
 
@@ -279,7 +283,8 @@ class Reconciler:
             db.execute("DELETE FROM followers WHERE platform = ? AND user_id = ?",
                        (platform, action.user_id))
         self.audit.record("follower.removed" if action.kind == "remove" else "user.blocked",
-                          clause=CLAUSE_FOLLOWERS, platform=platform, user_id=action.user_id)
+                          clause=self._clause(RULE_FOLLOWERS), platform=platform,
+                          user_id=action.user_id)
 
     # -- following ---------------------------------------------------------------------------
 
@@ -296,7 +301,7 @@ class Reconciler:
             if connector.capabilities.unfollow:
                 try:
                     connector.unfollow(action.user_id)
-                    self.audit.record("following.unfollowed", clause=CLAUSE_FOLLOWING,
+                    self.audit.record("following.unfollowed", clause=self._clause(RULE_FOLLOWING),
                                       platform=platform, user_id=action.user_id)
                     continue
                 except ConnectorError as error:
@@ -332,20 +337,22 @@ class Reconciler:
                 except ConnectorError as error:
                     again = f"error: {error.message}"
                 if again == setting.desired:
-                    self.audit.record("settings.repaired", clause=setting.clause,
+                    self.audit.record("settings.repaired", clause=self._clause(setting.rule),
                                       platform=platform, setting=setting.key,
                                       was=item.observed, now=again)
                     continue
-                self.audit.record("settings.repair_failed", level="error", clause=setting.clause,
-                                  platform=platform, setting=setting.key, audience="admin")
+                self.audit.record("settings.repair_failed", level="error",
+                                  clause=self._clause(setting.rule), platform=platform,
+                                  setting=setting.key, audience="admin")
                 self.mailer.alert(
                     self.audit, f"Could not repair {platform} setting {setting.key}",
                     f"'{setting.label}' is {item.observed!r}; Steward tried to set it to "
                     f"{setting.desired!r} and it is still {again!r}. "
                     f"{setting.how_to_change}")
             else:
-                self.audit.record("settings.drift", level="warning", clause=setting.clause,
-                                  platform=platform, setting=setting.key, observed=item.observed)
+                self.audit.record("settings.drift", level="warning",
+                                  clause=self._clause(setting.rule), platform=platform,
+                                  setting=setting.key, observed=item.observed)
             self._check(outcome, key, f"'{setting.label}' is {item.observed!r}, should be "
                         f"{setting.desired!r}: {setting.how_to_change}", dry_run)
         outcome.counts = {"checked": sum(1 for s in SETTINGS if s.platform == platform),
@@ -382,7 +389,7 @@ class Reconciler:
                 outcome.actions.append({"kind": "alert", "conversation": item["id"]})
                 if not dry_run:
                     self.audit.record("dm.received", level="warning",
-                                      clause="wightwick.messaging-off", platform=platform,
+                                      clause=self._clause("direct-messages"), platform=platform,
                                       conversation=item["id"], audience="DSL")
                     self.mailer.alert(
                         self.audit, f"A message arrived on the {platform} Page",
@@ -404,11 +411,12 @@ class Reconciler:
                       created_at=None, raw=message)
         path, digest = self.evidence.save(reply, Verdict("act", 1.0, ("direct-message",)),
                                           self.clock.now())
-        self.audit.record("dm.received", clause="wightwick.messaging-off", platform=platform,
-                          sender_id=reply.author_id, evidence_sha256=digest, audience="DSL")
+        self.audit.record("dm.received", clause=self._clause("direct-messages"),
+                          platform=platform, sender_id=reply.author_id,
+                          evidence_sha256=digest, audience="DSL")
         try:
             connector.dm_block(reply.author_id)
-            self.audit.record("user.dm_blocked", clause="wightwick.messaging-off",
+            self.audit.record("user.dm_blocked", clause=self._clause("direct-messages"),
                               platform=platform, user_id=reply.author_id)
             blocked = "The sender can no longer send the school direct messages."
         except ConnectorError as error:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from daemon.audit.chain import AuditLog
 from daemon.runtime.clock import Clock
 from daemon.runtime.store import Store, parse_timestamp, timestamp
+from policies.clauses import DEFAULT_CATALOGUE, ClauseCatalogue
 
 CODE = re.compile(r"\bSTEWARD-([0-9A-F]{4})-([0-9A-F]{4})\b", re.IGNORECASE)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -49,10 +50,12 @@ class ImportReport:
 
 
 class Registry:
-    def __init__(self, store: Store, audit: AuditLog, clock: Clock) -> None:
+    def __init__(self, store: Store, audit: AuditLog, clock: Clock,
+                 clauses: ClauseCatalogue = DEFAULT_CATALOGUE) -> None:
         self.store = store
         self.audit = audit
         self.clock = clock
+        self.clause = clauses.clause_id("followers")  # the school's, for audit events
 
     def import_list(self, text: str, column: str) -> ImportReport:
         """Replace the verified e-mail list; links to addresses no longer on it are removed."""
@@ -81,7 +84,7 @@ class Registry:
                 f"DELETE FROM links WHERE email_hash IN ({','.join('?' * len(removed))})",  # noqa: S608
                 tuple(removed)).rowcount if removed else 0
         report = ImportReport(len(added), len(removed), len(existing & set(emails)), unlinked)
-        self.audit.record("registry.imported", clause="st-marys.verified-followers",
+        self.audit.record("registry.imported", clause=self.clause,
                           added=report.added, removed=report.removed,
                           unchanged=report.unchanged, links_removed=report.unlinked)
         return report
@@ -119,7 +122,7 @@ class Registry:
                            "user_id) DO UPDATE SET email_hash = excluded.email_hash, "
                            "handle = excluded.handle, linked_at = excluded.linked_at",
                            (platform, user_id, row[0], handle, timestamp(now)))
-            self.audit.record("follower.linked", clause="st-marys.verified-followers",
+            self.audit.record("follower.linked", clause=self.clause,
                               platform=platform, user_id=user_id, email=short(row[0]))
             return True
         return False

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.audit.reading import event_time, summary, visible
 from daemon.audit.verification import ChainReport
-from policies.clauses import CLAUSES
+from policies.clauses import DEFAULT_CATALOGUE
 
 PUBLISHED_COLOUR = "#1b5e20"  # the screenshot test looks for these exact colours
 REFUSED_COLOUR = "#b71c1c"
@@ -256,7 +256,8 @@ def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *
         horizontal_bars("Refusals by rule", counts.refusals_by_rule.most_common(),
                         REFUSED_COLOUR) if counts.refusals_by_rule else "",
         _table(["Policy clause", "Refusals", "What it says"],
-               [[clause, number, CLAUSES[clause].citation() if clause in CLAUSES else ""]
+               [[clause, number, DEFAULT_CATALOGUE.clauses[clause].citation()
+                if clause in DEFAULT_CATALOGUE.clauses else ""]
                 for clause, number in counts.refusals_by_clause.most_common()],
                "No post was refused in this period."),
         "<h2>Moderation of replies and comments</h2>",

@@ -38,10 +38,11 @@ from daemon.runtime.clock import Clock
 from daemon.runtime.keys import audit_signing_key, public_key_text, sign_bytes
 from daemon.runtime.mail import Mailer, MailError
 from daemon.runtime.store import Store, parse_timestamp, timestamp
+from policies.clauses import DEFAULT_CATALOGUE, ClauseCatalogue
 
 STEPS = ("validate", "rotate-master-key", "remove-old", "add-new", "revoke-tokens",
          "re-escrow", "checklist", "receipt")
-CLAUSE = "wightwick.accounts-belong-to-school"
+RULE = "credentials"  # its clause is the school's (policy.rules.credentials)
 
 
 class HandoverError(Exception):
@@ -170,7 +171,7 @@ def outstanding(store: Store, vault: Vault | None) -> list[str]:
 
 
 def confirm(store: Store, audit: AuditLog, clock: Clock, vault: Vault | None, key: str,
-            by: str) -> str:
+            by: str, clauses: ClauseCatalogue = DEFAULT_CATALOGUE) -> str:
     """A person confirms a handover item; HandoverError (nothing changed) when there is no such
     open item, or while the vault still holds a secret the outgoing administrator could read."""
     item = store.checklist_item(key)
@@ -187,7 +188,7 @@ def confirm(store: Store, audit: AuditLog, clock: Clock, vault: Vault | None, ke
                             f"what the item says, store the new values ({commands}), then "
                             "confirm again.")
     store.resolve_checklist_item(key, clock.now())
-    audit.record("handover.item_confirmed", clause=CLAUSE, key=key, by=by)
+    audit.record("handover.item_confirmed", clause=clauses.clause_id(RULE), key=key, by=by)
     return f"{key}: confirmed, recorded in the audit log as done by {by}"
 
 
@@ -215,8 +216,8 @@ class Handover:
             with self.store.transaction() as db:
                 db.execute("UPDATE handovers SET steps = ? WHERE id = ?",
                            (json.dumps(steps), row["id"]))
-            self.audit.record(f"handover.{step}", clause=CLAUSE, handover=row["id"],
-                              old=old, new=new, result=result)
+            self.audit.record(f"handover.{step}", clause=self.settings.policy.clause_id(RULE),
+                              handover=row["id"], old=old, new=new, result=result)
         with self.store.transaction() as db:
             db.execute("UPDATE handovers SET finished_at = ? WHERE id = ? AND finished_at IS "
                        "NULL", (timestamp(self.clock.now()), row["id"]))

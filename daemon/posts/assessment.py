@@ -102,6 +102,7 @@ def assess_submission(submission: Submission, settings: StewardSettings,
         require_pictured=settings.consent.require_pictured,
         faces=settings.faces.policy,
         max_megapixels=settings.faces.max_megapixels,
+        clauses=settings.policy.catalogue(),
     )
     if settings.faces.policy != "allow" and submission.images and approved(context):
         context = replace(context, face_detector=_face_detector(notes))
@@ -120,6 +121,7 @@ def assess_submission(submission: Submission, settings: StewardSettings,
             "location-metadata", "st-marys.no-geolocation",
             "a picture could not be prepared for publishing",
             "Use a JPEG or PNG export of the picture (any phone or photo app can save one)."))
+    findings = [finding.cited_in(context.clauses) for finding in findings]
     return Assessment(submission, findings, evidence.valid_signers,
                       target_platforms(submission, context), tuple(notes), context,
                       prepared.images)

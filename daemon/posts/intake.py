@@ -43,8 +43,7 @@ from watchdog.observers import Observer
 from config.settings import StewardSettings
 from daemon.audit.chain import AuditLog
 from daemon.posts.assessment import Assessment, assess_submission
-from daemon.posts.media_fixing import CLAUSE as LOCATION_CLAUSE
-from daemon.posts.media_fixing import CLEAN_FOLDER, FACES_CLAUSE
+from daemon.posts.media_fixing import CLEAN_FOLDER
 from daemon.posts.publishing import unique_path, write_notice
 from daemon.posts.reading import read_entry, write_copy, write_new_file
 from daemon.runtime.clock import Clock
@@ -470,9 +469,15 @@ class Intake:
                 f"Tell the administrator (reference {copy.name}); the post was not published.",
                 audience="admin")])
 
+    def _clause(self, rule: str) -> str:
+        """The school's clause for `rule` (policies.clauses), for audit events."""
+        return self.settings.policy.clause_id(rule)
+
     def _refuse(self, copy: Path, copy_entry: str, name: str, findings: list[Finding]) -> None:
         """Put Steward's copy (what it read, nothing else) in the rejected folder with the
-        reasons beside it."""
+        reasons beside it, each citing the school's own clause."""
+        catalogue = self.settings.policy.catalogue()
+        findings = [finding.cited_in(catalogue) for finding in findings]
         self.rejected.mkdir(parents=True, exist_ok=True)
         target = unique_path(self.rejected / copy_entry)
         if os.path.lexists(copy / copy_entry):
@@ -512,11 +517,12 @@ class Intake:
         folder = queued / copy_entry if submission.is_folder else queued
         for image in assessment.images:
             if image.faces_blurred:
-                self.audit.record("media.faces_blurred", clause=FACES_CLAUSE,
+                self.audit.record("media.faces_blurred", clause=self._clause("faces"),
                                   submission=submission_id, file=image.file,
                                   faces=image.faces_blurred)
             report = image.report
-            self.audit.record("media.cleaned", clause=LOCATION_CLAUSE, submission=submission_id,
+            self.audit.record("media.cleaned", clause=self._clause("location-metadata"),
+                              submission=submission_id,
                               file=image.file, format=report.format, removed=list(report.removed),
                               orientation_kept=report.orientation,
                               original_sha256=image.original_sha256,
@@ -532,7 +538,7 @@ class Intake:
         self.store.add_submission(stored, self.clock.now())
         for record in (CLAIM_RECORD, RESUMED_RECORD):
             (queued / record).unlink(missing_ok=True)
-        self.audit.record("submission.accepted", clause="st-marys.slt-posts", name=name,
+        self.audit.record("submission.accepted", clause=self._clause("slt-approval"), name=name,
                           submission=submission_id, content_sha256=content,
                           approved_by=list(assessment.signers), images=len(submission.images),
                           ignored_files=len(submission.ignored))
