@@ -116,8 +116,8 @@ class PolicyContext:
     max_image_bytes: dict[str, int] = field(default_factory=dict)
     faces: str = "refuse"  # "refuse" | "blur" | "allow"
     max_megapixels: float = 50.0
-    clauses: ClauseCatalogue = DEFAULT_CATALOGUE  # the school's policy, which findings cite
     face_detector: FaceCounter | None = None  # given by the daemon where faces are refused
+    clauses: ClauseCatalogue = DEFAULT_CATALOGUE  # the school's policy, which findings cite
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from daemon.audit.chain import split_line
+from policies.clauses import ClauseCatalogue
 from policies.displayed_text import visible
 
 CHAIN_FIELDS = ("timestamp", "event", "level", "seq", "prev", "hash", "signature", "key",
@@ -167,12 +168,17 @@ def summary(entry: dict[str, Any]) -> str:
     return "; ".join(details)
 
 
-def plain_line(entry: dict[str, Any], zone: ZoneInfo) -> str:
-    """`2026-11-22 09:00  #12  post.published  published welcome-back on x: https://...`"""
+def plain_line(entry: dict[str, Any], zone: ZoneInfo,
+               clauses: ClauseCatalogue | None = None) -> str:
+    """`2026-11-22 09:00  #12  post.published  published welcome-back on x: https://...`,
+    then the clause (`[id: title]`, the title from the school's catalogue `clauses`)."""
     moment = event_time(entry)
     when = f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S}" if moment else "(no time)"
     flag = {"warning": "WARNING ", "error": "ERROR "}.get(entry.get("level", ""), "")
-    clause = f"  [{entry['clause']}]" if entry.get("clause") else ""
+    clause = ""
+    if entry.get("clause"):
+        title = clauses.title(str(entry["clause"])) if clauses is not None else ""
+        clause = f"  [{entry['clause']}: {title}]" if title else f"  [{entry['clause']}]"
     return visible(f"{when}  #{entry.get('seq', '?'):<6} {entry.get('event', '?'):<28} "
                    f"{flag}{summary(entry)}{clause}")
 

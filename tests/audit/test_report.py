@@ -106,3 +106,86 @@ def test_the_report_renders_in_headless_chromium_with_its_charts(report, tmp_pat
     assert pixels(REFUSED_COLOUR) > 2000, "the refused bars (per week, by rule) are missing"
     assert pixels(ACTION_COLOUR) > 2000, "the moderation chart is missing"
     assert pixels("#2e7d32") > 500, "the green 'verified' box is missing"
+
+
+SCRIPT_HANDLE = "<script>alert(1)</script>"
+IMAGE_HANDLE = '"><img src=x onerror=alert(1)>'
+
+
+def hostile_report(tmp_path, **options) -> str:
+    """A report on a log whose follower handles and reasons were written by strangers."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.audit.chain import AuditLog  # noqa: PLC0415
+    from daemon.audit.reading import read_events  # noqa: PLC0415
+    from daemon.audit.report import render_report  # noqa: PLC0415
+    from daemon.audit.verification import ordered_files, verify_chain  # noqa: PLC0415
+    from daemon.runtime.clock import FixedClock  # noqa: PLC0415
+
+    clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    audit = AuditLog(tmp_path / "audit.jsonl", clock)
+    audit.record("follower.removed", platform="x", handle=SCRIPT_HANDLE, user_id="1",
+                 clause="st-marys.verified-followers")
+    audit.record("following.unfollowed", platform="x", handle=IMAGE_HANDLE, user_id="2",
+                 reason=IMAGE_HANDLE)
+    audit.record("submission.refused", name=SCRIPT_HANDLE, rules=[IMAGE_HANDLE],
+                 clauses=[SCRIPT_HANDLE], reasons=1)
+    audit.close()
+    files = ordered_files([tmp_path])
+    return render_report(read_events(files), verify_chain(files, []), school=IMAGE_HANDLE,
+                         zone=ZoneInfo("Europe/London"), generated=clock.now(), **options)
+
+
+def test_handles_written_by_strangers_appear_escaped_never_as_markup(tmp_path):
+    page = hostile_report(tmp_path)
+    assert "<script" not in page and "<img" not in page and "onerror=alert(1)>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+    from html.parser import HTMLParser  # noqa: PLC0415
+
+    class Tags(HTMLParser):
+        found: set[tuple[str, str]] = set()
+
+        def handle_starttag(self, tag, attrs):
+            self.found |= {(tag, name) for name, _ in attrs} | {(tag, "")}
+
+    tags = Tags()
+    tags.feed(page)
+    assert {tag for tag, _ in tags.found} <= {"html", "head", "meta", "title", "style", "body",
+                                               "h1", "h2", "p", "table", "tr", "th", "td",
+                                               "svg", "line", "text", "rect", "strong", "code"}
+    assert not {name for _, name in tags.found} & {"src", "href", "onerror", "onload"}
+
+
+def test_the_report_shows_the_school_s_clause_titles_and_texts(tmp_path):
+    from policies.clauses import Clause, ClauseCatalogue  # noqa: PLC0415
+
+    oakfield = ClauseCatalogue.of([Clause(
+        "oakfield.followers", "Only parents we know follow us",
+        "Followers are accepted once the office has checked their e-mail address.",
+        "Oakfield Primary School online safety policy, 6.1")],
+        {"followers": "oakfield.followers"})
+    audit_dir = tmp_path / "log"
+    audit_dir.mkdir()
+    from daemon.audit.chain import AuditLog  # noqa: PLC0415
+
+    audit = AuditLog(audit_dir / "audit.jsonl")
+    audit.record("submission.refused", name="news", rules=["followers"],
+                 clauses=["oakfield.followers"], reasons=1)
+    audit.close()
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.audit.reading import read_events  # noqa: PLC0415
+    from daemon.audit.report import render_report  # noqa: PLC0415
+    from daemon.audit.verification import ordered_files, verify_chain  # noqa: PLC0415
+    from daemon.runtime.clock import Clock  # noqa: PLC0415
+
+    files = ordered_files([audit_dir])
+    page = render_report(read_events(files), verify_chain(files, []), school="Oakfield",
+                         zone=ZoneInfo("Europe/London"), generated=Clock().now(),
+                         clauses=oakfield)
+    assert "<th>Title</th>" in page
+    assert ("<tr><td>oakfield.followers</td><td>Only parents we know follow us</td><td>1</td>"
+            "<td>Oakfield Primary School online safety policy, 6.1: &#34;Followers are "
+            "accepted once the office has checked their e-mail address.&#34;</td></tr>") in page
