@@ -29,6 +29,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policies.clauses import DEFAULT_CLAUSES, DEFAULT_RULES, Clause, ClauseCatalogue
+from policies.moderation.responses import DEFAULT_ACT, DEFAULT_REVIEW, RESPONSES, table_problems
 
 
 class Section(BaseModel):
@@ -249,11 +250,31 @@ class ModerationSettings(Section):
                                     "packaged word list (a school's local usage).")
     staff_names: list[str] = Field(default_factory=list, description="Staff whose names, next "
                                    "to insults, mean harassment (e.g. 'Mrs Example').")
-    remove_instead_of_hide: bool = Field(False, description="Delete abusive Facebook comments "
-                                         "instead of hiding them (X replies can only be "
-                                         "hidden).")
+    remove_instead_of_hide: bool = Field(False, description="Read 'hide' in act_responses "
+                                         "as 'delete': delete abusive comments where the "
+                                         "platform can (Facebook), hide them where it cannot "
+                                         "(X replies can only be hidden; the report says so).")
     max_actions_per_hour: int = Field(20, ge=0, description="Hides and sanctions per platform "
                                       "per hour; above it Steward only reports, and alerts.")
+    act_responses: list[str] = Field(default_factory=lambda: list(DEFAULT_ACT), description=(
+        "What Steward does, in this order, about a reply it judges abusive (verdict 'act'), as "
+        "far as each platform allows; what a platform cannot do is said in the incident "
+        "report. Starts with 'evidence', ends with 'report'. Responses: " + "; ".join(
+            f"'{name}': {RESPONSES[name].summary}" for name in RESPONSES
+            if "act" in RESPONSES[name].verdicts) + ". 'mute' and 'dm_block' are left out "
+        "where 'block' is done (a block covers them)."))
+    review_responses: list[str] = Field(default_factory=lambda: list(DEFAULT_REVIEW),
+                                        description="What Steward does about a borderline "
+                                        "reply (verdict 'review'): ends with 'queue' (the "
+                                        "moderators' digest); may start with 'evidence'.")
+
+    @field_validator("act_responses", "review_responses")
+    @classmethod
+    def _usable_responses(cls, value: list[str], info) -> list[str]:
+        problems = table_problems(info.field_name.removesuffix("_responses"), value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 class OrganisationSettings(Section):

@@ -1,12 +1,19 @@
 """What a platform's API lets Steward do, declared rather than discovered by failing.
 
-Reconcilers and moderation branch on these flags; a platform that cannot (say) remove a follower
-by API says so here, and Steward reports instead of pretending.
+Reconcilers and moderation branch on these flags, never on a platform's name: a platform that
+cannot (say) remove a follower by API says so here, and Steward reports instead of pretending.
+A new platform gets moderation by declaring what it can do: the response table
+(`moderation.act_responses`, `policies.moderation.responses`) is read against these flags.
+
+`why_not` says, for a flag that is off, why, in words an incident report can show the head
+teacher ("X cannot delete a reply by someone else"); a flag without an entry is reported as
+"<platform> cannot do this by API".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -20,15 +27,24 @@ class Capabilities:
     publish_images: bool = True
     delete_posts: bool = True
     find_recent_posts: bool = True
+    # reading what others write
+    read_replies: bool = False  # replies or comments on the school's own posts
+    read_mentions: bool = False  # posts elsewhere that name the school's account
+    # moderation: what can be done to a reply and to its author
     hide_replies: bool = False
     delete_replies: bool = False
     block_users: bool = False
     mute_users: bool = False
+    block_direct_messages: bool = False
+    # the account's followers, the accounts it follows, its settings and its messages
     list_followers: bool = False
     remove_followers: bool = False
     list_following: bool = False
     unfollow: bool = False
     read_settings: bool = False
     read_direct_messages: bool = False
-    block_direct_messages: bool = False
     read_conversations: bool = False
+    # words for people: where a block applies ("from the Page"; empty: the whole platform),
+    # and why a flag is off
+    block_scope: str = ""
+    why_not: Mapping[str, str] = field(default_factory=dict, hash=False)

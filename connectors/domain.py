@@ -1,16 +1,20 @@
 """The project's own types for what crosses the connector boundary.
 
 They are plain frozen dataclasses so that policies, the daemon and tests can build them without
-any SDK, and so that nothing platform-specific leaks out of `connectors`.
+any SDK, and so that nothing platform-specific leaks out of `connectors`. The one platform dict
+that crosses the boundary is `raw` on a Reply or DirectMessage: the platform's own JSON, kept
+whole as evidence (`daemon.moderation.evidence`) and read by nothing else.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -75,16 +79,74 @@ class Reply:
     in_reply_to: str
     created_at: datetime | None
     url: str = ""
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ReplyPage:
+    """Replies read in one go, and the cursor to read on from next time (pass it back as
+    `cursor`; None when there is nothing to continue from)."""
+
+    replies: tuple[Reply, ...]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class PlatformUser:
+    """Another account on the platform: a follower, or an account the school follows."""
+
+    user_id: str
+    handle: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FollowerPage:
+    """One page of the account's followers, and the token of the next (None: the last)."""
+
+    users: tuple[PlatformUser, ...]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """A direct message someone sent the school's account."""
+
+    platform: str
+    message_id: str
+    sender_id: str
+    text: str
+    created_at: datetime | None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A message thread on a Page (its content is not read: only that it exists)."""
+
+    conversation_id: str
+    updated_at: str | None = None
+    message_count: int | None = None
 
 
 @dataclass(frozen=True)
 class AccountSettings:
-    """The privacy settings Steward keeps an eye on; None means the platform does not say."""
+    """The privacy settings Steward keeps an eye on (`policies.settings_drift`), as read; None
+    means the platform does not say. `writable_by_api`: whether the platform offers an API to
+    change them (X only on some plans)."""
 
     protected: bool | None = None
     geo_enabled: bool | None = None
-    direct_messages_from: str | None = None
+    allow_dms_from: str | None = None
+    discoverable_by_email: bool | None = None
+    writable_by_api: bool = False
+
+    def observed(self) -> dict[str, object]:
+        """The settings the platform told, by the keys of `policies.settings_drift.SETTINGS`."""
+        return {key: value for key, value in (
+            ("protected", self.protected), ("geo_enabled", self.geo_enabled),
+            ("allow_dms_from", self.allow_dms_from),
+            ("discoverable_by_email", self.discoverable_by_email)) if value is not None}
 
 
 def comparable_text(text: str) -> str:

@@ -9,6 +9,17 @@ The daemon branches on these and nothing else:
   effect on the platform (a timeout or dropped connection after the request was sent), so the
   caller must look before it retries.
 - `Rejected`: the platform refused this request for good (bad input, duplicate, not found).
+  `Unsupported` is the Rejected of a call the platform's API cannot make at all; the connector's
+  capabilities say so beforehand, so the daemon meets it only when it forgot to look.
+
+And one that is not the platform's doing:
+
+- `ConnectorBug`: the connector's own code failed (a KeyError, TypeError, ValueError... while
+  reading an answer, usually because the answer had a shape Steward did not expect). Nothing
+  suggests that trying again will help, so it is never treated as an outage: the connector
+  logs it with its traceback, and the caller tells the administrator and stops that work.
+  `ambiguous` is True when the request that changes something had been sent, so the change
+  may have happened.
 
 Messages are plain English, name the platform, and never contain tokens, URLs with query
 strings, or post content.
@@ -53,3 +64,24 @@ class TemporaryFailure(ConnectorError):
 
 class Rejected(ConnectorError):
     """The platform refused the request permanently."""
+
+
+class Unsupported(Rejected):
+    """The platform's API offers no way to do this; the connector's capabilities say so."""
+
+
+class ConnectorBug(ConnectorError):
+    """Steward's connector code failed: a bug (or an answer of a shape it does not know), never
+    an outage. `error_class` names the original exception (chained as `__cause__`)."""
+
+    def __init__(self, platform: str, action: str, error_class: str, *,
+                 ambiguous: bool = False) -> None:
+        super().__init__(
+            platform,
+            f"Steward's connector to {platform} failed while trying to {action} ({error_class}): "
+            "a bug in Steward or an answer of a shape it does not know, not an outage, so it "
+            "is not retried; the administrator should report it",
+        )
+        self.action = action
+        self.error_class = error_class
+        self.ambiguous = ambiguous

@@ -9,13 +9,18 @@ How it calls the Graph API, and why:
 - The SDK drops response headers and status codes: a session response hook keeps the last ones,
   so the usage headers (`X-App-Usage`, `X-Business-Use-Case-Usage`) feed rate limiting and errors
   can be told apart. Tokens travel in query strings, so no URL is ever logged.
+- Only the Graph API's errors and the network become `TemporaryFailure`; an exception of
+  Steward's own code (a KeyError on an answer of a shape it does not know) is a `ConnectorBug`
+  (`connectors.bugs`), so everything that reads an answer happens inside `_translated_errors`.
+- What a Page cannot do by API (mute, block messages, list followers, read settings, find
+  mentions) raises `Unsupported`; `capabilities` says so first, with why.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +28,29 @@ from typing import Any
 import facebook
 import requests
 
+from connectors.bugs import BUG_CLASSES, connector_bug
 from connectors.capabilities import Capabilities
-from connectors.domain import Account, Media, Post, PostRef, PublishedPost, Reply
-from connectors.errors import AuthenticationFailed, RateLimited, Rejected, TemporaryFailure
+from connectors.domain import (
+    Account,
+    AccountSettings,
+    Conversation,
+    DirectMessage,
+    FollowerPage,
+    Media,
+    PlatformUser,
+    Post,
+    PostRef,
+    PublishedPost,
+    Reply,
+    ReplyPage,
+)
+from connectors.errors import (
+    AuthenticationFailed,
+    RateLimited,
+    Rejected,
+    TemporaryFailure,
+    Unsupported,
+)
 from connectors.transport import GRAPH_API_HOST, prepare_session
 
 PLATFORM = "facebook"
@@ -71,6 +96,21 @@ class FacebookPageConnector:
         delete_replies=True,
         block_users=True,
         read_conversations=True,
+        read_replies=True,
+        block_scope="from the Page",
+        why_not={
+            "read_mentions": "Facebook offers no search for posts that name a Page",
+            "mute_users": "a Page cannot mute anyone on Facebook",
+            "block_direct_messages": "Facebook cannot block someone's messages to a Page by "
+                                     "API (blocking them from the Page stops their messages)",
+            "list_followers": "Facebook gives no list of a Page's followers by API",
+            "remove_followers": "Facebook cannot remove a Page's follower by API",
+            "list_following": "Facebook gives no list of the Pages a Page follows by API",
+            "unfollow": "Facebook cannot make a Page unfollow anyone by API",
+            "read_settings": "Facebook offers no API for a Page's messaging setting",
+            "read_direct_messages": "Facebook shows only that a conversation exists, not its "
+                                    "messages, without Messenger permissions",
+        },
     )
 
     def __init__(
@@ -119,17 +159,20 @@ class FacebookPageConnector:
                 PLATFORM, f"Facebook did not answer in time while trying to {action}",
                 ambiguous=ambiguous,
             ) from None
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError):
             raise TemporaryFailure(
                 PLATFORM, f"could not reach Facebook (connection failed) while trying to {action}",
                 ambiguous=ambiguous,
             ) from None
-        except (ValueError, KeyError, TypeError):  # malformed JSON, missing Content-Type
+        except json.JSONDecodeError:  # not JSON at all: a proxy's error page, a cut-off body
             raise TemporaryFailure(
                 PLATFORM,
                 f"Facebook sent a response Steward could not read while trying to {action}",
                 ambiguous=ambiguous, status=self.last_response.status,
             ) from None
+        except BUG_CLASSES as error:  # JSON of a shape Steward does not know, or a plain bug
+            raise connector_bug(PLATFORM, action, error, ambiguous=ambiguous) from error
 
     def _translate_graph_error(self, error: facebook.GraphAPIError, action: str, ambiguous: bool):
         status = self.last_response.status
@@ -187,11 +230,11 @@ class FacebookPageConnector:
                 data = self.graph.get_object(
                     remote_id, fields="id,message,created_time,attachments{subattachments,type}"
                 )
+                return self._published(data)
         except Rejected as error:
             if error.status == 404:
                 return None
             raise
-        return self._published(data)
 
     def recent_posts(self, since: datetime) -> list[PublishedPost]:
         """Return the Page's own posts created since `since` (`GET /{page-id}/published_posts`)."""
@@ -294,6 +337,14 @@ class FacebookPageConnector:
                 arguments["after"] = cursor
         return replies, cursor
 
+    def replies(self, post_id: str, cursor: str | None) -> ReplyPage:
+        """Comments on the Page's post `post_id` after the cursor (`comments_on`)."""
+        replies, after = self.comments_on(post_id, cursor)
+        return ReplyPage(tuple(replies), after)
+
+    def mentions(self, cursor: str | None) -> ReplyPage:
+        raise Unsupported(PLATFORM, self.capabilities.why_not["read_mentions"])
+
     def hide(self, reply: Reply) -> None:
         with self._translated_errors("hide a comment"):
             self.graph.request(f"{self.graph.version}/{reply.reply_id}",
@@ -313,18 +364,20 @@ class FacebookPageConnector:
         with self._translated_errors("check the Page token"):
             data = self.graph.request(f"{self.graph.version}/debug_token",
                                       args={"input_token": self.graph.access_token})["data"]
-        if not data.get("is_valid", False):
+            valid = bool(data.get("is_valid", False))
+            expires = int(data.get("expires_at") or 0)
+        if not valid:
             raise AuthenticationFailed(PLATFORM, "the Page token is no longer valid; an "
                                        "administrator must issue a new one")
-        expires = int(data.get("expires_at") or 0)
         return datetime.fromtimestamp(expires, UTC) if expires else None
 
-    def conversations(self) -> list[dict]:
+    def conversations(self) -> list[Conversation]:
         """The Page's message threads, newest first (needs pages_messaging; may be refused)."""
         with self._translated_errors("read the Page's conversations"):
             page = self.graph.get_connections(self.page_id, "conversations",
                                               fields="id,updated_time,message_count")
-        return page.get("data", [])
+            return [Conversation(str(item["id"]), item.get("updated_time"),
+                                 item.get("message_count")) for item in page.get("data", [])]
 
     def block(self, user_id: str) -> None:
         """Block a person from the Page (`POST /{page-id}/blocked`)."""
@@ -336,6 +389,38 @@ class FacebookPageConnector:
         with self._translated_errors("unblock a user from the Page"):
             self.graph.request(f"{self.graph.version}/{self.page_id}/blocked",
                                args={"user": user_id}, method="DELETE")
+
+    # -- what a Page cannot do by API (capabilities say so first) ----------------------------
+
+    def _unsupported(self, capability: str) -> Unsupported:
+        return Unsupported(PLATFORM, self.capabilities.why_not[capability])
+
+    def mute(self, user_id: str) -> None:
+        raise self._unsupported("mute_users")
+
+    def unmute(self, user_id: str) -> None:
+        raise self._unsupported("mute_users")
+
+    def dm_block(self, user_id: str) -> None:
+        raise self._unsupported("block_direct_messages")
+
+    def followers_page(self, pagination_token: str | None) -> FollowerPage:
+        raise self._unsupported("list_followers")
+
+    def following(self) -> list[PlatformUser]:
+        raise self._unsupported("list_following")
+
+    def unfollow(self, user_id: str) -> None:
+        raise self._unsupported("unfollow")
+
+    def read_settings(self) -> AccountSettings:
+        raise self._unsupported("read_settings")
+
+    def write_settings(self, changes: Mapping[str, object]) -> None:
+        raise self._unsupported("read_settings")
+
+    def direct_messages(self, since_id: str | None) -> list[DirectMessage]:
+        raise self._unsupported("read_direct_messages")
 
 
 def _parse_graph_time(value: str) -> datetime:

@@ -8,27 +8,50 @@ How it calls X, and why:
 - `wait_on_rate_limit` stays off: tweepy retries a 429 without a reset header immediately and
   forever. A `RateLimited` error goes back to the daemon, which schedules the retry.
 - Every request has a timeout (tweepy sets none) via the session adapter in `transport`.
+- Time comes from X's own `Date` header (a rate limit's reset and a token's expiry are X's
+  times), else from the `clock` the daemon passes in: this module never reads the clock.
+- Only X's answers and the network become `TemporaryFailure`; an exception of Steward's own code
+  (a KeyError on an answer of a shape it does not know) is a `ConnectorBug` (`connectors.bugs`).
+  Everything that reads an answer therefore happens inside `translated_errors`.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
 
 import requests
 import tweepy
 
+from connectors.bugs import BUG_CLASSES, connector_bug
 from connectors.capabilities import Capabilities
-from connectors.domain import Account, Media, Post, PostRef, PublishedPost, Reply
+from connectors.domain import (
+    Account,
+    AccountSettings,
+    Conversation,
+    DirectMessage,
+    FollowerPage,
+    Media,
+    PlatformUser,
+    Post,
+    PostRef,
+    PublishedPost,
+    Reply,
+    ReplyPage,
+)
 from connectors.errors import (
     AuthenticationFailed,
     ConnectorError,
     RateLimited,
     Rejected,
     TemporaryFailure,
+    Unsupported,
 )
 from connectors.transport import X_API_HOST, prepare_session
 
@@ -41,7 +64,8 @@ _FORBIDDEN_AS_AUTH = ("client-not-enrolled", "unsupported-authentication", "oaut
 
 @contextmanager
 def translated_errors(action: str, *, ambiguous: bool = False) -> Iterator[None]:
-    """Turn tweepy and requests errors raised inside the block into the project's errors.
+    """Turn tweepy and requests errors raised inside the block into the project's errors, and
+    an exception of Steward's own code into a logged `ConnectorBug`.
 
     `ambiguous` marks calls that change something on X: if such a call times out or the
     connection drops, the change may have happened, and the caller must look before retrying.
@@ -50,7 +74,8 @@ def translated_errors(action: str, *, ambiguous: bool = False) -> Iterator[None]
         yield
     except tweepy.TooManyRequests as error:
         reset = getattr(error, "reset_time", None)
-        retry_after = max(0.0, reset - datetime.now(UTC).timestamp()) if reset else None
+        said_at = answered_at(error.response)
+        retry_after = max(0.0, reset - said_at.timestamp()) if reset and said_at else None
         raise RateLimited(
             PLATFORM, f"rate limit reached while trying to {action}", retry_after=retry_after
         ) from None
@@ -82,16 +107,34 @@ def translated_errors(action: str, *, ambiguous: bool = False) -> Iterator[None]
         raise TemporaryFailure(
             PLATFORM, f"X did not answer in time while trying to {action}", ambiguous=ambiguous
         ) from None
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError):
         raise TemporaryFailure(
             PLATFORM, f"could not reach X (connection failed) while trying to {action}",
             ambiguous=ambiguous,
         ) from None
-    except (ValueError, KeyError, TypeError):  # malformed JSON, or JSON of an unexpected shape
+    except json.JSONDecodeError:  # not JSON at all: a proxy's error page, a cut-off body
         raise TemporaryFailure(
             PLATFORM, f"X sent a response Steward could not read while trying to {action}",
             ambiguous=ambiguous,
         ) from None
+    except BUG_CLASSES as error:  # JSON of a shape Steward does not know, or a plain bug
+        raise connector_bug(PLATFORM, action, error, ambiguous=ambiguous) from error
+
+
+class ReadsTheTime(Protocol):
+    """What the connector asks of the daemon's clock (`daemon.runtime.clock.Clock`)."""
+
+    def now(self) -> datetime: ...
+
+
+def answered_at(response: requests.Response | None) -> datetime | None:
+    """When X says it answered (its `Date` header), or None when it does not say."""
+    date = response.headers.get("date") if response is not None else None
+    try:
+        return parsedate_to_datetime(date).astimezone(UTC) if date else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _problem_summary(error: tweepy.HTTPException) -> str:
@@ -122,7 +165,18 @@ class XConnector:
         read_settings=True,
         read_direct_messages=True,
         block_direct_messages=True,
+        read_replies=True,
+        read_mentions=True,
+        why_not={
+            "delete_replies": "X cannot delete a reply by someone else",
+            "read_conversations": "X's direct messages are read one by one, not as threads",
+        },
     )
+    _ENTERPRISE_ONLY = {
+        "block_users": "blocking by API needs X's Enterprise plan",
+        "remove_followers": "removing a follower (block, then unblock) by API needs X's "
+                            "Enterprise plan",
+    }
 
     def __init__(
         self,
@@ -140,11 +194,14 @@ class XConnector:
         oauth2_client_id: str | None = None,
         oauth2_client_secret: str | None = None,
         save_tokens: Callable[[str, str, float], None] | None = None,
+        clock: ReadsTheTime | None = None,
     ) -> None:
         # Blocking, and so removing a follower (block then unblock), is Enterprise-only.
         enterprise = plan == "enterprise"
-        self.capabilities = replace(type(self).capabilities, block_users=enterprise,
-                                    remove_followers=enterprise)
+        self.capabilities = replace(
+            type(self).capabilities, block_users=enterprise, remove_followers=enterprise,
+            why_not=dict(type(self).capabilities.why_not) | (
+                {} if enterprise else self._ENTERPRISE_ONLY))
         if reply_settings is not None and reply_settings not in REPLY_SETTINGS:
             raise ValueError(f"reply_settings must be one of {', '.join(REPLY_SETTINGS)}")
         # OAuth 2.0 user context (a bearer access token and a refresh token) when given;
@@ -153,6 +210,7 @@ class XConnector:
         self.oauth2 = {"access_token": oauth2_access_token, "refresh_token": oauth2_refresh_token,
                        "client_id": oauth2_client_id, "client_secret": oauth2_client_secret}
         self.save_tokens = save_tokens
+        self.clock = clock
         self.client = tweepy.Client(
             bearer_token=oauth2_access_token,
             consumer_key=consumer_key,
@@ -193,13 +251,13 @@ class XConnector:
                     tweet_fields=["created_at", "attachments"],
                     user_auth=self.user_auth,
                 )
+                if response.data is None:  # X answers 200 with only "errors" for a deleted post
+                    return None
+                return self._published(response.data)
         except Rejected as error:
             if error.status == 404:
                 return None
             raise
-        if response.data is None:  # X answers 200 with only "errors" for a deleted post
-            return None
-        return self._published(response.data)
 
     def recent_posts(self, since: datetime) -> list[PublishedPost]:
         """Return own posts created since `since` (`GET /2/users/{id}/tweets`), newest first."""
@@ -324,17 +382,26 @@ class XConnector:
                 self.client.search_recent_tweets, query=f"conversation_id:{conversation_id}",
                 since_id=since_id, max_results=100, tweet_fields=self._REPLY_FIELDS,
                 expansions=["author_id"], user_auth=self.user_auth)
-        return self._replies(pages, "conversation")
+            return self._replies(pages, "conversation")
 
-    def mentions(self, since_id: str | None) -> list[Reply]:
-        """Posts mentioning the school since `since_id` (the mentions timeline)."""
+    def replies(self, post_id: str, cursor: str | None) -> ReplyPage:
+        """Replies in the conversation the school's post `post_id` started, newer than the
+        post id `cursor`; the next cursor is the newest reply's id."""
+        replies = self.replies_in_conversation(post_id, cursor)
+        with translated_errors("read replies"):
+            return ReplyPage(tuple(replies), _newest_id(replies, cursor))
+
+    def mentions(self, cursor: str | None) -> ReplyPage:
+        """Posts mentioning the school newer than the post id `cursor` (the mentions
+        timeline); the next cursor is the newest one's id."""
         account = self._account_or_check()
         with translated_errors("read mentions"):
             pages = self._pages(
-                self.client.get_users_mentions, id=account.account_id, since_id=since_id,
+                self.client.get_users_mentions, id=account.account_id, since_id=cursor,
                 max_results=100, tweet_fields=self._REPLY_FIELDS, expansions=["author_id"],
                 user_auth=self.user_auth)
-        return self._replies(pages, "mentions")
+            replies = self._replies(pages, "mentions")
+            return ReplyPage(tuple(replies), _newest_id(replies, cursor))
 
     def hide(self, reply: Reply) -> None:
         """Hide a reply (only possible in conversations the school started)."""
@@ -344,6 +411,10 @@ class XConnector:
     def unhide(self, reply_id: str) -> None:
         with translated_errors("unhide a reply"):
             self.client.unhide_reply(reply_id, user_auth=self.user_auth)
+
+    def delete_reply(self, reply: Reply) -> None:
+        """X offers no way to delete someone else's reply (`capabilities.delete_replies`)."""
+        raise Unsupported(PLATFORM, self.capabilities.why_not["delete_replies"])
 
     def mute(self, user_id: str) -> None:
         with translated_errors("mute a user"):
@@ -358,7 +429,7 @@ class XConnector:
         with translated_errors("block direct messages from a user"):
             body = self.client.request("POST", f"/2/users/{user_id}/dm/block",
                                        user_auth=self.user_auth).json()
-            if not body["data"]["blocked"]:  # X's confirmation; retried if unreadable
+            if not body["data"]["blocked"]:  # X's confirmation
                 raise Rejected(PLATFORM, "X did not confirm the direct-message block")
 
     def block(self, user_id: str) -> None:
@@ -382,8 +453,8 @@ class XConnector:
                                                         "token_type_hint": kind},
                                   "revoke the OAuth 2.0 tokens")
 
-    def _oauth2_call(self, route: str, data: dict, action: str) -> dict:
-        """A form POST to X's OAuth 2.0 endpoints, authenticated as the client."""
+    def _oauth2_call(self, route: str, data: dict, action: str) -> requests.Response:
+        """A form POST to X's OAuth 2.0 endpoints, authenticated as the client; its answer."""
         form = data | {"client_id": self.oauth2["client_id"]}
         secret = self.oauth2["client_secret"]
         auth = (self.oauth2["client_id"], secret) if secret else None
@@ -400,7 +471,7 @@ class XConnector:
             if not 200 <= response.status_code < 300:
                 raise Rejected(PLATFORM, f"X refused to {action} ({response.status_code})",
                                status=response.status_code)
-            return response.json()
+            return response
 
     def refresh(self) -> float:
         """Exchange the refresh token for new tokens; return when the access token expires.
@@ -411,15 +482,22 @@ class XConnector:
         """
         if self.user_auth or not self.oauth2["refresh_token"]:
             raise Rejected(PLATFORM, "this account uses OAuth 1.0a tokens, which do not expire")
-        body = self._oauth2_call("/2/oauth2/token", {
+        action = "refresh the OAuth 2.0 token"
+        response = self._oauth2_call("/2/oauth2/token", {
             "grant_type": "refresh_token", "refresh_token": self.oauth2["refresh_token"]},
-            "refresh the OAuth 2.0 token")
-        expires_at = datetime.now(UTC).timestamp() + float(body.get("expires_in", 7200))
+            action)
+        with translated_errors(action):
+            body = response.json()
+            access, refresh = str(body["access_token"]), str(body["refresh_token"])
+            issued = answered_at(response) or (self.clock.now() if self.clock else None)
+            # Without X's date or a clock the expiry cannot be placed: 0 says "unknown", and
+            # the hourly refresh renews the token long before its two hours are up anyway.
+            expires_at = issued.timestamp() + float(body.get("expires_in", 7200)) if issued \
+                else 0.0
         if self.save_tokens is not None:
-            self.save_tokens(body["access_token"], body["refresh_token"], expires_at)
-        self.oauth2.update(access_token=body["access_token"],
-                           refresh_token=body["refresh_token"])
-        self.client.bearer_token = body["access_token"]
+            self.save_tokens(access, refresh, expires_at)
+        self.oauth2.update(access_token=access, refresh_token=refresh)
+        self.client.bearer_token = access
         return expires_at
 
     def dm_unblock(self, user_id: str) -> None:
@@ -428,10 +506,10 @@ class XConnector:
 
     # -- followers, following, settings, direct messages -------------------------------------
 
-    def followers_page(self, pagination_token: str | None) -> tuple[list[dict], str | None]:
-        """One page (up to 1,000) of the account's followers: [{id, username, name}], next."""
+    def followers_page(self, pagination_token: str | None) -> FollowerPage:
+        """One page (up to 1,000) of the account's followers, and the next page's token."""
         account = self._account_or_check()
-        params = {"max_results": 1000}
+        params: dict[str, Any] = {"max_results": 1000}
         if pagination_token:
             params["pagination_token"] = pagination_token
         with translated_errors("list followers"):
@@ -439,20 +517,21 @@ class XConnector:
             # costs more CPU than the rest of the reconciliation.
             body = self.client.request("GET", f"/2/users/{account.account_id}/followers",
                                        params=params, user_auth=self.user_auth).json()
-        users = [{"id": str(user["id"]), "username": user["username"], "name": user["name"]}
-                 for user in body.get("data", [])]
-        return users, body.get("meta", {}).get("next_token")
+            users = tuple(PlatformUser(str(user["id"]), str(user["username"]), str(user["name"]))
+                          for user in body.get("data", []))
+            return FollowerPage(users, body.get("meta", {}).get("next_token"))
 
-    def following(self) -> list[dict]:
+    def following(self) -> list[PlatformUser]:
         """Every account the school follows."""
         account = self._account_or_check()
-        users, token = [], None
+        users: list[PlatformUser] = []
+        token = None
         with translated_errors("list the accounts the school follows"):
             for _page in range(20):
                 response = self.client.get_users_following(
                     account.account_id, max_results=1000, pagination_token=token,
                     user_auth=self.user_auth)
-                users += [{"id": str(user.id), "username": user.username, "name": user.name}
+                users += [PlatformUser(str(user.id), str(user.username), str(user.name))
                           for user in response.data or []]
                 token = (response.meta or {}).get("next_token")
                 if not token:
@@ -463,46 +542,78 @@ class XConnector:
         with translated_errors("unfollow an account"):
             self.client.unfollow_user(user_id, user_auth=self.user_auth)
 
-    def read_settings(self) -> dict:
+    def read_settings(self) -> AccountSettings:
         """What can be read of the account's privacy settings: `protected` from the user
-        object, and the rest from the settings endpoint where the plan offers it."""
-        observed: dict = {}
-        with translated_errors("read the account's settings"):
+        object, and the rest from the settings endpoint where the plan offers it (X's spec has
+        none; `writable_by_api` says whether it answered)."""
+        action = "read the account's settings"
+        with translated_errors(action):
             response = self.client.get_me(user_fields=["protected"], user_auth=self.user_auth)
-            observed["protected"] = bool(response.data.protected)
+            protected = bool(response.data.protected)
         try:
-            with translated_errors("read the account's settings"):
-                settings = self.client.request("GET", "/2/users/me/settings",
-                                               user_auth=self.user_auth).json().get("data", {})
-            observed.update(settings)
-            observed["settings_api"] = True
-        except Rejected:
-            observed["settings_api"] = False  # not offered on this plan (not in X's spec)
-        return observed
+            with translated_errors(action):
+                data = self.client.request("GET", "/2/users/me/settings",
+                                           user_auth=self.user_auth).json().get("data", {})
+        except Rejected:  # not offered on this plan
+            return AccountSettings(protected=protected, writable_by_api=False)
+        with translated_errors(action):
+            return AccountSettings(
+                protected=_optional(data, "protected", bool, protected),
+                geo_enabled=_optional(data, "geo_enabled", bool),
+                allow_dms_from=_optional(data, "allow_dms_from", str),
+                discoverable_by_email=_optional(data, "discoverable_by_email", bool),
+                writable_by_api=True)
 
-    def write_settings(self, changes: dict) -> None:
+    def write_settings(self, changes: Mapping[str, object]) -> None:
         with translated_errors("change the account's settings"):
-            self.client.request("PUT", "/2/users/me/settings", json=changes, user_auth=self.user_auth)
+            self.client.request("PUT", "/2/users/me/settings", json=dict(changes),
+                                user_auth=self.user_auth)
 
-    def direct_messages(self, since_id: str | None) -> list[dict]:
-        """Direct messages received since `since_id` (X keeps 30 days)."""
+    def direct_messages(self, since_id: str | None) -> list[DirectMessage]:
+        """Direct messages others sent the school since `since_id` (X keeps 30 days)."""
         account = self._account_or_check()
         with translated_errors("read direct messages"):
-            params = {"dm_event.fields": "id,text,sender_id,created_at,dm_conversation_id,"
-                      "event_type", "max_results": 100}
+            params: dict[str, Any] = {
+                "dm_event.fields": "id,text,sender_id,created_at,dm_conversation_id,event_type",
+                "max_results": 100}
             if since_id:
                 params["since_id"] = since_id
             body = self.client.request("GET", "/2/dm_events", params=params,
                                        user_auth=self.user_auth).json()
-        return [event for event in body.get("data", [])
+            return [DirectMessage(
+                platform=PLATFORM, message_id=str(event["id"]),
+                sender_id=str(event["sender_id"]), text=str(event.get("text", "")),
+                created_at=datetime.fromisoformat(event["created_at"])
+                if event.get("created_at") else None, raw=event)
+                for event in body.get("data", [])
                 if event.get("event_type") == "MessageCreate"
                 and str(event.get("sender_id")) != account.account_id]
+
+    def conversations(self) -> list[Conversation]:
+        """X has no conversation list to watch: its messages are read one by one
+        (`direct_messages`)."""
+        raise Unsupported(PLATFORM, self.capabilities.why_not["read_conversations"])
 
     def unblock(self, user_id: str) -> None:
         account = self._account_or_check()
         with translated_errors("unblock a user"):
             self.client.request("DELETE", f"/2/users/{account.account_id}/blocking/{user_id}",
                                 user_auth=self.user_auth)
+
+
+def _newest_id(replies: list[Reply], cursor: str | None) -> str | None:
+    """The cursor after `replies`: the largest post id seen (X's ids grow with time)."""
+    newest = max((int(reply.reply_id) for reply in replies), default=None)
+    return str(max(newest, int(cursor or 0))) if newest else cursor
+
+
+def _optional(data: Mapping[str, Any], key: str, kind: type, default: Any = None) -> Any:
+    """`data[key]` if it is a `kind`, `default` if absent; a TypeError (a ConnectorBug) if X
+    sent something else: Steward does not guess what an unknown answer means."""
+    value = data.get(key, default)
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"the setting {key!r} is a {type(value).__name__}, not a {kind.__name__}")
+    return value
 
 
 __all__ = ["XConnector", "ConnectorError", "translated_errors"]

@@ -11,6 +11,7 @@ from config.settings import StewardSettings
 from connectors.facebook import FacebookPageConnector
 from connectors.protocol import Connector
 from connectors.x import XConnector
+from daemon.runtime.clock import Clock
 from sandbox.state import DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
 
 
@@ -27,9 +28,11 @@ def save_refreshed_tokens(settings: StewardSettings, access: str, refresh: str,
                                            "x.oauth2_refresh_token": refresh})
 
 
-def build_connectors(settings: StewardSettings, sandbox_url: str | None) -> dict[str, Connector]:
+def build_connectors(settings: StewardSettings, sandbox_url: str | None,
+                     clock: Clock | None = None) -> dict[str, Connector]:
     """One connector per enabled platform. In sandbox mode, missing credentials are the
-    sandbox's own, and every request goes to `sandbox_url`."""
+    sandbox's own, and every request goes to `sandbox_url`. `clock` tells the X connector the
+    time when X's answer does not."""
     sandbox = settings.mode == "sandbox"
     if sandbox and not sandbox_url:
         raise ValueError("sandbox mode needs the sandbox's URL")
@@ -50,7 +53,7 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None) -> dict
             oauth2_client_id=x.oauth2_client_id,
             oauth2_client_secret=_secret(x.oauth2_client_secret, "") or None,
             save_tokens=lambda access, refresh, expires: save_refreshed_tokens(
-                settings, access, refresh, expires))
+                settings, access, refresh, expires), clock=clock or Clock())
     if settings.facebook.enabled:
         facebook = settings.facebook
         connectors["facebook"] = FacebookPageConnector(

@@ -7,6 +7,11 @@ platform's name): followers (verified parents and known organisations only), fol
 messages (kept as evidence, sender DM-blocked, never answered; Facebook conversations detected),
 and parents' link codes found in mentions. One area's or platform's failure never stops the
 others. `dry_run` computes the same plan and changes nothing (not even the checklist).
+
+Connectors hand back domain types (FollowerPage, PlatformUser, AccountSettings, DirectMessage,
+Conversation), never the platform's JSON. A `ConnectorBug` (Steward's own connector code failed)
+stops that area for that run, is an error for the administrator with the exception's class, and
+is e-mailed once per kind; it is never retried as if the platform were down.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from config.settings import StewardSettings
-from connectors.domain import Reply
-from connectors.errors import ConnectorError, RateLimited, TemporaryFailure
+from connectors.domain import AccountSettings, DirectMessage, Reply
+from connectors.errors import ConnectorBug, ConnectorError, RateLimited, TemporaryFailure
 from daemon.accounts.registry import Registry
 from daemon.audit.chain import AuditLog
 from daemon.moderation.evidence import EvidenceStore
@@ -61,6 +66,7 @@ class Reconciler:
         self.clock = clock
         self.mailer = mailer
         self.evidence = evidence
+        self._bugs_alerted: set[tuple[str, str, str]] = set()
         self.registry = Registry(store, audit, clock, settings.policy.catalogue())
 
     def _clause(self, rule: str) -> str:
@@ -79,6 +85,9 @@ class Reconciler:
                            "direct_messages": self.direct_messages}[area]
                 try:
                     outcome = handler(platform, dry_run)
+                except ConnectorBug as error:
+                    outcome = Outcome(platform, area, notes=[f"stopped: {error.message}"])
+                    self._connector_bug(platform, area, error)
                 except ConnectorError as error:
                     outcome = Outcome(platform, area, notes=[f"stopped: {error.message}"])
                     self.audit.record("reconcile.failed", level="warning", platform=platform,
@@ -88,6 +97,24 @@ class Reconciler:
         if not dry_run:
             self._mail_checklist_if_changed()
         return outcomes
+
+    def _connector_bug(self, platform: str, area: str, error: ConnectorBug) -> None:
+        """Steward's connector code failed: an error for the administrator every time, with the
+        exception's class, and an e-mail once for each kind (the traceback is in the log)."""
+        self.audit.record("reconcile.connector_bug", level="error", platform=platform, area=area,
+                          action=error.action, error_class=error.error_class,
+                          reason=error.message, audience="admin")
+        kind = (platform, error.action, error.error_class)
+        if kind in self._bugs_alerted:
+            return
+        self._bugs_alerted.add(kind)
+        self.mailer.alert(
+            self.audit, f"A fault in Steward's {platform} connector",
+            f"Steward's own code failed ({error.error_class}) while trying to {error.action} "
+            f"on {platform}, so the {area} reconciler stopped for this run. This is not "
+            f"{platform} being down, so Steward does not retry it as such. The traceback is in "
+            "Steward's log (journalctl -u steward, event connector.bug); please report it with "
+            "that traceback.")
 
     # -- checklist ---------------------------------------------------------------------------
 
@@ -149,19 +176,18 @@ class Reconciler:
 
     def links(self, platform: str, dry_run: bool) -> Outcome | None:
         connector = self.connectors[platform]
-        if not connector.capabilities.list_followers:
+        if not connector.capabilities.read_mentions:
             return None
         outcome = Outcome(platform, "links")
-        since = self.store.cursor(platform, "links:since")
-        mentions = connector.mentions(since)
+        page = connector.mentions(self.store.cursor(platform, "links:since"))
+        mentions = page.replies
         linked = 0
         for mention in mentions:
             if not dry_run and self.registry.link_from_text(platform, mention.author_id,
                                                              mention.author_handle, mention.text):
                 linked += 1
         if mentions and not dry_run:
-            self.store.set_cursor(platform, "links:since",
-                                  str(max(int(mention.reply_id) for mention in mentions)))
+            self.store.set_cursor(platform, "links:since", page.cursor)
         outcome.counts = {"mentions_read": len(mentions), "linked": linked}
         return outcome
 
@@ -195,7 +221,7 @@ class Reconciler:
         complete = False
         while True:
             try:
-                users, token = connector.followers_page(token)
+                page = connector.followers_page(token)
             except (RateLimited, TemporaryFailure) as error:
                 outcome.notes.append(f"paused after {pages} page(s): {error.message}; "
                                      "continues from there next time")
@@ -203,16 +229,17 @@ class Reconciler:
                     self.store.set_cursor(platform, "followers:next", token)
                 break
             pages += 1
+            token = page.next_token
             writes = []
-            for user in users:
-                seen.add(user["id"])
-                row = known.get(user["id"])
+            for user in page.users:
+                seen.add(user.user_id)
+                row = known.get(user.user_id)
                 first_seen = parse_timestamp(row["first_seen"]) if row else now
-                follower = Follower(user["id"], user["username"], first_seen)
+                follower = Follower(user.user_id, user.handle, first_seen)
                 status = classify_follower(follower, verified, organisations, now, grace)
-                statuses[user["id"]] = (follower, status)
-                if row is None or row["status"] != status or row["handle"] != user["username"]:
-                    writes.append((platform, user["id"], user["username"], timestamp(first_seen),
+                statuses[user.user_id] = (follower, status)
+                if row is None or row["status"] != status or row["handle"] != user.handle:
+                    writes.append((platform, user.user_id, user.handle, timestamp(first_seen),
                                    status))
             if writes and not dry_run:
                 with self.store.transaction() as db:
@@ -293,7 +320,9 @@ class Reconciler:
         if not connector.capabilities.list_following:
             return None
         outcome = Outcome(platform, "following")
-        actions = plan_following(connector.following(), self._organisations())
+        following = [{"id": user.user_id, "username": user.handle, "name": user.name}
+                     for user in connector.following()]
+        actions = plan_following(following, self._organisations())
         for action in actions:
             outcome.actions.append(asdict(action))
             if dry_run:
@@ -317,9 +346,10 @@ class Reconciler:
     def privacy_settings(self, platform: str, dry_run: bool) -> Outcome:
         connector = self.connectors[platform]
         outcome = Outcome(platform, "settings")
-        observed = connector.read_settings() if connector.capabilities.read_settings else {}
-        can_write = bool(observed.get("settings_api"))
-        for item in drift(platform, observed):
+        account_settings = connector.read_settings() if connector.capabilities.read_settings \
+            else AccountSettings()
+        can_write = account_settings.writable_by_api
+        for item in drift(platform, account_settings.observed()):
             setting = item.setting
             key = f"settings:{platform}:{setting.key}"
             if item.observed is None:
@@ -333,7 +363,7 @@ class Reconciler:
             if setting.writable_by_api and can_write:
                 try:
                     connector.write_settings({setting.key: setting.desired})
-                    again = connector.read_settings().get(setting.key)
+                    again = connector.read_settings().observed().get(setting.key)
                 except ConnectorError as error:
                     again = f"error: {error.message}"
                 if again == setting.desired:
@@ -369,12 +399,12 @@ class Reconciler:
             since = self.store.cursor(platform, "dm:since")
             messages = connector.direct_messages(since)
             for message in messages:
-                outcome.actions.append({"kind": "dm-block", "user_id": message["sender_id"]})
+                outcome.actions.append({"kind": "dm-block", "user_id": message.sender_id})
                 if not dry_run:
                     self._record_dm(connector, platform, message)
             if messages and not dry_run:
-                self.store.set_cursor(platform, "dm:since",
-                                      str(max(int(message["id"]) for message in messages)))
+                self.store.set_cursor(platform, "dm:since", str(max(
+                    int(message.message_id) for message in messages)))
             outcome.counts = {"received": len(messages)}
             return outcome
         if capabilities.read_conversations:
@@ -384,31 +414,32 @@ class Reconciler:
                 outcome.notes.append(f"conversations cannot be read ({error.message})")
                 conversations = []
             known = set(json.loads(self.store.cursor(platform, "conversations:seen") or "[]"))
-            new = [item for item in conversations if item["id"] not in known]
-            for item in new:
-                outcome.actions.append({"kind": "alert", "conversation": item["id"]})
+            new = [item.conversation_id for item in conversations
+                   if item.conversation_id not in known]
+            for conversation in new:
+                outcome.actions.append({"kind": "alert", "conversation": conversation})
                 if not dry_run:
                     self.audit.record("dm.received", level="warning",
                                       clause=self._clause("direct-messages"), platform=platform,
-                                      conversation=item["id"], audience="DSL")
+                                      conversation=conversation, audience="DSL")
                     self.mailer.alert(
                         self.audit, f"A message arrived on the {platform} Page",
-                        f"A new conversation ({item['id']}) was started on the Page, "
+                        f"A new conversation ({conversation}) was started on the Page, "
                         "whose messaging should be switched off. Nobody should answer "
                         "it from the Page; read it in Meta Business Suite if needed, and "
                         "switch messaging off.", to_safeguarding=True)
             if new and not dry_run:
                 self.store.set_cursor(platform, "conversations:seen",
-                                      json.dumps(sorted(known | {i["id"] for i in new})))
+                                      json.dumps(sorted(known | set(new))))
             outcome.counts = {"new_conversations": len(new)}
             return outcome
         return None
 
-    def _record_dm(self, connector, platform: str, message: dict) -> None:
-        reply = Reply(platform=platform, reply_id=str(message["id"]),
-                      author_id=str(message["sender_id"]), author_handle=str(message["sender_id"]),
-                      text=message.get("text", ""), in_reply_to="direct message",
-                      created_at=None, raw=message)
+    def _record_dm(self, connector, platform: str, message: DirectMessage) -> None:
+        reply = Reply(platform=platform, reply_id=message.message_id,
+                      author_id=message.sender_id, author_handle=message.sender_id,
+                      text=message.text, in_reply_to="direct message",
+                      created_at=message.created_at, raw=message.raw)
         path, digest = self.evidence.save(reply, Verdict("act", 1.0, ("direct-message",)),
                                           self.clock.now())
         self.audit.record("dm.received", clause=self._clause("direct-messages"),
@@ -420,6 +451,8 @@ class Reconciler:
                               platform=platform, user_id=reply.author_id)
             blocked = "The sender can no longer send the school direct messages."
         except ConnectorError as error:
+            if isinstance(error, ConnectorBug):
+                self._connector_bug(platform, "direct_messages", error)
             blocked = f"Steward could NOT block the sender's messages: {error.message}."
         self.mailer.alert(
             self.audit, f"A direct message arrived on {platform}",

@@ -5,12 +5,20 @@ For each platform, every poll: apply the decisions moderators queued (`steward m
 classified and handled before its cursor is committed, so a rate limit mid-sweep loses nothing
 and repeats nothing (the replies table also refuses a reply twice).
 
-`act`, in this order, each step an audit event naming the clause: evidence (written and synced
-before anything changes), hide (or delete, where the school says remove), sanction as far as
-the platform allows (Facebook: block from the Page; X: mute and DM-block, block only on the
-Enterprise plan), then report (an e-mail to the head teacher and the e-safety lead, and a row in
-the incident log). `review` goes to the moderators' digest. A cap per platform per hour turns
-acting into review and alerts; dry-run classifies and reports but changes nothing.
+What each verdict gets is the school's response table (`moderation.act_responses`,
+`review_responses`), read against the connector's declared capabilities by
+`policies.moderation.responses.plan_responses`, never against the platform's name. By default
+`act` is, in this order, each step an audit event naming the clause: evidence (written and
+synced before anything changes), hide (or delete, where the school says remove and the platform
+can), sanction as far as the platform allows (mute, DM-block, block; a block makes the others
+unnecessary), then report (an e-mail to the head teacher and the e-safety lead, and a row in the
+incident log) saying also what the platform did not allow. `review` goes to the moderators'
+digest. A cap per platform per hour turns acting into review and alerts; dry-run classifies and
+reports but changes nothing.
+
+A `ConnectorBug` (Steward's own connector code failed) is told to the administrator, once by
+e-mail per kind, with the exception's class; the part or step it broke is skipped, never
+retried as if the platform were down.
 """
 
 from __future__ import annotations
@@ -19,12 +27,13 @@ import json
 import subprocess
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import structlog
 
 from config.settings import StewardSettings
 from connectors.domain import Reply
-from connectors.errors import ConnectorError, RateLimited
+from connectors.errors import ConnectorBug, ConnectorError, RateLimited
 from daemon.audit.chain import AuditLog
 from daemon.moderation.evidence import EvidenceStore
 from daemon.moderation.rules import moderation_rules
@@ -34,15 +43,16 @@ from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
 from daemon.runtime.store import Store, timestamp
 from policies.moderation import Verdict
+from policies.moderation.responses import RESPONSES, ResponsePlan, plan_responses
 
 log = structlog.get_logger("steward.moderation")
 
 
 class ClassifierUnavailable(Exception):
     """Replies could not be classified; the sweep stops so their cursor is not committed."""
-COPY_REMOVE_REPORT = "st-marys.copy-remove-report"
-BLOCK_OR_REPORT = "st-marys.block-or-report"
-INCIDENT_LOG = "loughton.incident-log"
+# The rules whose clause (in the school's catalogue, `settings.policy`) each event cites.
+EVIDENCE, REMOVAL, SANCTION, INCIDENT_LOG = ("moderation-evidence", "moderation-removal",
+                                             "moderation-sanction", "incident-log")
 
 
 class Moderator:
@@ -58,6 +68,7 @@ class Moderator:
         self._locks = {platform: threading.Lock() for platform in connectors}
         self._cap_alerted: dict[str, datetime] = {}
         self._school_model_failure: str | None = None
+        self._bugs_alerted: set[tuple[str, str, str]] = set()
 
     # -- one sweep ---------------------------------------------------------------------------
 
@@ -75,6 +86,9 @@ class Moderator:
                     self.audit.record("moderation.sweep_paused", level="warning",
                                       platform=platform, part=key, reason=error.message)
                     return  # the rest of the sweep waits for the next poll; nothing is lost
+                except ConnectorBug as error:
+                    self._connector_bug(platform, error, part=key)
+                    continue  # its cursor stays; the other parts are still moderated
                 except ConnectorError as error:
                     self.audit.record("moderation.collect_failed", level="warning",
                                       platform=platform, part=key, reason=error.message)
@@ -89,34 +103,28 @@ class Moderator:
             lock.release()
 
     def _parts(self, platform: str):
-        """(cursor key, fetch function) for each part of a sweep."""
+        """(cursor key, fetch function) for each part of a sweep: the replies to each of the
+        school's recent posts, then mentions, as far as the platform can read them."""
         connector = self.connectors[platform]
+        capabilities = connector.capabilities
         since = self.clock.now() - timedelta(days=self.settings.moderation.watch_days)
         posts = [row["remote_id"] for row in self.store.query(
             "SELECT remote_id FROM deliveries WHERE platform = ? AND state = 'sent' AND "
             "remote_id IS NOT NULL AND updated_at >= ? ORDER BY updated_at",
-            (platform, timestamp(since)))]
-        parts = []
-        for post in posts:
-            key = f"post:{post}"
-            if platform == "x":
-                parts.append((key, self._x_fetch(connector.replies_in_conversation, post, key)))
-            else:
-                cursor = self.store.cursor(platform, key)
-                parts.append((key, lambda post=post, cursor=cursor:
-                              connector.comments_on(post, cursor)))
-        if platform == "x":
-            parts.append(("mentions", self._x_fetch(
-                lambda _unused, since_id: connector.mentions(since_id), None, "mentions")))
+            (platform, timestamp(since)))] if capabilities.read_replies else []
+        parts = [(f"post:{post}", self._reader(
+            platform, f"post:{post}", lambda cursor, post=post: connector.replies(post, cursor)))
+            for post in posts]
+        if capabilities.read_mentions:
+            parts.append(("mentions", self._reader(platform, "mentions", connector.mentions)))
         return parts
 
-    def _x_fetch(self, call, argument, key):
+    def _reader(self, platform: str, key: str, read):
+        """A fetch function: read from the part's saved cursor; return the replies and the
+        cursor to save once they are handled."""
         def fetch():
-            since_id = self.store.cursor("x", key)
-            replies = call(argument, since_id)
-            newest = max((int(reply.reply_id) for reply in replies), default=None)
-            cursor = str(max(newest, int(since_id or 0))) if newest else since_id
-            return replies, cursor
+            page = read(self.store.cursor(platform, key))
+            return list(page.replies), page.cursor
         return fetch
 
     # -- handling replies --------------------------------------------------------------------
@@ -149,7 +157,7 @@ class Moderator:
             if verdict.verdict == "act":
                 self._act_or_hold(row_id, reply, verdict)
             elif verdict.verdict == "review":
-                self._set_status(row_id, "review")
+                self._review(row_id, reply, verdict)
 
     def _record(self, reply: Reply, verdict: Verdict) -> int | None:
         keep_text = verdict.verdict != "allow"  # allowed messages are not kept
@@ -183,7 +191,8 @@ class Moderator:
         if moderation.dry_run:
             self._set_status(row_id, "dry-run")
             self.audit.record("moderation.dry_run", platform=reply.platform, reply=f"R{row_id}",
-                              note="would have saved evidence, hidden, sanctioned and reported")
+                              note="would have saved evidence, hidden, sanctioned and reported",
+                              planned=list(self._plan(reply).actions))
             self._report(row_id, reply, verdict, ["none: dry run"], None, None, dry_run=True)
             return
         if self._actions_this_hour(reply.platform) >= moderation.max_actions_per_hour:
@@ -222,45 +231,68 @@ class Moderator:
             "Steward's environment; `steward moderate classify --school-model` shows whether "
             "it works.")
 
-    def act(self, row_id: int, reply: Reply, verdict: Verdict) -> None:
-        """Evidence, hide, sanction, report: in that order, each step recorded."""
-        self._set_status(row_id, "acting")
+    def _plan(self, reply: Reply, responses=None) -> ResponsePlan:
+        """The school's responses (by default to 'act') as far as the reply's platform can."""
+        moderation = self.settings.moderation
+        return plan_responses(
+            moderation.act_responses if responses is None else responses,
+            self.connectors[reply.platform].capabilities, reply.platform,
+            author_known=bool(reply.author_id),
+            remove_instead_of_hide=moderation.remove_instead_of_hide)
+
+    def _save_evidence(self, row_id: int, reply: Reply, verdict: Verdict,
+                       status: str) -> tuple[Path, str]:
         path, digest = self.evidence.save(reply, verdict, self.clock.now())
-        self._set_status(row_id, "acting", evidence_path=str(path), evidence_sha256=digest)
-        self.audit.record("evidence.saved", clause=COPY_REMOVE_REPORT, platform=reply.platform,
+        self._set_status(row_id, status, evidence_path=str(path), evidence_sha256=digest)
+        self.audit.record("evidence.saved", clause=self._clause(EVIDENCE), platform=reply.platform,
                           reply=f"R{row_id}", sha256=digest, path=str(path))
+        return path, digest
+
+    def _review(self, row_id: int, reply: Reply, verdict: Verdict) -> None:
+        """A borderline reply: the school's review responses (evidence, if listed), then the
+        moderators' digest."""
+        if "evidence" in self.settings.moderation.review_responses:
+            self._save_evidence(row_id, reply, verdict, "review")
+        self._set_status(row_id, "review")
+
+    def act(self, row_id: int, reply: Reply, verdict: Verdict) -> None:
+        """The school's act responses, in their order (by default evidence, hide, sanction,
+        report), each step recorded; what the platform cannot do goes in the report."""
+        self._set_status(row_id, "acting")
         connector = self.connectors[reply.platform]
+        plan = self._plan(reply)
         actions: list[str] = []
-        remove = reply.platform == "facebook" and self.settings.moderation.remove_instead_of_hide
-        self._step(actions, row_id, reply, "reply.deleted" if remove else "reply.hidden",
-                   "deleted" if remove else "hidden", COPY_REMOVE_REPORT,
-                   (lambda: connector.delete_reply(reply)) if remove else
-                   (lambda: connector.hide(reply)))
-        if reply.author_id:
-            if reply.platform == "facebook":
-                self._step(actions, row_id, reply, "user.blocked", "author blocked from the Page",
-                           BLOCK_OR_REPORT, lambda: connector.block(reply.author_id))
+        path, digest, incident = None, None, None
+        for name in plan.actions:
+            if name == "evidence":
+                path, digest = self._save_evidence(row_id, reply, verdict, "acting")
+            elif name == "report":
+                incident = self._report(row_id, reply, verdict, actions + list(plan.not_done),
+                                        path, digest)
             else:
-                self._step(actions, row_id, reply, "user.muted", "author muted",
-                           BLOCK_OR_REPORT, lambda: connector.mute(reply.author_id))
-                self._step(actions, row_id, reply, "user.dm_blocked",
-                           "author's direct messages blocked", BLOCK_OR_REPORT,
-                           lambda: connector.dm_block(reply.author_id))
-                if self.settings.x.plan == "enterprise":
-                    self._step(actions, row_id, reply, "user.blocked", "author blocked",
-                               BLOCK_OR_REPORT, lambda: connector.block(reply.author_id))
-                else:
-                    actions.append("not blocked: blocking by API needs X's Enterprise plan "
-                                   "(block by hand if needed; see below)")
-        else:
-            actions.append("author not sanctioned: the platform did not say who wrote it")
-        incident = self._report(row_id, reply, verdict, actions, path, digest)
-        self._set_status(row_id, "acted", incident=incident, actions=json.dumps(actions))
+                event, rule, call = STEPS[name]
+                self._step(actions, row_id, reply, event, self._done(name, connector),
+                           self._clause(rule), lambda call=call: call(connector, reply))
+        self._set_status(row_id, "acted", incident=incident,
+                         actions=json.dumps(actions + list(plan.not_done)))
+
+    def _clause(self, rule: str) -> str:
+        """The id of the school's clause that `rule` cites."""
+        return self.settings.policy.clause_id(rule)
+
+    @staticmethod
+    def _done(name: str, connector) -> str:
+        """The words for a done step, with where a block applies ("from the Page")."""
+        done = RESPONSES[name].done or name
+        scope = connector.capabilities.block_scope
+        return f"{done} {scope}" if name == "block" and scope else done
 
     def _step(self, actions, row_id, reply, event, done, clause, call) -> None:
         try:
             call()
         except ConnectorError as error:
+            if isinstance(error, ConnectorBug):
+                self._connector_bug(reply.platform, error, reply=f"R{row_id}")
             actions.append(f"FAILED to {done.split()[0]}: {error.message}")
             self.audit.record(event + "_failed", level="error", clause=clause,
                               platform=reply.platform, reply=f"R{row_id}", reason=error.message,
@@ -269,6 +301,25 @@ class Moderator:
         actions.append(done)
         self.audit.record(event, clause=clause, platform=reply.platform, reply=f"R{row_id}",
                           author_id=reply.author_id)
+
+    def _connector_bug(self, platform: str, error: ConnectorBug, **where) -> None:
+        """Steward's connector code failed: an error for the administrator every time, with the
+        exception's class, and an e-mail once for each kind (the connector logged the
+        traceback). Nothing is retried because of it."""
+        self.audit.record("moderation.connector_bug", level="error", platform=platform,
+                          action=error.action, error_class=error.error_class,
+                          reason=error.message, audience="admin", **where)
+        kind = (platform, error.action, error.error_class)
+        if kind in self._bugs_alerted:
+            return
+        self._bugs_alerted.add(kind)
+        self.mailer.alert(
+            self.audit, f"A fault in Steward's {platform} connector",
+            f"Steward's own code failed ({error.error_class}) while trying to {error.action} "
+            f"on {platform}. This is not {platform} being down, so Steward does not retry it: "
+            "the replies or the step it was handling were skipped (their evidence, where "
+            "saved, is kept). The traceback is in Steward's log (journalctl -u steward, event "
+            "connector.bug); please report it with that traceback.")
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -311,7 +362,7 @@ class Moderator:
             db.execute("INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (number, timestamp(self.clock.now()), reply.platform, nature,
                         "; ".join(actions), reported, "open", digest, str(path), row_id))
-        self.audit.record("incident.recorded", clause=INCIDENT_LOG, incident=number,
+        self.audit.record("incident.recorded", clause=self._clause(INCIDENT_LOG), incident=number,
                           platform=reply.platform, reply=f"R{row_id}", nature=nature,
                           action_taken="; ".join(actions), reported_to=reported,
                           channel=channel, evidence_sha256=digest)
@@ -360,21 +411,20 @@ class Moderator:
                 self._restore(row, reply)
 
     def _restore(self, row, reply: Reply) -> None:
+        """Undo what the act responses did on the platform (the plan, read again), in order."""
         connector = self.connectors[reply.platform]
-        steps = [("unhidden", lambda: connector.unhide(reply.reply_id))]
-        if reply.author_id and reply.platform == "x":
-            steps.append(("unmuted", lambda: connector.unmute(reply.author_id)))
-            if self.settings.x.plan == "enterprise":
-                steps.append(("unblocked", lambda: connector.unblock(reply.author_id)))
-        elif reply.author_id:
-            steps.append(("unblocked", lambda: connector.unblock(reply.author_id)))
+        plan = self._plan(reply)
         undone = []
-        for action, call in steps:
+        for undo, action in plan.undo():
             try:
-                call()
+                UNDO[undo](connector, reply)
                 undone.append(action)
             except ConnectorError as error:
+                if isinstance(error, ConnectorBug):
+                    self._connector_bug(reply.platform, error, reply=f"R{row['id']}")
                 undone.append(f"could not be {action}: {error.message}")
+        if "delete" in plan.actions:
+            undone.append("not brought back: a deleted reply cannot be restored")
         self._set_status(row["id"], "restored", decision="done", label="clean")
         if row["incident"]:
             with self.store.transaction() as db:
@@ -383,6 +433,27 @@ class Moderator:
                             row["incident"]))
         self.audit.record("moderation.restored", platform=reply.platform, reply=f"R{row['id']}",
                           incident=row["incident"], undone=undone)
+
+
+# What each response that changes the platform calls, its audit event and the rule whose clause
+# it cites.
+STEPS = {
+    "hide": ("reply.hidden", REMOVAL,
+             lambda connector, reply: connector.hide(reply)),
+    "delete": ("reply.deleted", REMOVAL,
+               lambda connector, reply: connector.delete_reply(reply)),
+    "mute": ("user.muted", SANCTION,
+             lambda connector, reply: connector.mute(reply.author_id)),
+    "dm_block": ("user.dm_blocked", SANCTION,
+                 lambda connector, reply: connector.dm_block(reply.author_id)),
+    "block": ("user.blocked", SANCTION,
+              lambda connector, reply: connector.block(reply.author_id)),
+}
+UNDO = {
+    "unhide": lambda connector, reply: connector.unhide(reply.reply_id),
+    "unmute": lambda connector, reply: connector.unmute(reply.author_id),
+    "unblock": lambda connector, reply: connector.unblock(reply.author_id),
+}
 
 
 def _reply_from_row(row) -> Reply:

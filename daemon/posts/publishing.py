@@ -12,6 +12,9 @@ For each delivery of a due submission:
    for the same text and media count since the attempt began. Found: `sent`. Not found: back to
    `pending`. The platform cannot be asked to deduplicate (neither X nor the Graph API takes
    idempotency keys), and Steward never adds visible markers to a school's posts.
+5. A `ConnectorBug` (Steward's own connector code failed, not the platform) is not retried:
+   the delivery ends `failed`, its reason saying whether the post may be on the platform, after
+   one look when the create call had been sent (found there: `sent`).
 
 Before anything is sent, two things are checked again, because time has passed since the
 intake accepted the post: its approvals must still come from configured SLT signers (a signer
@@ -36,6 +39,7 @@ from config.settings import PublishingSettings
 from connectors.domain import Media, Post, PublishedPost, comparable_text
 from connectors.errors import (
     AuthenticationFailed,
+    ConnectorBug,
     ConnectorError,
     RateLimited,
     Rejected,
@@ -221,6 +225,8 @@ class Publisher:
             self.audit.record("delivery.credentials_refused", level="error", **fields,
                               reason=error.message, retry_at=later.isoformat(),
                               audience="admin")
+        except ConnectorBug as error:
+            self._connector_bug(submission, delivery, error)
         except TemporaryFailure as error:
             if error.ambiguous:
                 later = self.clock.now() + timedelta(
@@ -244,6 +250,39 @@ class Publisher:
                                   remote_id=ref.remote_id, url=ref.url, last_error=None)
             self.audit.record("post.published", clause=CLAUSE, **fields,
                               remote_id=ref.remote_id, url=ref.url, attempt=attempt)
+
+    def _connector_bug(self, submission: StoredSubmission, delivery: Delivery,
+                       error: ConnectorBug) -> None:
+        """The connector's own code failed while publishing: retrying would fail the same way,
+        so the delivery ends. If the create call had been sent, look once for the post: found,
+        it is `sent`; otherwise it is `failed`, saying whether the post may be there."""
+        fields = {"submission": submission.id, "name": submission.name,
+                  "platform": delivery.platform}
+        platform = delivery.platform
+        reason = f"{error.message}; nothing was posted"
+        if error.ambiguous:
+            try:
+                found = self.find_published(submission, self._reload(delivery))
+            except ConnectorError:
+                found = None
+                reason = (f"{error.message}; Steward could not look whether the post reached "
+                          f"{platform}: check the account before handing the post in again")
+            else:
+                reason = (f"{error.message}; the post was not on {platform} when Steward "
+                          "looked: hand it in again once Steward is fixed")
+            if found is not None:
+                self.store.transition(submission.id, platform, ("sending",), "sent",
+                                      self.clock.now(), remote_id=found.ref.remote_id,
+                                      url=found.ref.url, last_error=None)
+                self.audit.record("post.published", clause=CLAUSE, **fields,
+                                  remote_id=found.ref.remote_id, url=found.ref.url,
+                                  attempt=delivery.attempts + 1, found_after_interruption=True,
+                                  connector_bug=error.error_class)
+                return
+        self.store.transition(submission.id, platform, ("sending",), "failed", self.clock.now(),
+                              last_error=reason)
+        self.audit.record("post.failed", level="error", clause=CLAUSE, **fields, reason=reason,
+                          error_class=error.error_class, connector_bug=True, audience="admin")
 
     def _retry_or_fail(self, submission: StoredSubmission, delivery: Delivery, attempt: int,
                        wait: float, error: ConnectorError, event: str) -> None:
@@ -285,6 +324,15 @@ class Publisher:
                   "platform": delivery.platform}
         try:
             found = self.find_published(submission, delivery)
+        except ConnectorBug as error:  # looking again would fail the same way
+            reason = (f"{error.message}; Steward could not look whether the post reached "
+                      f"{delivery.platform}: check the account before handing the post in again")
+            self.store.transition(submission.id, delivery.platform, ("sending",), "failed",
+                                  self.clock.now(), last_error=reason)
+            self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
+                              reason=reason, error_class=error.error_class, connector_bug=True,
+                              audience="admin")
+            return self._reload(delivery)
         except ConnectorError as error:
             later = self.clock.now() + timedelta(
                 seconds=backoff_seconds(delivery.attempts, self.settings, self.rng))
