@@ -368,8 +368,8 @@ def test_a_signed_post_with_a_name_too_long_for_its_receipt_is_refused_not_half_
         steward):
     folder = write_post(steward.drafts / "long", "A signed post with a long name.",
                         publish_at=steward.soon())
-    signed = steward.submit(folder)
-    os.rename(signed, steward.inbox / ("é" * 120))
+    sign(steward, folder)  # signed where it was written, then handed in under the long name
+    hand_in(folder.rename(folder.with_name("é" * 120)), steward.inbox)
     assert steward.wait_for_refusal("_" * 80) is not None
     assert steward.published_texts() == {"x": [], "facebook": []}
 
