@@ -1,10 +1,12 @@
 """Every endpoint Steward calls, under every kind of fault the sandbox injects, ends in one of
 the four project errors, so the caller's retry rules (back-off with jitter, the reset time when
-the platform gives one, a report when the budget is spent) apply everywhere."""
+the platform gives one, a report when the budget is spent) apply everywhere. Each fault costs
+one request: a slow answer ends in the connector's timeout, never a hang or a retry of its own
+(how long that takes is measured in benchmarks/slow_platform.py, not here)."""
 
 from __future__ import annotations
 
-import time
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +16,8 @@ from connectors.errors import RateLimited, TemporaryFailure
 from connectors.facebook import FacebookPageConnector
 from connectors.x import XConnector
 from sandbox.state import DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
+
+pytestmark = pytest.mark.slow  # 120 cases, a sandbox each, a fifth of them waiting for a timeout
 
 SINCE = datetime.now(UTC) - timedelta(days=1)
 REPLY = Reply("x", "1", "2", "someone", "text", "1", None)
@@ -73,16 +77,22 @@ def facebook(sandbox):
                                  timeout=0.5)
 
 
+def requests_to(control, method: str, path: str) -> int:
+    """How many requests the sandbox has had for the endpoint (`path` a pattern)."""
+    return sum(count for key, count in control.state()["request_counts"].items()
+               if key.split(" ", 1)[0] == method and re.search(path, key.split(" ", 1)[1]))
+
+
 def provoke(connector, control, calls, name, fault):
     method, path, call = calls[name]
     settings, expected = FAULTS[fault]
     if fault == "429 with reset" and isinstance(connector, FacebookPageConnector):
         settings = {"status": 429}
     control.fault(method=method, path=path, times=1, **settings)
-    started = time.monotonic()
+    before = requests_to(control, method, path)
     with pytest.raises(expected) as caught:
         call(connector)
-    assert time.monotonic() - started < 1.4  # a timeout, never a hang
+    assert requests_to(control, method, path) - before == 1  # one try: no hang, no retry inside
     if fault == "429 with reset" and isinstance(connector, XConnector):
         assert 50 <= caught.value.retry_after <= 61
     if fault == "429 without reset":

@@ -1,5 +1,8 @@
 """kill -9 at random moments while Steward publishes 50 posts, twenty rounds: afterwards every
-post is on every platform exactly once, and none is lost."""
+post is on every platform exactly once, and none is lost.
+
+The random sleep before each kill is the campaign itself (seeded, so a failure can be
+replayed), not a wait for something to happen: tests/test_determinism.py knows it."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ def processes(tmp_path):
     running.stop()
 
 
+@pytest.mark.slow  # twenty daemons, each killed at a random moment: minutes of real time
 def test_no_post_is_lost_or_published_twice_across_twenty_kill_minus_9s(processes, tmp_path):
     texts = [f"Campaign post {number}: the choir sings at {number % 12 + 1} o'clock."
              for number in range(POSTS)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +18,9 @@ from daemon.runtime.store import Store, StoredSubmission
 from tests.daemon.harness import StewardUnderTest, write_post
 from tests.reliability.processes import Processes
 
+# Tests that run Steward (as a process, or a whole Steward in the test) are the slow tier.
+slow = pytest.mark.slow
+
 
 @pytest.fixture
 def processes(tmp_path):
@@ -27,6 +29,7 @@ def processes(tmp_path):
     running.stop()
 
 
+@slow
 def test_a_corrupt_database_stops_steward_with_exit_2_and_says_why(processes):
     processes.state_dir.mkdir(parents=True)
     (processes.state_dir / "steward.sqlite3").write_bytes(b"this is not a database" * 100)
@@ -35,6 +38,7 @@ def test_a_corrupt_database_stops_steward_with_exit_2_and_says_why(processes):
     assert "damaged or not a Steward database" in daemon.stderr.read()
 
 
+@slow
 def test_an_altered_audit_log_stops_steward_with_exit_2(processes):
     daemon = processes.start_daemon()
     assert processes.wait(lambda: (processes.state_dir / "audit.jsonl").exists()
@@ -51,6 +55,7 @@ def test_an_altered_audit_log_stops_steward_with_exit_2(processes):
     assert "audit.jsonl, line 2: the line was edited" in daemon.stderr.read()
 
 
+@slow
 def test_a_line_torn_by_a_crash_is_trimmed_and_recorded(tmp_path):
     steward = StewardUnderTest(tmp_path)
     steward.start()
@@ -70,6 +75,7 @@ def test_a_line_torn_by_a_crash_is_trimmed_and_recorded(tmp_path):
     assert verify_chain([log.parent], [public_key_text(audit_signing_key(log.parent))]).intact
 
 
+@slow
 def test_an_invalid_configuration_on_reload_keeps_the_old_one_running(processes):
     daemon = processes.start_daemon()
     assert processes.wait(lambda: any(e["event"] == "service.started"
@@ -88,6 +94,7 @@ def test_an_invalid_configuration_on_reload_keeps_the_old_one_running(processes)
     assert daemon.poll() is None
 
 
+@slow
 def test_a_full_disk_makes_new_posts_wait_and_loses_nothing(tmp_path):
     mount = tmp_path / "small-disk"
     mount.mkdir()
@@ -116,8 +123,10 @@ def test_a_full_disk_makes_new_posts_wait_and_loses_nothing(tmp_path):
             submitted = submit(folder, steward.inbox, keys=steward.keys,
                                time_zone="Europe/London", max_text_bytes=10**6,
                                max_media_bytes=10**7)
-            time.sleep(2)
-            assert submitted.exists()  # waits in the inbox: nothing claimed that cannot be kept
+            # the intake looks at it, finds the disk short and leaves it in the inbox: nothing
+            # claimed that cannot be kept
+            assert steward.service.wait_until(lambda: steward.events_named("intake.disk_full"), 20)
+            assert submitted.exists()
             filler.unlink()
             assert steward.wait_for_status("waiting", timeout=20)
             rows = steward.service.store.query("SELECT name FROM submissions ORDER BY name")
@@ -140,6 +149,7 @@ def test_posts_across_the_clock_changes_are_due_at_the_right_wall_clock_time(tmp
         assert read_submission(folder, "Europe/London", 10**6).publish_at == expected, written
 
 
+@slow
 def test_a_clock_jump_neither_publishes_early_nor_twice(steward):
     connectors = steward.service.connectors
     store: Store = steward.service.store
