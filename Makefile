@@ -1,13 +1,15 @@
 # The two commands README starts with, spelled out. `make test` is what .ci/run calls.
 #
-#   make demo   install Steward in .venv and run `steward demo` against the built-in sandbox
-#   make test   install what the tests need (Python packages, and Debian tools when missing)
-#               and run the whole suite
+#   make demo       install Steward in .venv and run `steward demo` against the built-in sandbox
+#   make test       install what the tests need (Python packages, and Debian tools when missing)
+#                   and run the whole suite
+#   make test-fast  the same, without the slow tier (tests marked `slow`: a whole Steward, several
+#                   processes, campaigns of many posts or faults); under a minute on two cores
 
 PYTHON ?= python3
 VENV   ?= .venv
 
-.PHONY: demo test install install-test system-packages
+.PHONY: demo test test-fast lint install install-test system-packages
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,11 @@ system-packages:
 demo: install
 	$(VENV)/bin/steward demo
 
-test: install-test
+lint: install-test
 	$(VENV)/bin/ruff check daemon connectors config policies sandbox tests benchmarks
+
+test: lint
 	$(VENV)/bin/python -m pytest
+
+test-fast: lint
+	$(VENV)/bin/python -m pytest -q -m "not slow"

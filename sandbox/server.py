@@ -149,8 +149,11 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         """Serve in a background thread; return self."""
+        # shutdown() waits for the loop's next look (every 0.5 s by default): each stop, in
+        # each test's teardown, paid up to that
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="sandbox-http", daemon=True
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-http",
+            daemon=True
         )
         self._thread.start()
         return self

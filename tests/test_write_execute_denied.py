@@ -19,6 +19,7 @@ pytestmark = pytest.mark.skipif(not write_execute_denial_available(),
                                 "process (prctl PR_SET_MDWE needs Linux 6.3 or later)")
 
 
+@pytest.mark.slow  # the whole `steward demo`
 def test_the_main_job_runs_as_the_unit_would_run_it(tmp_path):
     result = run_denying_write_execute([sys.executable, "-m", "daemon.cli.main", "demo"],
                                        capture_output=True, text=True, timeout=300,

@@ -83,6 +83,7 @@ def test_a_rate_limit_without_a_reset_header_leaves_the_wait_to_the_caller(x_con
     assert caught.value.retry_after is None
 
 
+@pytest.mark.slow  # a hundred posts
 def test_the_sandbox_enforces_x_rate_limits_itself(x_connector, control):
     for index in range(100):
         x_connector.publish(Post(f"Post number {index}"))

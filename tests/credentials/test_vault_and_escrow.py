@@ -125,6 +125,7 @@ while True:
 """
 
 
+@pytest.mark.slow  # twenty processes, each killed
 def test_a_kill_minus_9_during_rotation_always_leaves_a_usable_vault(tmp_path):
     settings = settings_in(tmp_path)
     Vault(settings, create=True).set("x.access_token", "1-secret")

@@ -305,6 +305,7 @@ def manifest(fixtures_dir: Path) -> list[dict]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
+@pytest.mark.slow  # every photo of the camera test sets
 def test_photos_from_camera_test_sets_come_out_without_location(fixtures_dir, tmp_path):
     cleaned = refused = 0
     for row in manifest(fixtures_dir):
