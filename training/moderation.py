@@ -24,7 +24,6 @@ import os
 import random
 import shutil
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from daemon.moderation.school_model import (
@@ -34,6 +33,7 @@ from daemon.moderation.school_model import (
     model_path,
     onnx_scores,
 )
+from daemon.runtime.clock import Clock
 from policies.moderation.normalise import for_encoder
 
 POSITIVE = {"offensive", "1", "off", "act", "true", "yes", "abusive", "hate"}
@@ -211,7 +211,8 @@ def stratified_split(labels: list[bool], held_out: float, seed: int) -> tuple[li
 
 def train(examples: list[tuple[str, bool]], state_dir: Path,
           held_out: float = HELD_OUT_SHARE, seed: int = SPLIT_SEED,
-          progress: Callable[[str], None] = lambda message: None) -> dict:
+          progress: Callable[[str], None] = lambda message: None,
+          clock: Clock | None = None) -> dict:
     """Fine-tune on four fifths, export, report the exported model's macro-F1 on the fifth
     held out, install it; return the report."""
     if len(examples) < 50 or len({label for _, label in examples}) < 2:
@@ -234,7 +235,7 @@ def train(examples: list[tuple[str, bool]], state_dir: Path,
     model.tokenizer.backend_tokenizer.save(str(fresh / "tokenizer.json"))
     scores = onnx_scores(fresh, [texts[i] for i in held])  # exactly what the daemon will run
     macro = macro_f1([labels[i] for i in held], [score >= 0.5 for score in scores])
-    report = {"trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    report = {"trained_at": (clock or Clock()).now().isoformat(timespec="seconds"),
               "examples": len(texts), "offensive": sum(labels), "trained_on": len(kept),
               "held_out": len(held), "held_out_macro_f1": round(macro, 4),
               "encoder": "all-MiniLM-L6-v2, fine-tuned", "threshold": 0.5,

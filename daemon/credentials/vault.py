@@ -21,11 +21,12 @@ import hashlib
 import json
 import os
 import stat
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from config.settings import SECRET_FIELDS, StewardSettings
 from daemon.credentials.sealing import SealError, b64, new_key, seal, unb64, unseal
+from daemon.runtime.clock import Clock
 
 CREDENTIAL_NAME = "steward.master-key"
 ASSOCIATED = b"steward-vault-v1"
@@ -48,10 +49,10 @@ class VaultError(Exception):
     """The vault or its key cannot be used; the message says why and what to do."""
 
 
-def now_text() -> str:
+def now_text(clock: Clock) -> str:
     """When a secret was set, to the microsecond: a handover tells from it whether a secret was
     replaced after the handover began."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    return clock.now().astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def key_id(key: bytes) -> str:
@@ -99,7 +100,9 @@ def write_key(path: Path, key: bytes) -> None:
 
 
 class Vault:
-    def __init__(self, settings: StewardSettings, create: bool = False) -> None:
+    def __init__(self, settings: StewardSettings, create: bool = False,
+                 clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self.settings = settings
         self.path = settings.paths.state_dir / "vault.json"
         self.warnings: list[str] = []  # for the administrator: said by commands, audited
@@ -198,13 +201,13 @@ class Vault:
             raise VaultError(f"'{name}' is not a credential Steward uses; known: "
                              f"{', '.join(sorted(SECRET_FIELDS))}")
         contents = self._read()
-        contents["secrets"][name] = {"value": value, "kind": kind, "set_at": now_text()}
+        contents["secrets"][name] = {"value": value, "kind": kind, "set_at": now_text(self.clock)}
         self._write(contents)
 
     def set_many(self, values: dict[str, str]) -> None:
         """Replace several credentials in one atomic write (a refreshed token pair)."""
         contents = self._read()
-        now = now_text()
+        now = now_text(self.clock)
         for name, value in values.items():
             contents["secrets"][name] = {"value": value, "kind": "platform", "set_at": now}
         self._write(contents)

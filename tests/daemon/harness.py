@@ -7,7 +7,7 @@ sandbox over loopback HTTP. Tests write posts the way staff do and read the sand
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -158,6 +158,16 @@ class StewardUnderTest:
         if self.service.wait_until(report.exists, timeout):
             return report.read_text(encoding="utf-8")
         return None
+
+    def move_publish_time(self, name: str, moment: datetime) -> None:
+        """Set a stored post's publish time, as if the time had passed while Steward was
+        stopped (test set-up, written straight into the database; run it while stopped)."""
+        import sqlite3  # noqa: PLC0415
+
+        written = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with sqlite3.connect(self.state_dir / "steward.sqlite3") as database:
+            database.execute("UPDATE submissions SET publish_at = ? WHERE name = ?",
+                             (written, name))
 
     def audit_events(self) -> list[dict]:
         path = self.state_dir / "audit.jsonl"

@@ -4,8 +4,7 @@ never lost and never published twice."""
 from __future__ import annotations
 
 import sqlite3
-import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -159,17 +158,19 @@ def test_a_post_that_fell_due_long_ago_while_stopped_is_held_and_reported(tmp_pa
     steward = StewardUnderTest(tmp_path, grace_minutes=0.01)
     steward.start()
     try:
-        steward.post("missed", "This was for this morning.", publish_at=steward.soon(1.5))
+        steward.post("missed", "This was for this morning.", publish_at=steward.soon(3600))
         assert steward.service.wait_until(lambda: steward.events_named("post.scheduled"), 10)
         steward.stop()
-        time.sleep(3)
+        steward.move_publish_time("missed", steward.clock.now() - timedelta(hours=3))
         steward.start()
         [held] = steward.events_named("post.held")
         assert held["name"] == "missed" and held["audience"] == "SLT"
         notice = Path(held["file"]).read_text()  # where SLT read refusals
         assert Path(held["file"]).name == "missed.held.txt"
         assert "never will be" in notice and "signed again" in notice
-        time.sleep(1)
+        assert steward.wait_for_status("missed", ("held",))
+        armed = {job for job, _ in steward.service.scheduler.next_runs(limit=1000)}
+        assert held["submission"] not in armed  # nothing will publish it later either
         assert steward.published_texts() == {"x": [], "facebook": []}
     finally:
         steward.stop()
@@ -179,10 +180,10 @@ def test_a_post_due_while_stopped_within_the_grace_window_goes_out_at_start(tmp_
     steward = StewardUnderTest(tmp_path)
     steward.start()
     try:
-        steward.post("catch-up", "Slightly late, still welcome.", publish_at=steward.soon(1))
+        steward.post("catch-up", "Slightly late, still welcome.", publish_at=steward.soon(3600))
         assert steward.service.wait_until(lambda: steward.events_named("post.scheduled"), 10)
         steward.stop()
-        time.sleep(2)
+        steward.move_publish_time("catch-up", steward.clock.now() - timedelta(minutes=5))
         steward.start()
         assert steward.wait_for_status("catch-up")
     finally:

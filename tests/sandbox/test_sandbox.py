@@ -42,8 +42,10 @@ def test_a_scenario_applies_accounts_now_and_events_later(tmp_path):
         assert state["x"]["users"][state["x"]["me"]]["username"] == "HillsideInfants"
         assert state["x"]["followers"] == ["3000000000000000001"]
         assert state["x"]["dm_events"] == []
-        time.sleep(1)
-        state = requests.get(f"{server.url}/_sandbox/state", timeout=5).json()
+        deadline = time.monotonic() + 10
+        while not state["x"]["dm_events"] and time.monotonic() < deadline:  # scripted at 0.5 s
+            time.sleep(0.05)
+            state = requests.get(f"{server.url}/_sandbox/state", timeout=5).json()
         assert len(state["x"]["dm_events"]) == 1
     finally:
         server.stop()
