@@ -227,22 +227,13 @@ def accepted_then_stopped(steward: StewardUnderTest, name: str) -> dict:
     return row
 
 
-def due_now(steward: StewardUnderTest, submission_id: str) -> None:
-    """Move a stored post's publish time to now, as if the hour had passed while stopped."""
-    import sqlite3  # noqa: PLC0415
-
-    now = steward.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    with sqlite3.connect(steward.state_dir / "steward.sqlite3") as database:
-        database.execute("UPDATE submissions SET publish_at = ? WHERE id = ?", (now, submission_id))
-
-
 def test_a_queued_picture_changed_after_acceptance_is_not_uploaded(tmp_path, evil):
     steward = StewardUnderTest(tmp_path)
     steward.start()
     row = accepted_then_stopped(steward, "tampered")
     cleaned = Path(row["folder"]) / ".steward-clean" / "photo.jpg"
     cleaned.write_bytes(evil.read_bytes())
-    due_now(steward, row["id"])
+    steward.move_publish_time(row["name"], steward.clock.now())
     steward.start()
     try:
         assert steward.wait_for_status("tampered", ("failed",))
@@ -260,7 +251,7 @@ def test_a_post_approved_by_a_signer_removed_since_is_held_not_published(tmp_pat
     row = accepted_then_stopped(steward, "lapsed")
     assert json.loads(row["signers"]) == ["Deputy Head 0"]
     steward.settings.approval.signers = steward.settings.approval.signers[1:]  # removed
-    due_now(steward, row["id"])
+    steward.move_publish_time(row["name"], steward.clock.now())
     steward.start()
     try:
         assert steward.wait_for_status("lapsed", ("held",))
