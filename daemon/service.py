@@ -78,7 +78,8 @@ class Service:
             self.store, self.connectors, self.audit, self.clock, self.settings.publishing,
             self.settings.paths.resolved("archive"), approval_problem=self._approval_problem,
             on_held=lambda submission, reason: self._tell_slt_it_is_held(
-                submission.name, submission.publish_at, reason))
+                submission.name, submission.publish_at, reason),
+            clauses=self.settings.policy.catalogue())
         self.scheduler = Scheduler(self._publish_job)
         self._rearm()
         self.intake = Intake(self.settings, self.store, self.audit, self.clock,
@@ -379,7 +380,7 @@ class Service:
             self.audit.record("sandbox.in_use", url=sandbox_url,
                               note="posts go to the local sandbox, not to real platforms")
         self.sandbox_url = sandbox_url
-        self.connectors = build_connectors(self.settings, sandbox_url)
+        self.connectors = build_connectors(self.settings, sandbox_url, self.clock)
         self.check_platforms()
 
     def check_platforms(self) -> None:
@@ -485,6 +486,7 @@ class Service:
         self.settings = settings
         self.intake.settings = settings
         self.publisher.settings = settings.publishing
+        self.publisher.clauses = settings.policy.catalogue()
         for part in ("moderator", "reconciler"):
             if hasattr(self, part):
                 getattr(self, part).settings = settings

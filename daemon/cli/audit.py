@@ -188,11 +188,13 @@ def audit_show(files: tuple[str, ...], since: str | None, until: str | None,
     """
     from daemon.audit.reading import plain_line, read_events  # noqa: PLC0415
 
-    _, zone, ordered, selection = audit_selection(source, files, since, until, types, platform)
+    settings, zone, ordered, selection = audit_selection(source, files, since, until, types,
+                                                         platform)
+    clauses = settings.policy.catalogue()
     shown = 0
     for entry in read_events(ordered):
         if selection.admits(entry):
-            print(plain_line(entry, zone))
+            print(plain_line(entry, zone, clauses))
             shown += 1
     print(f"({shown} events)", file=sys.stderr)
     return EXIT_OK
@@ -258,7 +260,8 @@ def audit_report(files: tuple[str, ...], since: str | None, until: str | None, o
         verification.notes.append(note_text)
     page = render_report((entry for entry in read_events(ordered) if selection.admits(entry)),
                          verification, school=settings.school.name, zone=zone,
-                         generated=Clock().now(), since=selection.since, until=selection.until)
+                         generated=Clock().now(), since=selection.since, until=selection.until,
+                         clauses=settings.policy.catalogue())
     out_path = Path(out)
     out_path.write_text(page, encoding="utf-8")
     print(f"wrote {out_path} ({len(page) // 1024 + 1} KB); {verification.headline()}")

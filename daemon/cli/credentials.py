@@ -90,7 +90,7 @@ def rebuild_escrow(settings, vault, audit) -> bool:
         return False
     finally:
         store.close()
-    audit.record("escrow.rebuilt", clause="wightwick.accounts-belong-to-school",
+    audit.record("escrow.rebuilt", clause=settings.policy.clause_id("credentials"),
                  recipients=[r.name for r in settings.escrow.recipients])
     return True
 
@@ -618,7 +618,7 @@ def escrow_request(requested_by: str, source: SettingsSource) -> int:
     settings = source.load()
     settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
     audit = open_audit_log(settings)
-    audit.record("escrow.access_requested", clause="wightwick.accounts-belong-to-school",
+    audit.record("escrow.access_requested", clause=settings.policy.clause_id("credentials"),
                  by=requested_by, recorded_by=getpass.getuser())
     audit.close()
     recipients = [r.email for r in settings.escrow.recipients if r.email]
@@ -707,7 +707,8 @@ def confirm_handover_item(source: SettingsSource, key: str) -> int:
     store = open_store(settings)
     audit = open_audit_log(settings)
     try:
-        said = confirm(store, audit, Clock(), vault_if_any(settings), key, getpass.getuser())
+        said = confirm(store, audit, Clock(), vault_if_any(settings), key, getpass.getuser(),
+                       settings.policy.catalogue())
     finally:
         store.close()
         audit.close()

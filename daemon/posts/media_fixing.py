@@ -24,8 +24,6 @@ from policies.media_files import sniff_image_type
 from policies.submission import MediaFile, Submission, readable_media
 
 CLEAN_FOLDER = ".steward-clean"
-CLAUSE = "st-marys.no-geolocation"
-FACES_CLAUSE = "st-marys.no-faces"
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,7 @@ from connectors.protocol import Connector
 from daemon.audit.chain import AuditLog
 from daemon.runtime.clock import Clock
 from daemon.runtime.store import Delivery, Store, StoredSubmission
-
-CLAUSE = "st-marys.slt-posts"
+from policies.clauses import DEFAULT_CATALOGUE, ClauseCatalogue
 
 
 class MediaChanged(Exception):
@@ -91,7 +90,8 @@ class Publisher:
                  rng: random.Random | None = None,
                  on_finished: Callable[[StoredSubmission], None] | None = None,
                  approval_problem: Callable[[StoredSubmission], str | None] | None = None,
-                 on_held: Callable[[StoredSubmission, str], None] | None = None) -> None:
+                 on_held: Callable[[StoredSubmission, str], None] | None = None,
+                 clauses: ClauseCatalogue = DEFAULT_CATALOGUE) -> None:
         self.store = store
         self.connectors = connectors
         self.audit = audit
@@ -101,10 +101,16 @@ class Publisher:
         self.rng = rng or random.Random()
         self.on_finished = on_finished
         self.approval_problem = approval_problem
+        self.clauses = clauses  # the school's: every event cites its clause for publishing
         self.on_held = on_held
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.in_flight = 0
+
+    @property
+    def clause(self) -> str:
+        """The school's clause for publishing (from its catalogue), cited by every event."""
+        return self.clauses.clause_id("publishing")
 
     def _lock_for(self, submission_id: str) -> threading.Lock:
         with self._locks_guard:
@@ -165,7 +171,7 @@ class Publisher:
             self.store.transition(submission.id, delivery.platform, ("pending",), "held", now,
                                   last_error=problem)
         self.store.set_submission_status(submission.id, "held")
-        self.audit.record("post.held", level="warning", clause=CLAUSE, submission=submission.id,
+        self.audit.record("post.held", level="warning", clause=self.clause, submission=submission.id,
                           name=submission.name, reason=problem, audience="SLT")
         if self.on_held is not None:
             self.on_held(submission, problem)
@@ -191,7 +197,7 @@ class Publisher:
         if connector is None:
             self.store.transition(submission.id, platform, ("pending",), "failed",
                                   self.clock.now(), last_error="platform not configured")
-            self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
+            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
                               reason=f"{platform} is not enabled in the configuration any more")
             return
         try:
@@ -199,7 +205,7 @@ class Publisher:
         except MediaChanged as error:
             self.store.transition(submission.id, platform, ("pending",), "failed",
                                   self.clock.now(), last_error=str(error))
-            self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
+            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
                               reason=f"{error}; nothing was uploaded", tampering=True,
                               audience="admin")
             return
@@ -243,12 +249,12 @@ class Publisher:
         except Rejected as error:
             self.store.transition(submission.id, platform, ("sending",), "failed",
                                   self.clock.now(), last_error=error.message)
-            self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
+            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
                               reason=error.message, audience="admin")
         else:
             self.store.transition(submission.id, platform, ("sending",), "sent", self.clock.now(),
                                   remote_id=ref.remote_id, url=ref.url, last_error=None)
-            self.audit.record("post.published", clause=CLAUSE, **fields,
+            self.audit.record("post.published", clause=self.clause, **fields,
                               remote_id=ref.remote_id, url=ref.url, attempt=attempt)
 
     def _connector_bug(self, submission: StoredSubmission, delivery: Delivery,
@@ -274,14 +280,14 @@ class Publisher:
                 self.store.transition(submission.id, platform, ("sending",), "sent",
                                       self.clock.now(), remote_id=found.ref.remote_id,
                                       url=found.ref.url, last_error=None)
-                self.audit.record("post.published", clause=CLAUSE, **fields,
+                self.audit.record("post.published", clause=self.clause, **fields,
                                   remote_id=found.ref.remote_id, url=found.ref.url,
                                   attempt=delivery.attempts + 1, found_after_interruption=True,
                                   connector_bug=error.error_class)
                 return
         self.store.transition(submission.id, platform, ("sending",), "failed", self.clock.now(),
                               last_error=reason)
-        self.audit.record("post.failed", level="error", clause=CLAUSE, **fields, reason=reason,
+        self.audit.record("post.failed", level="error", clause=self.clause, **fields, reason=reason,
                           error_class=error.error_class, connector_bug=True, audience="admin")
 
     def _retry_or_fail(self, submission: StoredSubmission, delivery: Delivery, attempt: int,
@@ -291,7 +297,7 @@ class Publisher:
         if attempt >= self.settings.max_attempts:
             self.store.transition(submission.id, delivery.platform, ("sending",), "failed",
                                   self.clock.now(), last_error=error.message)
-            self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
+            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
                               reason=f"gave up after {attempt} attempts: {error.message}",
                               audience="admin")
             return
@@ -329,7 +335,7 @@ class Publisher:
                       f"{delivery.platform}: check the account before handing the post in again")
             self.store.transition(submission.id, delivery.platform, ("sending",), "failed",
                                   self.clock.now(), last_error=reason)
-            self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
+            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
                               reason=reason, error_class=error.error_class, connector_bug=True,
                               audience="admin")
             return self._reload(delivery)
@@ -346,13 +352,13 @@ class Publisher:
             self.store.transition(submission.id, delivery.platform, ("sending",), "sent",
                                   self.clock.now(), remote_id=found.ref.remote_id,
                                   url=found.ref.url, last_error=None)
-            self.audit.record("post.published", clause=CLAUSE, **fields,
+            self.audit.record("post.published", clause=self.clause, **fields,
                               remote_id=found.ref.remote_id, url=found.ref.url,
                               attempt=delivery.attempts, found_after_interruption=True)
         elif delivery.attempts >= self.settings.max_attempts:
             self.store.transition(submission.id, delivery.platform, ("sending",), "failed",
                                   self.clock.now(), last_error=delivery.last_error)
-            self.audit.record("post.failed", level="error", clause=CLAUSE, **fields,
+            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
                               reason=f"gave up after {delivery.attempts} attempts: "
                               f"{delivery.last_error}", audience="admin")
         else:
