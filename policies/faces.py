@@ -16,7 +16,7 @@ from policies.submission import Submission, readable_media
 
 
 class _Discard:
-    def write(self, data) -> int:
+    def write(self, data: bytes | bytearray) -> int:
         return len(data)
 
 

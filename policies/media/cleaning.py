@@ -7,6 +7,7 @@ result again, where a second pass must find nothing to remove. Files are the dae
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -15,7 +16,7 @@ from policies.media.icc import IccError
 from policies.media.isobmff import IsoError, clean_isobmff
 from policies.media.jpeg import JpegError, clean_jpeg
 from policies.media.png import PngError, clean_png
-from policies.media.streams import Ambiguous, Reader, Truncated
+from policies.media.streams import Ambiguous, Reader, SeekableSink, Sink, Truncated
 from policies.media.tiff_file import TiffError, clean_tiff
 from policies.media.webp import WebpError, clean_webp
 
@@ -55,28 +56,35 @@ class CleanReport:
 class _Counting:
     """Counts what is written; passes seeking through when the sink can seek (WebP needs it)."""
 
-    def __init__(self, sink: BinaryIO) -> None:
+    def __init__(self, sink: Sink) -> None:
         self.sink = sink
-        self.start = sink.tell() if self.seekable() else 0
+        self._seekable = sink if isinstance(sink, SeekableSink) and sink.seekable() else None
+        self.start = self._seekable.tell() if self._seekable is not None else 0
+        self._written = 0
 
     @property
     def count(self) -> int:
-        return self.sink.tell() - self.start if self.seekable() else self._written
+        if self._seekable is not None:
+            return self._seekable.tell() - self.start
+        return self._written
 
-    _written = 0
-
-    def write(self, data) -> int:
+    def write(self, data: bytes | bytearray) -> int:
         self._written += len(data)
         return self.sink.write(data)
 
     def seekable(self) -> bool:
-        return bool(getattr(self.sink, "seekable", lambda: False)())
+        return self._seekable is not None
 
     def seek(self, position: int, whence: int = 0) -> int:
-        return self.sink.seek(position, whence)
+        return self._seekable_sink().seek(position, whence)
 
     def tell(self) -> int:
-        return self.sink.tell()
+        return self._seekable_sink().tell()
+
+    def _seekable_sink(self) -> SeekableSink:
+        if self._seekable is None:
+            raise io.UnsupportedOperation("the sink cannot seek")  # callers ask seekable() first
+        return self._seekable
 
 
 def describe_unsupported(head: bytes) -> str:
@@ -101,7 +109,7 @@ def _kind(head: bytes) -> str:
             else "JPEG")
 
 
-def clean_stream(source: BinaryIO, sink: BinaryIO) -> CleanReport:
+def clean_stream(source: BinaryIO, sink: Sink) -> CleanReport:
     """Clean `source` into `sink`; raise UncleanableMedia if that cannot be done safely."""
     reader = Reader(source)
     counting = _Counting(sink)
@@ -164,5 +172,5 @@ def prove_clean(cleaned: BinaryIO) -> CleanReport:
 
 
 class _NullSink:
-    def write(self, data) -> int:
+    def write(self, data: bytes | bytearray) -> int:
         return len(data)

@@ -24,7 +24,7 @@ class PictureTooLarge(UncleanableMedia):
 
 
 class _Discard:
-    def write(self, data) -> int:
+    def write(self, data: bytes | bytearray) -> int:
         return len(data)
 
 

@@ -20,8 +20,9 @@ is the second guard, for whatever the header walk might miss.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import cv2
 import numpy
@@ -37,7 +38,10 @@ class UnexaminablePicture(ValueError):
     """The picture cannot be examined for faces; the message says why and what to do."""
 
 
-def _overlap(first, second) -> float:
+Box = tuple[int, int, int, int]  # x, y, width, height
+
+
+def _overlap(first: Sequence[int], second: Sequence[int]) -> float:
     x1, y1, w1, h1 = first
     x2, y2, w2, h2 = second
     width = max(0, min(x1 + w1, x2 + w2) - max(x1, x2))
@@ -98,15 +102,32 @@ def frames(data: bytes, flags: int, max_pixels: int) -> list[numpy.ndarray]:
 
 
 
+def _scaled(box: Sequence[int], scale: float) -> Box:
+    """A box found in the picture scaled by `scale`, in the picture's own coordinates."""
+    x, y, width, height = (int(value / scale) for value in box)
+    return x, y, width, height
+
+
+class Cascade(Protocol):
+    """What the detector asks of a cascade: OpenCV's CascadeClassifier, loaded by the daemon
+    (constructing one reads a file, which a policy never does)."""
+
+    def detectMultiScale(self, image: cv2.typing.MatLike, scaleFactor: float = ...,
+                         minNeighbors: int = ..., flags: int = ..., minSize: cv2.typing.Size = ...,
+                         maxSize: cv2.typing.Size = ...) -> Sequence[Sequence[int]]:
+        """Boxes (x, y, width, height) of what the cascade finds (OpenCV's names)."""
+        ...
+
+
 @dataclass(frozen=True)
 class FaceDetector:
     """OpenCV's two frontal-face cascades, "default" and "alt2", loaded (cv2.CascadeClassifier
     objects), and what can be done with them."""
 
-    default: Any
-    alt2: Any
+    default: Cascade
+    alt2: Cascade
 
-    def detect(self, gray: numpy.ndarray) -> list[tuple[int, int, int, int]]:
+    def detect(self, gray: numpy.ndarray) -> list[Box]:
         """Boxes (x, y, width, height) of faces in a grayscale picture, in its own
         coordinates: where both cascades agree."""
         height, width = gray.shape[:2]
@@ -117,9 +138,8 @@ class FaceDetector:
         smallest = max(20, int(min(small.shape[:2]) * 0.03))
         first = self.default.detectMultiScale(small, 1.1, 6, minSize=(smallest, smallest))
         second = self.alt2.detectMultiScale(small, 1.1, 5, minSize=(smallest, smallest))
-        faces = [tuple(box) for box in first
-                 if any(_overlap(box, other) > 0.3 for other in second)]
-        return [tuple(int(value / scale) for value in box) for box in faces]
+        faces = [box for box in first if any(_overlap(box, other) > 0.3 for other in second)]
+        return [_scaled(box, scale) for box in faces]
 
     def count(self, data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
         """How many faces the picture shows (orientation applied; for an animation, the most

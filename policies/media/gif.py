@@ -12,9 +12,8 @@ GIF has no orientation.
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO
 
-from policies.media.streams import Reader
+from policies.media.streams import Reader, Sink
 
 LOOPING = (b"NETSCAPE2.0", b"ANIMEXTS1.0")
 CONTROL_LENGTH = 4  # flags, delay (2), transparent colour index
@@ -24,7 +23,7 @@ class GifError(Exception):
     """The GIF cannot be followed to its end."""
 
 
-def _sub_blocks(reader: Reader, sink: BinaryIO | None) -> tuple[list[bytes], int]:
+def _sub_blocks(reader: Reader, sink: Sink | None) -> tuple[list[bytes], int]:
     """Read data sub-blocks up to the terminator; copy them to `sink` unless it is None.
 
     Return the first few sub-blocks (for identifying extensions and checking their shape) and
@@ -57,7 +56,7 @@ def _looping(blocks: list[bytes], count: int, identifier: bytes,
     return b"\x21\xff\x0b" + identifier + canonical + b"\x00"
 
 
-def clean_gif(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
+def clean_gif(reader: Reader, sink: Sink) -> tuple[list[str], int | None, tuple[int, int]]:
     """Copy the GIF without metadata; return (removed, None, (width, height)).
 
     The size is the logical screen's, or larger where a frame reaches beyond it: Pillow grows

@@ -63,11 +63,13 @@ def _u8(data: bytes, at: int) -> int:
 
 
 def _u16(data: bytes, at: int) -> int:
-    return struct.unpack(">H", data[at:at + 2])[0]
+    value: int = struct.unpack(">H", data[at:at + 2])[0]
+    return value
 
 
 def _u32(data: bytes, at: int) -> int:
-    return struct.unpack(">I", data[at:at + 4])[0]
+    value: int = struct.unpack(">I", data[at:at + 4])[0]
+    return value
 
 
 def _align(position: int) -> int:
@@ -110,10 +112,11 @@ def _simple_length(tag: bytes) -> int:
     inputs, outputs, grid = _u8(tag, 8), _u8(tag, 9), _u8(tag, 10)
     if not 1 <= inputs <= 15 or not 1 <= outputs <= 15:
         raise IccError("a colour table in the colour profile has an impossible number of channels")
+    cells: int = grid ** inputs  # int ** int is typed Any (a negative power is a float); not here
     if kind == b"mft1":
-        return 48 + 256 * inputs + grid ** inputs * outputs + 256 * outputs
+        return 48 + 256 * inputs + cells * outputs + 256 * outputs
     input_entries, output_entries = _u16(tag, 48), _u16(tag, 50)
-    return 52 + 2 * (input_entries * inputs + grid ** inputs * outputs + output_entries * outputs)
+    return 52 + 2 * (input_entries * inputs + cells * outputs + output_entries * outputs)
 
 
 def _element_table(tag: bytes) -> bytes:
@@ -261,9 +264,9 @@ def _rebuild(profile: bytes) -> tuple[bytes, list[str]]:
             placed[content] = table_end + len(data)
             data += content + bytes(_align(len(content)) - len(content))
         entries.append(struct.pack(">4sII", signature, placed[content], len(content)))
-    rebuilt = header + struct.pack(">I", len(tags)) + b"".join(entries) + data
-    rebuilt[0:4] = struct.pack(">I", len(rebuilt))
-    rebuilt = bytes(rebuilt)
+    assembled = header + struct.pack(">I", len(tags)) + b"".join(entries) + data
+    assembled[0:4] = struct.pack(">I", len(assembled))
+    rebuilt = bytes(assembled)
     padding = profile[len(rebuilt):]  # zeros after a profile rebuilt in place (TIFF) hide nothing
     same = profile.startswith(rebuilt) and not padding.strip(b"\x00")
     return rebuilt, ([] if same else [REMOVED])

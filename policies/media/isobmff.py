@@ -14,10 +14,10 @@ HEIF whose metadata items live before its `meta` box, and any structure that doe
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
-from policies.media.streams import Reader
+from policies.media.streams import Reader, Sink
 
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"edts", b"dinf", b"stbl", b"moof", b"traf",
               b"mvex"}
@@ -37,7 +37,7 @@ class _Edits:
     zero_ranges: list[tuple[int, int]] = field(default_factory=list)  # absolute [start, end)
 
 
-def _boxes(data: bytes, start: int, end: int):
+def _boxes(data: bytes | bytearray, start: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
     """Yield (type, box start, payload start, box end) for the boxes in data[start:end]."""
     position = start
     while position + 8 <= end:
@@ -71,7 +71,7 @@ def _neutralise_movie(buffer: bytearray, start: int, end: int, edits: _Edits) ->
                      "location)", b"uuid": "XMP or vendor data"}.get(kind, kind.decode("latin-1"))
             edits.removed.append(label)
             _free(buffer, box_start, payload, box_end)
-        elif kind == b"hdlr" and buffer[payload + 8:payload + 12] in (b"meta", b"mebx"):
+        elif kind == b"hdlr" and bytes(buffer[payload + 8:payload + 12]) in (b"meta", b"mebx"):
             raise IsoError("it has a timed metadata track, which can hold the location of every "
                            "frame")
         elif kind in CONTAINERS:
@@ -125,7 +125,7 @@ def _items_to_hide(meta: bytearray, payload: int, end: int, edits: _Edits) -> No
                 raise IsoError("a metadata item is stored in a way Steward cannot clear")
 
 
-def _iloc_ranges(meta: bytearray, start: int, end: int) -> dict[int, tuple[int, list]]:
+def _iloc_ranges(meta: bytearray, start: int, end: int) -> dict[int, tuple[int, list[tuple[int, int]]]]:
     version = meta[start]
     position = start + 4
     sizes = meta[position]
@@ -143,14 +143,14 @@ def _iloc_ranges(meta: bytearray, start: int, end: int) -> dict[int, tuple[int, 
         return value
 
     count = number(2 if version < 2 else 4)
-    items = {}
+    items: dict[int, tuple[int, list[tuple[int, int]]]] = {}
     budget = MAX_EXTENTS  # zero-width fields would let a tiny table claim billions of extents
     for _ in range(count):
         item_id = number(2 if version < 2 else 4)
         method = number(2) & 0x0F if version in (1, 2) else 0
         number(2)  # data reference index
         base = number(base_size)
-        extents = []
+        extents: list[tuple[int, int]] = []
         wanted = number(2)
         budget -= wanted + 1
         if budget < 0:
@@ -163,7 +163,7 @@ def _iloc_ranges(meta: bytearray, start: int, end: int) -> dict[int, tuple[int, 
     return items
 
 
-def clean_isobmff(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
+def clean_isobmff(reader: Reader, sink: Sink) -> tuple[list[str], int | None, tuple[int, int]]:
     """Copy the file with its metadata neutralised; return (removed, None, (0, 0)).
 
     Raise IsoError for any structure that does not add up (never another exception).
@@ -174,7 +174,7 @@ def clean_isobmff(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None
         raise IsoError(f"its structure is damaged ({error.__class__.__name__})") from None
 
 
-def _clean(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
+def _clean(reader: Reader, sink: Sink) -> tuple[list[str], int | None, tuple[int, int]]:
     edits = _Edits()
     position = 0
     media_seen = False
@@ -222,7 +222,7 @@ def _clean(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple
     return edits.removed, None, (0, 0)
 
 
-def _copy_zeroing(reader: Reader, sink: BinaryIO, start: int, length: int, edits: _Edits) -> None:
+def _copy_zeroing(reader: Reader, sink: Sink, start: int, length: int, edits: _Edits) -> None:
     """Copy `length` bytes that sit at `start` in the file, writing zeros over hidden ranges."""
     end = start + length
     position = start

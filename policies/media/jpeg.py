@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import BinaryIO
 
 from policies.media.icc import MAX_PROFILE, rebuild_profile
-from policies.media.streams import Ambiguous, Reader
+from policies.media.streams import Ambiguous, Reader, Sink
 from policies.media.tiff import orientation_only, read_orientation
 
 SIGNATURE = b"\xff\xd8"
@@ -77,7 +76,7 @@ class _Profile:
         if self.size > MAX_PROFILE:
             raise JpegError("its colour profile is implausibly large")
 
-    def write(self, sink: BinaryIO) -> list[str]:
+    def write(self, sink: Sink) -> list[str]:
         """Write the rebuilt profile (if any pieces came); return what rebuilding removed."""
         if self.written or not self.pieces:
             return []
@@ -94,7 +93,7 @@ class _Profile:
         return removed
 
 
-def clean_jpeg(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
+def clean_jpeg(reader: Reader, sink: Sink) -> tuple[list[str], int | None, tuple[int, int]]:
     """Copy the JPEG from `reader` to `sink` without metadata.
 
     Return what was removed (kinds, in order found), the orientation kept and the picture's

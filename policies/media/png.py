@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import BinaryIO
 
 from policies.media.icc import MAX_PROFILE, rebuild_profile
-from policies.media.streams import Ambiguous, Reader
+from policies.media.streams import Ambiguous, Reader, Sink
 from policies.media.tiff import orientation_only, read_orientation
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -36,11 +35,11 @@ class PngError(Exception):
 
 
 class _CrcSink:
-    def __init__(self, sink: BinaryIO, kind: bytes) -> None:
+    def __init__(self, sink: Sink, kind: bytes) -> None:
         self.sink = sink
         self.crc = zlib.crc32(kind)
 
-    def update(self, data) -> None:
+    def update(self, data: bytes | bytearray) -> None:
         self.crc = zlib.crc32(data, self.crc)
 
 
@@ -78,7 +77,7 @@ def _check_frame(control: bytes, size: tuple[int, int]) -> None:
         raise Ambiguous("an animation frame is larger than the picture (or lies outside it)")
 
 
-def clean_png(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
+def clean_png(reader: Reader, sink: Sink) -> tuple[list[str], int | None, tuple[int, int]]:
     """Copy the PNG from `reader` to `sink` without metadata; return (removed, orientation,
     (width, height))."""
     if reader.exact(8) != SIGNATURE:

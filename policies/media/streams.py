@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, runtime_checkable
 
 BLOCK = 1 << 20
+
+
+class Sink(Protocol):
+    """Where a cleaner writes: a file, a BytesIO, or something that only counts or discards."""
+
+    def write(self, data: bytes | bytearray, /) -> int: ...
+
+
+@runtime_checkable
+class SeekableSink(Sink, Protocol):
+    """A sink that can go back to patch a size written before it was known (WebP's RIFF
+    header). Check `seekable()` too: a file opened on a pipe has the methods but cannot."""
+
+    def seekable(self) -> bool: ...
+
+    def seek(self, position: int, whence: int = 0, /) -> int: ...
+
+    def tell(self) -> int: ...
+
+
+class Digest(Protocol):
+    """Something fed the bytes as they are copied (a running CRC, a hash)."""
+
+    def update(self, data: bytes | bytearray, /) -> None: ...
 
 
 class Truncated(Exception):
@@ -51,7 +75,7 @@ class Reader:
     def at_end(self) -> bool:
         return not self._fill(1)
 
-    def copy(self, count: int, sink: BinaryIO, digest=None) -> None:
+    def copy(self, count: int, sink: Sink, digest: Digest | None = None) -> None:
         """Copy exactly `count` bytes to `sink` in blocks (and feed `digest`, if given)."""
         while count:
             if not self._fill(1):
@@ -65,7 +89,7 @@ class Reader:
             self.position += take
             count -= take
 
-    def copy_until(self, pattern: re.Pattern, sink: BinaryIO, keep_tail: int = 1) -> None:
+    def copy_until(self, pattern: re.Pattern[bytes], sink: Sink, keep_tail: int = 1) -> None:
         """Copy bytes to `sink` up to (not including) the first match of `pattern`.
 
         `keep_tail` bytes stay buffered between blocks so that a match spanning two blocks

@@ -16,10 +16,11 @@ second copies the file in blocks, applying the edits. BigTIFF is refused.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import BinaryIO
 
 from policies.media.icc import MAX_PROFILE, rebuild_profile
-from policies.media.streams import Reader
+from policies.media.streams import Reader, Sink
 
 PICTURE_TAGS = {
     0x00FE, 0x00FF, 0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x0107, 0x0108, 0x0109, 0x010A,
@@ -59,7 +60,8 @@ class TiffError(Exception):
     """The TIFF cannot be followed."""
 
 
-def _colour_profile(read, order: str, entry: bytes, size: int, edits: dict[int, bytes]) -> list[str]:
+def _colour_profile(read: Callable[[int, int], bytes], order: str, entry: bytes, size: int,
+                    edits: dict[int, bytes]) -> list[str]:
     """Rebuild the ICC profile (tag 34675) where it stands: the rebuilt profile, then zeros up
     to the original's length (nothing may move). Return what rebuilding removed."""
     offset = struct.unpack(order + "I", entry[8:12])[0]
@@ -146,7 +148,7 @@ def _plan(source: BinaryIO) -> tuple[list[str], dict[int, bytes], int | None, tu
     return removed, edits, orientation, size
 
 
-def clean_tiff(source: BinaryIO, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
+def clean_tiff(source: BinaryIO, sink: Sink) -> tuple[list[str], int | None, tuple[int, int]]:
     """Copy the TIFF with identifying tags removed in place; needs a seekable source."""
     removed, edits, orientation, size = _plan(source)
     source.seek(0)

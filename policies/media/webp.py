@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import BinaryIO
 
 from policies.media.icc import rebuild_profile
-from policies.media.streams import Ambiguous, Reader
+from policies.media.streams import Ambiguous, Reader, SeekableSink, Sink
 from policies.media.tiff import orientation_only, read_orientation
 
 PICTURE = {b"VP8 ", b"VP8L"}
@@ -66,7 +65,7 @@ class _Walk:
         self.exif_kept = False
 
 
-def _copy_picture(reader: Reader, output: BinaryIO, kind: bytes, length: int) -> tuple[int, int]:
+def _copy_picture(reader: Reader, output: SeekableSink, kind: bytes, length: int) -> tuple[int, int]:
     """Copy a VP8/VP8L (or ALPH) chunk whole; return its bitstream size ((0, 0) for ALPH)."""
     size = bitstream_size(kind, reader.peek(10)) if kind in PICTURE else (0, 0)
     output.write(kind + struct.pack("<I", length))
@@ -84,7 +83,7 @@ def _dropped(kind: bytes) -> str:
     return {b"EXIF": "EXIF", b"XMP ": "XMP"}.get(kind, f"{kind.decode('latin-1').strip()} chunk")
 
 
-def _copy_frame(reader: Reader, output: BinaryIO, length: int, walk: _Walk) -> None:
+def _copy_frame(reader: Reader, output: SeekableSink, length: int, walk: _Walk) -> None:
     """Copy one ANMF frame: its header, then only its picture sub-chunks; fix its size."""
     if length < FRAME_HEADER + 8:
         raise WebpError("an animation frame is too short")
@@ -127,7 +126,7 @@ def _copy_frame(reader: Reader, output: BinaryIO, length: int, walk: _Walk) -> N
     walk.frames += 1
 
 
-def _metadata(kind: bytes, payload: bytes, output: BinaryIO, walk: _Walk) -> None:
+def _metadata(kind: bytes, payload: bytes, output: SeekableSink, walk: _Walk) -> None:
     """A chunk Steward does not copy: keep a minimal Orientation from EXIF, drop the rest."""
     if kind != b"EXIF":
         walk.removed.append(_dropped(kind))
@@ -145,7 +144,7 @@ def _metadata(kind: bytes, payload: bytes, output: BinaryIO, walk: _Walk) -> Non
     walk.exif_kept = True
 
 
-def clean_webp(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, tuple[int, int]]:
+def clean_webp(reader: Reader, sink: Sink) -> tuple[list[str], int | None, tuple[int, int]]:
     """Copy the WebP without metadata; return (removed, orientation, (width, height)).
 
     The RIFF size is only known at the end, so the output is assembled in `sink` if it can seek,
@@ -155,9 +154,12 @@ def clean_webp(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, t
     if header[:4] != b"RIFF" or header[8:12] != b"WEBP":
         raise WebpError("it does not start like a WebP")
     declared = struct.unpack("<I", header[4:8])[0]
-    seekable = getattr(sink, "seekable", lambda: False)()
-    output = sink if seekable else io.BytesIO()
-    start = output.tell() if seekable else 0
+    in_memory: io.BytesIO | None = None
+    if isinstance(sink, SeekableSink) and sink.seekable():
+        output: SeekableSink = sink
+    else:
+        output = in_memory = io.BytesIO()
+    start = output.tell() if in_memory is None else 0
     output.write(b"RIFF\x00\x00\x00\x00WEBP")
     walk = _Walk()
     extended_at = None
@@ -216,8 +218,8 @@ def clean_webp(reader: Reader, sink: BinaryIO) -> tuple[list[str], int | None, t
         output.write(bytes([walk.flags | (ICC_FLAG if walk.profile_kept else 0)
                             | (EXIF_FLAG if walk.exif_kept else 0)]))
     output.seek(end)
-    if not seekable:
-        sink.write(output.getvalue())
+    if in_memory is not None:
+        sink.write(in_memory.getvalue())
     return walk.removed, walk.orientation, size
 
 
