@@ -11,6 +11,7 @@ happens at all (a broken parent list must never mass-block parents).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,10 @@ from datetime import datetime, timedelta
 # events cite the clauses the school maps them to.
 RULE_FOLLOWERS = "followers"
 RULE_FOLLOWING = "following"
+
+# The allow-listed organisations as `organisation_ids` gives them: (user ids, handles in lower
+# case without "@").
+KnownOrganisations = tuple[set[str], set[str]]
 
 
 @dataclass(frozen=True)
@@ -44,14 +49,14 @@ class Action:
     reason: str
 
 
-def organisation_ids(organisations: tuple[Organisation, ...]) -> tuple[set[str], set[str]]:
+def organisation_ids(organisations: tuple[Organisation, ...]) -> KnownOrganisations:
     ids = {org.user_id for org in organisations if org.user_id}
     handles = {org.handle.lower().lstrip("@") for org in organisations}
     return ids, handles
 
 
-def classify_follower(follower: Follower, verified: set[str], organisations, now: datetime,
-                      grace: timedelta) -> str:
+def classify_follower(follower: Follower, verified: set[str], organisations: KnownOrganisations,
+                      now: datetime, grace: timedelta) -> str:
     ids, handles = organisations
     if follower.user_id in verified:
         return "verified-parent"
@@ -85,7 +90,8 @@ def plan_followers(statuses: dict[str, tuple[Follower, str]], can_remove: bool,
     return actions, capped
 
 
-def plan_following(following: list[dict], organisations) -> list[Action]:
+def plan_following(following: Sequence[Mapping[str, str]],
+                   organisations: KnownOrganisations) -> list[Action]:
     ids, handles = organisations
     return [Action("unfollow", user["id"], user["username"], "not-an-organisation",
                    "the school follows only established and known organisations")

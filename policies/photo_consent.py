@@ -32,9 +32,12 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             "pupils are pictured but there is no consent register to check them against",
             "Ask the administrator to install the consent register, or use photos without "
             "identifiable pupils.", audience="admin")]
+    consent = context.consent
+    if consent is None:  # so nobody is pictured (above): there is no one to look up
+        return []
     findings = []
     for number, pupil in enumerate(submission.pictured, start=1):
-        entry = context.consent.lookup(pupil)
+        entry = consent.lookup(pupil)
         which = f"the {_ordinal(number)} pupil listed under pictured"
         if entry is None:
             findings.append(RULE.finding(

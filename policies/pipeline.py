@@ -24,7 +24,7 @@ from policies import (
 from policies.findings import Finding, PolicyContext, Rule
 from policies.submission import Submission
 
-RULES: tuple[Rule, ...] = (
+RULES: tuple[Rule[Submission], ...] = (
     media_files.RULE,
     location.RULE,
     faces.RULE,

@@ -4,6 +4,7 @@ it). Supporting a new setting is one entry. `drift` compares what was observed w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -54,7 +55,7 @@ class Drift:
     observed: object  # None: the platform would not say
 
 
-def drift(platform: str, observed: dict) -> list[Drift]:
+def drift(platform: str, observed: Mapping[str, object]) -> list[Drift]:
     """Settings of `platform` whose observed value is not the desired one (or is unknown)."""
     return [Drift(setting, observed.get(setting.key)) for setting in SETTINGS
             if setting.platform == platform and observed.get(setting.key) != setting.desired]

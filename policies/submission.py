@@ -178,9 +178,14 @@ def unreadable(name: str, problem: Finding) -> Submission:
     return Submission(name=name, problems=(problem,))
 
 
-def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submission, list]:
+# The front matter as tomllib reads it, and the Submission fields read from it so far, by name.
+FrontMatter = dict[str, Any]
+Fields = dict[str, Any]
+
+
+def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submission, list[Finding]]:
     problems: list[Finding] = []
-    fields: dict[str, Any] = {"signed_bytes": signed}
+    fields: Fields = {"signed_bytes": signed}
     try:
         content = signed.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -227,7 +232,7 @@ def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submis
     return replace(base, **fields), problems
 
 
-def _read_publish_at(front: dict, time_zone: str, fields: dict, problems: list) -> None:
+def _read_publish_at(front: FrontMatter, time_zone: str, fields: Fields, problems: list[Finding]) -> None:
     if "publish_at" not in front:
         return
     value = front["publish_at"]
@@ -262,7 +267,7 @@ def _read_publish_at(front: dict, time_zone: str, fields: dict, problems: list) 
     fields["publish_at"] = value.astimezone(UTC)
 
 
-def _read_platforms(front: dict, fields: dict, problems: list) -> None:
+def _read_platforms(front: FrontMatter, fields: Fields, problems: list[Finding]) -> None:
     if "platforms" not in front:
         return
     value = front["platforms"]
@@ -276,7 +281,7 @@ def _read_platforms(front: dict, fields: dict, problems: list) -> None:
     fields["platforms"] = tuple(dict.fromkeys(item.strip().lower() for item in value))
 
 
-def _read_images(front: dict, fields: dict, problems: list) -> None:
+def _read_images(front: FrontMatter, fields: Fields, problems: list[Finding]) -> None:
     value = front.get("images", [])
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         problems.append(_problem("images must be a list of [[images]] tables",
@@ -303,7 +308,7 @@ def _read_images(front: dict, fields: dict, problems: list) -> None:
     fields["images"] = tuple(images)
 
 
-def _read_platform_text(front: dict, fields: dict, problems: list) -> None:
+def _read_platform_text(front: FrontMatter, fields: Fields, problems: list[Finding]) -> None:
     value = front.get("text", {})
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         problems.append(_problem("[text] must give a text per platform",
@@ -312,7 +317,7 @@ def _read_platform_text(front: dict, fields: dict, problems: list) -> None:
     fields["platform_text"] = {key.lower(): text.strip() for key, text in value.items()}
 
 
-def _read_pictured(front: dict, fields: dict, problems: list) -> None:
+def _read_pictured(front: FrontMatter, fields: Fields, problems: list[Finding]) -> None:
     if "pictured" not in front:
         return
     value = front["pictured"]

@@ -27,7 +27,7 @@ class Verdict:
     score: float
     reasons: tuple[str, ...]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {"verdict": self.verdict, "score": round(self.score, 3),
                 "reasons": list(self.reasons)}
 

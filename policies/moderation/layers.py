@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 
 from policies.deobfuscation import plain, variants, words
+from policies.findings import LinkRules
 from policies.links import hosts, problem_with
 from policies.personal_data import EMAIL, PHONE, POSTCODE, STREET
-from policies.roster import find_pupil_names
+from policies.roster import Roster, find_pupil_names
+
+# What one layer says about a message: (score 0..1, reason), or None when it finds nothing.
+Signal = tuple[float, str] | None
 
 THREAT = re.compile(
     r"\b(?:i(?:'ll| will|'m going to| am going to|m gonna| gonna)|we(?:'ll| will| are going to))"
@@ -71,7 +75,7 @@ SPAM_PHRASES = re.compile(
     r"promo\s+code|giveaway)\b", re.IGNORECASE)
 
 
-def lexicon_layer(text: str, lexicon: frozenset[str], severe: frozenset[str]):
+def lexicon_layer(text: str, lexicon: frozenset[str], severe: frozenset[str]) -> Signal:
     found = words(text)
     found |= {word[:-1] for word in found if word.endswith("s")}  # lists hold the singular
     if found & severe:
@@ -81,23 +85,23 @@ def lexicon_layer(text: str, lexicon: frozenset[str], severe: frozenset[str]):
     return None
 
 
-def threat_layer(text: str):
+def threat_layer(text: str) -> Signal:
     """Threats made, and violence wished on someone: both are acted on (Loughton: the account
     "will block or report any user that is disrespectful, offensive, inappropriate")."""
     found = any(THREAT.search(v) or WISHED_VIOLENCE.search(v) for v in variants(text))
     return (0.98, "threat-or-violence") if found else None
 
 
-def identity_layer(text: str):
+def identity_layer(text: str) -> Signal:
     return (0.97, "identity-attack") if any(IDENTITY.search(v) for v in variants(text)) else None
 
 
-def insult_layer(text: str):
+def insult_layer(text: str) -> Signal:
     folded = plain(text)
     return (0.6, "insult") if INSULT.search(folded) or INSULT_SHAPES.search(folded) else None
 
 
-def staff_layer(text: str, staff: tuple[str, ...], lexicon: frozenset[str]):
+def staff_layer(text: str, staff: tuple[str, ...], lexicon: frozenset[str]) -> Signal:
     """A named member of staff in the same message as an insult or strong language."""
     if not staff:
         return None
@@ -108,7 +112,7 @@ def staff_layer(text: str, staff: tuple[str, ...], lexicon: frozenset[str]):
     return None
 
 
-def pupil_data_layer(text: str, roster):
+def pupil_data_layer(text: str, roster: Roster | None) -> Signal:
     if roster is None or not len(roster):
         return None
     if find_pupil_names(text, roster):
@@ -118,7 +122,7 @@ def pupil_data_layer(text: str, roster):
     return None
 
 
-def spam_layer(text: str, link_rules):
+def spam_layer(text: str, link_rules: LinkRules) -> Signal:
     risky = [host for host in hosts(text) if problem_with(host, link_rules)]
     if risky:
         return 0.85, "suspicious-link"
