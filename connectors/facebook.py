@@ -46,6 +46,7 @@ from connectors.domain import (
 )
 from connectors.errors import (
     AuthenticationFailed,
+    ConnectorError,
     RateLimited,
     Rejected,
     TemporaryFailure,
@@ -130,9 +131,9 @@ class FacebookPageConnector:
         self.graph.session.hooks["response"].append(self._remember_response)
         self._account: Account | None = None
 
-    def _remember_response(self, response: requests.Response, *args, **kwargs) -> None:
+    def _remember_response(self, response: requests.Response, *args: object, **kwargs: object) -> None:
         self.last_response.status = response.status_code
-        usage = {}
+        usage: dict[str, Any] = {}
         for header in _USAGE_HEADERS:
             if header in response.headers:
                 try:
@@ -174,7 +175,8 @@ class FacebookPageConnector:
         except BUG_CLASSES as error:  # JSON of a shape Steward does not know, or a plain bug
             raise connector_bug(PLATFORM, action, error, ambiguous=ambiguous) from error
 
-    def _translate_graph_error(self, error: facebook.GraphAPIError, action: str, ambiguous: bool):
+    def _translate_graph_error(self, error: facebook.GraphAPIError, action: str,
+                               ambiguous: bool) -> ConnectorError:
         status = self.last_response.status
         result = error.result if isinstance(error.result, dict) else {}
         details = result.get("error", {}) if isinstance(result.get("error"), dict) else {}

@@ -16,6 +16,9 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 X_API_HOST = "https://api.twitter.com"
 GRAPH_API_HOST = "https://graph.facebook.com"
 
+# What requests takes as a timeout: seconds, (connect, read) seconds, or None for none.
+Timeout = float | tuple[float | None, float | None] | None
+
 
 class TimeoutAndRedirectAdapter(HTTPAdapter):
     """Send with a default timeout; optionally send to `redirect_to` instead of the real host."""
@@ -25,10 +28,15 @@ class TimeoutAndRedirectAdapter(HTTPAdapter):
         self.timeout = timeout
         self.redirect_to = redirect_to.rstrip("/") if redirect_to else None
 
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Timeout = None, verify: bool | str = True,
+             cert: str | tuple[str, str] | None = None,
+             proxies: dict[str, str] | None = None) -> requests.Response:
         if timeout is None:
             timeout = self.timeout
         if self.redirect_to is not None:
+            if request.url is None:  # requests prepares every request with one before sending
+                raise ValueError("requests handed the transport a request without a URL")
             original = urlsplit(request.url)
             target = urlsplit(self.redirect_to)
             request.url = urlunsplit(
@@ -43,9 +51,12 @@ class TimeoutAndRedirectAdapter(HTTPAdapter):
 class RefusingAdapter(BaseAdapter):
     """Refuse every request: in sandbox mode, nothing may leave for a real host."""
 
-    def send(self, request, **kwargs):
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Timeout = None, verify: bool | str = True,
+             cert: str | tuple[str, str] | None = None,
+             proxies: dict[str, str] | None = None) -> requests.Response:
         raise requests.ConnectionError(
-            f"sandbox mode: refusing to contact {urlsplit(request.url).netloc}"
+            f"sandbox mode: refusing to contact {urlsplit(request.url or '').netloc}"
         )
 
     def close(self) -> None:

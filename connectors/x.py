@@ -347,7 +347,7 @@ class XConnector:
 
     _REPLY_FIELDS = ["author_id", "created_at", "conversation_id", "in_reply_to_user_id"]
 
-    def _replies(self, response_pages, source: str) -> list[Reply]:
+    def _replies(self, response_pages: list[tweepy.Response], source: str) -> list[Reply]:
         replies = []
         for response in response_pages:
             users = {str(user.id): user.username for user in
@@ -365,8 +365,10 @@ class XConnector:
                     raw={"source": source, **tweet.data}))
         return replies
 
-    def _pages(self, call, **arguments):
-        pages, token = [], None
+    def _pages(self, call: Callable[..., tweepy.Response], **arguments: object) -> list[tweepy.Response]:
+        """Up to ten pages of a paginated call, following X's next_token."""
+        pages: list[tweepy.Response] = []
+        token = None
         for _page in range(10):
             response = call(pagination_token=token, **arguments) if token else call(**arguments)
             pages.append(response)
@@ -448,18 +450,19 @@ class XConnector:
                 self.client.request("POST", "/1.1/oauth/invalidate_token", user_auth=True)
             return
         for kind in ("access_token", "refresh_token"):
-            if self.oauth2[kind]:
-                self._oauth2_call("/2/oauth2/revoke", {"token": self.oauth2[kind],
-                                                        "token_type_hint": kind},
+            token = self.oauth2[kind]
+            if token:
+                self._oauth2_call("/2/oauth2/revoke", {"token": token, "token_type_hint": kind},
                                   "revoke the OAuth 2.0 tokens")
 
-    def _oauth2_call(self, route: str, data: dict, action: str) -> requests.Response:
+    def _oauth2_call(self, route: str, data: dict[str, str], action: str) -> requests.Response:
         """A form POST to X's OAuth 2.0 endpoints, authenticated as the client; its answer."""
         form = data | {"client_id": self.oauth2["client_id"]}
         secret = self.oauth2["client_secret"]
         auth = (self.oauth2["client_id"], secret) if secret else None
         with translated_errors(action):
-            response = self.client.session.post(X_API_HOST + route, data=form, auth=auth)
+            response: requests.Response = self.client.session.post(X_API_HOST + route, data=form,
+                                                                   auth=auth)
             if response.status_code == 401 or response.status_code == 400:
                 raise AuthenticationFailed(
                     PLATFORM, f"X refused the OAuth 2.0 request to {action} "
