@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import tomlkit
 from pydantic import BaseModel, SecretStr
@@ -69,7 +69,7 @@ def _comment(container: Table | tomlkit.TOMLDocument, text: str, indent: str = "
         container.add(tomlkit.comment(line))
 
 
-def _is_section(annotation: Any) -> bool:
+def _is_section(annotation: object) -> TypeGuard[type[BaseModel]]:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
@@ -128,7 +128,7 @@ def _example_table(values: dict[str, Any], description: str, notes: dict[str, st
 def generate_example() -> str:
     """Return the commented example configuration, with every option at its default."""
     document = tomlkit.document()
-    sections = []
+    sections: list[tuple[str, type[BaseModel]]] = []
     for name, field in StewardSettings.model_fields.items():
         if _is_section(field.annotation):
             sections.append((name, field.annotation))

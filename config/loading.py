@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,7 +39,9 @@ class CredentialsDirectorySource(PydanticBaseSettingsSource):
     `$CREDENTIALS_DIRECTORY/x.consumer_secret`, which becomes `x.consumer_secret`.
     """
 
-    def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC
+    def get_field_value(  # pragma: no cover - required by the ABC
+        self, field: FieldInfo, field_name: str
+    ) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
@@ -59,8 +62,9 @@ class _Sourced(StewardSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings, env_settings, dotenv_settings,
-        file_secret_settings,
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [
             init_settings, env_settings, CredentialsDirectorySource(settings_cls)]
@@ -112,7 +116,7 @@ def describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _suggestion(location: tuple) -> str:
+def _suggestion(location: tuple[int | str, ...]) -> str:
     """Suggest the known key closest to a misspelt one."""
     model: type[BaseModel] = StewardSettings
     for part in location[:-1]:
@@ -121,9 +125,10 @@ def _suggestion(location: tuple) -> str:
         field = model.model_fields.get(str(part))
         annotation = getattr(field, "annotation", None)
         inner = getattr(annotation, "__args__", (annotation,))
-        model = next((kind for kind in inner if isinstance(kind, type)
-                      and issubclass(kind, BaseModel)), None)
-        if model is None:
+        inner_model = next((kind for kind in inner if isinstance(kind, type)
+                            and issubclass(kind, BaseModel)), None)
+        if inner_model is None:
             return ""
+        model = inner_model
     close = difflib.get_close_matches(str(location[-1]), list(model.model_fields), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""

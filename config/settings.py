@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -270,8 +271,9 @@ class ModerationSettings(Section):
 
     @field_validator("act_responses", "review_responses")
     @classmethod
-    def _usable_responses(cls, value: list[str], info) -> list[str]:
-        problems = table_problems(info.field_name.removesuffix("_responses"), value)
+    def _usable_responses(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        verdict = (info.field_name or "").removesuffix("_responses")  # "act" or "review"
+        problems = table_problems(verdict, value)
         if problems:
             raise ValueError("; ".join(problems))
         return value
