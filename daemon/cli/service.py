@@ -214,7 +214,36 @@ def config_generate(write: bool) -> int:
     return EXIT_OK
 
 
+@click.command(cls=StewardCommand, context_settings={"ignore_unknown_options": True,
+                                                    "allow_interspersed_args": False})
+@click.option("--unit", "unit_file", metavar="FILE", default=None,
+              help="the service's unit file (default: /etc/systemd/system/steward.service)")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+def admin(unit_file: str | None, command: tuple[str, ...]) -> int:
+    """Run a steward command as the service runs, for an administrator (as root).
+
+    The command runs as the unit's user and groups, with its umask and the master key systemd
+    gives only to the service, so it sees exactly what the daemon sees and leaves files the
+    daemon can read. Any command works, `run` included (the daemon in the foreground, exactly
+    as the unit would start it, where systemd is not the init system).
+
+    \b
+    Example:
+      sudo steward admin credentials set x.access_token
+      sudo steward admin handover confirm handover:1:x-app-keys
+    """
+    import sys  # noqa: PLC0415
+
+    from daemon.runtime.unit import INSTALLED_UNIT, ServiceUnit, UnitError, run_as_service  # noqa: PLC0415
+
+    try:
+        unit = ServiceUnit.read(Path(unit_file) if unit_file else INSTALLED_UNIT)
+        return run_as_service(unit, [sys.executable, "-m", "daemon.cli", *command])
+    except UnitError as error:
+        raise UsageProblem(str(error)) from None
+
+
 def register(group: click.Group) -> None:
     """Add this wing's commands to `steward`."""
-    for command in (run, demo, sandbox, status, config):
+    for command in (run, demo, sandbox, status, config, admin):
         group.add_command(command)

@@ -32,10 +32,9 @@ CREDENTIAL_NAME = "steward.master-key"
 ASSOCIATED = b"steward-vault-v1"
 DEFAULT_KEY_FILE = Path("/etc/steward/master.key")
 UNDER_SYSTEMD = (
-    "Under systemd only the service sees the credential; run the command with it, e.g. `sudo "
-    "systemd-run --pipe --wait -p User=steward -p LoadCredentialEncrypted=steward.master-key:"
-    "/etc/steward/steward.master-key.cred /opt/steward/venv/bin/steward COMMAND ...`. Otherwise "
-    "restore the key file from backup")
+    "Only the service is given the credential: run the command as the service runs, with "
+    "`sudo steward admin COMMAND ...` (e.g. `sudo steward admin credentials set "
+    "x.access_token`). Otherwise restore the key file from backup")
 MAKE_A_KEY = (
     "make one outside the state directory, either as the systemd credential (recommended): "
     "`head -c 32 /dev/urandom | base64 > master.key && sudo systemd-creds encrypt "

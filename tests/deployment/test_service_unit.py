@@ -1,0 +1,36 @@
+"""`steward admin` reads the service's identity from the unit file itself, so an administrator's
+command and the daemon can never disagree on the user, the umask or the master key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from daemon.cli.main import main
+from daemon.runtime.unit import ServiceUnit
+
+UNIT = Path(__file__).resolve().parents[2] / "systemd" / "steward.service"
+
+
+def test_the_shipped_unit_says_who_the_service_is_and_what_it_is_given():
+    unit = ServiceUnit.read(UNIT)
+    assert (unit.user, unit.group, unit.supplementary_groups) == ("steward", "steward",
+                                                                  ("steward-slt",))
+    assert unit.umask == 0o027 and unit.state_path() == Path("/var/lib/steward")
+    assert unit.credentials == (("steward.master-key",
+                                 Path("/etc/steward/steward.master-key.cred")),)
+    assert unit.exec_start[:2] == ("/opt/steward/venv/bin/steward", "run")
+
+
+def test_admin_without_root_says_to_use_sudo(capsys):
+    if os.geteuid() == 0:
+        pytest.skip("run as root here: the refusal is for everyone else")
+    assert main(["admin", "--unit", str(UNIT), "status"]) == 2
+    assert "sudo" in capsys.readouterr().err
+
+
+def test_admin_with_a_missing_unit_says_to_install_it(capsys, tmp_path):
+    assert main(["admin", "--unit", str(tmp_path / "none.service"), "status"]) == 2
+    assert "install the unit first" in capsys.readouterr().err
