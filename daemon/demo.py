@@ -8,7 +8,6 @@ audit log is, and whether the log verifies. Nothing leaves this machine.
 
 from __future__ import annotations
 
-import json
 import signal
 import tempfile
 import threading
@@ -129,9 +128,7 @@ def _run(service: Service, settings: StewardSettings, key: ApprovalKey, state_di
     rejected_dir = settings.paths.resolved("rejected")
 
     def finished() -> bool:
-        done = {row["name"] for row in service.store.query(
-            "SELECT name FROM submissions WHERE status IN ('done', 'failed', 'partly-failed', "
-            "'held')")}
+        done = service.store.submission_names(("done", "failed", "partly-failed", "held"))
         return set(names[:2]) <= done and (rejected_dir / f"{names[2]}.rejected.txt").exists()
 
     print("\nWaiting for the posts' publish times...", flush=True)
@@ -159,13 +156,11 @@ def _report(service: Service, settings: StewardSettings, names: list[str],
     ok = True
     print("\nPublished:")
     for name in names[:2]:
-        rows = service.store.query(
-            "SELECT d.platform, d.state, d.url FROM deliveries d JOIN submissions s ON "
-            "s.id = d.submission_id WHERE s.name = ? ORDER BY d.platform", (name,))
-        for row in rows:
-            mark = row["url"] if row["state"] == "sent" else f"NOT published ({row['state']})"
-            ok &= row["state"] == "sent"
-            print(f"  {name:<28} {row['platform']:<9} {mark}")
+        for delivery in service.store.deliveries_named(name):
+            mark = (delivery.url if delivery.state == "sent"
+                    else f"NOT published ({delivery.state})")
+            ok &= delivery.state == "sent"
+            print(f"  {name:<28} {delivery.platform:<9} {mark}")
     print("\nRefused:")
     report = rejected_dir / f"{names[2]}.rejected.txt"
     reasons = [line.strip()[2:] for line in report.read_text(encoding="utf-8").splitlines()
@@ -180,8 +175,11 @@ def _report(service: Service, settings: StewardSettings, names: list[str],
         facebook = [p["message"] for p in world["facebook"]["posts"].values() if not p["deleted"]]
         once = True
         for name in names[:2]:
-            stored = service.store.query("SELECT posts FROM submissions WHERE name = ?", (name,))
-            texts = json.loads(stored[0]["posts"])
+            submission = service.store.submission_named(name)
+            if submission is None:
+                once = False
+                continue
+            texts = submission.posts
             once &= tweets.count(texts["x"]["text"]) == 1
             once &= facebook.count(texts["facebook"]["text"]) == 1
         never = not any("never approved" in text for text in tweets + facebook)

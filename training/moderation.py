@@ -77,9 +77,7 @@ def read_examples(path: Path, text_column: str, label_column: str) -> list[tuple
 
 
 def decided_examples(store) -> list[tuple[str, bool]]:
-    rows = store.query("SELECT text, label FROM replies WHERE label IS NOT NULL AND text IS NOT "
-                       "NULL")
-    return [(row["text"], row["label"] == "offensive") for row in rows]
+    return [(text, label == "offensive") for text, label in store.labelled_replies()]
 
 
 def _base_model_directory() -> str:

@@ -28,7 +28,7 @@ from daemon.audit.chain import AuditLog
 from daemon.moderation.evidence import EvidenceStore
 from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
-from daemon.runtime.store import Store, parse_timestamp, timestamp
+from daemon.runtime.store import Store, StoredFollower, timestamp
 from policies.followers import (
     RULE_FOLLOWERS,
     RULE_FOLLOWING,
@@ -124,41 +124,32 @@ class Reconciler:
         outcome.checklist.append(text)
         if dry_run:
             return
-        rows = self.store.query("SELECT resolved_at FROM checklist WHERE key = ?", (key,))
-        if rows and rows[0]["resolved_at"] and self.clock.now() - parse_timestamp(
-                rows[0]["resolved_at"]) < timedelta(days=RECONFIRM_DAYS):
+        item = self.store.checklist_item(key)
+        if item and item.resolved_at and self.clock.now() - item.resolved_at < timedelta(
+                days=RECONFIRM_DAYS):
             outcome.checklist.pop()
             return
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO checklist VALUES (?, ?, ?, ?, NULL) ON CONFLICT (key) DO "
-                       "UPDATE SET text = excluded.text, resolved_at = NULL WHERE "
-                       "checklist.resolved_at IS NOT NULL OR checklist.text != excluded.text",
-                       (key, outcome.platform, text, timestamp(self.clock.now())))
+        self.store.raise_checklist_item(key, outcome.platform, text, self.clock.now())
 
     def confirm(self, key: str) -> bool:
         """A person confirms a checklist item is done."""
-        with self.store.transaction() as db:
-            done = db.execute("UPDATE checklist SET resolved_at = ? WHERE key = ?",
-                              (timestamp(self.clock.now()), key)).rowcount
+        done = self.store.mark_checklist_item_done(key, self.clock.now())
         if done:
             self.audit.record("checklist.confirmed", key=key)
         return bool(done)
 
     def open_checklist(self) -> list[dict]:
-        return [dict(row) for row in self.store.query(
-            "SELECT key, platform, text, created_at FROM checklist WHERE resolved_at IS NULL "
-            "ORDER BY platform, created_at")]
+        """The open checklist, by platform, as `--json` prints it."""
+        return [{"key": item.key, "platform": item.platform, "text": item.text,
+                 "created_at": timestamp(item.created_at)}
+                for item in self.store.checklist_by_platform()]
 
     def _mail_checklist_if_changed(self) -> None:
         items = self.open_checklist()
         fingerprint = json.dumps(sorted(item["key"] for item in items))
-        rows = self.store.query("SELECT value FROM cursors WHERE platform = '*' AND key = "
-                                "'checklist:mailed'")
-        if rows and rows[0]["value"] == fingerprint:
+        if self.store.cursor("*", "checklist:mailed") == fingerprint:
             return  # unchanged: no e-mail
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO cursors VALUES ('*', 'checklist:mailed', ?) ON CONFLICT "
-                       "(platform, key) DO UPDATE SET value = excluded.value", (fingerprint,))
+        self.store.set_cursor("*", "checklist:mailed", fingerprint)
         if not items:
             return
         body = ["What only a person can do on the school's accounts (Steward cannot do these by "
@@ -210,9 +201,7 @@ class Reconciler:
         grace = timedelta(days=self.settings.followers.grace_days)
         organisations = self._organisations()
         verified = self.registry.verified(platform)
-        known = {row["user_id"]: row for row in self.store.query(
-            "SELECT user_id, handle, first_seen, status FROM followers WHERE platform = ?",
-            (platform,))}
+        known = self.store.followers(platform)
         token = self.store.cursor(platform, "followers:next")
         resumed = token is not None
         seen: set[str] = set()
@@ -234,18 +223,14 @@ class Reconciler:
             for user in page.users:
                 seen.add(user.user_id)
                 row = known.get(user.user_id)
-                first_seen = parse_timestamp(row["first_seen"]) if row else now
+                first_seen = row.first_seen if row else now
                 follower = Follower(user.user_id, user.handle, first_seen)
                 status = classify_follower(follower, verified, organisations, now, grace)
                 statuses[user.user_id] = (follower, status)
-                if row is None or row["status"] != status or row["handle"] != user.handle:
-                    writes.append((platform, user.user_id, user.handle, timestamp(first_seen),
-                                   status))
+                if row is None or row.status != status or row.handle != user.handle:
+                    writes.append(StoredFollower(user.user_id, user.handle, first_seen, status))
             if writes and not dry_run:
-                with self.store.transaction() as db:
-                    db.executemany("INSERT INTO followers VALUES (?, ?, ?, ?, ?) ON CONFLICT "
-                                   "(platform, user_id) DO UPDATE SET handle = excluded.handle, "
-                                   "status = excluded.status", writes)
+                self.store.save_followers(platform, writes)
             if not token:
                 complete = True
                 break
@@ -255,12 +240,10 @@ class Reconciler:
             self.store.set_cursor(platform, "followers:next", None)
         departed = set(known) - seen if complete and not resumed else set()
         if departed and not dry_run:
-            with self.store.transaction() as db:
-                db.executemany("DELETE FROM followers WHERE platform = ? AND user_id = ?",
-                               [(platform, user_id) for user_id in departed])
+            self.store.forget_followers(platform, departed)
         for user_id, row in known.items():  # followers not listed in a paused or resumed run
             if user_id not in statuses and user_id not in departed:
-                follower = Follower(user_id, row["handle"], parse_timestamp(row["first_seen"]))
+                follower = Follower(user_id, row.handle, row.first_seen)
                 statuses[user_id] = (follower, classify_follower(
                     follower, verified, organisations, now, grace))
         counts: dict[str, int] = {}
@@ -306,9 +289,7 @@ class Reconciler:
             self.audit.record(f"follower.{action.kind}_failed", level="error", platform=platform,
                               user_id=action.user_id, reason=error.message, audience="admin")
             return
-        with self.store.transaction() as db:
-            db.execute("DELETE FROM followers WHERE platform = ? AND user_id = ?",
-                       (platform, action.user_id))
+        self.store.forget_followers(platform, [action.user_id])
         self.audit.record("follower.removed" if action.kind == "remove" else "user.blocked",
                           clause=self._clause(RULE_FOLLOWERS), platform=platform,
                           user_id=action.user_id)

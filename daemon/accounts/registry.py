@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from daemon.audit.chain import AuditLog
 from daemon.runtime.clock import Clock
-from daemon.runtime.store import Store, parse_timestamp, timestamp
+from daemon.runtime.store import Store, parse_timestamp
 from policies.clauses import DEFAULT_CATALOGUE, ClauseCatalogue
 
 CODE = re.compile(r"\bSTEWARD-([0-9A-F]{4})-([0-9A-F]{4})\b", re.IGNORECASE)
@@ -72,18 +72,8 @@ class Registry:
             if not EMAIL.match(value):
                 raise RegistryError(f"row {number}: that is not an e-mail address")
             emails[email_hash(value)] = value
-        now = timestamp(self.clock.now())
-        with self.store.transaction() as db:
-            existing = {row[0] for row in db.execute("SELECT email_hash FROM parents")}
-            removed = existing - set(emails)
-            added = set(emails) - existing
-            db.executemany("DELETE FROM parents WHERE email_hash = ?", [(h,) for h in removed])
-            db.executemany("INSERT INTO parents VALUES (?, ?, ?)",
-                           [(h, emails[h], now) for h in added])
-            unlinked = db.execute(
-                f"DELETE FROM links WHERE email_hash IN ({','.join('?' * len(removed))})",  # noqa: S608
-                tuple(removed)).rowcount if removed else 0
-        report = ImportReport(len(added), len(removed), len(existing & set(emails)), unlinked)
+        change = self.store.replace_parents(emails, self.clock.now())
+        report = ImportReport(change.added, change.removed, change.unchanged, change.unlinked)
         self.audit.record("registry.imported", clause=self.clause,
                           added=report.added, removed=report.removed,
                           unchanged=report.unchanged, links_removed=report.unlinked)
@@ -92,49 +82,35 @@ class Registry:
     def invite(self, email: str, ttl: timedelta) -> tuple[str, str]:
         """Create a one-time code for an address on the list; return (code, address)."""
         digest = email_hash(email)
-        rows = self.store.query("SELECT email FROM parents WHERE email_hash = ?", (digest,))
-        if not rows:
+        address = self.store.parent_email(digest)
+        if address is None:
             raise RegistryError("that address is not on the school office's verified list")
         code = f"STEWARD-{secrets.token_hex(2).upper()}-{secrets.token_hex(2).upper()}"
         now = self.clock.now()
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO invites VALUES (?, ?, ?, ?, NULL)",
-                       (hashlib.sha256(code.encode()).hexdigest(), digest, timestamp(now),
-                        timestamp(now + ttl)))
+        self.store.add_invite(hashlib.sha256(code.encode()).hexdigest(), digest, now, now + ttl)
         self.audit.record("registry.invited", email=short(digest),
                           expires_at=(now + ttl).isoformat())
-        return code, rows[0]["email"]
+        return code, address
 
     def link_from_text(self, platform: str, user_id: str, handle: str, text: str) -> bool:
         """Link `user_id` if `text` carries a valid, unused, unexpired code; say if it did."""
         for match in CODE.finditer(text):
             code = f"STEWARD-{match.group(1).upper()}-{match.group(2).upper()}"
             code_hash = hashlib.sha256(code.encode()).hexdigest()
-            now = self.clock.now()
-            with self.store.transaction() as db:
-                row = db.execute("SELECT email_hash, expires_at, used_at FROM invites WHERE "
-                                 "code_hash = ?", (code_hash,)).fetchone()
-                if row is None or row[2] is not None or parse_timestamp(row[1]) < now:
-                    continue
-                db.execute("UPDATE invites SET used_at = ? WHERE code_hash = ?",
-                           (timestamp(now), code_hash))
-                db.execute("INSERT INTO links VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, "
-                           "user_id) DO UPDATE SET email_hash = excluded.email_hash, "
-                           "handle = excluded.handle, linked_at = excluded.linked_at",
-                           (platform, user_id, row[0], handle, timestamp(now)))
+            linked = self.store.use_invite(code_hash, platform, user_id, handle,
+                                           self.clock.now())
+            if linked is None:
+                continue
             self.audit.record("follower.linked", clause=self.clause,
-                              platform=platform, user_id=user_id, email=short(row[0]))
+                              platform=platform, user_id=user_id, email=short(linked))
             return True
         return False
 
     def verified(self, platform: str) -> set[str]:
-        return {row["user_id"] for row in self.store.query(
-            "SELECT user_id FROM links WHERE platform = ?", (platform,))}
+        return self.store.linked_users(platform)
 
     def unlink(self, platform: str, user_id: str) -> bool:
-        with self.store.transaction() as db:
-            gone = db.execute("DELETE FROM links WHERE platform = ? AND user_id = ?",
-                              (platform, user_id)).rowcount
+        gone = self.store.unlink(platform, user_id)
         if gone:
             self.audit.record("follower.unlinked", platform=platform, user_id=user_id)
         return bool(gone)

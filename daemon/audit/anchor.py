@@ -13,7 +13,6 @@ checkpoint printed in every governors' report and in every alert e-mail (`descri
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,22 +38,21 @@ class StateRecord:
 def read_state_record(state_dir: Path) -> StateRecord:
     """The record in `state_dir`'s database, read only (an auditor may not be able to write
     there); an empty record when there is no database, or one from before anchors."""
-    from daemon.runtime.store import ACTIVITY_QUERY, ANCHOR_QUERY, describe_activity  # noqa: PLC0415
+    from daemon.runtime.store import Store, StoreError  # noqa: PLC0415
 
     database = Path(state_dir) / DATABASE_NAME
     if not database.is_file():
         return StateRecord(None, None)
     try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-            db.row_factory = sqlite3.Row
-            activity = describe_activity(dict(db.execute(ACTIVITY_QUERY).fetchone()))
-            try:
-                row = db.execute(ANCHOR_QUERY).fetchone()
-            except sqlite3.OperationalError:  # no anchor table yet
-                row = None
-    except sqlite3.DatabaseError:
+        store = Store.open_read_only(database)
+    except StoreError:
         return StateRecord(None, None)
-    return StateRecord(anchor_from_row(dict(row) if row else None), activity)
+    try:
+        return StateRecord(anchor_from_row(store.audit_anchor()), store.activity())
+    except StoreError:
+        return StateRecord(None, None)
+    finally:
+        store.close()
 
 
 def refusal_message(report, state_dir: Path) -> str:

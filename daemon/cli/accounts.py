@@ -202,10 +202,8 @@ def followers_report(source: SettingsSource) -> int:
     settings = source.load()
     store = open_store(settings)
     try:
-        counts = {row["status"]: row["n"] for row in store.query(
-            "SELECT status, COUNT(*) AS n FROM followers GROUP BY status")}
-        items = store.query("SELECT platform, text, key FROM checklist WHERE resolved_at IS "
-                            "NULL ORDER BY platform, created_at")
+        counts = store.follower_counts()
+        items = store.checklist_by_platform()
     finally:
         store.close()
     print("Followers: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
@@ -216,8 +214,8 @@ def followers_report(source: SettingsSource) -> int:
           "self-serve plans), switch off Facebook Page messaging.")
     print("\nChecklist:" if items else "\nChecklist: nothing outstanding")
     for item in items:
-        print(f"  [{item['platform']}] {item['text']}\n      confirm: steward reconcile "
-              f"--confirm {item['key']}")
+        print(f"  [{item.platform}] {item.text}\n      confirm: steward reconcile "
+              f"--confirm {item.key}")
     return EXIT_OK
 
 

@@ -91,20 +91,22 @@ def moderate_classify(jsonl: bool, school_model: bool, source: SettingsSource) -
 def queue_decision(source: SettingsSource, reply: str, decision: str, allowed: tuple) -> int:
     """Record a moderator's decision on a reply for the daemon to apply at its next poll."""
     import getpass  # noqa: PLC0415
-    import sqlite3  # noqa: PLC0415
+
+    from daemon.runtime.store import Store  # noqa: PLC0415
 
     settings = source.load()
     database = settings.paths.state_dir / "steward.sqlite3"
     reference = reply.upper().removeprefix("R")
     if not reference.isdigit() or not database.exists():
         raise UsageProblem(f"unknown reply {reply}")
-    with sqlite3.connect(database, timeout=30) as db:
-        row = db.execute("SELECT status FROM replies WHERE id = ?", (int(reference),)).fetchone()
-        if row is None or row[0] not in allowed:
-            state = row[0] if row else "unknown"
-            raise Refused(f"R{reference} is {state}; {decision} applies to replies that are "
-                          f"{' or '.join(allowed)}")
-        db.execute("UPDATE replies SET decision = ? WHERE id = ?", (decision, int(reference)))
+    store = Store(database)
+    try:
+        status = store.queue_decision(int(reference), decision, allowed)
+    finally:
+        store.close()
+    if status not in allowed:
+        raise Refused(f"R{reference} is {status or 'unknown'}; {decision} applies to replies "
+                      f"that are {' or '.join(allowed)}")
     audit = open_audit_log(settings)
     audit.record("moderation.decision_queued", reply=f"R{reference}", decision=decision,
                  by=getpass.getuser())
@@ -210,11 +212,10 @@ def incidents_export(output_format: str, csv_flag: bool, source: SettingsSource)
       steward incidents export > esafety-incident-log.csv
     """
     import csv  # noqa: PLC0415
-    import sqlite3  # noqa: PLC0415
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
     from daemon.audit.reading import spreadsheet_cell  # noqa: PLC0415
-    from daemon.runtime.store import parse_timestamp  # noqa: PLC0415
+    from daemon.runtime.store import Store  # noqa: PLC0415
 
     settings = source.load()
     database = settings.paths.state_dir / "steward.sqlite3"
@@ -225,13 +226,17 @@ def incidents_export(output_format: str, csv_flag: bool, source: SettingsSource)
                      "Evidence SHA-256"])
     if not database.exists():
         return EXIT_OK
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        for row in db.execute("SELECT number, occurred_at, platform, nature, action_taken, "
-                              "reported_to, outcome, evidence_path, evidence_sha256 FROM "
-                              "incidents ORDER BY occurred_at"):
-            when = parse_timestamp(row[1]).astimezone(zone)
-            writer.writerow([spreadsheet_cell(cell) for cell in
-                             (row[0], f"{when:%Y-%m-%d}", f"{when:%H:%M}", *row[2:])])
+    store = Store.open_read_only(database)  # the export writes nothing, and needs no write access
+    try:
+        incidents = store.incidents()
+    finally:
+        store.close()
+    for incident in incidents:
+        when = incident.occurred_at.astimezone(zone)
+        writer.writerow([spreadsheet_cell(cell) for cell in (
+            incident.number, f"{when:%Y-%m-%d}", f"{when:%H:%M}", incident.platform,
+            incident.nature, incident.action_taken, incident.reported_to, incident.outcome,
+            incident.evidence_path, incident.evidence_sha256)])
     return EXIT_OK
 
 

@@ -4,13 +4,12 @@ the state directory (works whether or not the daemon is running)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import deque
 from pathlib import Path
 
 from config.settings import StewardSettings
 from daemon.audit.reading import visible
-from daemon.runtime.store import parse_timestamp
+from daemon.runtime.store import Store
 
 
 def recent_events(audit_path: Path, count: int = 10) -> list[dict]:
@@ -44,24 +43,19 @@ def print_status(settings: StewardSettings) -> int:
     if not database.is_file():
         print(f"No state in {state_dir} yet: Steward has not run with this configuration.")
         return 0
-    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    db.row_factory = sqlite3.Row
-    counts = {row["state"]: row["n"] for row in db.execute(
-        "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")}
+    store = Store.open_read_only(database)  # status writes nothing, and needs no write access
+    try:
+        counts = store.counts()
+        upcoming = store.upcoming(10)
+    finally:
+        store.close()
     print(f"State directory: {state_dir} (mode: {settings.mode})")
     print("Deliveries: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
                             or "none yet"))
-    upcoming = db.execute(
-        "SELECT s.name, s.publish_at, s.status, group_concat(d.platform || ' ' || d.state, ', ') "
-        "AS deliveries FROM submissions s JOIN deliveries d ON d.submission_id = s.id "
-        "WHERE s.status IN ('scheduled', 'held') GROUP BY s.id ORDER BY s.publish_at LIMIT 10"
-    ).fetchall()
     print("\nNext posts:" if upcoming else "\nNext posts: none queued")
-    for row in upcoming:
-        when = parse_timestamp(row["publish_at"])
-        print(visible(f"  {when:%Y-%m-%d %H:%M} UTC  {row['name']}  [{row['status']}: "
-                      f"{row['deliveries']}]"))
-    db.close()
+    for post in upcoming:
+        print(visible(f"  {post.publish_at:%Y-%m-%d %H:%M} UTC  {post.name}  [{post.status}: "
+                      f"{post.deliveries}]"))
     events = recent_events(state_dir / "audit.jsonl", 2000)
     health = platform_health(events)
     print("\nPlatforms (last known):" if health else "\nPlatforms: not checked yet")

@@ -37,7 +37,7 @@ from daemon.credentials.vault import Vault, key_id
 from daemon.runtime.clock import Clock
 from daemon.runtime.keys import audit_signing_key, public_key_text, sign_bytes
 from daemon.runtime.mail import Mailer, MailError
-from daemon.runtime.store import Store, parse_timestamp, timestamp
+from daemon.runtime.store import Store, StoredHandover
 from policies.clauses import DEFAULT_CATALOGUE, ClauseCatalogue
 
 STEPS = ("validate", "rotate-master-key", "remove-old", "add-new", "revoke-tokens",
@@ -143,30 +143,29 @@ def secrets_still_old(store: Store, vault: Vault | None, key: str) -> list[str]:
     parsed = _parse_key(key)
     if parsed is None or vault is None:
         return []
-    handover, slug = parsed
-    rows = store.query("SELECT started_at FROM handovers WHERE id = ?", (handover,))
-    if not rows:
+    number, slug = parsed
+    handover = store.handover(number)
+    if handover is None:
         return []
     names = SECRETS_BY_ITEM.get(slug, ())
-    began = parse_timestamp(rows[0]["started_at"])
+    began = handover.started_at
     entries = vault.entries()
     return [name for name in names if name in entries and _set_at(entries[name]) < began]
 
 
 def outstanding(store: Store, vault: Vault | None) -> list[str]:
     """One line per unconfirmed handover item, saying exactly what to do and how to confirm."""
-    handovers = {row["id"]: row for row in store.query("SELECT id, old, started_at FROM "
-                                                       "handovers")}
+    handovers = {handover.id: handover for handover in store.handovers()}
     lines = []
     for item in store.open_checklist_items("handover:"):
-        parsed = _parse_key(item["key"])
-        row = handovers.get(parsed[0]) if parsed else None
-        since = (f"since {row['old']} handed over on {row['started_at'][:10]}" if row
-                 else "after a handover")
-        old = secrets_still_old(store, vault, item["key"])
+        parsed = _parse_key(item.key)
+        handover = handovers.get(parsed[0]) if parsed else None
+        since = (f"since {handover.old} handed over on {handover.started_at:%Y-%m-%d}"
+                 if handover else "after a handover")
+        old = secrets_still_old(store, vault, item.key)
         still = (f" Steward still holds the old {', '.join(old)}." if old else "")
-        lines.append(f"OUTSTANDING {since}: {item['text']}{still} When it is done: `steward "
-                     f"handover confirm {item['key']}`")
+        lines.append(f"OUTSTANDING {since}: {item.text}{still} When it is done: `steward "
+                     f"handover confirm {item.key}`")
     return lines
 
 
@@ -178,8 +177,8 @@ def confirm(store: Store, audit: AuditLog, clock: Clock, vault: Vault | None, ke
     if item is None or _parse_key(key) is None:
         raise HandoverError(f"there is no handover item '{key}' (`steward escrow verify` lists "
                             "the outstanding ones)")
-    if item["resolved_at"] is not None:
-        return f"{key} was already confirmed on {item['resolved_at'][:10]}"
+    if item.resolved_at is not None:
+        return f"{key} was already confirmed on {item.resolved_at:%Y-%m-%d}"
     old = secrets_still_old(store, vault, key)
     if old:
         commands = " and ".join(f"`steward credentials set {name}`" for name in old)
@@ -203,9 +202,9 @@ class Handover:
         self.connectors_factory = connectors_factory
 
     def run(self, old: str, new: str, reason: str) -> dict:
-        row = self._open(old, new, reason)
-        steps = json.loads(row["steps"])
-        report: dict = {"id": row["id"], "from": old, "to": new, "reason": reason,
+        handover = self._open(old, new, reason)
+        steps = handover.steps
+        report: dict = {"id": handover.id, "from": old, "to": new, "reason": reason,
                         "steps": steps, "notes": []}
         for step in STEPS:
             if step in steps:
@@ -213,25 +212,17 @@ class Handover:
             result = getattr(self, "_" + step.replace("-", "_"))(old, new, report)
             steps[step] = {"done_at": self.clock.now().isoformat(timespec="seconds"),
                            "result": result}
-            with self.store.transaction() as db:
-                db.execute("UPDATE handovers SET steps = ? WHERE id = ?",
-                           (json.dumps(steps), row["id"]))
+            self.store.set_handover_steps(handover.id, steps)
             self.audit.record(f"handover.{step}", clause=self.settings.policy.clause_id(RULE),
-                              handover=row["id"], old=old, new=new, result=result)
-        with self.store.transaction() as db:
-            db.execute("UPDATE handovers SET finished_at = ? WHERE id = ? AND finished_at IS "
-                       "NULL", (timestamp(self.clock.now()), row["id"]))
+                              handover=handover.id, old=old, new=new, result=result)
+        self.store.finish_handover(handover.id, self.clock.now())
         return report
 
-    def _open(self, old: str, new: str, reason: str):
-        rows = self.store.query("SELECT * FROM handovers WHERE old = ? AND new = ? AND "
-                                "finished_at IS NULL ORDER BY id DESC", (old, new))
-        if rows:
-            return rows[0]  # an interrupted handover: finish it
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO handovers (old, new, reason, started_at) VALUES (?, ?, ?, ?)",
-                       (old, new, reason, timestamp(self.clock.now())))
-        return self.store.query("SELECT * FROM handovers ORDER BY id DESC LIMIT 1")[0]
+    def _open(self, old: str, new: str, reason: str) -> StoredHandover:
+        interrupted = self.store.unfinished_handover(old, new)
+        if interrupted is not None:
+            return interrupted  # finish it
+        return self.store.start_handover(old, new, reason, self.clock.now())
 
     # -- the steps ---------------------------------------------------------------------------
 
@@ -257,10 +248,7 @@ class Handover:
         return f"new key {key_id(vault.key)}"
 
     def _set_active(self, name: str, active: bool) -> None:
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO administrators VALUES (?, ?, ?) ON CONFLICT (name) DO "
-                       "UPDATE SET active = excluded.active, changed_at = excluded.changed_at",
-                       (name, int(active), timestamp(self.clock.now())))
+        self.store.set_administrator_active(name, active, self.clock.now())
 
     def _remove_old(self, old: str, new: str, report: dict) -> str:
         self._set_active(old, False)

@@ -41,7 +41,7 @@ from daemon.moderation.school_model import model_path
 from daemon.moderation.worker import classify_elsewhere
 from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
-from daemon.runtime.store import Store, timestamp
+from daemon.runtime.store import Store, StoredIncident, StoredReply
 from policies.moderation import Verdict
 from policies.moderation.responses import RESPONSES, ResponsePlan, plan_responses
 
@@ -108,10 +108,7 @@ class Moderator:
         connector = self.connectors[platform]
         capabilities = connector.capabilities
         since = self.clock.now() - timedelta(days=self.settings.moderation.watch_days)
-        posts = [row["remote_id"] for row in self.store.query(
-            "SELECT remote_id FROM deliveries WHERE platform = ? AND state = 'sent' AND "
-            "remote_id IS NOT NULL AND updated_at >= ? ORDER BY updated_at",
-            (platform, timestamp(since)))] if capabilities.read_replies else []
+        posts = self.store.sent_since(platform, since) if capabilities.read_replies else []
         parts = [(f"post:{post}", self._reader(
             platform, f"post:{post}", lambda cursor, post=post: connector.replies(post, cursor)))
             for post in posts]
@@ -131,8 +128,7 @@ class Moderator:
 
     def handle(self, platform: str, replies: list[Reply]) -> None:
         """Classify and handle replies not seen before."""
-        known = {row["reply_id"] for row in self.store.query(
-            "SELECT reply_id FROM replies WHERE platform = ?", (platform,))}
+        known = self.store.reply_ids(platform)
         fresh = list({reply.reply_id: reply for reply in replies
                       if reply.reply_id not in known}.values())
         if not fresh:
@@ -161,30 +157,18 @@ class Moderator:
 
     def _record(self, reply: Reply, verdict: Verdict) -> int | None:
         keep_text = verdict.verdict != "allow"  # allowed messages are not kept
-        with self.store.transaction() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO replies (platform, reply_id, author_id, author_handle, "
-                "in_reply_to, url, received_at, verdict, score, reasons, status, updated_at, "
-                "text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (reply.platform, reply.reply_id, reply.author_id, reply.author_handle,
-                 reply.in_reply_to, reply.url, timestamp(self.clock.now()), verdict.verdict,
-                 verdict.score, json.dumps(list(verdict.reasons)), "allowed"
-                 if verdict.verdict == "allow" else "new", timestamp(self.clock.now()),
-                 reply.text if keep_text else None))
-            return cursor.lastrowid if cursor.rowcount else None
+        return self.store.add_reply(
+            platform=reply.platform, reply_id=reply.reply_id, author_id=reply.author_id,
+            author_handle=reply.author_handle, in_reply_to=reply.in_reply_to, url=reply.url,
+            verdict=verdict.verdict, score=verdict.score, reasons=list(verdict.reasons),
+            status="allowed" if verdict.verdict == "allow" else "new",
+            text=reply.text if keep_text else None, now=self.clock.now())
 
     def _set_status(self, row_id: int, status: str, **fields) -> None:
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self.store.transaction() as db:
-            db.execute(f"UPDATE replies SET status = ?, updated_at = ?"  # noqa: S608
-                       f"{', ' + assignments if assignments else ''} WHERE id = ?",
-                       (status, timestamp(self.clock.now()), *fields.values(), row_id))
+        self.store.update_reply(row_id, status, self.clock.now(), **fields)
 
     def _actions_this_hour(self, platform: str) -> int:
-        since = timestamp(self.clock.now() - timedelta(hours=1))
-        return self.store.query("SELECT COUNT(*) AS n FROM replies WHERE platform = ? AND "
-                                "status IN ('acted', 'acting') AND updated_at >= ?",
-                                (platform, since))[0]["n"]
+        return self.store.actions_since(platform, self.clock.now() - timedelta(hours=1))
 
     def _act_or_hold(self, row_id: int, reply: Reply, verdict: Verdict) -> None:
         moderation = self.settings.moderation
@@ -325,8 +309,7 @@ class Moderator:
 
     def _incident_number(self) -> str:
         year = self.clock.now().year
-        count = self.store.query("SELECT COUNT(*) AS n FROM incidents WHERE number LIKE ?",
-                                 (f"INC-{year}-%",))[0]["n"]
+        count = self.store.count_incidents(f"INC-{year}-")
         return f"INC-{year}-{count + 1:04d}"
 
     def _report(self, row_id, reply, verdict, actions, path, digest, dry_run=False) -> str:
@@ -358,10 +341,10 @@ class Moderator:
         reported = ", ".join(role for role, address in (("head teacher", mail.head_teacher),
                                                         ("e-safety lead", mail.esafety_lead))
                              if address) or "outbox (no recipients configured)"
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (number, timestamp(self.clock.now()), reply.platform, nature,
-                        "; ".join(actions), reported, "open", digest, str(path), row_id))
+        self.store.add_incident(StoredIncident(
+            number=number, occurred_at=self.clock.now(), platform=reply.platform, nature=nature,
+            action_taken="; ".join(actions), reported_to=reported, outcome="open",
+            evidence_sha256=digest, evidence_path=str(path), reply=row_id))
         self.audit.record("incident.recorded", clause=self._clause(INCIDENT_LOG), incident=number,
                           platform=reply.platform, reply=f"R{row_id}", nature=nature,
                           action_taken="; ".join(actions), reported_to=reported,
@@ -369,48 +352,41 @@ class Moderator:
         return number
 
     def _send_review_digest(self, platform: str) -> None:
-        rows = self.store.query("SELECT * FROM replies WHERE platform = ? AND status = 'review' "
-                                "AND (decision IS NULL OR decision = 'cap') AND digest_sent = 0",
-                                (platform,))
+        rows = self.store.replies_to_review(platform)
         if not rows:
             return
         lines = [f"{len(rows)} repl{'y' if len(rows) == 1 else 'ies'} on {platform} need a "
                  "moderator's decision:", ""]
         for row in rows:
-            lines += [f"R{row['id']}  {row['url']}  by {row['author_handle']}  score "
-                      f"{row['score']:.2f}  ({', '.join(json.loads(row['reasons'])) or '-'})",
-                      *[f"    > {line}" for line in (row["text"] or "").splitlines()],
-                      f"    decide: steward moderate decide R{row['id']} act|allow", ""]
+            lines += [f"R{row.id}  {row.url}  by {row.author_handle}  score "
+                      f"{row.score:.2f}  ({', '.join(row.reasons) or '-'})",
+                      *[f"    > {line}" for line in (row.text or "").splitlines()],
+                      f"    decide: steward moderate decide R{row.id} act|allow", ""]
         try:
             self.mailer.send(list(self.settings.mail.moderators),
                              f"[Steward] {len(rows)} to review on {platform}", "\n".join(lines))
         except MailError as error:
             self.audit.record("review.mail_failed", level="error", reason=str(error))
-        with self.store.transaction() as db:
-            db.executemany("UPDATE replies SET digest_sent = 1 WHERE id = ?",
-                           [(row["id"],) for row in rows])
+        self.store.mark_digest_sent(row.id for row in rows)
         self.audit.record("review.digest_sent", platform=platform, items=len(rows))
 
     # -- moderators' decisions ---------------------------------------------------------------
 
     def _apply_decisions(self, platform: str) -> None:
-        rows = self.store.query("SELECT * FROM replies WHERE platform = ? AND decision IN "
-                                "('act', 'allow', 'restore')", (platform,))
-        for row in rows:
+        for row in self.store.replies_with_decisions(platform):
             reply = _reply_from_row(row)
-            if row["decision"] == "act" and row["status"] in ("review", "dry-run"):
-                verdict = Verdict("act", row["score"], tuple(json.loads(row["reasons"])) +
-                                  ("moderator",))
-                self._set_status(row["id"], row["status"], decision="done", label="offensive")
-                self.act(row["id"], reply, verdict)
-            elif row["decision"] == "allow":
-                self._set_status(row["id"], "decided-allow", decision="done", label="clean")
+            if row.decision == "act" and row.status in ("review", "dry-run"):
+                verdict = Verdict("act", row.score, (*row.reasons, "moderator"))
+                self._set_status(row.id, row.status, decision="done", label="offensive")
+                self.act(row.id, reply, verdict)
+            elif row.decision == "allow":
+                self._set_status(row.id, "decided-allow", decision="done", label="clean")
                 self.audit.record("moderation.allowed_by_moderator", platform=platform,
-                                  reply=f"R{row['id']}")
-            elif row["decision"] == "restore":
+                                  reply=f"R{row.id}")
+            elif row.decision == "restore":
                 self._restore(row, reply)
 
-    def _restore(self, row, reply: Reply) -> None:
+    def _restore(self, row: StoredReply, reply: Reply) -> None:
         """Undo what the act responses did on the platform (the plan, read again), in order."""
         connector = self.connectors[reply.platform]
         plan = self._plan(reply)
@@ -421,18 +397,16 @@ class Moderator:
                 undone.append(action)
             except ConnectorError as error:
                 if isinstance(error, ConnectorBug):
-                    self._connector_bug(reply.platform, error, reply=f"R{row['id']}")
+                    self._connector_bug(reply.platform, error, reply=f"R{row.id}")
                 undone.append(f"could not be {action}: {error.message}")
         if "delete" in plan.actions:
             undone.append("not brought back: a deleted reply cannot be restored")
-        self._set_status(row["id"], "restored", decision="done", label="clean")
-        if row["incident"]:
-            with self.store.transaction() as db:
-                db.execute("UPDATE incidents SET outcome = ? WHERE number = ?",
-                           ("restored: wrongly flagged (" + ", ".join(undone) + ")",
-                            row["incident"]))
-        self.audit.record("moderation.restored", platform=reply.platform, reply=f"R{row['id']}",
-                          incident=row["incident"], undone=undone)
+        self._set_status(row.id, "restored", decision="done", label="clean")
+        if row.incident:
+            self.store.set_incident_outcome(
+                row.incident, "restored: wrongly flagged (" + ", ".join(undone) + ")")
+        self.audit.record("moderation.restored", platform=reply.platform, reply=f"R{row.id}",
+                          incident=row.incident, undone=undone)
 
 
 # What each response that changes the platform calls, its audit event and the rule whose clause
@@ -456,7 +430,7 @@ UNDO = {
 }
 
 
-def _reply_from_row(row) -> Reply:
-    return Reply(platform=row["platform"], reply_id=row["reply_id"], author_id=row["author_id"],
-                 author_handle=row["author_handle"], text=row["text"] or "",
-                 in_reply_to=row["in_reply_to"], created_at=None, url=row["url"])
+def _reply_from_row(row: StoredReply) -> Reply:
+    return Reply(platform=row.platform, reply_id=row.reply_id, author_id=row.author_id,
+                 author_handle=row.author_handle, text=row.text or "",
+                 in_reply_to=row.in_reply_to, created_at=None, url=row.url)

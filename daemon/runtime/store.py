@@ -1,9 +1,14 @@
-"""Steward's state in SQLite: accepted submissions and one delivery per platform.
+"""Steward's state in SQLite, and every SQL statement Steward runs (issue 17: nowhere else).
 
 SQLite is the source of truth; the scheduler is re-armed from it at start-up. Every delivery
 moves `pending -> sending -> sent` (or `failed`, or `held`), and each transition is committed
 (WAL, synchronous=FULL) before the side effect it announces, so after a crash a delivery in
 `sending` tells Steward to look on the platform before trying again.
+
+The other modules call the named methods below, which return dataclasses or plain values.
+`Store.open_read_only` serves the commands that must not write (`steward status`, the incident
+export, the anchor an audit verification reads), for people who may read the state directory
+but not write it. `query` and `transaction` remain for tests, which may use SQL of their own.
 """
 
 from __future__ import annotations
@@ -11,14 +16,61 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
+from daemon.runtime.records import (
+    ChecklistItem,
+    Delivery,
+    ParentListChange,
+    StoredFollower,
+    StoredHandover,
+    StoredIncident,
+    StoredReply,
+    StoredSubmission,
+    UpcomingPost,
+)
+
+__all__ = ["FINAL_STATES", "OPEN_STATES", "ChecklistItem", "Delivery", "ParentListChange",
+           "Store", "StoreError", "StoredFollower", "StoredHandover", "StoredIncident",
+           "StoredReply", "StoredSubmission", "UpcomingPost", "describe_activity",
+           "parse_timestamp", "timestamp"]
+
+OPEN_STATES = ("pending", "sending")
+FINAL_STATES = ("sent", "failed")
+
+
+def timestamp(moment: datetime) -> str:
+    """A sortable UTC text form for the database."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _moment(text: str | None) -> datetime | None:
+    return parse_timestamp(text) if text else None
+
+
+def describe_activity(counts: dict[str, int]) -> str | None:
+    """`1 submission, 3 replies` from counts by table; None when Steward did nothing."""
+    parts = [f"{number} {name[:-1] if number == 1 else name}"
+             for name, number in counts.items() if number]
+    return ", ".join(parts) or None
+
+
+class StoreError(Exception):
+    """The database cannot be opened or used; the message says what to do."""
+
+
+# -- the schema -------------------------------------------------------------------------------
+
+# The tables of the first release (commit 6bceeee), as it created them.
+FIRST_RELEASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -134,7 +186,11 @@ CREATE TABLE IF NOT EXISTS incidents (
     evidence_sha256 TEXT,
     evidence_path TEXT,
     reply INTEGER REFERENCES replies(id)
-);
+)
+"""
+
+# The audit anchor (see daemon.audit.anchor): one row, the last checkpoint the daemon signed.
+AUDIT_ANCHOR_TABLE = """
 CREATE TABLE IF NOT EXISTS audit_anchor (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL,
@@ -143,90 +199,91 @@ CREATE TABLE IF NOT EXISTS audit_anchor (
     signed_at TEXT NOT NULL,
     file TEXT NOT NULL,
     recorded_at TEXT NOT NULL
-);
+)
 """
-OPEN_STATES = ("pending", "sending")
-FINAL_STATES = ("sent", "failed")
-# The audit anchor (see daemon.audit.anchor): one row, the last checkpoint the daemon signed.
-ANCHOR_QUERY = "SELECT seq, head, sealed, signed_at, file, recorded_at FROM audit_anchor"
-# What Steward has done, to tell a log that never had a checkpoint from one that lost them.
-ACTIVITY_QUERY = ("SELECT (SELECT COUNT(*) FROM submissions) AS submissions, "
-                  "(SELECT COUNT(*) FROM replies) AS replies, "
-                  "(SELECT COUNT(*) FROM incidents) AS incidents, "
-                  "(SELECT COUNT(*) FROM handovers) AS handovers")
 
 
-def describe_activity(counts: dict[str, int]) -> str | None:
-    """`1 submission, 3 replies` from ACTIVITY_QUERY's row; None when Steward did nothing."""
-    parts = [f"{number} {name[:-1] if number == 1 else name}"
-             for name, number in counts.items() if number]
-    return ", ".join(parts) or None
+def _statements(script: str) -> list[str]:
+    """The statements of a schema script (none of ours holds a `;` inside one)."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
 
 
-def timestamp(moment: datetime) -> str:
-    """A sortable UTC text form for the database."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _damaged(path: Path, error: Exception) -> StoreError:
+    return StoreError(f"{path}: the database is damaged or not a Steward database ({error}); "
+                      "restore it from backup or move it aside")
 
 
-def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-class StoreError(Exception):
-    """The database cannot be opened or used; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    submission_id: str
-    platform: str
-    state: str
-    attempts: int
-    next_attempt_at: datetime | None
-    sending_since: datetime | None
-    remote_id: str | None
-    url: str | None
-    last_error: str | None
-
-
-@dataclass(frozen=True)
-class StoredSubmission:
-    id: str
-    name: str
-    content_sha256: str
-    publish_at: datetime
-    status: str
-    signers: list[str]
-    received_at: datetime
-    folder: Path
-    posts: dict[str, Any]
+# The reply columns moderation may change besides status (Store.update_reply).
+REPLY_FIELDS = frozenset({"decision", "evidence_path", "evidence_sha256", "incident",
+                          "actions", "label"})
 
 
 class Store:
     """One SQLite database; safe to share between threads (one connection, one lock)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._lock = threading.RLock()
+        self._db = self._connect_read_only() if read_only else self._connect()
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> Store:
+        """The database at `path` for reading only: nothing is created, upgraded or written
+        (writing raises StoreError), so it works for someone who may read the state
+        directory but not write it."""
+        return cls(path, read_only=True)
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open for the daemon and the commands that write: make the tables, check integrity."""
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
-                                       timeout=30)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
-            result = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                 timeout=30)
+        except sqlite3.Error as error:
+            raise _damaged(self.path, error) from None
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            for statement in _statements(FIRST_RELEASE_SCHEMA + ";" + AUDIT_ANCHOR_TABLE):
+                db.execute(statement)
+            result = db.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as error:
-            raise StoreError(f"{self.path}: the database is damaged or not a Steward database "
-                             f"({error}); restore it from backup or move it aside") from None
+            db.close()
+            raise _damaged(self.path, error) from None
         if result != "ok":
+            db.close()
             raise StoreError(f"{self.path}: the database failed its integrity check ({result}); "
                              "restore it from backup or move it aside")
+        return db
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Open without writing anything, not even beside the file. With no write-ahead log
+        next to it Steward is stopped and everything is in the file, which is then read as
+        immutable: otherwise SQLite would create `-wal` and `-shm` files (which a reader who
+        cannot write the folder cannot do, and which, left by another user, the daemon could
+        not open). While Steward runs, its log and index are read as they are. (Should Steward
+        start during such a read, the read shows the state from before it started.)"""
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: there is no database here")
+        running = Path(f"{self.path}-wal").exists()
+        uri = self.path.absolute().as_uri() + ("?mode=ro" if running else "?mode=ro&immutable=1")
+        try:
+            db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None,
+                                 timeout=30)
+            db.row_factory = sqlite3.Row
+            db.execute("SELECT name FROM sqlite_master").fetchall()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path}: cannot read the database ({error}); check that "
+                             "you may read the state directory and the files in it") from None
+        return db
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Run the block in one IMMEDIATE transaction, committed (durably) on exit."""
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only: this command cannot change it")
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -237,12 +294,23 @@ class Store:
             self._db.execute("COMMIT")
 
     def query(self, sql: str, parameters: tuple = ()) -> list[sqlite3.Row]:
+        """Rows for `sql`. For tests and for the methods below: Steward's other modules call
+        the methods (tests/store/test_sql_in_one_place.py checks)."""
         with self._lock:
-            return self._db.execute(sql, parameters).fetchall()
+            try:
+                return self._db.execute(sql, parameters).fetchall()
+            except sqlite3.DatabaseError as error:
+                if not self.read_only:
+                    raise
+                raise StoreError(f"{self.path}: cannot read the database ({error})") from None
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                               (name,)))
 
     # -- submissions -------------------------------------------------------------------------
 
@@ -254,7 +322,8 @@ class Store:
         """Record an accepted submission and one pending delivery per platform, atomically."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO submissions (id, name, content_sha256, publish_at, status, "
+                "signers, received_at, folder, posts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (submission.id, submission.name, submission.content_sha256,
                  timestamp(submission.publish_at), submission.status,
                  json.dumps(submission.signers), timestamp(submission.received_at),
@@ -267,6 +336,19 @@ class Store:
     def submission(self, submission_id: str) -> StoredSubmission | None:
         rows = self.query("SELECT * FROM submissions WHERE id = ?", (submission_id,))
         return self._submission(rows[0]) if rows else None
+
+    def submission_named(self, name: str) -> StoredSubmission | None:
+        """The (first) submission handed in under `name`."""
+        rows = self.query("SELECT * FROM submissions WHERE name = ?", (name,))
+        return self._submission(rows[0]) if rows else None
+
+    def submission_names(self, statuses: Iterable[str]) -> set[str]:
+        """The names of the submissions in any of `statuses`."""
+        statuses = tuple(statuses)
+        marks = ", ".join("?" for _ in statuses)
+        return {row["name"] for row in self.query(
+            f"SELECT name FROM submissions WHERE status IN ({marks})",  # noqa: S608 - marks
+            statuses)}
 
     def set_submission_status(self, submission_id: str, status: str) -> None:
         with self.transaction() as db:
@@ -290,6 +372,12 @@ class Store:
     def deliveries(self, submission_id: str) -> list[Delivery]:
         rows = self.query("SELECT * FROM deliveries WHERE submission_id = ? ORDER BY platform",
                           (submission_id,))
+        return [self._delivery(row) for row in rows]
+
+    def deliveries_named(self, name: str) -> list[Delivery]:
+        """The deliveries of the submissions handed in under `name`, by platform."""
+        rows = self.query("SELECT d.* FROM deliveries d JOIN submissions s ON s.id = "
+                          "d.submission_id WHERE s.name = ? ORDER BY d.platform", (name,))
         return [self._delivery(row) for row in rows]
 
     def open_submissions(self) -> list[tuple[str, datetime, datetime, bool]]:
@@ -328,16 +416,21 @@ class Store:
                           "NOT NULL", (platform,))
         return {row["remote_id"] for row in rows}
 
+    def sent_since(self, platform: str, since: datetime) -> list[str]:
+        """The remote ids of Steward's posts sent on `platform` whose delivery last changed at
+        or after `since`, oldest first (the posts moderation watches)."""
+        rows = self.query("SELECT remote_id FROM deliveries WHERE platform = ? AND state = "
+                          "'sent' AND remote_id IS NOT NULL AND updated_at >= ? ORDER BY "
+                          "updated_at", (platform, timestamp(since)))
+        return [row["remote_id"] for row in rows]
+
     @staticmethod
     def _delivery(row: sqlite3.Row) -> Delivery:
-        def moment(name: str) -> datetime | None:
-            return parse_timestamp(row[name]) if row[name] else None
-
         return Delivery(
             submission_id=row["submission_id"], platform=row["platform"], state=row["state"],
-            attempts=row["attempts"], next_attempt_at=moment("next_attempt_at"),
-            sending_since=moment("sending_since"), remote_id=row["remote_id"], url=row["url"],
-            last_error=row["last_error"])
+            attempts=row["attempts"], next_attempt_at=_moment(row["next_attempt_at"]),
+            sending_since=_moment(row["sending_since"]), remote_id=row["remote_id"],
+            url=row["url"], last_error=row["last_error"])
 
     # -- cursors: where each platform read stopped (moderation sweeps, reconcilers) ----------
 
@@ -350,26 +443,44 @@ class Store:
         if self.cursor(platform, key) == value:
             return  # unchanged: no write
         with self.transaction() as db:
-            db.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (platform, key) DO "
-                       "UPDATE SET value = excluded.value", (platform, key, value))
+            db.execute("INSERT INTO cursors (platform, key, value) VALUES (?, ?, ?) ON CONFLICT "
+                       "(platform, key) DO UPDATE SET value = excluded.value",
+                       (platform, key, value))
 
     # -- the checklist: what only a person can do, open until a person confirms it ----------
 
     def add_checklist_item(self, key: str, platform: str, text: str, now: datetime) -> None:
         """Put an item on the checklist once; adding it again changes nothing (nor reopens it)."""
         with self.transaction() as db:
-            db.execute("INSERT INTO checklist VALUES (?, ?, ?, ?, NULL) ON CONFLICT (key) DO "
-                       "NOTHING", (key, platform, text, timestamp(now)))
+            db.execute("INSERT INTO checklist (key, platform, text, created_at, resolved_at) "
+                       "VALUES (?, ?, ?, ?, NULL) ON CONFLICT (key) DO NOTHING",
+                       (key, platform, text, timestamp(now)))
 
-    def open_checklist_items(self, prefix: str) -> list[sqlite3.Row]:
+    def raise_checklist_item(self, key: str, platform: str, text: str, now: datetime) -> None:
+        """Put an item on the checklist, or open it again when it was confirmed or its text
+        changed (keeping when it was first raised); an open, unchanged item is not written."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO checklist (key, platform, text, created_at, resolved_at) "
+                       "VALUES (?, ?, ?, ?, NULL) ON CONFLICT (key) DO UPDATE SET text = "
+                       "excluded.text, resolved_at = NULL WHERE checklist.resolved_at IS NOT "
+                       "NULL OR checklist.text != excluded.text",
+                       (key, platform, text, timestamp(now)))
+
+    def open_checklist_items(self, prefix: str = "") -> list[ChecklistItem]:
         """Unconfirmed items whose key starts with `prefix`, oldest first."""
-        return self.query("SELECT key, platform, text, created_at FROM checklist WHERE "
-                          "resolved_at IS NULL AND substr(key, 1, ?) = ? ORDER BY created_at, "
-                          "key", (len(prefix), prefix))
+        rows = self.query("SELECT * FROM checklist WHERE resolved_at IS NULL AND "
+                          "substr(key, 1, ?) = ? ORDER BY created_at, key", (len(prefix), prefix))
+        return [self._checklist_item(row) for row in rows]
 
-    def checklist_item(self, key: str) -> sqlite3.Row | None:
+    def checklist_by_platform(self) -> list[ChecklistItem]:
+        """Every unconfirmed item, by platform, then oldest first (the reconcilers' list)."""
+        rows = self.query("SELECT * FROM checklist WHERE resolved_at IS NULL ORDER BY platform, "
+                          "created_at")
+        return [self._checklist_item(row) for row in rows]
+
+    def checklist_item(self, key: str) -> ChecklistItem | None:
         rows = self.query("SELECT * FROM checklist WHERE key = ?", (key,))
-        return rows[0] if rows else None
+        return self._checklist_item(rows[0]) if rows else None
 
     def resolve_checklist_item(self, key: str, now: datetime) -> bool:
         """Mark an open item done; say whether there was one to mark."""
@@ -377,7 +488,109 @@ class Store:
             return db.execute("UPDATE checklist SET resolved_at = ? WHERE key = ? AND "
                               "resolved_at IS NULL", (timestamp(now), key)).rowcount == 1
 
-    # -- administrators ----------------------------------------------------------------------
+    def mark_checklist_item_done(self, key: str, now: datetime) -> bool:
+        """Mark an item done now, open or not (`steward reconcile --confirm` stamps it again:
+        the reconcilers leave it off the list for a while after); say whether it exists."""
+        with self.transaction() as db:
+            return db.execute("UPDATE checklist SET resolved_at = ? WHERE key = ?",
+                              (timestamp(now), key)).rowcount == 1
+
+    @staticmethod
+    def _checklist_item(row: sqlite3.Row) -> ChecklistItem:
+        return ChecklistItem(key=row["key"], platform=row["platform"], text=row["text"],
+                             created_at=parse_timestamp(row["created_at"]),
+                             resolved_at=_moment(row["resolved_at"]))
+
+    # -- followers and the verified parents (daemon.accounts) --------------------------------
+
+    def followers(self, platform: str) -> dict[str, StoredFollower]:
+        """The followers last seen on `platform`, by user id."""
+        rows = self.query("SELECT user_id, handle, first_seen, status FROM followers WHERE "
+                          "platform = ?", (platform,))
+        return {row["user_id"]: StoredFollower(row["user_id"], row["handle"],
+                                               parse_timestamp(row["first_seen"]), row["status"])
+                for row in rows}
+
+    def save_followers(self, platform: str, followers: Iterable[StoredFollower]) -> None:
+        """Record followers (new ones, or a new handle or status; first seen is kept)."""
+        with self.transaction() as db:
+            db.executemany("INSERT INTO followers (platform, user_id, handle, first_seen, "
+                           "status) VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, user_id) DO "
+                           "UPDATE SET handle = excluded.handle, status = excluded.status",
+                           [(platform, follower.user_id, follower.handle,
+                             timestamp(follower.first_seen), follower.status)
+                            for follower in followers])
+
+    def forget_followers(self, platform: str, user_ids: Iterable[str]) -> None:
+        """Forget followers who left, or whom Steward removed."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM followers WHERE platform = ? AND user_id = ?",
+                           [(platform, user_id) for user_id in user_ids])
+
+    def follower_counts(self) -> dict[str, int]:
+        """How many followers (all platforms) have each status."""
+        return {row["status"]: row["n"] for row in self.query(
+            "SELECT status, COUNT(*) AS n FROM followers GROUP BY status")}
+
+    def replace_parents(self, emails: dict[str, str], now: datetime) -> ParentListChange:
+        """Make the verified list `emails` (address by its hash), in one transaction; links to
+        addresses no longer on it go too."""
+        with self.transaction() as db:
+            existing = {row[0] for row in db.execute("SELECT email_hash FROM parents")}
+            removed = existing - set(emails)
+            added = set(emails) - existing
+            db.executemany("DELETE FROM parents WHERE email_hash = ?", [(h,) for h in removed])
+            db.executemany("INSERT INTO parents (email_hash, email, imported_at) VALUES "
+                           "(?, ?, ?)", [(h, emails[h], timestamp(now)) for h in added])
+            unlinked = db.execute(
+                f"DELETE FROM links WHERE email_hash IN ({','.join('?' * len(removed))})",  # noqa: S608
+                tuple(removed)).rowcount if removed else 0
+        return ParentListChange(len(added), len(removed), len(existing & set(emails)),
+                                unlinked)
+
+    def parent_email(self, email_hash: str) -> str | None:
+        """The address on the verified list with this hash, if it is on it."""
+        rows = self.query("SELECT email FROM parents WHERE email_hash = ?", (email_hash,))
+        return rows[0]["email"] if rows else None
+
+    def add_invite(self, code_hash: str, email_hash: str, now: datetime,
+                   expires_at: datetime) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO invites (code_hash, email_hash, created_at, expires_at, "
+                       "used_at) VALUES (?, ?, ?, ?, NULL)",
+                       (code_hash, email_hash, timestamp(now), timestamp(expires_at)))
+
+    def use_invite(self, code_hash: str, platform: str, user_id: str, handle: str,
+                   now: datetime) -> str | None:
+        """Spend an unused, unexpired invitation code on linking `user_id` to its address, in
+        one transaction; return the address's hash, or None (nothing changed) for a code
+        unknown, used or expired."""
+        with self.transaction() as db:
+            row = db.execute("SELECT email_hash, expires_at, used_at FROM invites WHERE "
+                             "code_hash = ?", (code_hash,)).fetchone()
+            if row is None or row[2] is not None or parse_timestamp(row[1]) < now:
+                return None
+            db.execute("UPDATE invites SET used_at = ? WHERE code_hash = ?",
+                       (timestamp(now), code_hash))
+            db.execute("INSERT INTO links (platform, user_id, email_hash, handle, linked_at) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, user_id) DO UPDATE SET "
+                       "email_hash = excluded.email_hash, handle = excluded.handle, "
+                       "linked_at = excluded.linked_at",
+                       (platform, user_id, row[0], handle, timestamp(now)))
+            return row[0]
+
+    def linked_users(self, platform: str) -> set[str]:
+        """The user ids on `platform` linked to a verified parent."""
+        return {row["user_id"] for row in self.query(
+            "SELECT user_id FROM links WHERE platform = ?", (platform,))}
+
+    def unlink(self, platform: str, user_id: str) -> bool:
+        """Remove a link; say whether there was one."""
+        with self.transaction() as db:
+            return bool(db.execute("DELETE FROM links WHERE platform = ? AND user_id = ?",
+                                   (platform, user_id)).rowcount)
+
+    # -- administrators and handovers (daemon.credentials.handover) --------------------------
 
     def inactive_administrators(self) -> set[str]:
         """The administrators who have handed over (daemon.credentials.handover): the escrow
@@ -385,35 +598,208 @@ class Store:
         return {row["name"] for row in self.query(
             "SELECT name FROM administrators WHERE active = 0")}
 
+    def set_administrator_active(self, name: str, active: bool, now: datetime) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO administrators (name, active, changed_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT (name) DO UPDATE SET active = excluded.active, "
+                       "changed_at = excluded.changed_at", (name, int(active), timestamp(now)))
+
+    def handover(self, handover_id: int) -> StoredHandover | None:
+        rows = self.query("SELECT * FROM handovers WHERE id = ?", (handover_id,))
+        return self._handover(rows[0]) if rows else None
+
+    def handovers(self) -> list[StoredHandover]:
+        """Every handover, first first."""
+        return [self._handover(row) for row in self.query("SELECT * FROM handovers ORDER BY id")]
+
+    def unfinished_handover(self, old: str, new: str) -> StoredHandover | None:
+        """The latest handover from `old` to `new` that was interrupted, if any."""
+        rows = self.query("SELECT * FROM handovers WHERE old = ? AND new = ? AND finished_at IS "
+                          "NULL ORDER BY id DESC", (old, new))
+        return self._handover(rows[0]) if rows else None
+
+    def start_handover(self, old: str, new: str, reason: str, now: datetime) -> StoredHandover:
+        with self.transaction() as db:
+            number = db.execute("INSERT INTO handovers (old, new, reason, started_at) VALUES "
+                                "(?, ?, ?, ?)", (old, new, reason, timestamp(now))).lastrowid
+            row = db.execute("SELECT * FROM handovers WHERE id = ?", (number,)).fetchone()
+        return self._handover(row)
+
+    def set_handover_steps(self, handover_id: int, steps: dict[str, Any]) -> None:
+        """Record the steps done so far (a run interrupted after it does not repeat them)."""
+        with self.transaction() as db:
+            db.execute("UPDATE handovers SET steps = ? WHERE id = ?",
+                       (json.dumps(steps), handover_id))
+
+    def finish_handover(self, handover_id: int, now: datetime) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE handovers SET finished_at = ? WHERE id = ? AND finished_at IS "
+                       "NULL", (timestamp(now), handover_id))
+
+    @staticmethod
+    def _handover(row: sqlite3.Row) -> StoredHandover:
+        return StoredHandover(id=row["id"], old=row["old"], new=row["new"],
+                              reason=row["reason"], started_at=parse_timestamp(row["started_at"]),
+                              finished_at=_moment(row["finished_at"]),
+                              steps=json.loads(row["steps"]))
+
+    # -- replies and incidents (daemon.moderation) -------------------------------------------
+
+    def reply_ids(self, platform: str) -> set[str]:
+        """The platform's ids of every reply recorded on `platform`."""
+        return {row["reply_id"] for row in self.query(
+            "SELECT reply_id FROM replies WHERE platform = ?", (platform,))}
+
+    def add_reply(self, *, platform: str, reply_id: str, author_id: str, author_handle: str,
+                  in_reply_to: str, url: str, verdict: str, score: float, reasons: list[str],
+                  status: str, text: str | None, now: datetime) -> int | None:
+        """Record a reply with its verdict; return its number (R12), or None when it was
+        recorded before (the table refuses a reply twice)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO replies (platform, reply_id, author_id, author_handle, "
+                "in_reply_to, url, received_at, verdict, score, reasons, status, updated_at, "
+                "text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (platform, reply_id, author_id, author_handle, in_reply_to, url, timestamp(now),
+                 verdict, score, json.dumps(list(reasons)), status, timestamp(now), text))
+            return cursor.lastrowid if cursor.rowcount else None
+
+    def update_reply(self, reply: int, status: str, now: datetime, **fields: Any) -> None:
+        """Set a reply's status, and any of REPLY_FIELDS given."""
+        unknown = set(fields) - REPLY_FIELDS
+        if unknown:
+            raise ValueError(f"replies have no field(s) {', '.join(sorted(unknown))} to update")
+        assignments = "".join(f", {name} = ?" for name in fields)
+        with self.transaction() as db:
+            db.execute(f"UPDATE replies SET status = ?, updated_at = ?{assignments} "  # noqa: S608
+                       "WHERE id = ?", (status, timestamp(now), *fields.values(), reply))
+
+    def actions_since(self, platform: str, since: datetime) -> int:
+        """How many replies on `platform` were acted on (or are being) at or after `since`."""
+        return self.query("SELECT COUNT(*) AS n FROM replies WHERE platform = ? AND status IN "
+                          "('acted', 'acting') AND updated_at >= ?",
+                          (platform, timestamp(since)))[0]["n"]
+
+    def replies_to_review(self, platform: str) -> list[StoredReply]:
+        """Replies on `platform` waiting for a moderator that no digest has listed yet."""
+        rows = self.query("SELECT * FROM replies WHERE platform = ? AND status = 'review' AND "
+                          "(decision IS NULL OR decision = 'cap') AND digest_sent = 0",
+                          (platform,))
+        return [self._reply(row) for row in rows]
+
+    def mark_digest_sent(self, replies: Iterable[int]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE replies SET digest_sent = 1 WHERE id = ?",
+                           [(reply,) for reply in replies])
+
+    def replies_with_decisions(self, platform: str) -> list[StoredReply]:
+        """Replies on `platform` with a moderator's decision (act, allow, restore) to apply."""
+        rows = self.query("SELECT * FROM replies WHERE platform = ? AND decision IN ('act', "
+                          "'allow', 'restore')", (platform,))
+        return [self._reply(row) for row in rows]
+
+    def queue_decision(self, reply: int, decision: str, statuses: tuple[str, ...]) -> str | None:
+        """Queue a moderator's decision on reply number `reply` if its status is one of
+        `statuses`, in one transaction; return its status (None for no such reply). The
+        decision was queued exactly when the status returned is one of `statuses`."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM replies WHERE id = ?", (reply,)).fetchone()
+            if row is not None and row[0] in statuses:
+                db.execute("UPDATE replies SET decision = ? WHERE id = ?", (decision, reply))
+            return row[0] if row else None
+
+    def labelled_replies(self) -> list[tuple[str, str]]:
+        """(text, label) of each reply a moderator labelled whose text was kept (for training
+        the school's own model)."""
+        return [(row["text"], row["label"]) for row in self.query(
+            "SELECT text, label FROM replies WHERE label IS NOT NULL AND text IS NOT NULL")]
+
+    def count_incidents(self, number_prefix: str) -> int:
+        """How many incidents have a number starting with `number_prefix` (`INC-2026-`)."""
+        return self.query("SELECT COUNT(*) AS n FROM incidents WHERE number LIKE ?",
+                          (f"{number_prefix}%",))[0]["n"]
+
+    def add_incident(self, incident: StoredIncident) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO incidents (number, occurred_at, platform, nature, "
+                       "action_taken, reported_to, outcome, evidence_sha256, evidence_path, "
+                       "reply) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (incident.number, timestamp(incident.occurred_at), incident.platform,
+                        incident.nature, incident.action_taken, incident.reported_to,
+                        incident.outcome, incident.evidence_sha256, incident.evidence_path,
+                        incident.reply))
+
+    def set_incident_outcome(self, number: str, outcome: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE incidents SET outcome = ? WHERE number = ?", (outcome, number))
+
+    def incidents(self) -> list[StoredIncident]:
+        """The incident log, oldest first."""
+        rows = self.query("SELECT * FROM incidents ORDER BY occurred_at")
+        return [StoredIncident(
+            number=row["number"], occurred_at=parse_timestamp(row["occurred_at"]),
+            platform=row["platform"], nature=row["nature"], action_taken=row["action_taken"],
+            reported_to=row["reported_to"], outcome=row["outcome"],
+            evidence_sha256=row["evidence_sha256"], evidence_path=row["evidence_path"],
+            reply=row["reply"]) for row in rows]
+
+    @staticmethod
+    def _reply(row: sqlite3.Row) -> StoredReply:
+        return StoredReply(
+            id=row["id"], platform=row["platform"], reply_id=row["reply_id"],
+            author_id=row["author_id"], author_handle=row["author_handle"],
+            in_reply_to=row["in_reply_to"], url=row["url"],
+            received_at=parse_timestamp(row["received_at"]), verdict=row["verdict"],
+            score=row["score"], reasons=json.loads(row["reasons"]), status=row["status"],
+            decision=row["decision"], evidence_path=row["evidence_path"],
+            evidence_sha256=row["evidence_sha256"], incident=row["incident"],
+            actions=json.loads(row["actions"]), text=row["text"], label=row["label"],
+            digest_sent=bool(row["digest_sent"]), updated_at=parse_timestamp(row["updated_at"]))
+
     # -- summaries ---------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
+        """How many deliveries are in each state."""
         rows = self.query("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
         return {row["state"]: row["n"] for row in rows}
 
-    def upcoming(self, limit: int = 10) -> list[sqlite3.Row]:
-        return self.query(
-            "SELECT s.id, s.name, s.publish_at, group_concat(d.platform || ':' || d.state, ' ') "
-            "AS deliveries FROM submissions s JOIN deliveries d ON d.submission_id = s.id "
+    def upcoming(self, limit: int = 10) -> list[UpcomingPost]:
+        """The next `limit` posts scheduled or held, soonest first."""
+        rows = self.query(
+            "SELECT s.name, s.publish_at, s.status, group_concat(d.platform || ' ' || d.state, "
+            "', ') AS deliveries FROM submissions s JOIN deliveries d ON d.submission_id = s.id "
             "WHERE s.status IN ('scheduled', 'held') GROUP BY s.id ORDER BY s.publish_at LIMIT ?",
             (limit,))
+        return [UpcomingPost(row["name"], parse_timestamp(row["publish_at"]), row["status"],
+                             row["deliveries"]) for row in rows]
+
+    def activity(self) -> str | None:
+        """What Steward has done so far, in words (`2 submissions, 1 incident`), or None: to
+        tell a log that never had a checkpoint from one that lost them."""
+        row = self.query("SELECT (SELECT COUNT(*) FROM submissions) AS submissions, "
+                         "(SELECT COUNT(*) FROM replies) AS replies, "
+                         "(SELECT COUNT(*) FROM incidents) AS incidents, "
+                         "(SELECT COUNT(*) FROM handovers) AS handovers")[0]
+        return describe_activity(dict(row))
 
     # -- the audit anchor: the last checkpoint the daemon signed (daemon.audit.anchor) ------
 
     def audit_anchor(self) -> dict[str, Any] | None:
-        rows = self.query(ANCHOR_QUERY)
+        """The anchor's fields (seq, head, sealed, signed_at, file, recorded_at), or None; also
+        None read-only from a database not yet upgraded to have the table."""
+        if self.read_only and not self._has_table("audit_anchor"):
+            return None
+        rows = self.query("SELECT seq, head, sealed, signed_at, file, recorded_at FROM "
+                          "audit_anchor")
         return dict(rows[0]) if rows else None
 
     def set_audit_anchor(self, seq: int, head: str, sealed: str, signed_at: str, file: str,
                          now: datetime) -> None:
         """Record a checkpoint just signed as the anchor, replacing the one before."""
         with self.transaction() as db:
-            db.execute("INSERT INTO audit_anchor VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
-                       "DO UPDATE SET seq = excluded.seq, head = excluded.head, sealed = "
-                       "excluded.sealed, signed_at = excluded.signed_at, file = excluded.file, "
-                       "recorded_at = excluded.recorded_at",
-                       (seq, head, sealed, signed_at, file, timestamp(now)))
-
-    def activity(self) -> str | None:
-        """What Steward has done so far, in words (`2 submissions, 1 incident`), or None."""
-        return describe_activity(dict(self.query(ACTIVITY_QUERY)[0]))
+            db.execute("INSERT INTO audit_anchor (id, seq, head, sealed, signed_at, file, "
+                       "recorded_at) VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                       "SET seq = excluded.seq, head = excluded.head, sealed = excluded.sealed, "
+                       "signed_at = excluded.signed_at, file = excluded.file, recorded_at = "
+                       "excluded.recorded_at", (seq, head, sealed, signed_at, file,
+                                                timestamp(now)))
