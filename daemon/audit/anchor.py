@@ -38,13 +38,15 @@ class StateRecord:
 def read_state_record(state_dir: Path) -> StateRecord:
     """The record in `state_dir`'s database, read only (an auditor may not be able to write
     there); an empty record when there is no database, or one from before anchors."""
-    from daemon.runtime.store import Store, StoreError  # noqa: PLC0415
+    from daemon.runtime.store import NewerDatabaseError, Store, StoreError  # noqa: PLC0415
 
     database = Path(state_dir) / DATABASE_NAME
     if not database.is_file():
         return StateRecord(None, None)
     try:
         store = Store.open_read_only(database)
+    except NewerDatabaseError:
+        raise  # a newer Steward's record: not to be read as no record at all
     except StoreError:
         return StateRecord(None, None)
     try:

@@ -5,6 +5,13 @@ moves `pending -> sending -> sent` (or `failed`, or `held`), and each transition
 (WAL, synchronous=FULL) before the side effect it announces, so after a crash a delivery in
 `sending` tells Steward to look on the platform before trying again.
 
+The schema has a version (PRAGMA user_version) and ordered migrations (MIGRATIONS). Opening a
+database runs, each in its own transaction, the migrations it has not had; a database from a
+newer Steward (a version this code does not know) is refused untouched. The first release had
+no version: a database at version 0 is either new or that release's (or an earlier build's,
+with fewer tables and columns), and migrations 1 and 2 are written to bring any of them to the
+same schema (`CREATE ... IF NOT EXISTS`, and the columns a table lacks added).
+
 The other modules call the named methods below, which return dataclasses or plain values.
 `Store.open_read_only` serves the commands that must not write (`steward status`, the incident
 export, the anchor an audit verification reads), for people who may read the state directory
@@ -16,8 +23,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,10 +42,11 @@ from daemon.runtime.records import (
     UpcomingPost,
 )
 
-__all__ = ["FINAL_STATES", "OPEN_STATES", "ChecklistItem", "Delivery", "ParentListChange",
-           "Store", "StoreError", "StoredFollower", "StoredHandover", "StoredIncident",
-           "StoredReply", "StoredSubmission", "UpcomingPost", "describe_activity",
-           "parse_timestamp", "timestamp"]
+__all__ = ["FINAL_STATES", "MIGRATIONS", "OPEN_STATES", "SCHEMA_VERSION", "ChecklistItem",
+           "Delivery", "Migration", "NewerDatabaseError", "ParentListChange", "Store",
+           "StoreError", "StoredFollower", "StoredHandover", "StoredIncident", "StoredReply",
+           "StoredSubmission", "UpcomingPost", "describe_activity", "parse_timestamp",
+           "timestamp"]
 
 OPEN_STATES = ("pending", "sending")
 FINAL_STATES = ("sent", "failed")
@@ -67,9 +76,13 @@ class StoreError(Exception):
     """The database cannot be opened or used; the message says what to do."""
 
 
-# -- the schema -------------------------------------------------------------------------------
+class NewerDatabaseError(StoreError):
+    """The database was written by a newer Steward, whose schema this one does not know."""
 
-# The tables of the first release (commit 6bceeee), as it created them.
+
+# -- the schema, and how a database gets there -----------------------------------------------
+
+# The tables of the first release (commit 6bceeee), as it created them: migration 1.
 FIRST_RELEASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id TEXT PRIMARY KEY,
@@ -208,6 +221,71 @@ def _statements(script: str) -> list[str]:
     return [statement.strip() for statement in script.split(";") if statement.strip()]
 
 
+def _add_missing_columns(db: sqlite3.Connection, script: str) -> None:
+    """Add to each table of `script` the columns an existing table lacks (a table made by an
+    earlier build, which `CREATE TABLE IF NOT EXISTS` leaves as it was), with their type,
+    NOT NULL and DEFAULT. A column that existing rows cannot be given (a key, or NOT NULL
+    without a default) cannot be added: the database is refused instead."""
+    reference = sqlite3.connect(":memory:")
+    try:
+        for statement in _statements(script):
+            reference.execute(statement)
+        tables = [row[0] for row in reference.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for _, name, kind, not_null, default, key in reference.execute(
+                    f"PRAGMA table_info({table})"):
+                if name in present:
+                    continue
+                if key or (not_null and default is None):
+                    raise sqlite3.DatabaseError(f"the {table} table lacks its {name} column, "
+                                                "which its rows cannot be given")
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"
+                           + (" NOT NULL" if not_null else "")
+                           + (f" DEFAULT {default}" if default is not None else ""))
+    finally:
+        reference.close()
+
+
+def _first_release(db: sqlite3.Connection) -> None:
+    for statement in _statements(FIRST_RELEASE_SCHEMA):
+        db.execute(statement)
+    _add_missing_columns(db, FIRST_RELEASE_SCHEMA)  # replies.label, on builds before it
+
+
+def _audit_anchor(db: sqlite3.Connection) -> None:
+    db.execute(AUDIT_ANCHOR_TABLE)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema: the version it brings a database to, what it does (for the
+    message when it fails), and the function that does it inside a transaction."""
+
+    version: int
+    summary: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+# In order, numbered from 1; a new change of schema is a new entry at the end (never an edit of
+# one a release has shipped), and a test that opens the previous release's database.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the tables of the first release", _first_release),
+    Migration(2, "the audit anchor table", _audit_anchor),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def _refuse_newer(path: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise NewerDatabaseError(
+            f"{path} was written by a newer Steward (database schema version {version}; this "
+            f"Steward knows versions up to {SCHEMA_VERSION}), so it was left as it is. Run "
+            "that newer Steward again (reinstall it); or, to go back to this version, restore "
+            "the state directory from the backup made before the upgrade")
+
+
 def _damaged(path: Path, error: Exception) -> StoreError:
     return StoreError(f"{path}: the database is damaged or not a Steward database ({error}); "
                       "restore it from backup or move it aside")
@@ -231,11 +309,11 @@ class Store:
     def open_read_only(cls, path: Path) -> Store:
         """The database at `path` for reading only: nothing is created, upgraded or written
         (writing raises StoreError), so it works for someone who may read the state
-        directory but not write it."""
+        directory but not write it. A database not yet upgraded is read as it is."""
         return cls(path, read_only=True)
 
     def _connect(self) -> sqlite3.Connection:
-        """Open for the daemon and the commands that write: make the tables, check integrity."""
+        """Open for the daemon and the commands that write: upgrade, then check integrity."""
         try:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                  timeout=30)
@@ -243,12 +321,16 @@ class Store:
             raise _damaged(self.path, error) from None
         try:
             db.row_factory = sqlite3.Row
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            _refuse_newer(self.path, version)  # before anything is written
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
-            for statement in _statements(FIRST_RELEASE_SCHEMA + ";" + AUDIT_ANCHOR_TABLE):
-                db.execute(statement)
+            self._migrate(db, version)
             result = db.execute("PRAGMA quick_check").fetchone()[0]
+        except StoreError:
+            db.close()
+            raise
         except sqlite3.DatabaseError as error:
             db.close()
             raise _damaged(self.path, error) from None
@@ -257,6 +339,31 @@ class Store:
             raise StoreError(f"{self.path}: the database failed its integrity check ({result}); "
                              "restore it from backup or move it aside")
         return db
+
+    def _migrate(self, db: sqlite3.Connection, version: int) -> None:
+        """Run the migrations after `version`, each in its own IMMEDIATE transaction with the
+        new version number, so that a failure keeps the steps before it and nothing of its
+        own. The version is read again inside each transaction: two processes opening the
+        database at once (the daemon, a command) run each step once."""
+        for migration in MIGRATIONS:
+            if migration.version <= version:
+                continue
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if db.execute("PRAGMA user_version").fetchone()[0] < migration.version:
+                    migration.apply(db)
+                    db.execute(f"PRAGMA user_version = {int(migration.version)}")
+            except sqlite3.Error as error:
+                db.execute("ROLLBACK")
+                raise StoreError(
+                    f"{self.path}: could not upgrade the database to schema version "
+                    f"{migration.version} ({migration.summary}): {error}. That step changed "
+                    "nothing; put right what the error says (e.g. free disk space) and start "
+                    "Steward again, or restore the database from backup") from None
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def _connect_read_only(self) -> sqlite3.Connection:
         """Open without writing anything, not even beside the file. With no write-ahead log
@@ -273,10 +380,15 @@ class Store:
             db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None,
                                  timeout=30)
             db.row_factory = sqlite3.Row
-            db.execute("SELECT name FROM sqlite_master").fetchall()
+            version = db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path}: cannot read the database ({error}); check that "
                              "you may read the state directory and the files in it") from None
+        try:
+            _refuse_newer(self.path, version)
+        except StoreError:
+            db.close()
+            raise
         return db
 
     @contextmanager
