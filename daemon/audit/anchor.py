@@ -129,12 +129,12 @@ def reset_anchor(state_dir: Path, reason: str, *, mailer=None,
         public = public_key_text(key)
         checked = verify_chain([state_dir], [public], open_tail=True, unsigned_ok=True,
                                anchor=previous, earlier_activity=activity)
-        if checked.intact:
+        if checked.problem is None:
             raise AnchorResetRefused(
                 "the audit log holds Steward's anchored "
                 f"{previous.describe() if previous else 'record'}: nothing to reset")
         chain = verify_chain([state_dir], [public], open_tail=True, unsigned_ok=True)
-        if not chain.intact:
+        if chain.problem is not None:
             raise AnchorResetRefused(
                 f"the log itself does not verify ({chain.problem.describe()}), so it cannot "
                 f"be continued. Keep it as evidence: stop Steward (while it runs it puts a "

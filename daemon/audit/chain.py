@@ -352,7 +352,8 @@ class AuditLog:
             pass
         self._known_size = -1
         self._last_hash, self._next_seq, self._uncovered = GENESIS, 0, 0
-        self._first_seq, self._first_timestamp = 0, None
+        self._first_seq = 0
+        self._first_timestamp: str | None = None
 
     def _acquire(self) -> None:
         """Lock the live file, following it if another writer rotated it meanwhile, and
@@ -428,7 +429,9 @@ class AuditLog:
         last_seq, path = self._next_seq - 1, self.path
         for _ in range(32):
             first = first_entry(path)
-            seq = first.get("seq") if first else None
+            if first is None:
+                return False
+            seq = first.get("seq")
             if not isinstance(seq, int):
                 return False
             if seq == self._next_seq and first.get("prev") == self._last_hash:

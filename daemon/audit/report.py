@@ -233,7 +233,8 @@ def _weeks(counts: Tally, start: date | None, end: date | None) -> list[date]:
     last = end - timedelta(days=end.weekday()) if end else max(known)
     if known:
         first, last = min(first, min(known)), max(last, max(known))
-    weeks, week = [], first
+    weeks: list[date] = []
+    week = first
     while week <= last and len(weeks) < 160:
         weeks.append(week)
         week += timedelta(days=7)

@@ -110,7 +110,7 @@ def retire(state_dir: Path, before: date, destination: Path, audit: AuditLog,
         raise RetirementError(f"{destination} is inside the state directory: retire to another "
                               "disk or share, so the files leave this machine's log")
     report = verify_chain([state_dir], [public_key], open_tail=True, unsigned_ok=True)
-    if not report.intact:
+    if report.problem is not None:
         raise RetirementError(f"the audit log does not verify ({report.problem.describe()}); "
                               "nothing was retired: keep every file as evidence")
     chosen = choose(state_dir, before)

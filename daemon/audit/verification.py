@@ -202,7 +202,8 @@ def _judge_the_record(report: ChainReport, walker: _Walker, anchor: AuditAnchor 
     the record), or, with no anchor, holds some checkpoint if Steward did anything."""
     last_file = report.files[-1]
     if anchor is not None and not walker.anchor_found:
-        if walker.retirement_signed and anchor.seq < walker.retired_before:
+        if walker.retirement_signed and walker.retired_before is not None and \
+                anchor.seq < walker.retired_before:
             report.notes.append(f"Steward's anchored {anchor.describe()} was in the files "
                                 "retired from this machine")
             return True
@@ -314,7 +315,7 @@ class _Walker:
                     "deleted, inserted or moved")
         if entry.get("event") == TAMPERING_EVENT:
             return tampering_problem(entry)
-        if first_file:
+        if first_file or self.previous_file is None:
             return "the first line does not start a chain"
         return (f"this file does not continue {self.previous_file.name}: a file between them "
                 "is missing, or one of them was altered or replaced")
@@ -327,7 +328,7 @@ class _Walker:
             return self.fail(path, number, "no public key was given (--key), so the signed "
                              "checkpoints cannot be checked; ask the administrator for "
                              "`steward audit pubkey`")
-        public = self.keys.get(fingerprint)
+        public = self.keys.get(fingerprint) if isinstance(fingerprint, str) else None
         if public is None:
             return self.fail(path, number, f"the checkpoint is signed by key {fingerprint}, "
                              "which is not a key you gave: the log was produced by another "
@@ -335,8 +336,10 @@ class _Walker:
         if entry.get("events_covered") != entry.get("seq"):
             return self.fail(path, number, "the checkpoint's count of events does not match "
                              "its place in the chain")
+        signature = entry.get("signature")
         try:
-            valid = verify_signature(public, checkpoint_message(entry), entry.get("signature"))
+            valid = isinstance(signature, str) and \
+                verify_signature(public, checkpoint_message(entry), signature)
         except (KeyError, TypeError):
             valid = False
         if not valid:
@@ -346,7 +349,8 @@ class _Walker:
         self.report.checkpoints += 1
         self.report.last_checkpoint = entry
         self.report.uncovered = 0
-        if self.retirement is not None and not self.retirement_signed:
+        if self.retirement is not None and self.retired_before is not None and \
+                not self.retirement_signed:
             self.retirement_signed = True
             retired = self.retirement
             self.report.notes.append(

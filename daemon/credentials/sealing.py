@@ -58,7 +58,10 @@ def unseal(key: bytes, sealed: dict, associated: bytes) -> bytes:
 # -- age: the escrow bundle ------------------------------------------------------------------
 
 def _bech32(human_part: str, raw: bytes) -> str:
-    return bech32.bech32_encode(human_part, bech32.convertbits(raw, 8, 5))
+    bits = bech32.convertbits(raw, 8, 5)
+    if bits is None:  # only for values that are not 8-bit, which bytes never hold
+        raise ValueError("bech32 cannot convert these bytes")
+    return bech32.bech32_encode(human_part, bits)
 
 
 def is_legacy_key(text: str) -> bool:

@@ -35,6 +35,7 @@ def _limit_decoder() -> None:
 _limit_decoder()
 
 import cv2  # noqa: E402 - after the limit is set
+import cv2.data  # noqa: E402 - the cascades' folder (a subpackage, not in cv2's own stubs)
 
 from policies.media.faces import DEFAULT_MAX_PIXELS, FaceDetector  # noqa: E402 - imports cv2
 

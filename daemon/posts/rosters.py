@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from config.settings import StewardSettings
 from policies.consent_register import ConsentColumns, ConsentRegister, parse_consent_register
@@ -41,7 +41,9 @@ def _load(path: Path, parse: Callable[[str], Parsed]) -> Parsed | None:
     with _lock:
         cached = _cache.get(path)
         if cached and cached[0] == stamp:
-            return cached[1]
+            # each file is parsed by one function (the roster's or the register's), so what
+            # was cached for this path is what `parse` returns
+            return cast(Parsed, cached[1])
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from daemon.posts.approval import sign_submission
@@ -32,7 +33,7 @@ def _fsync_tree(path: Path) -> None:
             os.close(descriptor)
 
 
-def submit(source: Path, inbox: Path, *, keys: list[ApprovalKey] = (), time_zone: str,
+def submit(source: Path, inbox: Path, *, keys: Sequence[ApprovalKey] = (), time_zone: str,
            max_text_bytes: int, max_media_bytes: int) -> Path:
     """Copy `source` (folder or file) into `inbox`, sign the copy with `keys`, rename it in.
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from daemon.runtime.clock import Clock
 
@@ -41,7 +42,7 @@ class Redactor:
         """Register more secret values (only those long enough not to match ordinary words)."""
         self.secret_values.update(value for value in secret_values if value and len(value) >= 6)
 
-    def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
         return self.clean(event)
 
     def clean(self, value: Any, key: str | None = None) -> Any:
@@ -72,7 +73,7 @@ class Timestamper:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
         event["timestamp"] = self.clock.now().isoformat().replace("+00:00", "Z")
         return event
 
