@@ -13,8 +13,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
+from functools import cache
 from pathlib import Path
+
+from pydantic import TypeAdapter
 
 from policies.findings import LinkRules
 from policies.moderation.classifier import ModerationRules, Verdict, classify_many
@@ -32,16 +35,25 @@ def rules_to_json(rules: ModerationRules) -> str:
     return json.dumps(data)
 
 
+@cache
+def _rules_adapter() -> TypeAdapter[ModerationRules]:
+    return TypeAdapter(ModerationRules)
+
+
 def rules_from_json(text: str) -> ModerationRules:
+    """The rules `rules_to_json` wrote, each field checked against its type by pydantic
+    (which also turns JSON's lists into the tuples the rules hold)."""
     data = json.loads(text)
     roster = data.pop("roster")
     links = data.pop("links")
-    return ModerationRules(
-        **{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()},
-        roster=None if roster is None else build_roster(
-            [Pupil(frozenset(item["first_names"]), item["surname"]) for item in roster]),
-        links=LinkRules(*(tuple(links[key]) for key in ("allow_domains", "deny_domains",
-                                                         "extra_shorteners"))))
+    unknown = data.keys() - {field.name for field in fields(ModerationRules)}
+    if unknown:  # pydantic ignores them in a stdlib dataclass; ModerationRules(**) refused them
+        raise TypeError(f"the rules name unknown fields: {', '.join(sorted(unknown))}")
+    data["roster"] = None if roster is None else build_roster(
+        [Pupil(frozenset(item["first_names"]), item["surname"]) for item in roster])
+    data["links"] = LinkRules(*(tuple(links[key]) for key in ("allow_domains", "deny_domains",
+                                                              "extra_shorteners")))
+    return _rules_adapter().validate_python(data)
 
 
 def worker_input(rules: ModerationRules, texts: list[str]) -> str:

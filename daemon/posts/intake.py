@@ -33,12 +33,14 @@ import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from config.settings import StewardSettings
 from daemon.audit.chain import AuditLog
@@ -68,8 +70,8 @@ MOVE_PAIRING_SECONDS = 0.02
 try:  # Linux (inotify) only
     from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
 except ImportError:  # pragma: no cover - other platforms have no move grouper
-    InotifyMoveEventGrouper = None
-if InotifyMoveEventGrouper is not None:
+    pass
+else:
     # watchdog holds every IN_MOVED_FROM for `delay` (0.5 s) to pair it with its IN_MOVED_TO,
     # and later events wait behind it in order. Every claim renames a submission out of the
     # inbox into a folder that is not watched, so its IN_MOVED_FROM never pairs, and a
@@ -125,7 +127,7 @@ class Intake:
         self._guard = threading.Lock()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._observer: Observer | None = None
+        self._observer: BaseObserver | None = None
         self.last_activity = self.clock.monotonic()
 
     # -- life cycle --------------------------------------------------------------------------
@@ -146,14 +148,13 @@ class Intake:
             if copy.name.startswith(PARTIAL_PREFIX):
                 shutil.rmtree(copy, ignore_errors=True)  # its original is still in the inbox
             elif not copy.name.startswith(FAILED_PREFIX):
-                self._safely(copy.name, lambda copy=copy: self._resume_copy(copy),
-                             set_aside=copy)
+                self._safely(copy.name, partial(self._resume_copy, copy), set_aside=copy)
         with _opened_folder(self.inbox) as inbox:
             for entry in sorted(os.listdir(inbox)):
                 if entry.startswith(TAKEN_PREFIX):
                     _remove_original(inbox, entry)
                 elif entry.startswith(CLAIM_PREFIX):
-                    self._safely(entry, lambda entry=entry: self._resume_claim(inbox, entry))
+                    self._safely(entry, partial(self._resume_claim, inbox, entry))
             self._safely(OLD_CLAIMS, lambda: self._finish_old_claims(inbox))
 
     def _safely(self, what: str, action: Callable[[], None], set_aside: Path | None = None
@@ -200,8 +201,7 @@ class Intake:
                 if not _own(claimed):
                     raise PermissionError("the inbox's .steward/claimed folder is not Steward's")
                 for claim_id in sorted(os.listdir(claimed)):
-                    self._safely(claim_id, lambda claim_id=claim_id: self._finish_old_claim(
-                        claimed, claim_id))
+                    self._safely(claim_id, partial(self._finish_old_claim, claimed, claim_id))
             finally:
                 os.close(claimed)
             with contextlib.suppress(OSError):
@@ -686,14 +686,15 @@ class _InboxEvents(FileSystemEventHandler):
         if event.event_type in ("opened", "closed_no_write"):
             return
         if event.event_type == "moved":
-            name = self.intake.entry_name(event.dest_path)
+            destination = os.fsdecode(event.dest_path)  # str already, on Linux
+            name = self.intake.entry_name(destination)
             if name is None:
                 return
-            if Path(event.dest_path).parent == self.intake.inbox:
+            if Path(destination).parent == self.intake.inbox:
                 self.intake.renamed_in(name)
             else:
                 self.intake.changed(name)
             return
-        name = self.intake.entry_name(event.src_path)
+        name = self.intake.entry_name(os.fsdecode(event.src_path))
         if name is not None and event.event_type != "deleted":
             self.intake.changed(name)
