@@ -258,7 +258,7 @@ def test_a_post_approved_by_a_signer_removed_since_is_held_not_published(tmp_pat
         assert steward.published_texts() == {"x": [], "facebook": []}
         [held] = steward.events_named("post.held")
         assert "no longer suffice" in held["reason"]
-        assert (steward.rejected / "lapsed.held.txt").exists()
+        assert steward.service.wait_until((steward.rejected / "lapsed.held.txt").exists, 10)
     finally:
         steward.stop()
 
