@@ -71,7 +71,11 @@ def moderate_classify(jsonl: bool, school_model: bool, source: SettingsSource) -
             return
         batch_rules = rules
         if score_with_school_model is not None:
-            batch_rules = replace(rules, school_scores=tuple(score_with_school_model(batch)))
+            scores = score_with_school_model(batch)
+            if scores is None:  # it was there when the command began
+                raise Refused("the school model is no longer usable (it was removed or "
+                              "replaced while the texts were read); run the command again")
+            batch_rules = replace(rules, school_scores=tuple(scores))
         for verdict in classify_many(batch, batch_rules):
             if jsonl:
                 print(json.dumps(verdict.as_json()))
