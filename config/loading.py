@@ -74,7 +74,7 @@ class _Sourced(StewardSettings):
         return tuple(sources)
 
 
-def load_settings(path: Path | None = None, **overrides: Any) -> StewardSettings:
+def load_settings(path: str | Path | None = None, **overrides: Any) -> StewardSettings:
     """Load the configuration from `path` (or the default file, if it exists) and the rest.
 
     An explicitly given file must exist; the default one may be absent, and then Steward runs on

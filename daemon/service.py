@@ -16,13 +16,15 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
 from config.settings import StewardSettings
 from connectors.errors import ConnectorError
-from connectors.protocol import Connector
+from connectors.protocol import Connector, RefreshesTokens
 from daemon.accounts.platforms import SANDBOX_URL_FILE, build_connectors
 from daemon.accounts.reconcile import Reconciler
 from daemon.audit.chain import AuditLog, repair_torn_tail
@@ -37,6 +39,9 @@ from daemon.runtime.clock import Clock
 from daemon.runtime.logs import REDACTOR
 from daemon.runtime.mail import Mailer
 from daemon.runtime.store import Store
+
+if TYPE_CHECKING:  # the sandbox is imported only in sandbox mode
+    from sandbox.server import SandboxServer
 
 log = structlog.get_logger("steward.service")
 HEALTH_CHECK_SECONDS = 300
@@ -53,7 +58,7 @@ class Service:
         self.settings = with_vault_secrets(settings)
         self.clock = clock or Clock()
         self.state_dir = settings.paths.state_dir
-        self.sandbox = None
+        self.sandbox: SandboxServer | None = None
         self.connectors: dict[str, Connector] = {}
         self.platform_health: dict[str, bool] = {}
         self._stop_lock = threading.Lock()
@@ -93,7 +98,7 @@ class Service:
                              * 60, self.audit_housekeeping)
 
         x = self.connectors.get("x")
-        if x is not None and not x.user_auth:  # OAuth 2.0 access tokens last two hours
+        if isinstance(x, RefreshesTokens) and not x.user_auth:  # OAuth 2.0 lasts two hours
             self.scheduler.every("x-oauth2-refresh", 3600, self.refresh_x_token)
         self.scheduler.start()
         self._started = True
@@ -108,8 +113,11 @@ class Service:
         re-escrow it."""
         from daemon.credentials.escrow import rebuild_if_configured  # noqa: PLC0415
 
+        connector = self.connectors["x"]
+        if not isinstance(connector, RefreshesTokens):
+            return  # only armed for a connector that refreshes its tokens
         try:
-            expires_at = self.connectors["x"].refresh()
+            expires_at = connector.refresh()
         except ConnectorError as error:
             self.audit.record("credentials.refresh_failed", level="error", platform="x",
                               reason=error.message, audience="admin")
@@ -170,8 +178,7 @@ class Service:
             for platform in self.connectors:
                 self.scheduler.every(
                     f"reconcile-{name}-{platform}", minutes * 60,
-                    lambda areas=areas, platform=platform: self.reconciler.run(
-                        areas, platforms=[platform]))
+                    partial(self.reconciler.run, areas, platforms=[platform]))
 
     def _start_moderation(self) -> None:
         """Sweep each platform's replies every poll interval (unless moderation is off)."""
@@ -184,7 +191,7 @@ class Service:
             EvidenceStore(self.state_dir / "evidence"))
         for platform in self.connectors:
             self.scheduler.every(f"moderation-{platform}", moderation.poll_interval_seconds,
-                                 lambda platform=platform: self.moderator.sweep(platform))
+                                 partial(self.moderator.sweep, platform))
         from daemon.moderation.school_model import detector_limits, school_model_status
 
         usable, school_model = school_model_status(self.state_dir)
@@ -417,6 +424,9 @@ class Service:
                                   last_error="publish time passed while Steward was stopped")
         self.store.set_submission_status(submission_id, "held")
         submission = self.store.submission(submission_id)
+        if submission is None:  # it was open a moment ago: a damaged or hand-edited database
+            raise StartupError(f"submission {submission_id} vanished from the database while "
+                               "Steward held it: restore the database from a backup")
         notice = self._tell_slt_it_is_held(submission.name, submission.publish_at)
         self.audit.record(
             "post.held", level="warning", submission=submission_id, name=submission.name,

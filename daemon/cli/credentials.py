@@ -197,6 +197,7 @@ def credentials_check(source: SettingsSource) -> int:
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415
 
     from connectors.errors import ConnectorError  # noqa: PLC0415
+    from connectors.protocol import RefreshesTokens  # noqa: PLC0415
     from daemon.accounts.platforms import connectors_for_command  # noqa: PLC0415
     from daemon.credentials.escrow import rebuild_if_configured  # noqa: PLC0415
     from daemon.credentials.vault import with_vault_secrets  # noqa: PLC0415
@@ -214,7 +215,7 @@ def credentials_check(source: SettingsSource) -> int:
             try:
                 account = connector.check()
                 line = f"{name}: OK, acting as {account.handle}"
-                if getattr(connector, "user_auth", True) is False:
+                if isinstance(connector, RefreshesTokens) and connector.user_auth is False:
                     expires_at = connector.refresh()
                     store = open_store(settings)
                     try:
@@ -665,9 +666,9 @@ def handover(context: click.Context, old: str | None, new: str | None, reason: s
     from daemon.runtime.clock import Clock  # noqa: PLC0415
     from daemon.runtime.mail import Mailer  # noqa: PLC0415
 
-    missing = [flag for flag, value in (("--from", old), ("--to", new), ("--reason", reason))
-               if not value]
-    if missing:
+    if not (old and new and reason):
+        missing = [flag for flag, value in (("--from", old), ("--to", new),
+                                            ("--reason", reason)) if not value]
         raise UsageProblem(f"{', '.join(missing)} needed (or `steward handover confirm KEY` "
                            "to confirm an item done)")
     settings = source.load()

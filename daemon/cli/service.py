@@ -38,7 +38,9 @@ def run(source: SettingsSource) -> int:
 
     settings = source.load()
     configure_logging(secret_values=settings.secret_values())
-    click.get_current_context().find_object(Invocation).logs_to_journal = True
+    invocation = click.get_current_context().find_object(Invocation)
+    if invocation is not None:  # None only when a test runs the command outside run_group
+        invocation.logs_to_journal = True
     service = Service(settings)
     stop = threading.Event()
     reload_requested = threading.Event()

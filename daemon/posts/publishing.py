@@ -90,7 +90,7 @@ class Publisher:
                  rng: random.Random | None = None,
                  on_finished: Callable[[StoredSubmission], None] | None = None,
                  approval_problem: Callable[[StoredSubmission], str | None] | None = None,
-                 on_held: Callable[[StoredSubmission, str], None] | None = None,
+                 on_held: Callable[[StoredSubmission, str], object] | None = None,
                  clauses: ClauseCatalogue = DEFAULT_CATALOGUE) -> None:
         self.store = store
         self.connectors = connectors

@@ -41,8 +41,9 @@ class Scheduler:
         except JobLookupError:
             pass
 
-    def every(self, name: str, seconds: float, function: Callable[[], None]) -> None:
-        """Run `function` every `seconds` (housekeeping: health checks, sweeps)."""
+    def every(self, name: str, seconds: float, function: Callable[[], object]) -> None:
+        """Run `function` every `seconds` (housekeeping: health checks, sweeps); what it
+        returns is thrown away."""
         self._scheduler.add_job(function, "interval", seconds=seconds, id=name,
                                 replace_existing=True)
 
