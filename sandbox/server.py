@@ -34,6 +34,11 @@ class Reply:
     raw: bytes | None = None
 
 
+# What a request holds until a route matches it (the empty match of an empty string);
+# handlers only ever see their route's match.
+UNROUTED = next(re.finditer("", ""))
+
+
 @dataclass
 class SandboxRequest:
     """One parsed request."""
@@ -43,7 +48,7 @@ class SandboxRequest:
     query: dict[str, str]
     headers: Any
     body: bytes
-    match: re.Match | None = None
+    match: re.Match[str] = UNROUTED  # the route's match: the path's named parts
     _form: dict[str, Any] | None = None
 
     def json(self) -> Any:
@@ -61,7 +66,11 @@ class SandboxRequest:
                 fields: dict[str, Any] = {}
                 for part in message.iter_parts():
                     name = part.get_param("name", header="content-disposition")
-                    payload = part.get_payload(decode=True) or b""
+                    if not isinstance(name, str):
+                        continue  # no plain name (or RFC 2231's): no handler could ask for it
+                    payload = part.get_payload(decode=True)
+                    if not isinstance(payload, bytes):
+                        payload = b""  # an empty part
                     filename = part.get_param("filename", header="content-disposition")
                     fields[name] = payload if filename else payload.decode("utf-8")
                 self._form = fields
@@ -115,6 +124,13 @@ def default_fault_body(platform: str, status: int) -> Any:
     return {"title": title, "detail": title, "type": "about:blank", "status": status}
 
 
+class _QuietHTTPServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A dropped connection (an injected fault) makes the handler fail as it finishes; that
+        # is the point of the fault, not an error worth a traceback on stderr.
+        return
+
+
 class SandboxServer:
     """A threading HTTP server on loopback that serves the given routes over a `SandboxState`."""
 
@@ -135,16 +151,15 @@ class SandboxServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self.httpd = ThreadingHTTPServer((host, port), RequestHandler)
+        self.httpd = _QuietHTTPServer((host, port), RequestHandler)
         self.httpd.daemon_threads = True
-        # A dropped connection (an injected fault) makes the handler fail as it finishes; that
-        # is the point of the fault, not an error worth a traceback on stderr.
-        self.httpd.handle_error = lambda request, client_address: None
         self._thread: threading.Thread | None = None
+        self.timers: list[threading.Timer] = []  # a scenario's later events (sandbox.app)
 
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        assert isinstance(host, str)  # an IP socket's address (bytes only for AF_UNIX)
         return f"http://{host}:{port}"
 
     def start(self) -> SandboxServer:

@@ -162,7 +162,8 @@ class _Classifier:
         """Write tokens-in, probability-out as one ONNX graph (encoder, pooling, head)."""
         import warnings  # noqa: PLC0415
 
-        torch = self.torch
+        import torch  # noqa: PLC0415 - already loaded by __init__; a module, so a base class
+
         classifier = self
 
         class Whole(torch.nn.Module):
