@@ -1,6 +1,7 @@
 """The type checker runs in CI, strict where issue 17 says (section 3): policies/, connectors/
 and config/ are checked by mypy --strict from `make lint`, which `make test` (what CI runs) and
-`make test-fast` both start; daemon/ has a non-strict override ready for when it joins.
+`make test-fast` both start; daemon/ and sandbox/ are checked there too, by a non-strict
+override (the bodies of unannotated functions are checked).
 
 The configuration is read from pyproject.toml and the Makefile, and then proved on samples:
 mypy, run with the repository's own configuration on a deliberately untyped module, must
@@ -76,6 +77,10 @@ def test_policies_connectors_and_config_are_what_mypy_checks_strictly():
         relaxed = [module for module in modules
                    if module.split(".")[0] in STRICT_PACKAGES]
         assert not relaxed, f"an override relaxes {relaxed}"
+
+
+def test_the_daemon_and_the_sandbox_are_type_checked_in_ci_too():
+    assert {"daemon", "sandbox"} <= set(CONFIGURATION["tool"]["mypy"]["files"])
 
 
 def test_missing_imports_are_ignored_only_for_named_libraries():
