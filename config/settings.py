@@ -396,6 +396,21 @@ class EscrowSettings(Section):
                                                 "open the escrow bundle.")
 
 
+def _platform_url(value: str) -> str:
+    """An API address: https anywhere, plain http only to this machine (a stand-in), never with
+    a user name, password, query or fragment."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+    if parts.scheme not in ("https", "http") or not parts.hostname or (
+            parts.scheme == "http" and not loopback):
+        raise ValueError("must be an https:// address (plain http:// only to this machine)")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("must be a plain address, with no user name, query or fragment")
+    return value.rstrip("/")
+
+
 class XSettings(Section):
     """The school's X account (OAuth 1.0a user context)."""
 
@@ -408,6 +423,9 @@ class XSettings(Section):
               "only accounts the school follows (organisations) reply, which stops most abuse at "
               "the source. Remove the line to let everyone reply.")
     timeout_seconds: float = Field(20, gt=0, description="Timeout for each request to X.")
+    api_url: str = Field("https://api.x.com", description="Where X's API is (its OpenAPI "
+                         "specification's server). Change it only for a proxy the school runs, "
+                         "or a stand-in on this machine (plain http only on loopback).")
     consumer_key: SecretStr | None = Field(None, description="API key of the X app (secret).")
     consumer_secret: SecretStr | None = Field(None, description="API key secret (secret).")
     access_token: SecretStr | None = Field(None, description="Access token of the school's "
@@ -424,6 +442,11 @@ class XSettings(Section):
     oauth2_refresh_token: SecretStr | None = Field(None, description="OAuth 2.0 refresh token "
                                                    "(secret; replaced at every refresh).")
 
+    @field_validator("api_url")
+    @classmethod
+    def _plain_address(cls, value: str) -> str:
+        return _platform_url(value)
+
 
 class FacebookSettings(Section):
     """The school's Facebook Page."""
@@ -433,9 +456,17 @@ class FacebookSettings(Section):
     graph_version: str = Field("v25.0", description="Graph API version, e.g. 'v25.0'. Meta "
                                "retires versions about two years after release.")
     timeout_seconds: float = Field(20, gt=0, description="Timeout for each Graph API request.")
+    graph_url: str = Field("https://graph.facebook.com", description="Where the Graph API is. "
+                           "Change it only for a proxy the school runs, or a stand-in on this "
+                           "machine (plain http only on loopback).")
     page_access_token: SecretStr | None = Field(None, description="A Page access token (or a "
                                                 "system user's token) with pages_manage_posts "
                                                 "(secret).")
+
+    @field_validator("graph_url")
+    @classmethod
+    def _plain_address(cls, value: str) -> str:
+        return _platform_url(value)
 
     @field_validator("graph_version")
     @classmethod
@@ -615,9 +646,20 @@ class StewardSettings(BaseSettings):
                                    "own policy, which Steward cites.")
 
     @model_validator(mode="after")
-    def _live_mode_has_credentials(self) -> StewardSettings:
+    def _live_mode_has_its_accounts(self) -> StewardSettings:
+        """Live mode must name the accounts (not secret, so in the file). Its secrets may be in
+        the vault, which is read later: `missing_credentials` checks them then."""
+        if self.mode == "live" and self.facebook.enabled and self.facebook.page_id is None:
+            raise ValueError("live mode needs facebook.page_id, the Page's numeric id (or set "
+                             "facebook.enabled = false)")
+        return self
+
+    def missing_credentials(self) -> list[str]:
+        """The secrets live mode still lacks once the vault's are in (an empty list in sandbox
+        mode, where the sandbox's own stand in), each as the name `steward credentials set`
+        takes."""
         if self.mode != "live":
-            return self
+            return []
         missing = []
         if self.x.enabled and self.x.oauth2_access_token is None:
             missing += [f"x.{name}" for name in ("consumer_key", "consumer_secret",
@@ -626,13 +668,9 @@ class StewardSettings(BaseSettings):
         elif self.x.enabled:
             missing += [f"x.{name}" for name in ("oauth2_client_id", "oauth2_refresh_token")
                         if getattr(self.x, name) is None]
-        if self.facebook.enabled:
-            missing += [f"facebook.{name}" for name in ("page_id", "page_access_token")
-                        if getattr(self.facebook, name) is None]
-        if missing:
-            raise ValueError("live mode needs these settings (secrets go in the credentials "
-                             "directory): " + ", ".join(missing))
-        return self
+        if self.facebook.enabled and self.facebook.page_access_token is None:
+            missing.append("facebook.page_access_token")
+        return missing
 
     def enabled_platforms(self) -> list[str]:
         """The platforms Steward publishes to, in a fixed order."""

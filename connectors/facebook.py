@@ -52,7 +52,7 @@ from connectors.errors import (
     TemporaryFailure,
     Unsupported,
 )
-from connectors.transport import GRAPH_API_HOST, prepare_session
+from connectors.transport import GRAPH_API_HOST, platform_session
 
 PLATFORM = "facebook"
 MAX_IMAGES = 10
@@ -122,11 +122,12 @@ class FacebookPageConnector:
         graph_version: str = "v25.0",
         timeout: float = 20.0,
         sandbox_url: str | None = None,
+        api_url: str | None = None,
     ) -> None:
         self.page_id = page_id
         self.graph = facebook.GraphAPI(access_token=page_access_token, timeout=timeout)
         self.graph.version = graph_version  # after construction: see the module docstring
-        prepare_session(self.graph.session, GRAPH_API_HOST, timeout, sandbox_url)
+        self.graph.session = platform_session(GRAPH_API_HOST, timeout, sandbox_url, api_url)
         self.last_response = _ResponseLog()
         self.graph.session.hooks["response"].append(self._remember_response)
         self._account: Account | None = None

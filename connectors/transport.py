@@ -1,14 +1,17 @@
-"""HTTP plumbing shared by the connectors: timeouts on every request, and redirection to the sandbox.
+"""HTTP plumbing shared by the connectors: timeouts on every request, and where requests go.
 
 Neither tweepy nor facebook-sdk sets a request timeout by default, and tweepy hard-codes its
-host. A requests transport adapter mounted on the SDK's own `requests.Session` fixes both without
-patching any SDK method: it fills in a timeout when the caller gave none and, in sandbox mode,
-rewrites `https://api.twitter.com/...` or `https://graph.facebook.com/...` to the loopback sandbox.
+host (api.twitter.com, while X's API now lives at api.x.com). Each connector gives its SDK a
+`PlatformSession`: a requests session that moves every request for the SDK's own host to the
+address the configuration names (the platform, a school's proxy, or the sandbox on loopback)
+*before* the request is prepared, so an OAuth 1.0a signature covers the address that is really
+called; and an adapter that fills in a timeout when the caller gave none. In sandbox mode every
+other address is refused, so no request can reach a real platform. No SDK method is patched.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
@@ -20,13 +23,28 @@ GRAPH_API_HOST = "https://graph.facebook.com"
 Timeout = float | tuple[float | None, float | None] | None
 
 
-class TimeoutAndRedirectAdapter(HTTPAdapter):
-    """Send with a default timeout; optionally send to `redirect_to` instead of the real host."""
+class PlatformSession(requests.Session):
+    """A session whose requests for `sdk_host` go to `target` instead, rewritten before they
+    are prepared (and so before they are signed)."""
 
-    def __init__(self, timeout: float, redirect_to: str | None = None) -> None:
+    def __init__(self, sdk_host: str, target: str) -> None:
+        super().__init__()
+        self.sdk_host = sdk_host.rstrip("/")
+        self.target = target.rstrip("/")
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        url = request.url if isinstance(request.url, str) else ""
+        if url.startswith(self.sdk_host + "/") or url == self.sdk_host:
+            request.url = self.target + url[len(self.sdk_host):]
+        return super().prepare_request(request)
+
+
+class TimeoutAdapter(HTTPAdapter):
+    """Send with a default timeout when the caller gave none; never retry by itself."""
+
+    def __init__(self, timeout: float) -> None:
         super().__init__(max_retries=0)
         self.timeout = timeout
-        self.redirect_to = redirect_to.rstrip("/") if redirect_to else None
 
     def send(self, request: requests.PreparedRequest, stream: bool = False,
              timeout: Timeout = None, verify: bool | str = True,
@@ -34,15 +52,6 @@ class TimeoutAndRedirectAdapter(HTTPAdapter):
              proxies: dict[str, str] | None = None) -> requests.Response:
         if timeout is None:
             timeout = self.timeout
-        if self.redirect_to is not None:
-            if request.url is None:  # requests prepares every request with one before sending
-                raise ValueError("requests handed the transport a request without a URL")
-            original = urlsplit(request.url)
-            target = urlsplit(self.redirect_to)
-            request.url = urlunsplit(
-                (target.scheme, target.netloc, original.path, original.query, "")
-            )
-            proxies = {}
         return super().send(
             request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
         )
@@ -63,18 +72,21 @@ class RefusingAdapter(BaseAdapter):
         pass
 
 
-def prepare_session(
-    session: requests.Session, host: str, timeout: float, sandbox_url: str | None
-) -> None:
-    """Mount the adapter on `session` for `host`.
-
-    In sandbox mode every request to the real host goes to `sandbox_url`, and requests to any
-    other host are refused, so no request can reach a real platform.
-    """
+def platform_session(sdk_host: str, timeout: float, sandbox_url: str | None,
+                     api_url: str | None = None) -> PlatformSession:
+    """The session an SDK should use: its requests for `sdk_host` go to `sandbox_url` (sandbox
+    mode: every other address is then refused) or to `api_url` (the configured address of the
+    platform; the SDK's own host when not given), each with a timeout."""
+    target = sandbox_url if sandbox_url is not None else (api_url or sdk_host)
+    session = PlatformSession(sdk_host, target)
+    if sandbox_url is not None or target.startswith("http://"):
+        session.trust_env = False  # a sandbox or stand-in on loopback: never through a proxy
     if sandbox_url is not None:
-        session.trust_env = False  # never let HTTPS_PROXY send sandbox traffic elsewhere
         session.mount("https://", RefusingAdapter())
         session.mount("http://", RefusingAdapter())
+        session.mount(target.rstrip("/") + "/", TimeoutAdapter(timeout))
     else:
-        session.mount("https://", TimeoutAndRedirectAdapter(timeout))
-    session.mount(host, TimeoutAndRedirectAdapter(timeout, sandbox_url))
+        session.mount("https://", TimeoutAdapter(timeout))
+        if target.startswith("http://"):
+            session.mount(target.rstrip("/") + "/", TimeoutAdapter(timeout))
+    return session

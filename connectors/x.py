@@ -53,7 +53,7 @@ from connectors.errors import (
     TemporaryFailure,
     Unsupported,
 )
-from connectors.transport import X_API_HOST, prepare_session
+from connectors.transport import X_API_HOST, platform_session
 
 PLATFORM = "x"
 MAX_IMAGES = 4
@@ -188,6 +188,7 @@ class XConnector:
         timeout: float = 20.0,
         reply_settings: str | None = None,
         sandbox_url: str | None = None,
+        api_url: str | None = None,
         plan: str = "basic",
         oauth2_access_token: str | None = None,
         oauth2_refresh_token: str | None = None,
@@ -219,7 +220,7 @@ class XConnector:
             access_token_secret=access_token_secret,
             wait_on_rate_limit=False,
         )
-        prepare_session(self.client.session, X_API_HOST, timeout, sandbox_url)
+        self.client.session = platform_session(X_API_HOST, timeout, sandbox_url, api_url)
         self.reply_settings = reply_settings
         self._account: Account | None = None
 

@@ -28,7 +28,7 @@ from connectors.protocol import Connector, RefreshesTokens
 from daemon.accounts.platforms import SANDBOX_URL_FILE, build_connectors
 from daemon.accounts.reconcile import Reconciler
 from daemon.audit.chain import AuditLog, repair_torn_tail
-from daemon.credentials.vault import with_vault_secrets
+from daemon.credentials.vault import VaultError, missing_credentials_message, with_vault_secrets
 from daemon.moderation.evidence import EvidenceStore
 from daemon.moderation.moderator import Moderator
 from daemon.posts.intake import Intake
@@ -71,6 +71,7 @@ class Service:
     def start(self) -> None:
         """Start everything in order; raise StartupError with a clear message if impossible."""
         self._prepare_state_dir()
+        self._read_credentials()
         REDACTOR.add(self.settings.secret_values())
         audit_path = self.state_dir / "audit.jsonl"
         torn = repair_torn_tail(audit_path)
@@ -107,6 +108,17 @@ class Service:
                           inbox=str(self.intake.inbox))
         systemd.notify("READY=1", f"STATUS={self.status_line()}")
         self._start_watchdog()
+
+    def _read_credentials(self) -> None:
+        """Take the secrets from the vault (a vault that cannot be opened stops the start, with
+        the reason), and refuse to go live without every secret the platforms need."""
+        try:
+            self.settings = with_vault_secrets(self.settings, strict=True)
+        except VaultError as error:
+            raise StartupError(str(error)) from None
+        missing = self.settings.missing_credentials()
+        if missing:
+            raise StartupError(missing_credentials_message(missing))
 
     def refresh_x_token(self) -> None:
         """Refresh X's OAuth 2.0 token (the new pair is in the vault before it is used), then

@@ -47,6 +47,7 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None,
             access_token=_secret(x.access_token, fallback["access_token"]),
             access_token_secret=_secret(x.access_token_secret, fallback["access_token_secret"]),
             timeout=x.timeout_seconds, reply_settings=x.reply_settings, sandbox_url=url,
+            api_url=x.api_url,
             plan=x.plan,
             oauth2_access_token=_secret(x.oauth2_access_token, "") or None,
             oauth2_refresh_token=_secret(x.oauth2_refresh_token, "") or None,
@@ -62,7 +63,7 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None,
                                       DEFAULT_FACEBOOK_CREDENTIALS["page_access_token"]
                                       if sandbox else ""),
             graph_version=facebook.graph_version, timeout=facebook.timeout_seconds,
-            sandbox_url=url)
+            sandbox_url=url, api_url=facebook.graph_url)
     return connectors
 
 

@@ -174,7 +174,20 @@ def config_validate(source: SettingsSource) -> int:
     Example:
       steward config validate --config /etc/steward/steward.toml
     """
-    settings = source.load()
+    from daemon.credentials.vault import (  # noqa: PLC0415
+        VaultError,
+        missing_credentials_message,
+        with_vault_secrets,
+    )
+
+    try:
+        settings = with_vault_secrets(source.load(), strict=True)
+    except VaultError as error:
+        raise UsageProblem(f"{error}; run it as the service does: `sudo steward admin config "
+                           "validate`") from None
+    missing = settings.missing_credentials()
+    if missing:
+        raise UsageProblem(missing_credentials_message(missing))
     print(f"configuration OK ({source.config_file or 'defaults'}): mode {settings.mode}, "
           f"platforms {', '.join(settings.enabled_platforms()) or 'none'}, "
           f"{len(settings.approval.signers)} signer(s)")

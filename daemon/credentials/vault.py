@@ -247,18 +247,27 @@ class Vault:
         return f"the new master key is in {self.key_file}"
 
 
-def with_vault_secrets(settings: StewardSettings) -> StewardSettings:
-    """The settings with every secret the configuration leaves empty taken from the vault."""
+def with_vault_secrets(settings: StewardSettings, strict: bool = False) -> StewardSettings:
+    """The settings with every secret the configuration leaves empty taken from the vault.
+
+    With no vault yet, the settings as they are. A vault that exists but cannot be opened (no
+    master key here, the wrong one) is a VaultError when `strict` (the daemon, which must not
+    run on half its credentials without saying so); otherwise the settings as they are.
+    """
+    path = settings.paths.state_dir / "vault.json"
     try:
+        if not path.exists():
+            return settings
         vault = Vault(settings)
-    except VaultError:
-        return settings
-    if not vault.path.exists():
+        entries = vault.entries()
+    except (VaultError, OSError) as error:
+        if strict:
+            raise VaultError(f"the vault {path} cannot be opened: {error}") from None
         return settings
     from pydantic import SecretStr  # noqa: PLC0415
 
     updates: dict[str, dict] = {}
-    for name, entry in vault.entries().items():
+    for name, entry in entries.items():
         if entry["kind"] != "platform" or "." not in name:
             continue
         section, field = name.split(".", 1)
@@ -268,3 +277,12 @@ def with_vault_secrets(settings: StewardSettings) -> StewardSettings:
         return settings
     return settings.model_copy(update={section: getattr(settings, section).model_copy(
         update=fields) for section, fields in updates.items()})
+
+
+def missing_credentials_message(missing: list[str]) -> str:
+    """What to tell the administrator when live mode lacks secrets: each name, and the command
+    that stores it, run as the service runs."""
+    return ("live mode needs these secrets, which neither the vault nor the configuration "
+            f"holds: {', '.join(missing)}. Store each with `sudo steward admin credentials set "
+            f"NAME` (for example `sudo steward admin credentials set {missing[0]}`; you are "
+            "prompted, nothing is echoed)")
