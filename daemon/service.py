@@ -38,6 +38,7 @@ from daemon.runtime import systemd
 from daemon.runtime.clock import Clock
 from daemon.runtime.logs import REDACTOR
 from daemon.runtime.mail import Mailer
+from daemon.runtime.running import RunningLock, daemon_running
 from daemon.runtime.store import Store
 
 if TYPE_CHECKING:  # the sandbox is imported only in sandbox mode
@@ -65,6 +66,7 @@ class Service:
         self._stopped = False
         self._started = False
         self._watchdog_stop = threading.Event()
+        self._running: RunningLock | None = None
 
     # -- start -------------------------------------------------------------------------------
 
@@ -376,11 +378,18 @@ class Service:
             probe = self.state_dir / ".write-test"
             probe.write_text("ok")
             probe.unlink()
+            self._running = RunningLock(self.state_dir)
+            acquired = self._running.acquire(self.clock.now())
         except OSError as error:
             raise StartupError(
                 f"the state directory {self.state_dir} cannot be written ({error.strerror}); "
                 "set paths.state_dir in the configuration (or STEWARD_PATHS__STATE_DIR) to a "
                 "folder Steward may write") from None
+        if not acquired:
+            other = daemon_running(self.state_dir)
+            who = f" (process {other.pid}, since {other.since})" if other else ""
+            raise StartupError(f"another Steward is already running on {self.state_dir}{who}; "
+                               "two must never share one state directory")
 
     def _start_platforms(self) -> None:
         sandbox_url = None
@@ -565,6 +574,8 @@ class Service:
             self.store.close()
         if self.sandbox is not None:
             self.sandbox.stop()
+        if self._running is not None:
+            self._running.release()  # last: `steward status` now says it has stopped
 
     def wait_until(self, condition, timeout: float, poll: float = 0.1) -> bool:
         """Poll `condition()` until true or `timeout` seconds pass (for demo and tests). The

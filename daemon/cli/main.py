@@ -15,6 +15,8 @@ WINGS = (posts, moderation, accounts, credentials, audit, service)
 
 
 @click.group(cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="school-steward", prog_name="steward",
+                      message="%(prog)s %(version)s")
 def steward() -> None:
     """Runs a school's social media accounts by its policy.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from config.settings import StewardSettings
 from daemon.audit.reading import visible
+from daemon.runtime.running import daemon_running
 from daemon.runtime.store import Store
 
 
@@ -50,6 +51,15 @@ def print_status(settings: StewardSettings) -> int:
     finally:
         store.close()
     print(f"State directory: {state_dir} (mode: {settings.mode})")
+    running = daemon_running(state_dir)
+    if running is None:
+        print("Daemon: cannot tell from here whether it is running (ask `systemctl status "
+              "steward`)")
+    elif running.running:
+        print(f"Daemon: running since {running.since} (process {running.pid})")
+    else:
+        print(f"Daemon: NOT RUNNING (last started {running.since or 'never'}); what follows is "
+              "as it was when it stopped")
     print("Deliveries: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
                             or "none yet"))
     print("\nNext posts:" if upcoming else "\nNext posts: none queued")
@@ -58,7 +68,8 @@ def print_status(settings: StewardSettings) -> int:
                       f"{post.deliveries}]"))
     events = recent_events(state_dir / "audit.jsonl", 2000)
     health = platform_health(events)
-    print("\nPlatforms (last known):" if health else "\nPlatforms: not checked yet")
+    print(("\nPlatforms (as last checked by the daemon):" if running and running.running else
+           "\nPlatforms (when the daemon last ran):") if health else "\nPlatforms: not checked yet")
     for platform, text in sorted(health.items()):
         print(visible(f"  {platform}: {text}"))
     print("\nLast events:")

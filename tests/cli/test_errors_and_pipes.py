@@ -172,3 +172,12 @@ def test_a_reader_gone_before_the_output_is_flushed_is_no_error(tmp_path):
     errors = process.stderr.read()
     assert process.wait(timeout=60) == 0
     assert errors == b""
+
+
+def test_version_says_which_steward_this_is(capsys):
+    from importlib.metadata import version  # noqa: PLC0415
+
+    from daemon.cli.main import main  # noqa: PLC0415
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"steward {version('school-steward')}"

@@ -75,3 +75,25 @@ def test_a_vault_that_cannot_be_opened_stops_the_start_with_the_reason(tmp_path,
     with pytest.raises(StartupError, match="the vault .* cannot be opened"):
         service.start()
     service.stop("refused")
+
+
+def test_status_says_whether_the_daemon_is_running_and_since_when(tmp_path, capsys):
+    from config.settings import SandboxSettings  # noqa: PLC0415
+    from daemon.cli.status import print_status  # noqa: PLC0415
+
+    settings = StewardSettings(paths=PathSettings(state_dir=tmp_path / "state"),
+                               sandbox=SandboxSettings(state_file=tmp_path / "sandbox.json"))
+    service = Service(settings, Clock())
+    service.start()
+    try:
+        print_status(settings)
+        assert "Daemon: running since" in capsys.readouterr().out
+        second = Service(settings, Clock())
+        with pytest.raises(StartupError, match="another Steward is already running"):
+            second.start()
+        second.stop("refused")
+    finally:
+        service.stop("test finished")
+    print_status(settings)
+    shown = capsys.readouterr().out
+    assert "Daemon: NOT RUNNING" in shown and "when the daemon last ran" in shown
