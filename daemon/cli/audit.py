@@ -55,10 +55,7 @@ def auditor_keys(given_keys: tuple[str, ...], settings) -> tuple[list[str], str 
     from daemon.audit.chain import load_signing_key  # noqa: PLC0415
     from daemon.runtime.keys import public_key_text  # noqa: PLC0415
 
-    keys = []
-    for given in given_keys:
-        path = Path(given)
-        keys.append(path.read_text(encoding="ascii").strip() if path.is_file() else given)
+    keys = [given_key(given) for given in given_keys]
     if keys:
         return keys, None
     own = settings.paths.state_dir / "audit-signing.key"
@@ -69,6 +66,43 @@ def auditor_keys(given_keys: tuple[str, ...], settings) -> tuple[list[str], str 
                 "checked against this machine's own key; an auditor should pass the key "
                 "handed over earlier with --key, so a replaced key is noticed")
     return [], None
+
+
+def is_public_key(text: str) -> bool:
+    """Whether `text` is an Ed25519 public key as `steward audit pubkey` prints it (base64 of
+    32 bytes)."""
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+
+    try:
+        return len(base64.b64decode(text, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def given_key(given: str) -> str:
+    """The public key that --key names: the key itself, or a file holding it. UsageProblem
+    when it is neither, saying which: a file that is not there is missing, not a key that
+    signed nothing (before this, a mistyped file name was read as a key and the log called
+    forged)."""
+    if is_public_key(given):
+        return given
+    path = Path(given)
+    if not path.exists():
+        raise UsageProblem(f"--key {given}: there is no such file (give the file that "
+                           "`steward audit pubkey` wrote, or the key itself, 44 characters "
+                           "ending in '=')")
+    try:
+        text = path.read_bytes().decode("ascii").strip()
+    except IsADirectoryError:
+        raise UsageProblem(f"--key {given}: that is a folder, not a key file") from None
+    except UnicodeDecodeError:
+        text = ""
+    if not is_public_key(text):
+        raise UsageProblem(f"--key {given}: the file does not hold a public key (it should "
+                           "hold one line of 44 characters ending in '=', as `steward audit "
+                           "pubkey` prints)")
+    return text
 
 
 def state_record(paths: list[Path]):

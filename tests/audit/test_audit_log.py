@@ -374,6 +374,33 @@ def test_audit_verify_takes_the_key_from_a_file_and_a_state_dir(log_file, public
                  str(key_file)]) == 0
 
 
+def test_audit_verify_says_a_key_file_that_is_not_there_is_missing_not_forged(log_file,
+                                                                             tmp_path, capsys):
+    missing = tmp_path / "usb" / "steward-audit.pub"
+    assert main(["audit", "verify", str(log_file), "--key", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert f"--key {missing}: there is no such file" in captured.err
+    assert "forged" not in captured.out + captured.err
+    assert "VERIFIED" not in captured.out  # nothing was checked against a key never read
+
+
+def test_audit_verify_says_a_key_file_that_holds_no_key_is_not_a_key(log_file, tmp_path,
+                                                                      capsys):
+    for content in (b"not a key\n", b"\xff\xfe\x00binary"):
+        wrong = tmp_path / "steward-audit.pub"
+        wrong.write_bytes(content)
+        assert main(["audit", "verify", str(log_file), "--key", str(wrong)]) == 2
+        assert f"--key {wrong}: the file does not hold a public key" in capsys.readouterr().err
+
+
+def test_audit_report_says_a_key_file_that_is_not_there_is_missing(log_file, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert main(["audit", "report", "--html", str(out), str(log_file), "--key",
+                 "steward-audit.pub"]) == 2
+    assert "--key steward-audit.pub: there is no such file" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_audit_verify_without_a_key_uses_this_machines_and_says_so(log_file, tmp_path, capsys):
     assert main(["audit", "verify", "--state-dir", str(tmp_path)]) == 0
     assert "an auditor should pass the key" in capsys.readouterr().out
