@@ -3,9 +3,14 @@
 What Steward did over a period, from the audit log alone: posts published and refused per
 week, refusals by rule and by the school's policy clause (its title and text from the school's
 clause catalogue), moderation actions per platform, follower and settings changes, handovers and
-incidents, with inline SVG charts and the verification result at the top. No scripts, no
-external files, nothing fetched: it opens the same from a USB stick in ten years. The audit log
-holds no children's names, post text or abusive content, so neither does this.
+incidents (with each one's outcome: open, closed by the DSL, or restored), with inline SVG charts
+and the verification result at the top. No scripts, no external files, nothing fetched: it opens
+the same from a USB stick in ten years. The audit log holds no children's names, post text or
+abusive content, so neither does this.
+
+It is written for governors: rules are named in plain English (RULE_NAMES), and the
+verification banner says in words whether the record can be trusted and, when it cannot, what
+to do next (daemon.audit.plain_verdict); the auditor's sentence, with its hashes, comes below.
 
 The page is the Jinja2 template `templates/report.html.j2` (package data, so that the markup
 reads as markup and a change to the page is a change to one file), rendered with autoescaping
@@ -27,9 +32,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from daemon.audit.plain_verdict import plain_verdict
 from daemon.audit.reading import event_time, summary, visible
 from daemon.audit.verification import ChainReport
-from policies.clauses import DEFAULT_CATALOGUE, ClauseCatalogue
+from policies.clauses import DEFAULT_CATALOGUE, RULE_DEFAULTS, ClauseCatalogue
 
 PUBLISHED_COLOUR = "#1b5e20"  # the screenshot test looks for these exact colours
 REFUSED_COLOUR = "#b71c1c"
@@ -40,6 +46,39 @@ MODERATION_EVENTS = {"reply.hidden": "replies hidden", "reply.deleted": "replies
                      "moderation.restored": "actions undone"}
 FOLLOWER_PREFIXES = ("follower.", "following.", "followers.", "registry.", "reconcile.followers")
 SETTINGS_PREFIXES = ("settings.",)
+
+# The rules a post can be refused by, as a governor would name them. A rule not listed here (one
+# added later) is named by what it checks (policies.clauses.RULE_DEFAULTS), and a rule this
+# Steward does not know (an event of another release) by its id.
+RULE_NAMES = {
+    "submission-format": "Not a post Steward can read",
+    "media-files": "Missing or unusable pictures",
+    "location-metadata": "Location data in pictures",
+    "faces": "Faces in photos",
+    "picture-size": "Pictures too large to check",
+    "photo-consent": "Photo consent",
+    "restricted-list": "Pupils who must never be shown",
+    "hidden-characters": "Hidden characters",
+    "pupil-names": "Pupils' names",
+    "personal-data": "Personal information",
+    "links": "Links",
+    "platform-fit": "Too long, or too many pictures, for a platform",
+    "alt-text": "Pictures without a description",
+    "schedule": "Publishing time",
+    "slt-approval": "SLT approval",
+    "second-reader": "A second colleague's approval",
+    "duplicate": "Already submitted",
+    "internal-error": "Steward could not finish checking",
+}
+_WHAT_RULES_CHECK = {rule.id: rule.what for rule in RULE_DEFAULTS}
+
+
+def rule_name(rule: str) -> str:
+    """A rule as governors read it: `pupil-names` is "Pupils' names"."""
+    if rule in RULE_NAMES:
+        return RULE_NAMES[rule]
+    what = _WHAT_RULES_CHECK.get(rule)
+    return what[0].upper() + what[1:] if what else rule
 
 
 @dataclass
@@ -58,6 +97,7 @@ class Tally:
     settings_changes: list = field(default_factory=list)
     handovers: list = field(default_factory=list)
     incidents: list = field(default_factory=list)
+    outcomes: dict = field(default_factory=dict)  # incident number -> its latest outcome
     problems: Counter = field(default_factory=Counter)
     events: int = 0
 
@@ -69,6 +109,7 @@ def week_of(moment: datetime, zone: ZoneInfo) -> date:
 
 
 def tally(events: Iterable[dict[str, Any]], zone: ZoneInfo) -> Tally:
+    """Count `events` (the school's time zone `zone` decides the weeks)."""
     counts = Tally()
     for entry in events:
         counts.events += 1
@@ -96,6 +137,15 @@ def tally(events: Iterable[dict[str, Any]], zone: ZoneInfo) -> Tally:
             counts.handovers.append(entry)
         elif name == "incident.recorded":
             counts.incidents.append(entry)
+            counts.outcomes[entry.get("incident")] = "open"
+        elif name == "incident.closed":
+            counts.outcomes[entry.get("incident")] = (
+                f"{entry.get('outcome', '')} (closed {_when(entry, zone)} by "
+                f"{entry.get('by', '?')})")
+        if name == "moderation.restored" and entry.get("incident"):
+            undone = entry.get("undone") or []
+            counts.outcomes[entry["incident"]] = "restored: wrongly flagged" + (
+                f" ({', '.join(str(step) for step in undone)})" if undone else "")
         if entry.get("level") == "error":
             counts.problems[name] += 1
     return counts
@@ -208,9 +258,11 @@ body { font-family: "DejaVu Sans", Arial, sans-serif; max-width: 820px; margin: 
        color: #222; line-height: 1.45; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; font-size: 1.25em;
 border-bottom: 1px solid #ccc; }
-.verified, .failed { padding: 0.8em 1em; border-radius: 4px; font-weight: bold; }
+.verified, .warning, .failed { padding: 0.8em 1em; border-radius: 4px; font-weight: bold; }
 .verified { background: #e8f5e9; border: 2px solid #2e7d32; }
+.warning { background: #fff8e1; border: 2px solid #f9a825; }
 .failed { background: #ffebee; border: 2px solid #c62828; }
+.next { background: #ffebee; padding: 0.6em 1em; border-left: 4px solid #c62828; }
 table { border-collapse: collapse; width: 100%; font-size: 0.92em; margin: 0.6em 0; }
 th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } .muted { color: #666; font-size: 0.9em; }
@@ -279,13 +331,17 @@ def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *
         period=f"{period_start or 'the start of the log'} to {period_end or 'now'}",
         written=f"{generated.astimezone(zone):%Y-%m-%d %H:%M}", zone=str(zone),
         anchor=_anchor(verification), figures=figures, weekly=weekly if weeks else None,
-        by_rule=horizontal_bars("Refusals by rule", counts.refusals_by_rule.most_common(),
-                                REFUSED_COLOUR) if counts.refusals_by_rule else None,
+        verdict=plain_verdict(verification),
+        by_rule=horizontal_bars("Refusals by rule", [
+            (rule_name(str(rule)), number) for rule, number in
+            counts.refusals_by_rule.most_common()], REFUSED_COLOUR)
+        if counts.refusals_by_rule else None,
         by_clause=by_clause, moderation=_moderation(counts),
         incidents=[[e.get("incident", ""), _when(e, zone), e.get("platform", ""),
                     e.get("nature", ""), e.get("action_taken", ""),
                     ", ".join(e.get("reported_to") or [])
                     if isinstance(e.get("reported_to"), list) else e.get("reported_to", ""),
+                    counts.outcomes.get(e.get("incident"), "open"),
                     str(e.get("evidence_sha256") or "")[:16]]
                    for e in counts.incidents],
         followers=_event_rows(counts.follower_changes, zone),
