@@ -71,7 +71,16 @@ class Service:
     # -- start -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start everything in order; raise StartupError with a clear message if impossible."""
+        """Start everything in order; raise StartupError with a clear message if impossible
+        (and then hold nothing: the state directory is free for the next attempt)."""
+        try:
+            self._start()
+        except BaseException:
+            if self._running is not None:
+                self._running.release()
+            raise
+
+    def _start(self) -> None:
         self._prepare_state_dir()
         self._read_credentials()
         REDACTOR.add(self.settings.secret_values())

@@ -53,6 +53,7 @@ import structlog
 
 from daemon.runtime.clock import Clock
 from daemon.runtime.logs import REDACTOR
+from daemon.runtime.ownership import refuse_to_write_as_another_user
 
 GENESIS = "0" * 64
 CHECKPOINT_EVENT = "audit.checkpoint"
@@ -232,6 +233,7 @@ class AuditLog:
                  on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
                  on_tampering: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.path = Path(path)
+        refuse_to_write_as_another_user(self.path.parent)
         self.clock = clock or Clock()
         self.checkpoint_every_events = max(1, checkpoint_every_events)
         self.rotate_max_bytes = rotate_max_bytes

@@ -40,6 +40,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 # modules is imported to start a command (an error of a module never imported cannot occur).
 EXPECTED_ERRORS: tuple[tuple[str, str, int], ...] = (
     ("config.loading", "ConfigurationError", EXIT_USAGE),
+    ("daemon.runtime.ownership", "WrongUser", EXIT_REFUSED),
     ("daemon.runtime.keys", "ApprovalKeyError", EXIT_USAGE),
     ("daemon.runtime.store", "StoreError", EXIT_REFUSED),
     ("daemon.runtime.mail", "MailError", EXIT_REFUSED),

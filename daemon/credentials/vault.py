@@ -27,6 +27,7 @@ from pathlib import Path
 from config.settings import SECRET_FIELDS, StewardSettings
 from daemon.credentials.sealing import SealError, b64, new_key, seal, unb64, unseal
 from daemon.runtime.clock import Clock
+from daemon.runtime.ownership import refuse_to_write_as_another_user
 
 CREDENTIAL_NAME = "steward.master-key"
 ASSOCIATED = b"steward-vault-v1"
@@ -181,6 +182,7 @@ class Vault:
                              f"({error.__class__.__name__}); restore it from backup") from None
 
     def _write(self, contents: dict, key: bytes | None = None) -> None:
+        refuse_to_write_as_another_user(self.path.parent)
         key = key or self.key
         identifier = key_id(key)
         envelope = {"version": 1, "key_id": identifier,

@@ -25,6 +25,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from daemon.runtime.ownership import refuse_to_write_as_another_user
+
 
 class ApprovalKeyError(Exception):
     """A key file cannot be used; the message says why and what to do."""
@@ -73,10 +75,11 @@ def load_key(path: Path) -> ApprovalKey:
 
 
 def audit_signing_key(state_dir: Path) -> Ed25519PrivateKey:
-    """Steward's own signing key (receipts now, audit checkpoints later), created on first use
-    in the state directory, readable by Steward only."""
+    """Steward's own signing key (audit checkpoints, escrow bundles, handover receipts),
+    created on first use in the state directory, readable by Steward only."""
     path = Path(state_dir) / "audit-signing.key"
     if not path.exists():
+        refuse_to_write_as_another_user(Path(state_dir))
         key = Ed25519PrivateKey.generate()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:

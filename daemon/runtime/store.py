@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from daemon.runtime.ownership import refuse_to_write_as_another_user
 from daemon.runtime.records import (
     ChecklistItem,
     Delivery,
@@ -303,6 +304,8 @@ class Store:
         self.path = Path(path)
         self.read_only = read_only
         self._lock = threading.RLock()
+        if not read_only:
+            refuse_to_write_as_another_user(self.path.parent)
         self._db = self._connect_read_only() if read_only else self._connect()
 
     @classmethod

@@ -34,3 +34,17 @@ def test_admin_without_root_says_to_use_sudo(capsys):
 def test_admin_with_a_missing_unit_says_to_install_it(capsys, tmp_path):
     assert main(["admin", "--unit", str(tmp_path / "none.service"), "status"]) == 2
     assert "install the unit first" in capsys.readouterr().err
+
+
+def test_root_is_refused_writing_a_state_directory_the_service_owns(tmp_path, capsys):
+    if os.geteuid() != 0:
+        pytest.skip("only root can write another user's folder: run as root")
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, 65534, 65534)  # the service's user
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[paths]\nstate_dir = "{state}"\n')
+    assert main(["audit", "reset-anchor", "--reason", "testing", "--config", str(config)]) == 1
+    error = capsys.readouterr().err
+    assert "runs as root" in error and "sudo steward admin" in error
+    assert list(state.iterdir()) == []  # nothing left behind owned by root
