@@ -423,6 +423,16 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def copy_to(self, path: Path) -> None:
+        """Write a consistent copy of the whole database to `path` (SQLite's online backup:
+        safe while the daemon runs, every transaction either in it or not)."""
+        target = sqlite3.connect(path)
+        try:
+            with self._lock:
+                self._db.backup(target)
+        finally:
+            target.close()
+
     def _has_table(self, name: str) -> bool:
         return bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                                (name,)))

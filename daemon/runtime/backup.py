@@ -1,0 +1,124 @@
+"""Back up the state directory, and restore it onto a new machine.
+
+A backup is one gzipped tar file of everything Steward keeps: the database (copied with SQLite's
+online backup, so it is consistent even while the daemon runs), the audit log and its archive,
+Steward's signing key, the vault, the escrow bundle, evidence, the accepted posts in the queue,
+the roster and the consent register, the school's moderation model. Lines the daemon is still
+writing at the end of the live audit log are left out whole (a restored log ends on a complete
+line). What is not in it, on purpose: the vault's master key. It lives outside the state
+directory (the systemd credential is bound to this machine); on a new machine the vault opens
+only with the same key, so keep a copy of it offline, or set the secrets again from the escrow
+bundle (docs/administrator.md, "Backup and restore").
+
+Restoring refuses a state directory that already holds a database, and every member of the
+archive is checked before anything is written: plain files and folders, with relative names
+inside the state directory only.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from daemon.runtime.store import Store
+
+DATABASE = "steward.sqlite3"
+KEPT = ("audit.jsonl", "audit-archive", "audit-tampered", "audit-signing.key", "vault.json",
+        "escrow.age", "escrow.age.sig", "escrow.manifest.json", "escrow.manifest.json.sig",
+        "evidence", "queue", "roster.csv", "consent.csv", "moderation", "outbox")
+LEFT_OUT = ("daemon.pid", "sandbox.url", "claims", "master.key", "master.key.next")
+
+
+class BackupError(Exception):
+    """A backup cannot be made or restored; the message says why."""
+
+
+def create_backup(state_dir: Path, output: IO[bytes]) -> list[str]:
+    """Write the backup of `state_dir` to `output`; return the names it holds."""
+    state_dir = Path(state_dir)
+    if not (state_dir / DATABASE).is_file():
+        raise BackupError(f"{state_dir} holds no Steward database: nothing to back up")
+    names: list[str] = []
+    with tarfile.open(fileobj=output, mode="w|gz") as archive, \
+            tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / DATABASE
+        store = Store(state_dir / DATABASE)
+        try:
+            store.copy_to(copy)
+        finally:
+            store.close()
+        archive.add(copy, arcname=DATABASE)
+        names.append(DATABASE)
+        for name in KEPT:
+            path = state_dir / name
+            if name == "audit.jsonl" and path.is_file():
+                data = _whole_lines(path)
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime = len(data), 0o640, int(path.stat().st_mtime)
+                archive.addfile(info, io.BytesIO(data))
+                names.append(name)
+            elif path.exists() and not path.is_symlink():
+                archive.add(path, arcname=name, filter=_plain_members_only)
+                names.append(name)
+    return names
+
+
+def _whole_lines(path: Path) -> bytes:
+    """The live audit log up to its last complete line."""
+    data = path.read_bytes()
+    return data[:data.rfind(b"\n") + 1]
+
+
+def _plain_members_only(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    return member if member.isfile() or member.isdir() else None
+
+
+def restore_backup(source: IO[bytes], state_dir: Path) -> list[str]:
+    """Restore a backup into `state_dir`, which must hold no database yet; return the names.
+    Raise BackupError, before writing anything, for a member that is not a plain file or
+    folder inside the state directory."""
+    state_dir = Path(state_dir)
+    if (state_dir / DATABASE).exists():
+        raise BackupError(f"{state_dir} already holds a Steward database: restore into an "
+                          "empty state directory (move this one aside first)")
+    try:
+        with tarfile.open(fileobj=source, mode="r:gz") as archive:
+            members = archive.getmembers()
+            for member in members:
+                _check_member(member)
+            if DATABASE not in {member.name for member in members}:
+                raise BackupError("this is not a Steward backup: it holds no database")
+            state_dir.mkdir(parents=True, exist_ok=True)
+            for member in members:
+                target = state_dir / member.name
+                if member.isdir():
+                    target.mkdir(mode=0o750, parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+                extracted = archive.extractfile(member)
+                if extracted is None:
+                    continue
+                private = member.name in ("audit-signing.key", "vault.json")
+                descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                                     0o600 if private else 0o640)
+                with os.fdopen(descriptor, "wb") as handle:
+                    while chunk := extracted.read(1 << 20):
+                        handle.write(chunk)
+            return [member.name for member in members]
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise BackupError(f"the backup cannot be read: {error}") from None
+
+
+def _check_member(member: tarfile.TarInfo) -> None:
+    name = PurePosixPath(member.name)
+    if name.is_absolute() or ".." in name.parts or not name.parts:
+        raise BackupError(f"the backup holds a name outside the state directory: {member.name!r}")
+    if not (member.isfile() or member.isdir()):
+        raise BackupError(f"the backup holds something that is not a plain file: {member.name!r}")
+    if name.parts[0] not in (DATABASE, *KEPT):
+        raise BackupError(f"the backup holds {member.name!r}, which is not part of Steward's "
+                          "state")

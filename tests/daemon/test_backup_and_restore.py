@@ -1,0 +1,81 @@
+"""A backup of a running Steward restores onto a new machine: the audit log verifies there with
+the key the auditors hold, and the daemon starts on it and carries on with what was queued."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from daemon.audit.verification import verify_chain
+from daemon.cli.main import main
+from daemon.runtime.backup import BackupError, create_backup, restore_backup
+from daemon.runtime.keys import audit_signing_key, public_key_text
+from tests.daemon.harness import StewardUnderTest
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_backup_restores_on_a_new_machine_and_the_log_verifies(tmp_path):
+    school = StewardUnderTest(tmp_path / "old-machine")
+    school.start()
+    try:
+        school.post("sports-day", "Sports day was wonderful!", platforms=["x"])
+        assert school.wait_for_status("sports-day")
+        school.post("later", "A post for next week.", publish_at=school.soon(7 * 86400))
+        assert school.wait_for_status("later", ("scheduled",))
+        auditors_key = public_key_text(audit_signing_key(school.state_dir))
+        backup = io.BytesIO()
+        create_backup(school.state_dir, backup)  # while it runs
+    finally:
+        school.stop()
+
+    new_machine = StewardUnderTest(tmp_path / "new-machine")
+    backup.seek(0)
+    restore_backup(backup, new_machine.state_dir)
+    report = verify_chain([new_machine.state_dir], [auditors_key], open_tail=True,
+                          unsigned_ok=True)
+    assert report.intact, report.problem
+    new_machine.start()
+    try:
+        rows = new_machine.service.store.query("SELECT name, status FROM submissions")
+        assert {(row["name"], row["status"]) for row in rows} == {("sports-day", "done"),
+                                                                   ("later", "scheduled")}
+    finally:
+        new_machine.stop()
+    assert verify_chain([new_machine.state_dir], [auditors_key]).intact
+
+
+def test_restoring_refuses_a_state_directory_in_use_and_a_hostile_archive(tmp_path):
+    school = StewardUnderTest(tmp_path / "school")
+    school.start()
+    school.stop()
+    backup = io.BytesIO()
+    create_backup(school.state_dir, backup)
+    backup.seek(0)
+    with pytest.raises(BackupError, match="already holds a Steward database"):
+        restore_backup(backup, school.state_dir)
+    hostile = io.BytesIO()
+    with tarfile.open(fileobj=hostile, mode="w:gz") as archive:
+        info = tarfile.TarInfo("../../etc/steward/steward.toml")
+        archive.addfile(info, io.BytesIO(b""))
+    hostile.seek(0)
+    with pytest.raises(BackupError, match="outside the state directory"):
+        restore_backup(hostile, tmp_path / "empty")
+    assert not (tmp_path / "empty").exists()
+
+
+def test_the_backup_commands_say_what_they_did(tmp_path, capsys):
+    school = StewardUnderTest(tmp_path / "school")
+    school.start()
+    school.stop()
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[paths]\nstate_dir = "{school.state_dir}"\n')
+    target = tmp_path / "backup.tar.gz"
+    assert main(["backup", "create", str(target), "--config", str(config)]) == 0
+    assert "steward.sqlite3" in capsys.readouterr().err
+    fresh = tmp_path / "fresh.toml"
+    fresh.write_text(f'[paths]\nstate_dir = "{tmp_path / "restored"}"\n')
+    assert main(["backup", "restore", str(target), "--config", str(fresh)]) == 0
+    assert (tmp_path / "restored" / "steward.sqlite3").is_file()
