@@ -326,7 +326,45 @@ def backup_restore(source: SettingsSource, backup_file: str) -> int:
     return EXIT_OK
 
 
+@click.command(cls=StewardCommand)
+@click.argument("log_file", metavar="[FILE]", required=False)
+def logs(log_file: str | None) -> int:
+    """Show Steward's JSON log lines (the journal's) as one readable line each.
+
+    Reads FILE, or standard input: the journal's lines as they are (`journalctl -o cat`).
+    Lines that are not Steward's JSON are shown as they are, escaped.
+
+    \b
+    Example:
+      journalctl -u steward -o cat --since today | steward logs
+    """
+    import json  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    lines = open(log_file, encoding="utf-8", errors="replace") if log_file else sys.stdin
+    with lines:
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                print(visible(line.rstrip("\n")))
+                continue
+            if not isinstance(entry, dict):
+                print(visible(line.rstrip("\n")))
+                continue
+            when = str(entry.pop("timestamp", ""))[:19].replace("T", " ")
+            level = str(entry.pop("level", "info")).upper()
+            event = entry.pop("event", "?")
+            for noise in ("hash", "prev", "audit", "logger"):
+                entry.pop(noise, None)
+            details = "  ".join(f"{key}={value}" for key, value in entry.items())
+            print(visible(f"{when}  {level:<7} {event}  {details}".rstrip()))
+    return EXIT_OK
+
+
 def register(group: click.Group) -> None:
     """Add this wing's commands to `steward`."""
-    for command in (run, demo, sandbox, status, config, admin, backup):
+    for command in (run, demo, sandbox, status, config, admin, backup, logs):
         group.add_command(command)

@@ -181,3 +181,16 @@ def test_version_says_which_steward_this_is(capsys):
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"steward {version('school-steward')}"
+
+
+def test_logs_reads_the_journal_as_one_plain_line_an_event(tmp_path, capsys):
+    from daemon.cli.main import main  # noqa: PLC0415
+
+    journal = tmp_path / "journal.txt"
+    journal.write_text('{"event": "post.published", "level": "info", "timestamp": '
+                       '"2026-12-03T09:00:01Z", "platform": "x", "name": "a\\u001b[2Jb"}\n'
+                       "not json\n", encoding="utf-8")
+    assert main(["logs", str(journal)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "2026-12-03 09:00:01  INFO    post.published  platform=x  name=a\\x1b[2Jb"
+    assert shown[1] == "not json"
