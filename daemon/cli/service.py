@@ -260,7 +260,12 @@ def admin(unit_file: str | None, command: tuple[str, ...]) -> int:
 
 @click.group(cls=StewardGroup)
 def backup() -> None:
-    """Back up the state directory, or restore a backup onto a new machine."""
+    """Back up the state directory, or restore a backup onto a new machine.
+
+    \b
+    Example:
+      sudo -u steward steward backup create /var/backups/steward/2026-12-03.tar.gz
+    """
 
 
 @backup.command("create", cls=StewardCommand)
@@ -274,6 +279,7 @@ def backup_create(source: SettingsSource, output: str) -> int:
 
     \b
     Example:
+      sudo -u steward steward backup create /var/backups/steward/2026-12-03.tar.gz
       sudo steward admin backup create - > /root/steward-2026-12-03.tar.gz
     """
     import sys  # noqa: PLC0415
@@ -306,6 +312,7 @@ def backup_restore(source: SettingsSource, backup_file: str) -> int:
 
     \b
     Example:
+      sudo -u steward steward backup restore /var/backups/steward/2026-12-03.tar.gz
       sudo steward admin backup restore - < /root/steward-2026-12-03.tar.gz
     """
     import sys  # noqa: PLC0415
