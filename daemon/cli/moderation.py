@@ -1,5 +1,5 @@
-"""Commands for replies and comments on the school's posts: `moderate classify|decide|restore|
-train`, and the eSafety incident log, `incidents export`."""
+"""Commands for replies and comments on the school's posts: `moderate classify|queue|decide|
+restore|train`, and the eSafety incident log, `incidents export|show|close`."""
 
 from __future__ import annotations
 
@@ -89,6 +89,39 @@ def moderate_classify(jsonl: bool, school_model: bool, source: SettingsSource) -
         if len(batch) >= 500:
             flush()
     flush()
+    return EXIT_OK
+
+
+@moderate.command("queue")
+@click.option("--show-text", is_flag=True, help="show each reply's text too (escaped: control "
+              "and invisible characters spelled out); without it, only its layers and score")
+@settings_options
+def moderate_queue(show_text: bool, source: SettingsSource) -> int:
+    """List the replies waiting for a moderator's decision.
+
+    Each line: its reference, platform, when it came, its author, the verdict and score and
+    the classifier's layers. The words themselves only with --show-text.
+
+    \b
+    Example:
+      steward moderate queue --show-text
+    """
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.moderation.casework import queue_lines, waiting_for_review  # noqa: PLC0415
+    from daemon.runtime.store import Store  # noqa: PLC0415
+
+    settings = source.load()
+    database = settings.paths.state_dir / "steward.sqlite3"
+    replies = []
+    if database.exists():
+        store = Store.open_read_only(database)  # reading only: the DSL needs no write access
+        try:
+            replies = waiting_for_review(store)
+        finally:
+            store.close()
+    for line in queue_lines(replies, ZoneInfo(settings.school.time_zone), show_text):
+        print(line)
     return EXIT_OK
 
 
@@ -242,6 +275,103 @@ def incidents_export(output_format: str, csv_flag: bool, source: SettingsSource)
             incident.nature, incident.action_taken, incident.reported_to, incident.outcome,
             incident.evidence_path, incident.evidence_sha256)])
     return EXIT_OK
+
+
+@incidents.command("show")
+@click.argument("number", metavar="ID")
+@settings_options
+def incidents_show(number: str, source: SettingsSource) -> int:
+    """Show one incident: the message, its author, the evidence and the actions taken.
+
+    The evidence file is read and checked against the SHA-256 recorded when it was saved;
+    exit 1 if it is missing or was changed. Texts are shown escaped.
+
+    \b
+    Example:
+      steward incidents show INC-2026-0001
+    """
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.moderation.casework import UnknownIncident, incident_file  # noqa: PLC0415
+    from daemon.moderation.casework import incident_lines as lines_of  # noqa: PLC0415
+
+    settings = source.load()
+    store = read_only_store(settings, number)
+    try:
+        case = incident_file(store, number)
+    except UnknownIncident as error:
+        raise UsageProblem(str(error)) from None
+    finally:
+        store.close()
+    for line in lines_of(case, ZoneInfo(settings.school.time_zone)):
+        print(line)
+    if not case.evidence.intact:
+        raise Refused(f"{case.incident.number}: the evidence cannot be trusted as shown: "
+                      f"{case.evidence.problem}")
+    return EXIT_OK
+
+
+@incidents.command("close")
+@click.argument("number", metavar="ID")
+@click.option("--outcome", required=True, metavar="TEXT", help="what was done and how it "
+              "ended, in a line (no names of children, no quotes of the abuse: it goes into "
+              "the audit log and the governors' report)")
+@click.option("--amend", is_flag=True, help="replace the outcome of an incident closed before")
+@settings_options
+def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSource) -> int:
+    """Close an incident, recording its outcome.
+
+    The incident log's Outcome column then reads "closed WHEN by WHO: TEXT", and the audit
+    log records who closed it, when, and the outcome.
+
+    \b
+    Example:
+      steward incidents close INC-2026-0001 --outcome "parent spoken to; account reported to X"
+    """
+    import getpass  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    from daemon.moderation.casework import (  # noqa: PLC0415
+        AlreadyClosed,
+        OutcomeRefused,
+        UnknownIncident,
+        UnusableOutcome,
+        close_incident,
+    )
+    from daemon.runtime.clock import Clock  # noqa: PLC0415
+    from daemon.runtime.store import Store  # noqa: PLC0415
+
+    settings = source.load()
+    database = settings.paths.state_dir / "steward.sqlite3"
+    if not database.exists():
+        raise UsageProblem(f"there is no incident {number} (no incident log in "
+                           f"{settings.paths.state_dir})")
+    by = os.environ.get("SUDO_USER") or getpass.getuser()  # the person, under sudo -u steward
+    store = Store(database)
+    audit = open_audit_log(settings)
+    try:
+        closed = close_incident(store, audit, settings, number, outcome, by, Clock().now(),
+                                amend=amend)
+    except (UnknownIncident, UnusableOutcome) as error:
+        raise UsageProblem(str(error)) from None
+    except (AlreadyClosed, OutcomeRefused) as error:
+        raise Refused(str(error)) from None
+    finally:
+        audit.close()
+        store.close()
+    print(f"{number.strip().upper()}: {closed}")
+    return EXIT_OK
+
+
+def read_only_store(settings, number: str):
+    """The state directory's database, opened for reading; UsageProblem if there is none."""
+    from daemon.runtime.store import Store  # noqa: PLC0415
+
+    database = settings.paths.state_dir / "steward.sqlite3"
+    if not database.exists():
+        raise UsageProblem(f"there is no incident {number} (no incident log in "
+                           f"{settings.paths.state_dir})")
+    return Store.open_read_only(database)
 
 
 def register(group: click.Group) -> None:

@@ -833,6 +833,19 @@ class Store:
                 db.execute("UPDATE replies SET decision = ? WHERE id = ?", (decision, reply))
             return row[0] if row else None
 
+    def reply(self, reply: int) -> StoredReply | None:
+        """Reply number `reply` (R12 is 12), or None."""
+        rows = self.query("SELECT * FROM replies WHERE id = ?", (reply,))
+        return self._reply(rows[0]) if rows else None
+
+    def replies_awaiting_review(self) -> list[StoredReply]:
+        """Replies on every platform that wait for a moderator's decision (sent for review,
+        held by the hourly cap, or classified in a dry run) and have none queued yet,
+        oldest first (`steward moderate queue`)."""
+        rows = self.query("SELECT * FROM replies WHERE status IN ('review', 'dry-run') AND "
+                          "(decision IS NULL OR decision = 'cap') ORDER BY received_at, id")
+        return [self._reply(row) for row in rows]
+
     def labelled_replies(self) -> list[tuple[str, str]]:
         """(text, label) of each reply a moderator labelled whose text was kept (for training
         the school's own model)."""
@@ -858,15 +871,40 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE incidents SET outcome = ? WHERE number = ?", (outcome, number))
 
+    def close_incident(self, number: str, outcome: str, *, closed_prefix: str,
+                       replace_closed: bool) -> str | None:
+        """Set incident `number`'s outcome to `outcome`, in one transaction, unless its outcome
+        already starts with `closed_prefix` (it was closed before) and not `replace_closed`.
+        Return its outcome before (None: no such incident); it was changed exactly when that
+        does not start with `closed_prefix`, or `replace_closed`."""
+        with self.transaction() as db:
+            row = db.execute("SELECT outcome FROM incidents WHERE number = ?",
+                             (number,)).fetchone()
+            if row is None:
+                return None
+            if replace_closed or not str(row[0]).startswith(closed_prefix):
+                db.execute("UPDATE incidents SET outcome = ? WHERE number = ?",
+                           (outcome, number))
+            return str(row[0])
+
+    def incident(self, number: str) -> StoredIncident | None:
+        """Incident `number` (INC-2026-0001), or None."""
+        rows = self.query("SELECT * FROM incidents WHERE number = ?", (number,))
+        return self._incident(rows[0]) if rows else None
+
     def incidents(self) -> list[StoredIncident]:
         """The incident log, oldest first."""
         rows = self.query("SELECT * FROM incidents ORDER BY occurred_at")
-        return [StoredIncident(
+        return [self._incident(row) for row in rows]
+
+    @staticmethod
+    def _incident(row: sqlite3.Row) -> StoredIncident:
+        return StoredIncident(
             number=row["number"], occurred_at=parse_timestamp(row["occurred_at"]),
             platform=row["platform"], nature=row["nature"], action_taken=row["action_taken"],
             reported_to=row["reported_to"], outcome=row["outcome"],
             evidence_sha256=row["evidence_sha256"], evidence_path=row["evidence_path"],
-            reply=row["reply"]) for row in rows]
+            reply=row["reply"])
 
     @staticmethod
     def _reply(row: sqlite3.Row) -> StoredReply:

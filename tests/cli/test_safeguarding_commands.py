@@ -1,0 +1,242 @@
+"""The designated safeguarding lead's commands: `moderate queue` lists what waits for review
+without the abusive words (unless asked, and then escaped), `incidents show` gives one
+incident's message, evidence (checked against its recorded SHA-256) and actions, and
+`incidents close` records the outcome in the incident log and, with who and when, in the
+audit log, refusing an outcome that would put a child's name or the abuse there."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.domain import Reply
+from daemon.audit.chain import AuditLog
+from daemon.cli.main import main
+from daemon.moderation.evidence import EvidenceStore
+from daemon.runtime.clock import FixedClock
+from daemon.runtime.store import Store, StoredIncident
+from policies.moderation import Verdict
+
+ROSTER = Path(__file__).resolve().parent.parent / "samples" / "roster.csv"
+ABUSE = "I will find you after school and hurt you"
+INSULT = "what a bunch of muppets"
+FORGED = "ok\n2026-11-23 09:00  R99  x  @someone  allow 0.00"  # a newline forging a line
+HANDLE = "Angry\x1b[2JAccount\u202e"
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def reply(reply_id: str, text: str, handle: str = "AnAngryAccount") -> Reply:
+    return Reply(platform="x", reply_id=reply_id, author_id="3100000000000000001",
+                 author_handle=handle, text=text, in_reply_to="1900000000000000001",
+                 created_at=datetime(2026, 11, 23, 8, 58, tzinfo=UTC),
+                 url=f"https://x.com/i/web/status/{reply_id}", raw={"id": reply_id})
+
+
+@pytest.fixture
+def state(tmp_path) -> Path:
+    """A state directory as moderation leaves it: one reply acted on (incident
+    INC-2026-0001, with its evidence), two waiting for review, one allowed."""
+    state = tmp_path / "state"
+    state.mkdir()
+    store = Store(state / "steward.sqlite3")
+    evidence = EvidenceStore(state / "evidence")
+    acted = reply("2000000000000000001", ABUSE)
+    verdict = Verdict("act", 0.97, ("threat-or-violence",))
+    path, digest = evidence.save(acted, verdict, NOW)
+    number = store.add_reply(platform="x", reply_id=acted.reply_id, author_id=acted.author_id,
+                             author_handle=acted.author_handle, in_reply_to=acted.in_reply_to,
+                             url=acted.url, verdict="act", score=0.97,
+                             reasons=["threat-or-violence"], status="acted", text=ABUSE,
+                             now=NOW)
+    assert number is not None
+    store.add_incident(StoredIncident(
+        number="INC-2026-0001", occurred_at=NOW, platform="x", nature="threat-or-violence",
+        action_taken="reply hidden; author muted; not blocked: blocking by API needs X's "
+                     "Enterprise plan", reported_to="head teacher, e-safety lead",
+        outcome="open", evidence_sha256=digest, evidence_path=str(path), reply=number))
+    for reply_id, text, handle, status in (
+            ("2000000000000000002", INSULT, "Grumbler", "review"),
+            ("2000000000000000003", FORGED, HANDLE, "review"),
+            ("2000000000000000004", "Lovely assembly!", "AParent", "allowed")):
+        store.add_reply(platform="x", reply_id=reply_id, author_id="3100000000000000002",
+                        author_handle=handle, in_reply_to="1900000000000000001",
+                        url=f"https://x.com/i/web/status/{reply_id}",
+                        verdict="review" if status == "review" else "allow", score=0.55,
+                        reasons=["insult"] if status == "review" else [], status=status,
+                        text=text if status == "review" else None, now=NOW)
+    store.close()
+    audit = AuditLog(state / "audit.jsonl", FixedClock(NOW))
+    audit.record("incident.recorded", clause="loughton.incident-log", incident="INC-2026-0001",
+                 platform="x", reply=f"R{number}", nature="threat-or-violence",
+                 action_taken="reply hidden; author muted", reported_to="head teacher",
+                 channel="smtp", evidence_sha256=digest)
+    audit.close()
+    return state
+
+
+def run(capsys, *arguments) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(arguments))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# -- moderate queue ----------------------------------------------------------------------------
+
+def test_the_queue_lists_what_waits_for_review_without_the_words(state, capsys):
+    code, out, _ = run(capsys, "moderate", "queue", "--state-dir", str(state))
+    assert code == 0
+    assert out.startswith("2 replies wait for a moderator's decision, oldest first:")
+    [first] = [line for line in out.splitlines() if line.startswith("R2 ")]
+    assert "x " in first and "2026-11-23 09:00" in first and "Grumbler" in first
+    assert "review 0.55 (insult); sent for review" in first
+    assert INSULT not in out and "muppets" not in out and ABUSE not in out
+    assert "R1 " not in out and "R4 " not in out  # acted on; allowed
+    assert "--show-text" in out
+
+
+def test_the_queue_shows_the_texts_only_when_asked_and_then_escaped(state, capsys):
+    code, out, _ = run(capsys, "moderate", "queue", "--show-text", "--state-dir", str(state))
+    assert code == 0
+    assert f"> {INSULT}" in out
+    assert "        > ok\n        > 2026-11-23 09:00  R99" in out  # each line of it quoted
+    assert not [line for line in out.splitlines() if line.startswith("2026-11-23")]
+    assert "Angry\\x1b[2JAccount\\u202e" in out
+    assert "\x1b" not in out and "\u202e" not in out
+
+
+def test_the_queue_of_a_fresh_install_is_empty(tmp_path, capsys):
+    code, out, _ = run(capsys, "moderate", "queue", "--state-dir", str(tmp_path))
+    assert (code, out) == (0, "Nothing waits for review.\n")
+
+
+def test_a_reply_held_by_the_hourly_cap_says_so(state, capsys):
+    store = Store(state / "steward.sqlite3")
+    store.update_reply(2, "review", NOW, decision="cap")
+    store.close()
+    _, out, _ = run(capsys, "moderate", "queue", "--state-dir", str(state))
+    assert "held: the hourly cap was reached" in out
+
+
+# -- incidents show ----------------------------------------------------------------------------
+
+def test_an_incident_shows_its_message_author_evidence_and_actions(state, capsys):
+    code, out, _ = run(capsys, "incidents", "show", "inc-2026-0001", "--state-dir", str(state))
+    assert code == 0
+    assert out.startswith("Incident INC-2026-0001\n")
+    assert "  outcome:      open" in out
+    assert f"  > {ABUSE}" in out
+    assert "author:       AnAngryAccount (id 3100000000000000001)" in out
+    assert "link:         https://x.com/i/web/status/2000000000000000001" in out
+    assert "posted:       2026-11-23 08:58:00" in out  # the school's time: GMT in November
+    assert "collected:    2026-11-23 09:00:00" in out
+    assert "verdict:      act 0.97 (threat-or-violence)" in out
+    assert "the same as recorded when it was saved" in out
+    assert "{" not in out  # the evidence is plain lines, not its JSON
+    for action in ("  - reply hidden", "  - author muted", "  - not blocked: blocking by API "
+                   "needs X's Enterprise plan"):
+        assert action in out
+
+
+def test_an_altered_evidence_file_is_shown_as_not_checking_out_and_exits_1(state, capsys):
+    [path] = (state / "evidence").rglob("*.json")
+    record = json.loads(path.read_text())
+    record["text"] = "nothing to see here"
+    path.write_text(json.dumps(record))
+    code, out, err = run(capsys, "incidents", "show", "INC-2026-0001", "--state-dir", str(state))
+    assert code == 1
+    assert "NOT CHECKED OUT: the file's SHA-256 is" in out
+    assert "it was changed after Steward saved it" in out
+    assert "steward incidents: INC-2026-0001: the evidence cannot be trusted" in err
+
+
+def test_a_missing_evidence_file_falls_back_to_the_database_and_exits_1(state, capsys):
+    shutil.rmtree(state / "evidence")
+    code, out, err = run(capsys, "incidents", "show", "INC-2026-0001", "--state-dir", str(state))
+    assert code == 1
+    assert "as Steward's database holds it" in out and f"> {ABUSE}" in out
+    assert "the evidence file is not there" in out and "Traceback" not in err
+
+
+def test_an_unknown_incident_is_a_usage_error(state, capsys):
+    code, _, err = run(capsys, "incidents", "show", "INC-1999-0001", "--state-dir", str(state))
+    assert code == 2
+    assert "there is no incident INC-1999-0001 (`steward incidents export` lists them)" in err
+
+
+# -- incidents close ---------------------------------------------------------------------------
+
+def test_closing_an_incident_records_its_outcome_with_who_and_when(state, capsys, monkeypatch):
+    monkeypatch.setenv("SUDO_USER", "dsl-jones")
+    code, out, _ = run(capsys, "incidents", "close", "INC-2026-0001", "--outcome",
+                       "Parent spoken to;   account reported to X", "--state-dir", str(state))
+    assert code == 0
+    assert "closed " in out and "by dsl-jones: Parent spoken to; account reported to X" in out
+    _, exported, _ = run(capsys, "incidents", "export", "--state-dir", str(state))
+    [row] = list(csv.DictReader(io.StringIO(exported)))
+    assert row["Outcome"].startswith("closed ")
+    assert row["Outcome"].endswith(" by dsl-jones: Parent spoken to; account reported to X")
+    events = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
+    [closed] = [event for event in events if event["event"] == "incident.closed"]
+    assert closed["incident"] == "INC-2026-0001" and closed["by"] == "dsl-jones"
+    assert closed["outcome"] == "Parent spoken to; account reported to X"
+    assert closed["clause"] == "loughton.incident-log" and closed["amended"] is False
+    report = state / "report.html"
+    run(capsys, "audit", "report", "--html", str(report), "--state-dir", str(state))
+    assert "Parent spoken to; account reported to X (closed " in report.read_text()
+    assert " by dsl-jones)</td>" in report.read_text()
+
+
+def test_a_closed_incident_is_closed_again_only_with_amend(state, capsys):
+    assert main(["incidents", "close", "INC-2026-0001", "--outcome", "first",
+                 "--state-dir", str(state)]) == 0
+    code, _, err = run(capsys, "incidents", "close", "INC-2026-0001", "--outcome", "second",
+                       "--state-dir", str(state))
+    assert code == 1 and "is already closed" in err and "--amend" in err
+    assert main(["incidents", "close", "INC-2026-0001", "--outcome", "second", "--amend",
+                 "--state-dir", str(state)]) == 0
+    store = Store.open_read_only(state / "steward.sqlite3")
+    assert store.incident("INC-2026-0001").outcome.endswith(": second")
+    store.close()
+
+
+def test_an_outcome_naming_a_pupil_is_refused_and_nothing_is_recorded(state, capsys):
+    shutil.copy(ROSTER, state / "roster.csv")
+    pupil = next(csv.DictReader(ROSTER.open()))
+    named = f"{pupil['First Name']} {pupil['Surname']}'s parents were told"  # Jane Smith
+    code, _, err = run(capsys, "incidents", "close", "INC-2026-0001", "--outcome", named,
+                       "--state-dir", str(state))
+    assert code == 1
+    assert "the outcome was not recorded: it names a pupil (full name, at word 1)" in err
+    assert pupil["Surname"] not in err
+    assert pupil["Surname"] not in (state / "audit.jsonl").read_text()
+    store = Store.open_read_only(state / "steward.sqlite3")
+    assert store.incident("INC-2026-0001").outcome == "open"
+    store.close()
+
+
+def test_an_outcome_quoting_the_abuse_is_refused(state, capsys):
+    code, _, err = run(capsys, "incidents", "close", "INC-2026-0001", "--outcome",
+                       f"he wrote {ABUSE}", "--state-dir", str(state))
+    assert code == 1 and "reads as abusive or threatening" in err
+    assert "hurt you" not in (state / "audit.jsonl").read_text()
+
+
+@pytest.mark.parametrize("outcome, problem", [("   ", "--outcome is empty"),
+                                              ("x" * 501, "--outcome is 501 characters")])
+def test_an_empty_or_overlong_outcome_is_a_usage_error(state, capsys, outcome, problem):
+    code, _, err = run(capsys, "incidents", "close", "INC-2026-0001", "--outcome", outcome,
+                       "--state-dir", str(state))
+    assert code == 2 and problem in err
+
+
+def test_closing_an_unknown_incident_is_a_usage_error(state, capsys):
+    code, _, err = run(capsys, "incidents", "close", "INC-2026-0099", "--outcome", "done",
+                       "--state-dir", str(state))
+    assert code == 2 and "there is no incident INC-2026-0099" in err
