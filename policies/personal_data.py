@@ -26,6 +26,13 @@ BIRTH = re.compile(
     + r"(?:\s+\d{4})?|" + MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?)", re.IGNORECASE)
 AGE = re.compile(r"\b(?:aged?\s+\d{1,2}|\d{1,2}[\s-]?(?:years?|yrs?)[\s-]?old|turn(?:s|ed)\s+\d{1,2})"
                  r"\b|\(\d{1,2}\)", re.IGNORECASE)
+# "Jane, 10," or "... went to Jane, 10.": a word, a comma, a number of one or two digits, then
+# the end of the clause (a comma, full stop, "and"...). A score ("Jane, 10 out of 10"), a time
+# ("10.30") or a year group ("Year 10, Year 11") does not end the clause there, or has no comma
+# before its number. The word must be a pupil's first name (checked against the roster).
+NAME_COMMA_AGE = re.compile(r"([^\W\d_][\w'\u2019-]*),[ \t]+(\d{1,2})"
+                            r"(?=[ \t]*(?:[,;:)!?]|\.(?!\d)|$)|[ \t]+(?:and|&)[ \t])",
+                            re.MULTILINE)
 
 
 def _digits(text: str) -> str:
@@ -46,6 +53,9 @@ def _allowed(value: str, context: PolicyContext) -> bool:
 def _named_age(text: str, context: PolicyContext) -> bool:
     if context.roster is None:
         return False
+    for match in NAME_COMMA_AGE.finditer(text):
+        if any(word in context.roster.first_names for word in words(match.group(1))):
+            return True
     for match in AGE.finditer(text):
         nearby = words(text[max(0, match.start() - 40):match.end() + 40])
         if any(word in context.roster.first_names for word in nearby):

@@ -41,8 +41,14 @@ RULES: tuple[Rule[Submission], ...] = (
 
 def evaluate(submission: Submission, context: PolicyContext) -> list[Finding]:
     """Return every finding: the parser's problems first, then each rule's, in order, each
-    citing the school's clause (`context.clauses`)."""
+    citing the school's clause (`context.clauses`).
+
+    A post whose settings could not be read at all gets only the parser's problems: every
+    rule would otherwise report what follows from the one mistake (no date, no platforms, no
+    approval of the text...), a cascade that hides the one thing to fix."""
     findings = list(submission.problems)
+    if findings and not submission.parsed:
+        return [finding.cited_in(context.clauses) for finding in findings]
     for rule in RULES:
         findings.extend(rule.check(submission, context))
     return [finding.cited_in(context.clauses) for finding in findings]

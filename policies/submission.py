@@ -32,17 +32,22 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from policies.displayed_text import unsafe_character, visible
 from policies.findings import Finding
 
 POST_FILE = "post.md"
 APPROVALS_FILE = "approvals.txt"
 APPROVALS_MARKER = b"+++ approvals\n"  # a line of its own, after the signed text
 FRONT_MATTER_KEYS = ("publish_at", "platforms", "images", "text", "pictured")
+# A request about an earlier post instead of a post (`steward cancel`, `steward unpublish`):
+# signed like a post, with one of these and nothing else in its front matter.
+REQUEST_KEYS = ("cancel", "unpublish")
+MAX_REQUEST_TARGET = 120
 IMAGE_KEYS = ("file", "alt")
 RULE = "submission-format"
 CLAUSE = "steward.format"
@@ -105,6 +110,8 @@ class Submission:
     media: dict[str, MediaFile] = field(default_factory=dict, repr=False)
     ignored: tuple[str, ...] = ()  # files in the folder that post.md does not list: not read
     problems: tuple[Finding, ...] = ()
+    parsed: bool = False  # its front matter was read: the rules have something to judge
+    request: tuple[str, str] | None = None  # ("cancel" or "unpublish", the post's id or name)
 
     def text_for(self, platform: str) -> str:
         """The text to publish on `platform`: its own text if given, else the body."""
@@ -209,11 +216,13 @@ def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submis
     try:
         front = tomllib.loads(content[4:end + 1])
     except tomllib.TOMLDecodeError as error:
-        problems.append(_problem(f"the front matter is not valid TOML ({error})",
-                                 "Fix the settings between the '+++' lines; text values need "
-                                 "quotes, e.g. publish_at = \"2026-11-23 09:00\"."))
+        problems.append(_settings_problem(content[4:end + 1], error))
         return replace(base, **fields), problems
     fields["text"] = content[end + 5:].strip()
+    fields["parsed"] = True
+    if any(key in REQUEST_KEYS for key in front):
+        _read_request(front, fields, problems)
+        return replace(base, **fields), problems
     for key in front:
         if key not in FRONT_MATTER_KEYS:
             close = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1)
@@ -232,12 +241,75 @@ def _parse_post(base: Submission, signed: bytes, time_zone: str) -> tuple[Submis
     return replace(base, **fields), problems
 
 
+# Where tomllib says it stopped reading: "(at line 2, column 15)".
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)")
+PUBLISH_AT_EXAMPLE = 'publish_at = "2026-11-23T09:00"'
+
+
+def _settings_problem(front: str, error: tomllib.TOMLDecodeError) -> Finding:
+    """One plain message for front matter that is not TOML: which line, what it says, and how
+    to write it (an unquoted time is the usual mistake), rather than the parser's words."""
+    position = _TOML_POSITION.search(str(error))
+    lines = front.split("\n")
+    number = int(position.group(1)) if position else 0
+    line = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+    key, _, value = (part.strip() for part in line.partition("="))
+    shown = visible(line if len(line) <= 80 else line[:77] + "...")
+    file_line = number + 1  # the front matter starts after the first '+++' line
+    if key == "publish_at" and value and value[0] not in "\"'":
+        return _problem(f"publish_at on line {file_line} is written without quotes ({shown}), "
+                        "so Steward cannot read it as a date and time",
+                        f"Write the date and time in quotes, as {PUBLISH_AT_EXAMPLE} (school "
+                        "time), or with an offset, e.g. "
+                        'publish_at = "2026-11-23T09:00+00:00".')
+    if line:
+        return _problem(f"line {file_line} of the settings cannot be read: {shown}",
+                        "Text needs quotes (alt = \"...\"), lists square brackets with quoted "
+                        'names (pictured = ["First Surname"]), and each setting a line of its '
+                        f"own, e.g. {PUBLISH_AT_EXAMPLE}.")
+    reason = _TOML_POSITION.sub("", str(error))
+    return _problem(f"the settings between the '+++' lines cannot be read ({reason})",
+                    "Check that every text is in quotes and every list is closed, e.g. "
+                    f"{PUBLISH_AT_EXAMPLE}.")
+
+
+def _read_request(front: FrontMatter, fields: Fields, problems: list[Finding]) -> None:
+    """A request about an earlier post: `cancel = "ID"` or `unpublish = "ID"`, alone (the
+    text after the front matter, if any, is the reason, kept in the audit log's words)."""
+    asked = [key for key in REQUEST_KEYS if key in front]
+    others = sorted(set(front) - set(REQUEST_KEYS))
+    if len(asked) > 1 or others:
+        problems.append(_problem(
+            "a request to cancel or unpublish a post must say only which post "
+            f"(it also has: {', '.join(asked[1:] + others)})",
+            'Write only cancel = "ID" or unpublish = "ID" between the \'+++\' lines; '
+            "`steward cancel ID` and `steward unpublish ID` write it for you."))
+        return
+    target = front[asked[0]]
+    if not isinstance(target, str) or not target.strip() or len(target) > MAX_REQUEST_TARGET \
+            or unsafe_character(target) is not None:
+        problems.append(_problem(
+            f"{asked[0]} must give the post's id or name, in quotes",
+            f'Write e.g. {asked[0]} = "20261123-0900-0123456789ab" (the id is in the notice '
+            "Steward left in the rejected folder, or in the receipt in the archive)."))
+        return
+    fields["request"] = (asked[0], target.strip())
+
+
 def _read_publish_at(front: FrontMatter, time_zone: str, fields: Fields, problems: list[Finding]) -> None:
     if "publish_at" not in front:
         return
     value = front["publish_at"]
     fields["publish_at_written"] = str(value)
     if isinstance(value, str):
+        try:
+            date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:  # datetime.fromisoformat would read a date alone as midnight
+            problems.append(_problem(f"publish_at '{value}' has a date but no time",
+                                     "Add the time, e.g. 2026-11-23T09:00."))
+            return
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
@@ -249,9 +321,13 @@ def _read_publish_at(front: FrontMatter, time_zone: str, fields: Fields, problem
         problems.append(_problem(f"publish_at '{value}' has a date but no time",
                                  "Add the time, e.g. 2026-11-23T09:00."))
         return
+    if isinstance(value, time):
+        problems.append(_problem(f"publish_at {value} has a time but no date",
+                                 f"Write the date and the time, in quotes: {PUBLISH_AT_EXAMPLE}."))
+        return
     if not isinstance(value, datetime):
         problems.append(_problem("publish_at is not a date and time",
-                                 "Write it as 2026-11-23T09:00."))
+                                 f"Write it as {PUBLISH_AT_EXAMPLE}."))
         return
     if value.tzinfo is None:
         zone = ZoneInfo(time_zone)

@@ -153,7 +153,7 @@ def check(post: str, as_json: bool, source: SettingsSource) -> int:
     if as_json:
         print(json.dumps({
             "accepted": result.accepted, "platforms": list(result.platforms),
-            "notes": list(result.notes),
+            "notes": list(result.notes), "warnings": list(result.warnings),
             "approved_by": list(result.signers),
             "findings": [{"rule": f.rule, "clause": f.clause_id, "problem": f.problem,
                           "fix": f.fix} for f in result.findings]}, indent=2))
@@ -164,6 +164,8 @@ def check(post: str, as_json: bool, source: SettingsSource) -> int:
         for finding in result.findings:
             print(finding.explain())
     if not as_json:
+        for warning in result.warnings:
+            print(f"Warning: {warning}")
         for note_text in result.notes:
             print(f"Note: {note_text}")
     return EXIT_OK if result.accepted else EXIT_REFUSED

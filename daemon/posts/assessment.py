@@ -37,6 +37,9 @@ class Assessment:
     platforms: tuple[str, ...]
     notes: tuple[str, ...] = ()
     context: PolicyContext | None = None
+    # Shown by `check` and `submit` and audited by the intake, but no reason to refuse: a file
+    # in the folder that post.md does not list (it is not read, so it cannot be published).
+    warnings: tuple[str, ...] = ()
     images: tuple[CleanedImage, ...] = ()  # the cleaned pictures, as they will be published
 
     @property
@@ -111,10 +114,12 @@ def assess_submission(submission: Submission, settings: StewardSettings,
                              max_pixels=int(settings.faces.max_megapixels * 1_000_000))
     if blur:  # the blurred copies must show no face at all
         context = replace(context, faces="refuse")
+    warnings: list[str] = []
     if submission.ignored:
-        notes.append(f"{len(submission.ignored)} file(s) in the folder are not listed in "
-                     "post.md and were ignored (not read, not kept): "
-                     + ", ".join(visible(name) for name in submission.ignored))
+        warnings.append(f"{len(submission.ignored)} file(s) in the folder are not listed in "
+                        "post.md, so they will NOT be published (not read, not kept): "
+                        + ", ".join(visible(name) for name in submission.ignored)
+                        + ". To publish one, add it to images in post.md and sign again.")
     findings = evaluate(prepared.submission, context) + roster_problem
     if not findings and len(prepared.images) != len(submission.images):
         findings.append(Finding(
@@ -124,7 +129,7 @@ def assess_submission(submission: Submission, settings: StewardSettings,
     findings = [finding.cited_in(context.clauses) for finding in findings]
     return Assessment(submission, findings, evidence.valid_signers,
                       target_platforms(submission, context), tuple(notes), context,
-                      prepared.images)
+                      images=prepared.images, warnings=tuple(warnings))
 
 
 def _face_detector(notes: list[str]) -> FaceCounter | None:
