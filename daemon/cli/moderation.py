@@ -4,8 +4,11 @@ restore|train`, and the eSafety incident log, `incidents export|show|close`."""
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +21,10 @@ from daemon.cli.common import (
     open_audit_log,
     settings_options,
 )
+
+if TYPE_CHECKING:
+    from config.settings import StewardSettings
+    from daemon.runtime.store import Store
 
 
 @click.group(cls=StewardGroup)
@@ -109,13 +116,11 @@ def moderate_queue(show_text: bool, source: SettingsSource) -> int:
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
     from daemon.moderation.casework import queue_lines, waiting_for_review  # noqa: PLC0415
-    from daemon.runtime.store import Store  # noqa: PLC0415
 
     settings = source.load()
-    database = settings.paths.state_dir / "steward.sqlite3"
     replies = []
-    if database.exists():
-        store = Store.open_read_only(database)  # reading only: the DSL needs no write access
+    store = store_for_reading(settings, "the moderation queue")
+    if store is not None:
         try:
             replies = waiting_for_review(store)
         finally:
@@ -252,18 +257,16 @@ def incidents_export(output_format: str, csv_flag: bool, source: SettingsSource)
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
     from daemon.audit.reading import spreadsheet_cell  # noqa: PLC0415
-    from daemon.runtime.store import Store  # noqa: PLC0415
 
     settings = source.load()
-    database = settings.paths.state_dir / "steward.sqlite3"
     zone = ZoneInfo(settings.school.time_zone)
     writer = csv.writer(sys.stdout)
     writer.writerow(["Incident", "Date", "Time", "Platform", "Nature of incident",
                      "Action taken", "Reported to", "Outcome", "Evidence file",
                      "Evidence SHA-256"])
-    if not database.exists():
+    store = store_for_reading(settings, "the incident log")
+    if store is None:
         return EXIT_OK
-    store = Store.open_read_only(database)  # the export writes nothing, and needs no write access
     try:
         incidents = store.incidents()
     finally:
@@ -294,9 +297,13 @@ def incidents_show(number: str, source: SettingsSource) -> int:
 
     from daemon.moderation.casework import UnknownIncident, incident_file  # noqa: PLC0415
     from daemon.moderation.casework import incident_lines as lines_of  # noqa: PLC0415
+    from policies.displayed_text import visible  # noqa: PLC0415
 
     settings = source.load()
-    store = read_only_store(settings, number)
+    store = store_for_reading(settings, "the incident log")
+    if store is None:
+        raise UsageProblem(f"there is no incident {visible(number)} (no incident log in "
+                           f"{settings.paths.state_dir})")
     try:
         case = incident_file(store, number)
     except UnknownIncident as error:
@@ -306,8 +313,8 @@ def incidents_show(number: str, source: SettingsSource) -> int:
     for line in lines_of(case, ZoneInfo(settings.school.time_zone)):
         print(line)
     if not case.evidence.intact:
-        raise Refused(f"{case.incident.number}: the evidence cannot be trusted as shown: "
-                      f"{case.evidence.problem}")
+        raise Refused(f"{case.incident.number}: the evidence cannot be trusted as shown "
+                      "(NOT CHECKED OUT above says why)")
     return EXIT_OK
 
 
@@ -322,31 +329,59 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
     """Close an incident, recording its outcome.
 
     The incident log's Outcome column then reads "closed WHEN by WHO: TEXT", and the audit
-    log records who closed it, when, and the outcome.
+    log records who closed it, when, and the outcome. It writes the state, so on a server it
+    runs as the service (`sudo steward admin ...`; WHO is then the person behind sudo); run
+    as someone who may only read the state, it says exactly what to type.
 
     \b
     Example:
       steward incidents close INC-2026-0001 --outcome "parent spoken to; account reported to X"
+      sudo steward admin incidents close INC-2026-0001 --outcome "parent spoken to"
     """
     import getpass  # noqa: PLC0415
-    import os  # noqa: PLC0415
 
     from daemon.moderation.casework import (  # noqa: PLC0415
         AlreadyClosed,
         OutcomeRefused,
+        RosterUnreadable,
         UnknownIncident,
         UnusableOutcome,
         close_incident,
+        usable_outcome,
     )
+    from daemon.runtime.access import current_user, may_write  # noqa: PLC0415
     from daemon.runtime.clock import Clock  # noqa: PLC0415
+    from daemon.runtime.ownership import WrongUser, refuse_to_write_as_another_user  # noqa: PLC0415
     from daemon.runtime.store import Store  # noqa: PLC0415
+    from policies.displayed_text import visible  # noqa: PLC0415
 
+    try:
+        usable_outcome(outcome)  # before anything else: a mistake here is the first to fix
+    except UnusableOutcome as error:
+        raise UsageProblem(str(error)) from None
     settings = source.load()
-    database = settings.paths.state_dir / "steward.sqlite3"
-    if not database.exists():
-        raise UsageProblem(f"there is no incident {number} (no incident log in "
-                           f"{settings.paths.state_dir})")
-    by = os.environ.get("SUDO_USER") or getpass.getuser()  # the person, under sudo -u steward
+    state = settings.paths.state_dir
+    database = state / "steward.sqlite3"
+    store = store_for_reading(settings, "the incident log")  # is there one, may it be read?
+    if store is None:
+        raise UsageProblem(f"there is no incident {visible(number)} (no incident log in "
+                           f"{state})")
+    store.close()
+    as_the_service = run_as_the_service(number, outcome, amend, source)
+    try:
+        refuse_to_write_as_another_user(state)
+    except WrongUser:
+        raise Refused(f"{state} belongs to the service, and this runs as root: closing an "
+                      "incident writes there, so run it as the service runs. Type:\n  "
+                      + as_the_service) from None
+    if not may_write(state, database, state / "audit.jsonl"):
+        user = current_user()
+        raise Refused(f"{user} may read Steward's state but not change it, and closing an "
+                      "incident writes the incident log and the audit log: it runs as the "
+                      f"service does. Type:\n  {as_the_service}\n(the audit log records "
+                      f"{user} as who closed it; if sudo refuses, the administrator gives the "
+                      "DSL that one command: docs/safeguarding.md, \"Who may run what\")")
+    by = os.environ.get("SUDO_USER") or getpass.getuser()  # the person, under sudo
     store = Store(database)
     audit = open_audit_log(settings)
     try:
@@ -356,6 +391,8 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
         raise UsageProblem(str(error)) from None
     except (AlreadyClosed, OutcomeRefused) as error:
         raise Refused(str(error)) from None
+    except RosterUnreadable as error:
+        raise Refused(f"{error} Type:\n  {as_the_service}") from None
     finally:
         audit.close()
         store.close()
@@ -363,15 +400,40 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
     return EXIT_OK
 
 
-def read_only_store(settings, number: str):
-    """The state directory's database, opened for reading; UsageProblem if there is none."""
-    from daemon.runtime.store import Store  # noqa: PLC0415
+def store_for_reading(settings: StewardSettings, what: str) -> Store | None:
+    """The state directory's database opened for reading only, so that the DSL and the
+    auditor (group `steward`: read, not write) can use it; None if there is none yet.
+    Refused, naming the file, the user and the fix, if this user may not read it."""
+    from daemon.runtime.access import cannot_read  # noqa: PLC0415
+    from daemon.runtime.store import Store, StoreError  # noqa: PLC0415
 
     database = settings.paths.state_dir / "steward.sqlite3"
-    if not database.exists():
-        raise UsageProblem(f"there is no incident {number} (no incident log in "
-                           f"{settings.paths.state_dir})")
-    return Store.open_read_only(database)
+    try:
+        if not database.exists():
+            return None
+    except PermissionError:
+        raise Refused(cannot_read(database, what)) from None
+    try:
+        return Store.open_read_only(database)
+    except (PermissionError, StoreError):
+        unreadable = [path for path in (database, Path(f"{database}-wal"),
+                                        Path(f"{database}-shm"))
+                      if path.exists() and not os.access(path, os.R_OK)]
+        if unreadable:
+            raise Refused(cannot_read(unreadable[0], what)) from None
+        raise
+
+
+def run_as_the_service(number: str, outcome: str, amend: bool, source: SettingsSource) -> str:
+    """The `incidents close` command as typed to run as the service (`sudo steward admin`)."""
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    words = ["sudo", "steward", "admin", "incidents", "close", number.strip().upper(),
+             "--outcome", " ".join(outcome.split())]
+    words += ["--amend"] if amend else []
+    words += ["--config", source.config_file] if source.config_file else []
+    words += ["--state-dir", source.state_dir] if source.state_dir else []
+    return " ".join(shlex.quote(visible(word)) for word in words)
 
 
 def register(group: click.Group) -> None:

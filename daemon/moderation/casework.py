@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from config.settings import StewardSettings
 from daemon.audit.chain import AuditLog
+from daemon.runtime.access import cannot_read
 from daemon.runtime.records import StoredIncident, StoredReply
 from daemon.runtime.store import Store
 from policies.displayed_text import visible
@@ -52,6 +54,10 @@ class AlreadyClosed(CaseworkError):
 
 class OutcomeRefused(CaseworkError):
     """The outcome would put a child's name or abusive words into the audit log."""
+
+
+class RosterUnreadable(CaseworkError):
+    """This user cannot read the pupil roster, so the outcome cannot be checked for names."""
 
 
 # -- the review queue --------------------------------------------------------------------------
@@ -128,6 +134,9 @@ def read_evidence(path: str | None, recorded_sha256: str | None) -> Evidence:
     except FileNotFoundError:
         evidence.problem = ("the evidence file is not there: it was moved or deleted (the "
                             "evidence store is append-only; look in the backups)")
+        return evidence
+    except PermissionError:
+        evidence.problem = cannot_read(Path(path), "the evidence file")
         return evidence
     except OSError as error:
         evidence.problem = f"the evidence file cannot be read ({error.strerror})"
@@ -227,20 +236,40 @@ def incident_lines(case: IncidentFile, zone: ZoneInfo) -> list[str]:
 
 # -- closing an incident -----------------------------------------------------------------------
 
+def usable_outcome(outcome: str) -> str:
+    """`outcome` as one line of the incident log; UnusableOutcome if empty or overlong."""
+    text = " ".join(outcome.split())  # one line in the incident log's spreadsheet
+    if not text:
+        raise UnusableOutcome("--outcome is empty: say what was done, e.g. --outcome \"parent "
+                            "spoken to; account reported to X\"")
+    if len(text) > MAX_OUTCOME:
+        raise UnusableOutcome(f"--outcome is {len(text)} characters; keep it under "
+                            f"{MAX_OUTCOME} (the case notes belong in the school's own "
+                            "safeguarding records, not the incident log)")
+    return text
+
+
 def outcome_problems(outcome: str, settings: StewardSettings) -> list[str]:
     """Why `outcome` must not go into the audit log: a pupil on the roster named in it, or
-    words the moderation classifier would act on; and a note when the roster could not be
-    read to check (the caller says so, and goes on)."""
+    words the moderation classifier would act on. Without a roster (none configured), names
+    are not checked, as in posts; a roster that cannot be read or used is not passed over:
+    RosterUnreadable or OutcomeRefused."""
     from daemon.moderation.rules import moderation_rules  # noqa: PLC0415
-    from daemon.posts.rosters import load_roster  # noqa: PLC0415
+    from daemon.posts.rosters import load_roster, roster_path  # noqa: PLC0415
     from policies.moderation import classify_many  # noqa: PLC0415
     from policies.roster import RosterError, find_pupil_names  # noqa: PLC0415
 
     problems = []
     try:
         roster = load_roster(settings)
-    except RosterError:
-        roster = None
+    except RosterError as error:
+        path = roster_path(settings)
+        if not os.access(path, os.R_OK):
+            raise RosterUnreadable(
+                cannot_read(path, "the pupil roster") + ". The outcome is checked against it "
+                "for pupils' names before it is recorded, so nothing was recorded.") from None
+        raise OutcomeRefused(f"the outcome was not recorded: it cannot be checked for pupils' "
+                             f"names, because {error}; fix the roster first") from None
     if roster is not None and len(roster):
         for match in find_pupil_names(outcome, roster, window=settings.pupils.words_between,
                                       allow_initials=settings.pupils.allow_first_name_and_initial,
@@ -260,14 +289,7 @@ def close_incident(store: Store, audit: AuditLog, settings: StewardSettings, num
     becomes "closed <when> by <who>: <outcome>" and `incident.closed` is recorded. Return
     what the log now says. UnknownIncident, UnusableOutcome (empty or overlong), AlreadyClosed
     (unless `amend`), or OutcomeRefused (a name or abuse in it)."""
-    text = " ".join(outcome.split())  # one line in the incident log's spreadsheet
-    if not text:
-        raise UnusableOutcome("--outcome is empty: say what was done, e.g. --outcome \"parent "
-                            "spoken to; account reported to X\"")
-    if len(text) > MAX_OUTCOME:
-        raise UnusableOutcome(f"--outcome is {len(text)} characters; keep it under "
-                            f"{MAX_OUTCOME} (the case notes belong in the school's own "
-                            "safeguarding records, not the incident log)")
+    text = usable_outcome(outcome)
     problems = outcome_problems(text, settings)
     if problems:
         raise OutcomeRefused(

@@ -124,8 +124,11 @@ def run_as_service(unit: ServiceUnit, command: list[str], *, extra_environment:
         os.chown(state, account.pw_uid, group.gr_gid)
     credentials = _decrypt_credentials(unit, account.pw_uid, group.gr_gid)
     try:
+        # SUDO_USER (set by sudo, not by the caller) names the person behind the command, for
+        # the audit log: `sudo steward admin incidents close ...` is closed by the DSL.
         environment = {key: value for key, value in os.environ.items()
-                       if key in ("PATH", "LANG", "LC_ALL", "TERM", "TZ", "STEWARD_FIXTURES")}
+                       if key in ("PATH", "LANG", "LC_ALL", "TERM", "TZ", "STEWARD_FIXTURES",
+                                  "SUDO_USER")}
         environment.update(unit.environment)
         environment.update(HOME=account.pw_dir, USER=unit.user, LOGNAME=unit.user)
         if credentials is not None:

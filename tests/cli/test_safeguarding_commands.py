@@ -7,9 +7,14 @@ audit log, refusing an outcome that would put a child's name or the abuse there.
 from __future__ import annotations
 
 import csv
+import grp
 import io
 import json
+import os
+import pwd
 import shutil
+import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +26,9 @@ from daemon.cli.main import main
 from daemon.moderation.evidence import EvidenceStore
 from daemon.runtime.clock import FixedClock
 from daemon.runtime.store import Store, StoredIncident
+from daemon.runtime.unit import ServiceUnit, run_as_service
 from policies.moderation import Verdict
+from tests.store.reader import as_a_reader_who_cannot_write
 
 ROSTER = Path(__file__).resolve().parent.parent / "samples" / "roster.csv"
 ABUSE = "I will find you after school and hurt you"
@@ -40,9 +47,13 @@ def reply(reply_id: str, text: str, handle: str = "AnAngryAccount") -> Reply:
 
 @pytest.fixture
 def state(tmp_path) -> Path:
+    return make_state(tmp_path)
+
+
+def make_state(root: Path) -> Path:
     """A state directory as moderation leaves it: one reply acted on (incident
     INC-2026-0001, with its evidence), two waiting for review, one allowed."""
-    state = tmp_path / "state"
+    state = root / "state"
     state.mkdir()
     store = Store(state / "steward.sqlite3")
     evidence = EvidenceStore(state / "evidence")
@@ -240,3 +251,159 @@ def test_closing_an_unknown_incident_is_a_usage_error(state, capsys):
     code, _, err = run(capsys, "incidents", "close", "INC-2026-0099", "--outcome", "done",
                        "--state-dir", str(state))
     assert code == 2 and "there is no incident INC-2026-0099" in err
+
+
+# -- as the DSL runs them: their own user, who may read the state but not write it --------------
+
+@pytest.fixture
+def shared_state(tmp_path, capsys):
+    """The state directory where everyone may read it (as the group `steward` may read the
+    service's), for a reader who cannot write it. Each command runs once first as its
+    owner, so that what it imports is imported before the reader becomes another user (where
+    Python's own library is in root's home, as in the test container, nobody may read it)."""
+    warm = make_state(tmp_path)
+    for command in (["moderate", "queue", "--show-text"], ["incidents", "show", "INC-2026-0001"],
+                    ["incidents", "close", "INC-2026-0001", "--outcome", "done"],
+                    ["incidents", "export"]):
+        run(capsys, *command, "--state-dir", str(warm))
+    shared = Path(tempfile.mkdtemp(prefix="steward-dsl-"))
+    shared.chmod(0o755)
+    state = make_state(shared)
+    for path in [state, *state.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    yield state
+    shutil.rmtree(shared)
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_the_dsl_reads_the_queue_and_an_incident_without_write_access(shared_state, capsys):
+    commands = [["moderate", "queue", "--show-text", "--state-dir", str(shared_state)],
+                ["incidents", "show", "INC-2026-0001", "--state-dir", str(shared_state)],
+                ["incidents", "export", "--state-dir", str(shared_state)]]
+    expected = [run(capsys, *command)[:2] for command in commands]
+    before = contents(shared_state)
+    for command, (code, out) in zip(commands, expected, strict=True):
+        assert code == 0
+        assert as_a_reader_who_cannot_write(shared_state, lambda c=command: main(c)) == \
+            (0, out)
+    assert contents(shared_state) == before
+
+
+def test_the_dsl_reads_the_queue_while_steward_runs(shared_state):
+    running = Store(shared_state / "steward.sqlite3")  # holds the write-ahead log, as the daemon
+    try:
+        running.add_reply(platform="x", reply_id="2000000000000000005", author_id="31",
+                          author_handle="LateComer", in_reply_to="1900000000000000001",
+                          url="https://x.com/i/web/status/2000000000000000005",
+                          verdict="review", score=0.6, reasons=["insult"], status="review",
+                          text="not yet checkpointed", now=NOW)
+        for path in shared_state.glob("steward.sqlite3-*"):
+            path.chmod(0o644)
+        code, printed = as_a_reader_who_cannot_write(shared_state, lambda: main(
+            ["moderate", "queue", "--state-dir", str(shared_state)]))
+    finally:
+        running.close()
+    assert code == 0 and "LateComer" in printed and "3 replies wait" in printed
+
+
+def test_closing_without_write_access_says_exactly_what_to_type_and_records_nothing(
+        shared_state):
+    before = contents(shared_state)
+    code, printed = as_a_reader_who_cannot_write(shared_state, lambda: main(
+        ["incidents", "close", "inc-2026-0001", "--outcome", "parent spoken to",
+         "--state-dir", str(shared_state)]))
+    assert code == 1
+    assert "may read Steward's state but not change it" in printed
+    assert (f"Type:\n  sudo steward admin incidents close INC-2026-0001 --outcome "
+            f"'parent spoken to' --state-dir {shared_state}\n") in printed
+    assert "Traceback" not in printed
+    assert contents(shared_state) == before
+
+
+def test_a_closing_outcome_that_cannot_be_used_is_said_before_asking_for_sudo(shared_state):
+    code, printed = as_a_reader_who_cannot_write(shared_state, lambda: main(
+        ["incidents", "close", "INC-2026-0001", "--outcome", " ",
+         "--state-dir", str(shared_state)]))
+    assert code == 2 and "--outcome is empty" in printed and "sudo" not in printed
+
+
+def a_group_nobody_is_not_in() -> grp.struct_group:
+    """A group of this machine that may read the state, as `steward` may on a server (the
+    test does not create groups)."""
+    for group in grp.getgrall():
+        if group.gr_gid not in (0, 65534) and "nobody" not in group.gr_mem:
+            return group
+    pytest.skip("no group to stand for steward")
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                                reason="becoming another user needs root (and setpriv)")
+
+
+@needs_root
+def test_a_dsl_who_may_not_read_the_state_is_told_which_file_who_and_the_fix(shared_state):
+    group = a_group_nobody_is_not_in().gr_name
+    shared_state.chmod(0o750)
+    shutil.chown(shared_state, "root", group)
+    code, printed = as_a_reader_who_cannot_write(shared_state, lambda: main(
+        ["moderate", "queue", "--state-dir", str(shared_state)]))
+    assert code == 1
+    assert printed == (
+        f"steward moderate: nobody cannot read the moderation queue, {shared_state}/"
+        f"steward.sqlite3: the folder {shared_state} is closed to it (root:{group}, mode "
+        f"0750). Ask the administrator to add nobody to the group {group}, which may read "
+        f"it: `sudo usermod -aG {group} nobody`, then log out and in again (docs/"
+        "safeguarding.md, \"Who may run what\")\n")
+
+
+@needs_root
+def test_a_state_file_the_group_may_not_read_is_named_with_the_commands_that_fix_it(
+        shared_state):
+    (shared_state / "steward.sqlite3").chmod(0o600)
+    code, printed = as_a_reader_who_cannot_write(shared_state, lambda: main(
+        ["incidents", "export", "--state-dir", str(shared_state)]))
+    assert code == 1
+    assert printed.endswith(
+        f"nobody cannot read the incident log, {shared_state}/steward.sqlite3 (root:root, mode "
+        "0600). It is not readable by the group steward, as Steward's state should be: ask the "
+        f"administrator to run `sudo chgrp steward {shared_state}/steward.sqlite3 && sudo chmod "
+        f"g+r {shared_state}/steward.sqlite3` (docs/safeguarding.md, \"Who may run what\")\n")
+
+
+@needs_root
+def test_evidence_the_dsl_may_not_read_is_named_with_the_fix(shared_state):
+    [path] = (shared_state / "evidence").rglob("*.json")
+    path.chmod(0o600)
+    code, printed = as_a_reader_who_cannot_write(shared_state, lambda: main(
+        ["incidents", "show", "INC-2026-0001", "--state-dir", str(shared_state)]))
+    assert code == 1
+    assert f"NOT CHECKED OUT: nobody cannot read the evidence file, {path} (root:root, " \
+        "mode 0600). It is not readable by the group steward" in printed
+    assert f"`sudo chgrp steward {path} && sudo chmod g+r {path}`" in printed
+    assert f"> {ABUSE}" in printed  # still shown, from the database
+
+
+@needs_root
+def test_closing_as_the_service_under_sudo_records_the_dsl_as_who_closed_it(shared_state):
+    nobody = pwd.getpwuid(65534)
+    for path in [shared_state, *shared_state.rglob("*")]:
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    unit = ServiceUnit(path=Path("steward.service"), user=nobody.pw_name,
+                       group=grp.getgrgid(nobody.pw_gid).gr_name, umask=0o027)
+    os.environ["SUDO_USER"] = "dsl-jones"  # what sudo sets; the unit's environment keeps it
+    try:
+        code = run_as_service(unit, [sys.executable, "-m", "daemon.cli", "incidents", "close",
+                                     "INC-2026-0001", "--outcome", "parent spoken to",
+                                     "--state-dir", str(shared_state)])
+    finally:
+        del os.environ["SUDO_USER"]
+    assert code == 0
+    events = [json.loads(line)
+              for line in (shared_state / "audit.jsonl").read_text().splitlines()]
+    assert [(e["by"], e["outcome"]) for e in events if e["event"] == "incident.closed"] == \
+        [("dsl-jones", "parent spoken to")]
+    assert {path.stat().st_uid for path in shared_state.iterdir()} == {nobody.pw_uid}
