@@ -327,7 +327,8 @@ class _Walker:
         if not self.keys:
             return self.fail(path, number, "no public key was given (--key), so the signed "
                              "checkpoints cannot be checked; ask the administrator for "
-                             "`steward audit pubkey`")
+                             "`steward audit pubkey` (installed as "
+                             "/etc/steward/audit-signing.pub on a server)")
         public = self.keys.get(fingerprint) if isinstance(fingerprint, str) else None
         if public is None:
             return self.fail(path, number, f"the checkpoint is signed by key {fingerprint}, "

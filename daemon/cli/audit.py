@@ -3,6 +3,7 @@ export|report|retire|reset-anchor`."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,17 +50,30 @@ def audit_pubkey(source: SettingsSource) -> int:
     return EXIT_OK
 
 
-def auditor_keys(given_keys: tuple[str, ...], settings) -> tuple[list[str], str | None]:
+INSTALLED_PUBLIC_KEY = "audit-signing.pub"  # beside the configuration: root's, not the service's
+
+
+def auditor_keys(given_keys: tuple[str, ...], settings,
+                 source: SettingsSource | None = None) -> tuple[list[str], str | None]:
     """The public keys to check signatures with: those given with --key (base64, or a file
-    holding it), else this machine's own key, with a note saying so."""
+    holding it); else the one the administrator installed beside the configuration at install
+    time (`/etc/steward/audit-signing.pub`, root's, so the service cannot replace it); else this
+    machine's own key, with a note saying why that proves less."""
+    from config.loading import DEFAULT_CONFIG_FILE  # noqa: PLC0415
     from daemon.audit.chain import load_signing_key  # noqa: PLC0415
     from daemon.runtime.keys import public_key_text  # noqa: PLC0415
 
     keys = [given_key(given) for given in given_keys]
     if keys:
         return keys, None
+    configuration = Path(source.config_file) if source and source.config_file \
+        else DEFAULT_CONFIG_FILE
+    installed = configuration.parent / INSTALLED_PUBLIC_KEY
+    if installed.is_file() and os.access(installed, os.R_OK):
+        return [given_key(str(installed))], (
+            f"checked against {installed}, the key installed when Steward was set up")
     own = settings.paths.state_dir / "audit-signing.key"
-    if own.exists():
+    if own.exists() and os.access(own, os.R_OK):
         key = load_signing_key(settings.paths.state_dir)
         if key is not None:
             return [public_key_text(key)], (
@@ -155,14 +169,27 @@ def audit_verify(files: tuple[str, ...], given_keys: tuple[str, ...], open_tail:
 
     settings = source.load()
     paths = existing_paths(files, settings)
-    keys, note_text = auditor_keys(given_keys, settings)
+    keys, note_text = auditor_keys(given_keys, settings, source)
     record = state_record(paths)
-    report = verify_chain(paths, keys, open_tail=open_tail, anchor=record.anchor,
+    live = not files and not open_tail and _daemon_is_writing(settings.paths.state_dir)
+    report = verify_chain(paths, keys, open_tail=open_tail or live, anchor=record.anchor,
                           earlier_activity=record.activity)
     if note_text:
         report.notes.append(note_text)
+    if live:
+        report.notes.append("Steward is running and still writing this log, so its last events "
+                            "may not be sealed by a checkpoint yet: they were checked as with "
+                            "--open-tail")
     print(report.describe())
     return EXIT_OK if report.intact else EXIT_REFUSED
+
+
+def _daemon_is_writing(state_dir: Path) -> bool:
+    """Whether the daemon holds the state directory's lock: then the live log's tail is open."""
+    from daemon.runtime.running import daemon_running  # noqa: PLC0415
+
+    running = daemon_running(state_dir)
+    return bool(running is not None and running.running)
 
 
 def reading_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -286,7 +313,7 @@ def audit_report(files: tuple[str, ...], since: str | None, until: str | None, o
     from daemon.runtime.clock import Clock  # noqa: PLC0415
 
     settings, zone, ordered, selection = audit_selection(source, files, since, until)
-    keys, note_text = auditor_keys(given_keys, settings)
+    keys, note_text = auditor_keys(given_keys, settings, source)
     record = state_record([Path(name) for name in files] or [settings.paths.state_dir])
     verification = verify_chain(ordered, keys, open_tail=open_tail,
                                 anchor=record.anchor, earlier_activity=record.activity)

@@ -142,15 +142,25 @@ def sandbox_serve(port: int, state: str | None, scenario: str | None) -> int:
 def status(source: SettingsSource) -> int:
     """Queue, next posts, platform health and the last events.
 
-    Read from the state directory: works whether or not the daemon is running.
+    Read from the state directory: works whether or not the daemon is running. An SLT member
+    who may not read the state sees whether the daemon runs and the answers to their posts.
 
     \b
     Example:
       steward status --config /etc/steward/steward.toml
     """
-    from daemon.cli.status import print_status  # noqa: PLC0415
+    from daemon.cli.status import print_slt_status, print_status, state_closed  # noqa: PLC0415
 
-    return print_status(source.load())
+    loaded = source.load_for_slt()
+    if loaded.view is not None:
+        return print_slt_status(loaded.settings, loaded.view)
+    if state_closed(loaded.settings):
+        from daemon.runtime.slt_view import default_view_path, view_path  # noqa: PLC0415
+
+        for view in (view_path(loaded.settings), default_view_path()):
+            if view.is_file():
+                return print_slt_status(loaded.settings, view)
+    return print_status(loaded.settings)
 
 
 @click.group(cls=StewardGroup)
@@ -284,16 +294,29 @@ def backup_create(source: SettingsSource, output: str) -> int:
     """
     import sys  # noqa: PLC0415
 
+    from daemon.audit.chain import AuditLog  # noqa: PLC0415
     from daemon.runtime.backup import BackupError, create_backup  # noqa: PLC0415
 
     settings = source.load()
+    state_dir = settings.paths.state_dir
+
+    def seal() -> bool:
+        """Record the backup in the audit log and sign a checkpoint: the copy ends there."""
+        audit = AuditLog(state_dir / "audit.jsonl")
+        try:
+            audit.record("state.backed_up", to="standard output" if output == "-" else output,
+                         audience="admin")
+            return audit.checkpoint("backup")
+        finally:
+            audit.close()
+
     try:
         if output == "-":
-            names = create_backup(settings.paths.state_dir, sys.stdout.buffer)
+            names = create_backup(state_dir, sys.stdout.buffer, seal)
             sys.stdout.buffer.flush()
         else:
             with open(output, "xb") as handle:
-                names = create_backup(settings.paths.state_dir, handle)
+                names = create_backup(state_dir, handle, seal)
     except BackupError as error:
         raise UsageProblem(str(error)) from None
     print(f"backed up {len(names)} part(s) of {settings.paths.state_dir}: {', '.join(names)}",
@@ -317,6 +340,7 @@ def backup_restore(source: SettingsSource, backup_file: str) -> int:
     """
     import sys  # noqa: PLC0415
 
+    from daemon.audit.chain import AuditLog  # noqa: PLC0415
     from daemon.runtime.backup import BackupError, restore_backup  # noqa: PLC0415
 
     settings = source.load()
@@ -328,6 +352,13 @@ def backup_restore(source: SettingsSource, backup_file: str) -> int:
                 names = restore_backup(handle, settings.paths.state_dir)
     except BackupError as error:
         raise UsageProblem(str(error)) from None
+    audit = AuditLog(settings.paths.state_dir / "audit.jsonl")
+    try:
+        audit.record("state.restored", source="standard input" if backup_file == "-"
+                     else backup_file, files=len(names), audience="admin")
+        audit.checkpoint("restore")
+    finally:
+        audit.close()
     print(f"restored {len(names)} file(s) into {settings.paths.state_dir}; now run `steward "
           "audit verify`, then start Steward")
     return EXIT_OK

@@ -5,7 +5,10 @@ online backup, so it is consistent even while the daemon runs), the audit log an
 Steward's signing key, the vault, the escrow bundle, evidence, the accepted posts in the queue,
 the roster and the consent register, the school's moderation model. Lines the daemon is still
 writing at the end of the live audit log are left out whole (a restored log ends on a complete
-line). What is not in it, on purpose: the vault's master key. It lives outside the state
+line); when the caller seals the log first (`steward backup create` records `state.backed_up`
+and signs a checkpoint just after copying the database), the copy ends at that checkpoint, so
+a restored log verifies as a closed log, and what the daemon wrote after it is left for the
+next backup. What is not in it, on purpose: the vault's master key. It lives outside the state
 directory (the systemd credential is bound to this machine); on a new machine the vault opens
 only with the same key, so keep a copy of it offline, or set the secrets again from the escrow
 bundle (docs/administrator.md, "Backup and restore").
@@ -21,6 +24,7 @@ import io
 import os
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -37,8 +41,14 @@ class BackupError(Exception):
     """A backup cannot be made or restored; the message says why."""
 
 
-def create_backup(state_dir: Path, output: IO[bytes]) -> list[str]:
-    """Write the backup of `state_dir` to `output`; return the names it holds."""
+CHECKPOINT_LINE = b'"event":"audit.checkpoint"'  # daemon.audit.chain.CHECKPOINT_EVENT's line
+
+
+def create_backup(state_dir: Path, output: IO[bytes],
+                  seal: Callable[[], bool] | None = None) -> list[str]:
+    """Write the backup of `state_dir` to `output`; return the names it holds. `seal`, called
+    after the database is copied, signs a checkpoint at the end of the audit log (True if it
+    did): the log's copy then ends there."""
     state_dir = Path(state_dir)
     if not (state_dir / DATABASE).is_file():
         raise BackupError(f"{state_dir} holds no Steward database: nothing to back up")
@@ -53,10 +63,11 @@ def create_backup(state_dir: Path, output: IO[bytes]) -> list[str]:
             store.close()
         archive.add(copy, arcname=DATABASE)
         names.append(DATABASE)
+        sealed = seal() if seal is not None else False
         for name in KEPT:
             path = state_dir / name
             if name == "audit.jsonl" and path.is_file():
-                data = _whole_lines(path)
+                data = _up_to_the_last_checkpoint(path) if sealed else _whole_lines(path)
                 info = tarfile.TarInfo(name)
                 info.size, info.mode, info.mtime = len(data), 0o640, int(path.stat().st_mtime)
                 archive.addfile(info, io.BytesIO(data))
@@ -71,6 +82,18 @@ def _whole_lines(path: Path) -> bytes:
     """The live audit log up to its last complete line."""
     data = path.read_bytes()
     return data[:data.rfind(b"\n") + 1]
+
+
+def _up_to_the_last_checkpoint(path: Path) -> bytes:
+    """The live audit log up to and including its last signed checkpoint line."""
+    data = _whole_lines(path)
+    end = len(data)
+    while end > 0:
+        start = data.rfind(b"\n", 0, end - 1) + 1
+        if CHECKPOINT_LINE in data[start:end]:
+            return data[:end]
+        end = start
+    return data
 
 
 def _plain_members_only(member: tarfile.TarInfo) -> tarfile.TarInfo | None:

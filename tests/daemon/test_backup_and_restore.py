@@ -79,3 +79,29 @@ def test_the_backup_commands_say_what_they_did(tmp_path, capsys):
     fresh.write_text(f'[paths]\nstate_dir = "{tmp_path / "restored"}"\n')
     assert main(["backup", "restore", str(target), "--config", str(fresh)]) == 0
     assert (tmp_path / "restored" / "steward.sqlite3").is_file()
+
+
+def test_a_backup_made_by_the_command_while_steward_runs_restores_to_a_sealed_log(tmp_path):
+    """`steward backup create` records the backup and signs a checkpoint, and the copy ends
+    there: the restored log verifies as closed (no --open-tail), and the restore is recorded."""
+    school = StewardUnderTest(tmp_path / "school")
+    school.start()
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[paths]\nstate_dir = "{school.state_dir}"\n')
+    target = tmp_path / "backup.tar.gz"
+    try:
+        school.post("sports-day", "Sports day was wonderful!", platforms=["x"])
+        assert school.wait_for_status("sports-day")
+        school.service.audit.record("test.written_before_the_backup")  # left open by the daemon
+        assert main(["backup", "create", str(target), "--config", str(config)]) == 0
+    finally:
+        school.stop()
+    auditors_key = public_key_text(audit_signing_key(school.state_dir))
+    fresh = tmp_path / "fresh.toml"
+    fresh.write_text(f'[paths]\nstate_dir = "{tmp_path / "restored"}"\n')
+    assert main(["backup", "restore", str(target), "--config", str(fresh)]) == 0
+    report = verify_chain([tmp_path / "restored"], [auditors_key])
+    assert report.intact, report.problem
+    events = [line for line in (tmp_path / "restored" / "audit.jsonl").read_text().splitlines()]
+    assert '"event":"state.backed_up"' in "".join(events)
+    assert '"event":"state.restored"' in events[-2]

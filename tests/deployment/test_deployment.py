@@ -8,8 +8,8 @@ addresses (`x.api_url`, `facebook.graph_url`): the daemon runs in live mode, wit
 the vault, and nothing reaches a real platform. Where systemd is not the init system (CI, a
 container), the unit's start is `steward admin run`, which runs the unit's command as the unit
 would. This test changes the machine (users, /opt/steward, /etc/steward, /srv/steward,
-/var/lib/steward): it runs only as root, only when STEWARD_DEPLOYMENT_TEST=1 or in CI's fresh
-machine (`.ci/run` sets it), and skips with the reason otherwise.
+/var/lib/steward): it runs only as root, and only on a fresh machine (no steward user and none
+of those paths, as on CI's) or when STEWARD_DEPLOYMENT_TEST=1; otherwise it skips, saying why.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ import requests
 REPOSITORY = Path(__file__).resolve().parents[2]
 GUIDE = REPOSITORY / "docs" / "administrator.md"
 MARKER = "<!-- deployment: the block below is run line by line by tests/deployment/test_deployment.py -->"
+BACKUP_MARKER = ("<!-- deployment: the backup block below is run line by line by "
+                 "tests/deployment/test_deployment.py -->")
 SLT_MEMBER = "deputy.head"
+DSL = "dsl.lead"
+AUDITOR = "governor.audit"
 SECRETS = {  # the sandbox's own credentials, as the school's would be
     "x.consumer_key": "sandbox-consumer-key",
     "x.consumer_secret": "sandbox-consumer-secret",
@@ -40,12 +44,54 @@ SECRETS = {  # the sandbox's own credentials, as the school's would be
 }
 PAGE_ID = "100000000000001"
 
+LAYOUT = (Path("/etc/steward"), Path("/srv/steward"), Path("/var/lib/steward"),
+          Path("/opt/steward"), Path("/etc/systemd/system/steward.service"))
+
+
+def fresh_machine() -> bool:
+    """Nothing of a Steward install is here yet: no `steward` user, none of its paths."""
+    users = subprocess.run(["getent", "passwd", "steward"], capture_output=True).returncode
+    return users != 0 and not any(path.exists() for path in LAYOUT)
+
+
+def deployment_wanted() -> tuple[bool, str]:
+    """Run on CI's fresh machine (root, nothing installed), or when asked to with
+    STEWARD_DEPLOYMENT_TEST=1; never over an install that is already here unless asked."""
+    asked = os.environ.get("STEWARD_DEPLOYMENT_TEST", "")
+    if asked == "0":
+        return False, "STEWARD_DEPLOYMENT_TEST=0"
+    if asked == "1" or fresh_machine():
+        return True, ""
+    return False, ("this machine already has parts of a Steward install (a steward user, or one "
+                   "of /etc/steward, /srv/steward, /var/lib/steward, /opt/steward): the test "
+                   "installs as on a fresh machine; on a machine you can throw away, "
+                   "STEWARD_DEPLOYMENT_TEST=1 removes that install and runs it (CI runs it on a "
+                   "fresh machine)")
+
+
+WANTED, NOT_WANTED_BECAUSE = deployment_wanted()
+
+
+def remove_the_install() -> None:
+    """Take the install away again, users included, so that the tests after this one do not
+    find /etc/steward/steward.toml and read it as their configuration. STEWARD_DEPLOYMENT_KEEP=1
+    leaves it, to look at."""
+    if os.environ.get("STEWARD_DEPLOYMENT_KEEP") == "1":
+        return
+    subprocess.run(["pkill", "-f", "daemon.cli run"], capture_output=True)
+    for path in (*LAYOUT, Path("/var/lib/steward.before-restore"), Path("/usr/local/bin/steward"),
+                 Path("/etc/sysusers.d/steward.conf"), Path("/etc/tmpfiles.d/steward.conf"),
+                 Path("/root/steward-backup.tar.gz")):
+        subprocess.run(["rm", "-rf", str(path)], check=True)
+    for user in (SLT_MEMBER, DSL, AUDITOR, "steward"):
+        subprocess.run(["userdel", "--remove", user], capture_output=True)
+    for group in ("steward-slt", "steward"):
+        subprocess.run(["groupdel", group], capture_output=True)
 DEPLOYS = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0, reason="the deployment test installs as root"),
-    pytest.mark.skipif(os.environ.get("STEWARD_DEPLOYMENT_TEST") != "1",
-                       reason="changes this machine (users, /opt, /etc, /srv, /var/lib): set "
-                       "STEWARD_DEPLOYMENT_TEST=1 to run it (CI does, on a fresh machine)"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="the deployment test installs as root, on a "
+                       "fresh machine (CI's)"),
+    pytest.mark.skipif(os.geteuid() == 0 and not WANTED, reason=NOT_WANTED_BECAUSE),
     pytest.mark.timeout(900),
 ]
 
@@ -56,10 +102,10 @@ def deploys(test):
     return test
 
 
-def documented_commands() -> list[str]:
+def documented_commands(marker: str = MARKER) -> list[str]:
     """The administrator's commands, exactly as docs/administrator.md gives them."""
     text = GUIDE.read_text(encoding="utf-8")
-    block = text[text.index(MARKER):]
+    block = text[text.index(marker):]
     block = block[block.index("```sh\n") + 6:]
     return [line for line in block[:block.index("```")].splitlines() if line.strip()]
 
@@ -126,13 +172,50 @@ def published(platforms: str) -> list[str]:
             if tweet["author_id"] == world["x"]["me"] and not tweet["deleted"]]
 
 
+class Service:
+    """`systemctl start/stop steward`, or where systemd is not the init system (CI, a
+    container) the unit's start as the unit would do it: `steward admin run`."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+
+    def control(self, line: str) -> None:
+        if Path("/run/systemd/system").is_dir():
+            as_root(line)
+        elif "enable --now" in line or line.endswith(" start steward"):
+            self.process = subprocess.Popen(["steward", "admin", "run"], cwd="/",
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                            text=True, start_new_session=True)
+            assert wait_for(self.running), self.why_not()
+        elif line.endswith(" stop steward"):
+            self.stop()
+
+    @staticmethod
+    def running() -> bool:
+        return b"running since" in subprocess.run(["steward", "admin", "status"],
+                                                  capture_output=True).stdout
+
+    def why_not(self) -> str:
+        if self.process is not None and self.process.poll() is not None:
+            return self.process.stderr.read()
+        return "not running"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=60)
+        self.process = None
+
+
 @deploys
 def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms):
     commands = documented_commands()
     assert commands[0].startswith("sudo apt-get install"), "the guide's block moved"
-    subprocess.run(["useradd", "--create-home", SLT_MEMBER], check=False,
-                   capture_output=True)
-    daemon = None
+    if not fresh_machine():  # STEWARD_DEPLOYMENT_TEST=1 over an earlier run's install
+        remove_the_install()
+    for user in (SLT_MEMBER, DSL, AUDITOR):
+        subprocess.run(["useradd", "--create-home", user], check=False, capture_output=True)
+    service = Service()
     signer_key = None
     try:
         for command in commands:
@@ -145,16 +228,10 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
             elif "credentials set" in line:
                 as_root(line, stdin=SECRETS[line.split()[-1]] + "\n")
             elif line.startswith("sudo systemctl") and not Path("/run/systemd/system").is_dir():
-                if "enable --now" in line:  # no systemd here: the unit's start, as the unit would
-                    daemon = subprocess.Popen(["steward", "admin", "run"], cwd="/",
-                                              stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.PIPE, text=True,
-                                              start_new_session=True)
+                service.control(line)
             else:
                 as_root(line)
-        assert daemon is None or wait_for(lambda: b"running since" in subprocess.run(
-            ["steward", "admin", "status"], capture_output=True).stdout), daemon and \
-            daemon.stderr.read() if daemon and daemon.poll() is not None else "not running"
+        assert service.running(), service.why_not()
         state = Path("/var/lib/steward")
         assert state.stat().st_uid == int(subprocess.check_output(["id", "-u", "steward"]))
         assert oct(state.stat().st_mode & 0o777) == oct(0o750)
@@ -172,17 +249,32 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         events = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
         assert any(event["event"] == "post.published" for event in events)
+
+        # The auditor, in group steward, verifies the log against the installed key.
+        audited = as_user(AUDITOR, "steward audit verify")
+        assert audited.returncode == 0, audited.stdout + audited.stderr
+        assert "audit-signing.pub" in audited.stdout
+
+        # Backup, then restore onto an empty state directory, as on a new machine.
+        for command in documented_commands(BACKUP_MARKER):
+            if command.startswith("sudo systemctl") and not Path("/run/systemd/system").is_dir():
+                service.control(command)
+            else:
+                as_root(command)
+        assert service.running(), service.why_not()
+        assert Path("/var/lib/steward/steward.sqlite3").stat().st_uid == int(
+            subprocess.check_output(["id", "-u", "steward"]))
     finally:
-        if daemon is not None and daemon.poll() is None:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            daemon.wait(timeout=60)
+        service.stop()
+        remove_the_install()
 
 
 def test_the_guide_names_only_the_documented_layout():
     """Nothing in the administrator's commands points outside the documented layout."""
     allowed = ("/opt/steward", "/etc/steward", "/etc/sysusers.d", "/etc/tmpfiles.d",
-               "/etc/systemd/system", "/usr/local/bin", "/dev/urandom", "/path/to/steward")
-    for command in documented_commands():
+               "/etc/systemd/system", "/usr/local/bin", "/dev/urandom", "/path/to/steward",
+               "/var/lib/steward", "/root/steward-")
+    for command in documented_commands() + documented_commands(BACKUP_MARKER):
         for word in shlex.split(command.replace("|", " ")):
             if word.startswith("/"):
                 assert word.startswith(allowed), (command, word)
