@@ -43,3 +43,36 @@ def test_every_link_leads_somewhere(document):
         elif anchor and linked.suffix == ".md" and anchor not in headings_of(linked):
             broken.append(target)
     assert broken == []
+
+
+def documented_commands() -> set[str]:
+    """The command paths the reference's table names: `steward audit pubkey\\|verify` names
+    `steward audit pubkey` and `steward audit verify`."""
+    named = set()
+    for line in (ROOT / "docs" / "reference" / "cli.md").read_text(encoding="utf-8").splitlines():
+        found = re.match(r"\| `steward ([^`]*)`", line)
+        if not found:
+            continue
+        words = []
+        for word in found.group(1).split():
+            if word.startswith(("-", "[", "ID", "POST", "FILE", "NAME", "IN", "EMAIL", "COMMAND")):
+                break
+            words.append(word)
+        *group, last = words or [""]
+        for alternative in last.replace("\\|", "|").split("|"):
+            named.add(" ".join(["steward", *group, alternative]).strip())
+    return named
+
+
+def test_every_command_is_in_the_command_reference():
+    import click
+
+    from tests.cli.test_command_tree import COMMANDS
+
+    leaves = {" ".join(path) for path, command in COMMANDS
+              if not isinstance(command, click.Group) and not command.hidden}
+    documented = documented_commands()
+    missing = sorted(path for path in leaves
+                     if not any(path == name or path.startswith(name + " ")
+                                for name in documented))
+    assert missing == [], "add these to docs/reference/cli.md"
