@@ -89,7 +89,7 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
     from daemon.posts.approval import sign_submission  # noqa: PLC0415
     from daemon.posts.reading import read_submission  # noqa: PLC0415
 
-    settings = source.load()
+    settings = source.load_for_slt().settings
     for key in load_keys(key_files):
         submission = read_submission(Path(post), settings.school.time_zone,
                                      settings.intake.max_text_bytes,
@@ -123,7 +123,7 @@ def submit(post: str, key_files: tuple[str, ...], inbox: str | None,
     """
     from daemon.posts.submitting import submit as submit_post  # noqa: PLC0415
 
-    settings = source.load()
+    settings = source.load_for_slt().settings
     target = submit_post(Path(post), Path(inbox) if inbox else settings.paths.resolved("inbox"),
                          keys=load_keys(key_files), time_zone=settings.school.time_zone,
                          max_text_bytes=settings.intake.max_text_bytes,
@@ -139,7 +139,10 @@ def submit(post: str, key_files: tuple[str, ...], inbox: str | None,
 def check(post: str, as_json: bool, source: SettingsSource) -> int:
     """Run every policy on a draft: exit 0 ok, 1 refused.
 
-    POST is judged as the daemon will judge it.
+    POST is judged as the daemon will judge it. An SLT member who may not read the
+    configuration gets the settings the daemon writes for SLT (/srv/steward/slt-settings.toml,
+    or $STEWARD_SLT_SETTINGS): every rule runs except pupils' names and consent, which Steward
+    checks on the server after submission.
 
     \b
     Example:
@@ -148,8 +151,9 @@ def check(post: str, as_json: bool, source: SettingsSource) -> int:
     from daemon.posts.assessment import assess  # noqa: PLC0415
     from daemon.runtime.clock import Clock  # noqa: PLC0415
 
-    settings = source.load()
-    result = assess(Path(post), settings, Clock().now())
+    loaded = source.load_for_slt()
+    result = assess(Path(post), loaded.settings, Clock().now(),
+                    pupils_on_server=loaded.view is not None)
     if as_json:
         print(json.dumps({
             "accepted": result.accepted, "platforms": list(result.platforms),
