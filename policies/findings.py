@@ -65,6 +65,7 @@ class ApprovalEvidence:
 
     valid_signers: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()  # signatures that neither count nor refuse: warnings
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,8 @@ def load_keys(paths: tuple[str, ...]) -> list:
 def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
     """Approve a post by signing it.
 
-    POST is a post folder, or a single .md file.
+    POST is a post folder, or a single .md file. Signing again (after an edit) replaces the
+    signer's earlier signature.
 
     \b
     Example:
@@ -98,10 +99,11 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
             raise Refused("\n".join([f"{post} cannot be signed:"] + [
                 f"  - {problem.problem}" for problem in submission.problems]))
         try:
-            sign_submission(submission, key, settings.intake.max_media_bytes)
+            replaced = sign_submission(submission, key, settings.intake.max_media_bytes)
         except ValueError as error:
             raise Refused(str(error)) from None
-        print(f"signed {post} as {key.name}")
+        print(f"signed {post} as {key.name}"
+              + (" (this replaces their earlier signature)" if replaced else ""))
     return EXIT_OK
 
 

@@ -107,7 +107,7 @@ def assess_submission(submission: Submission, settings: StewardSettings,
                              max_pixels=int(settings.faces.max_megapixels * 1_000_000))
     if blur:  # the blurred copies must show no face at all
         context = replace(context, faces="refuse")
-    warnings: list[str] = []
+    warnings: list[str] = list(evidence.ignored)
     if submission.ignored:
         warnings.append(f"{len(submission.ignored)} file(s) in the folder are not listed in "
                         "post.md, so they will NOT be published (not read, not kept): "

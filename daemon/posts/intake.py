@@ -446,6 +446,10 @@ class Intake:
             findings = _name_findings(name)
             assessment = assess_submission(submission, self.settings, self.clock.now())
             findings += assessment.findings
+            ignored = assessment.context.approval.ignored if assessment.context else ()
+            if ignored:  # staff names only: what was wrong is in `steward check`'s words
+                self.audit.record("submission.signatures_ignored", level="warning", name=name,
+                                  claim=copy.name, count=len(ignored), audience="SLT")
             content = submission.content_sha256()
             if not findings:
                 known = self.store.known_submission(content)
