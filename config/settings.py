@@ -108,6 +108,8 @@ class SignerSettings(Section):
                       "messages, e.g. 'Deputy Head'.")
     public_key: str = Field(description="The signer's Ed25519 public key, base64, as printed by "
                             "`steward keys new`.")
+    email: str | None = Field(None, description="Where to e-mail the reasons when a post they "
+                              "signed is refused (optional; needs [mail]).")
 
     @field_validator("public_key")
     @classmethod

@@ -93,3 +93,29 @@ def recent_answers(settings: StewardSettings, count: int = 15) -> list[Answer]:
             found.append(Answer(kind, name, Path(entry.path), written, first))
     found.sort(key=lambda answer: answer.written, reverse=True)
     return found[:count]
+
+
+def write_accepted(settings: StewardSettings, name: str, submission_id: str,
+                   publish_at: datetime, platforms: list[str], signers: list[str]) -> Path:
+    """Leave `accepted/NAME.accepted.txt` for the SLT: the post's id, and when (school time)
+    and where it will go out. A later acceptance under the same name replaces it."""
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.posts.publishing import write_notice  # noqa: PLC0415
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    folder = prepare_accepted_folder(settings)
+    local = publish_at.astimezone(ZoneInfo(settings.school.time_zone))
+    text = (f"Steward accepted '{visible(name)}'.\n\n"
+            f"ID: {submission_id}\n"
+            f"When: {local:%A %d %B %Y at %H:%M %Z} (school time)\n"
+            f"Where: {', '.join(platforms)}\n"
+            f"Approved by: {', '.join(visible(signer) for signer in signers)}\n\n"
+            "To stop it before it goes out: steward cancel "
+            f"{submission_id} --sign ~/YOUR.key\n"
+            "To change it: edit the post, sign it again and submit it under the same name; "
+            "the new one replaces this one once it is accepted.\n")
+    path = folder / f"{name}{ACCEPTED_SUFFIX}"
+    write_notice(path, text)
+    share(path)
+    return path

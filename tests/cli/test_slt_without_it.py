@@ -126,3 +126,14 @@ def test_a_permission_error_names_the_file_the_user_and_the_fix(school):
                         str(school.view))
     assert "Traceback" not in listed.stderr
     assert str(school.state) in listed.stderr and "user 64001 may not open it" in listed.stderr
+
+
+@needs_root
+def test_submit_without_a_running_daemon_says_so_and_where_the_answer_will_appear(school):
+    write_view(school).release()
+    draft = school.draft("late", "The bus is late.")
+    handed = school.slt("submit", str(draft), "--sign", str(school.key_file), "--wait", "0.5")
+    assert handed.returncode == 3, handed.stdout + handed.stderr
+    assert "has not answered within 0.5 seconds" in handed.stdout and "ask IT" in handed.stdout
+    assert str(school.srv / "accepted" / "late.accepted.txt") in handed.stdout
+    assert (school.inbox / "late" / "approvals.txt").exists()
