@@ -142,6 +142,67 @@ def submit(post: str, key_files: tuple[str, ...], inbox: str | None, wait_second
 
 
 @click.command(cls=StewardCommand)
+@click.argument("target", metavar="ID_OR_NAME")
+@click.option("--sign", "key_files", multiple=True, required=True, metavar="KEY",
+              help="your approval key (one SLT signature is enough to cancel)")
+@click.option("--inbox", metavar="DIR", help="the inbox (default: from configuration)")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=120,
+              show_default=True, metavar="SECONDS", help="how long to wait for Steward's answer")
+@click.option("--no-wait", is_flag=True, help="hand the request in and return at once")
+@settings_options
+def cancel(target: str, key_files: tuple[str, ...], inbox: str | None, wait_seconds: float,
+           no_wait: bool, source: SettingsSource) -> int:
+    """Stop a scheduled post before it goes out.
+
+    ID_OR_NAME is the ID in its acceptance notice (accepted/NAME.accepted.txt) or the name
+    it was submitted under. A signed request goes into the inbox; the daemon checks the
+    signature, cancels the post, and answers. Exit 0 cancelled, 1 refused (a post already
+    published is unpublished instead), 3 no answer in time.
+
+    \b
+    Example:
+      steward cancel 20261123-0900-0123456789ab --sign ~/deputy-head.key
+    """
+    from daemon.cli.handing_in import hand_in_request  # noqa: PLC0415
+
+    return hand_in_request("cancel", target, source.load_for_slt().settings,
+                           keys=load_keys(key_files), inbox=Path(inbox) if inbox else None,
+                           wait_seconds=wait_seconds, waits=not no_wait)
+
+
+@click.command(cls=StewardCommand)
+@click.argument("target", metavar="ID")
+@click.option("--sign", "key_files", multiple=True, metavar="KEY",
+              help="an SLT member's approval key; as many as a post needs")
+@click.option("--dry-run", is_flag=True, help="say what would be deleted; change nothing")
+@click.option("--inbox", metavar="DIR", help="the inbox (default: from configuration)")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=120,
+              show_default=True, metavar="SECONDS", help="how long to wait for Steward's answer")
+@settings_options
+def unpublish(target: str, key_files: tuple[str, ...], dry_run: bool, inbox: str | None,
+              wait_seconds: float, source: SettingsSource) -> int:
+    """Delete a published post on every platform where it went out.
+
+    ID is the post's ID (or name) in its receipt in the archive. It needs as many SLT
+    signatures as a post. Exit 0 deleted everywhere, 1 refused or not deleted everywhere
+    (each platform's outcome is printed), 3 no answer in time.
+
+    \b
+    Example:
+      steward unpublish 20261123-0900-0123456789ab --sign ~/deputy-head.key --dry-run
+    """
+    from daemon.cli.handing_in import hand_in_request, would_unpublish  # noqa: PLC0415
+
+    settings = source.load_for_slt().settings
+    if dry_run:
+        return would_unpublish(target, settings)
+    if not key_files:
+        raise UsageProblem("unpublish needs --sign KEY (as many as a post needs)")
+    return hand_in_request("unpublish", target, settings, keys=load_keys(key_files),
+                           inbox=Path(inbox) if inbox else None, wait_seconds=wait_seconds)
+
+
+@click.command(cls=StewardCommand)
 @click.argument("post", metavar="POST")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @settings_options
@@ -237,5 +298,5 @@ def media_clean(files: tuple[str, ...], output: str) -> int:
 
 def register(group: click.Group) -> None:
     """Add this wing's commands to `steward`."""
-    for command in (keys, sign, submit, check, media):
+    for command in (keys, sign, submit, check, cancel, unpublish, media):
         group.add_command(command)

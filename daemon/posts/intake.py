@@ -46,9 +46,10 @@ from config.settings import StewardSettings
 from daemon.audit.chain import AuditLog
 from daemon.posts.assessment import Assessment, assess_submission
 from daemon.posts.media_fixing import CLEAN_FOLDER
-from daemon.posts.notices import write_accepted
+from daemon.posts.notices import write_accepted, write_answer
 from daemon.posts.publishing import unique_path, write_notice
 from daemon.posts.reading import read_entry, write_copy, write_new_file
+from daemon.posts.requests import Requests
 from daemon.runtime.clock import Clock
 from daemon.runtime.store import Store, StoredSubmission
 from policies.displayed_text import unsafe_character, visible
@@ -129,6 +130,7 @@ class Intake:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._observer: BaseObserver | None = None
+        self.requests: Requests | None = None  # cancel/unpublish; set by the service
         self.last_activity = self.clock.monotonic()
 
     # -- life cycle --------------------------------------------------------------------------
@@ -445,6 +447,9 @@ class Intake:
     def _judge(self, copy: Path, copy_entry: str, name: str, submission: Submission) -> None:
         try:
             findings = _name_findings(name)
+            if submission.request is not None:
+                self._answer_request(copy, copy_entry, name, submission, findings)
+                return
             assessment = assess_submission(submission, self.settings, self.clock.now())
             findings += assessment.findings
             ignored = assessment.context.approval.ignored if assessment.context else ()
@@ -474,6 +479,30 @@ class Intake:
                 "Steward could not process this submission because of an internal error",
                 f"Tell the administrator (reference {copy.name}); the post was not published.",
                 audience="admin")])
+
+    def _answer_request(self, copy: Path, copy_entry: str, name: str, submission: Submission,
+                        findings: list[Finding]) -> None:
+        """A signed request to cancel or unpublish a post (daemon.posts.requests): carried
+        out, with the answer in accepted/NAME.accepted.txt, or refused like a post."""
+        assert submission.request is not None
+        kind, target = submission.request
+        findings = findings + list(submission.problems)
+        self.audit.record("request.received", name=name, claim=copy.name, kind=kind,
+                          target=visible(target))
+        if not findings and self.requests is None:
+            findings.append(Finding("internal-error", "steward.format",
+                                    f"this Steward cannot {kind} posts", "Tell IT."))
+        answer = ""
+        if not findings and self.requests is not None:
+            outcome = self.requests.handle(submission)
+            findings, answer = list(outcome.findings), outcome.answer
+        if findings:
+            self._refuse(copy, copy_entry, name, findings)
+            return
+        notice = write_answer(self.settings, name, answer)
+        shutil.rmtree(copy, ignore_errors=True)
+        self.audit.record("request.done", name=name, kind=kind, target=visible(target),
+                          file=str(notice))
 
     def _clause(self, rule: str) -> str:
         """The school's clause for `rule` (policies.clauses), for audit events."""
@@ -575,9 +604,11 @@ class Intake:
         self.audit.record("post.scheduled", submission=submission_id, name=name,
                           publish_at=publish_at.isoformat(), platforms=list(posts))
         self.on_accepted(submission_id, publish_at)
+        replaced = self.requests.replace_earlier(name, submission_id, assessment.signers) \
+            if self.requests is not None else []
         try:
             notice = write_accepted(self.settings, name, submission_id, publish_at, list(posts),
-                                    list(assessment.signers))
+                                    list(assessment.signers), replaced)
         except OSError as error:
             self.audit.record("notice.failed", level="error", name=name, reason=str(error),
                               audience="admin")

@@ -4,12 +4,14 @@ with umask 022 who can read neither the configuration nor the state (issue 18)."
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from tests.cli.slt_member import (
     SERVICE_UID,
+    SLT_UID,
     Daemon,
     School,
     make_school,
@@ -71,3 +73,75 @@ def test_a_post_check_would_refuse_is_not_handed_in(school: School):
     handed = school.slt("submit", str(draft), "--no-wait")
     assert handed.returncode == 1 and "not handed in" in handed.stdout
     assert not (school.inbox / "unsigned").exists()
+
+
+def submitted_id(school: School, name: str, text: str, front_matter: str = LATER) -> str:
+    draft = school.home / name
+    if draft.exists():
+        (draft / "post.md").write_text(f"+++\n{front_matter}\n+++\n{text}\n", encoding="utf-8")
+    else:
+        draft = school.draft(name, text, front_matter)
+    handed = school.slt("submit", str(draft), "--sign", str(school.key_file), "--wait", "60")
+    assert handed.returncode == 0, handed.stdout + handed.stderr
+    [line] = [line for line in handed.stdout.splitlines() if line.startswith("ID: ")]
+    return line.removeprefix("ID: ")
+
+
+def audit_events(school: School, event: str) -> list[dict]:
+    lines = (school.state / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    return [record for record in map(json.loads, lines) if record["event"] == event]
+
+
+def test_cancel_stops_a_scheduled_post_and_audits_who_asked(school: School):
+    post_id = submitted_id(school, "sports-day", "Sports day is on Friday.")
+    cancelled = school.slt("cancel", post_id, "--sign", str(school.key_file), "--wait", "60")
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    assert f"Steward cancelled 'sports-day' ({post_id})" in cancelled.stdout
+    assert (school.srv / "rejected" / "sports-day.cancelled.txt").exists()
+    [event] = [e for e in audit_events(school, "post.cancelled") if e["submission"] == post_id]
+    assert event["by"] == ["Deputy Head"]
+    again = school.slt("cancel", post_id, "--sign", str(school.key_file), "--wait", "60")
+    assert again.returncode == 0 and "already cancelled" in again.stdout
+
+
+def test_a_cancel_request_without_a_configured_signature_is_refused_before_it_is_sent(
+        school: School):
+    from daemon.runtime.keys import new_key  # noqa: PLC0415
+
+    stranger = school.home / "stranger.key"
+    new_key("Somebody Else", stranger)
+    os.chown(stranger, SLT_UID, SLT_UID)
+    refused = school.slt("cancel", "anything", "--sign", str(stranger), "--no-wait")
+    assert refused.returncode == 1 and "needs 1 signature(s)" in refused.stdout
+
+
+def test_a_resubmission_under_the_same_name_replaces_the_scheduled_post(school: School):
+    first = submitted_id(school, "assembly", "Assembly is in the hall.")
+    second = submitted_id(school, "assembly", "Assembly is in the gym.")
+    assert first != second
+    [event] = audit_events(school, "submission.replaced")
+    assert event["submission"] == first and event["replaced_by"] == second
+    notice = (school.srv / "accepted" / "assembly.accepted.txt").read_text()
+    assert f"It replaces the earlier post of that name, {first}" in notice
+
+
+def test_unpublish_dry_run_says_what_would_go_and_then_deletes_it_everywhere(school: School):
+    post_id = submitted_id(school, "bake-sale", "The bake sale raised 300 pounds.",
+                           front_matter="")
+    receipt = school.srv / "archive" / "bake-sale.receipt.txt"
+    assert Daemon.poll(receipt.exists, 60), "the post was not published"
+    dry = school.slt("unpublish", post_id, "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "would delete on x:" in dry.stdout and "would delete on facebook:" in dry.stdout
+    assert not audit_events(school, "post.unpublished")
+    late = school.slt("cancel", post_id, "--sign", str(school.key_file), "--wait", "60")
+    assert late.returncode == 1 and "steward unpublish" in late.stdout
+    done = school.slt("unpublish", post_id, "--sign", str(school.key_file), "--wait", "60")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "x: deleted" in done.stdout and "facebook: deleted" in done.stdout
+    events = [e for e in audit_events(school, "post.unpublished") if e["submission"] == post_id]
+    assert sorted(e["platform"] for e in events) == ["facebook", "x"]
+    world = json.loads((school.state / "sandbox.json").read_text())
+    tweets = [t for t in world["x"]["tweets"].values() if "bake sale" in t["text"]]
+    posts = [p for p in world["facebook"]["posts"].values() if "bake sale" in p["message"]]
+    assert tweets and posts and all(item["deleted"] for item in tweets + posts)
