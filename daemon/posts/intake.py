@@ -459,7 +459,13 @@ class Intake:
             content = submission.content_sha256()
             if not findings:
                 known = self.store.known_submission(content)
-                if known is not None:
+                if known is not None and known.status == "cancelled":
+                    findings.append(Finding(
+                        "duplicate", "steward.format",
+                        f"this post is the one cancelled as '{known.name}' ({known.id})",
+                        "To hand it in again, change something in it (the text or the time), "
+                        "sign it again and submit it: Steward keeps one record per post."))
+                elif known is not None:
                     findings.append(Finding(
                         "duplicate", "steward.format",
                         f"this post was already accepted on {known.received_at:%Y-%m-%d %H:%M} "

@@ -102,6 +102,11 @@ def test_cancel_stops_a_scheduled_post_and_audits_who_asked(school: School):
     assert event["by"] == ["Deputy Head"]
     again = school.slt("cancel", post_id, "--sign", str(school.key_file), "--wait", "60")
     assert again.returncode == 0 and "already cancelled" in again.stdout
+    draft = school.home / "sports-day"
+    (draft / "REFUSED.txt").unlink(missing_ok=True)
+    same = school.slt("submit", str(draft), "--sign", str(school.key_file), "--wait", "60")
+    assert same.returncode == 1 and "is the one cancelled as 'sports-day'" in same.stdout
+    assert submitted_id(school, "sports-day", "Sports day is on Friday at two.") != post_id
 
 
 def test_a_cancel_request_without_a_configured_signature_is_refused_before_it_is_sent(
