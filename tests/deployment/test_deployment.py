@@ -254,8 +254,39 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
         post = ("mkdir -p garden && printf '+++\\n+++\\nOur garden is in bloom.\\n' "
                 "> garden/post.md && steward submit garden --sign deputy.key")
         handed_in = as_user(SLT_MEMBER, post)
-        assert handed_in.returncode == 0, handed_in.stderr
+        assert handed_in.returncode == 0, handed_in.stdout + handed_in.stderr
+        assert "ID: " in handed_in.stdout and "Where: " in handed_in.stdout
         assert wait_for(lambda: "Our garden is in bloom." in published(platforms))
+
+        # The same post again: the daemon refuses it, and the answer comes back to the
+        # member, on screen and as REFUSED.txt beside their draft.
+        again = as_user(SLT_MEMBER, "steward submit garden --sign deputy.key")
+        assert again.returncode == 1, again.stdout + again.stderr
+        refused = Path(f"/home/{SLT_MEMBER}/garden/REFUSED.txt")
+        assert "already accepted" in refused.read_text()
+        assert refused.stat().st_uid == int(subprocess.check_output(["id", "-u", SLT_MEMBER]))
+
+        # A post for next week, signed, edited and signed again (the new signature replaces
+        # the old), handed in, then cancelled with a signed request.
+        trip = ("mkdir -p trip && printf '+++\\npublish_at = \"%s\"\\n+++\\nOur trip to the %s.\\n' "
+                "\"$(date -d 'next week' +%Y-%m-%dT10:00)\" {place} > trip/post.md")
+        for place in ("museum", "science museum"):
+            signed = as_user(SLT_MEMBER, trip.format(place=shlex.quote(place))
+                             + " && steward sign trip --key deputy.key")
+            assert signed.returncode == 0, signed.stdout + signed.stderr
+        approvals = Path(f"/home/{SLT_MEMBER}/trip/approvals.txt").read_text()
+        assert approvals.count("Deputy Head") == 1, approvals
+        queued = as_user(SLT_MEMBER, "steward submit trip")
+        assert queued.returncode == 0, queued.stdout + queued.stderr
+        trip_id = re.search(r"ID: (\S+)", queued.stdout).group(1)
+        cancelled = as_user(SLT_MEMBER, f"steward cancel {trip_id} --sign deputy.key")
+        assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+        events = [json.loads(line) for line in
+                  Path("/var/lib/steward/audit.jsonl").read_text().splitlines()]
+        assert any(event["event"] == "post.cancelled" and event.get("submission") == trip_id
+                   for event in events), [event["event"] for event in events][-10:]
+        status = as_user(SLT_MEMBER, "steward status")
+        assert status.returncode == 0 and "running" in status.stdout, status.stdout + status.stderr
 
         # The audit log of the deployed service verifies, read as the service sees it.
         verified = subprocess.run(["steward", "admin", "audit", "verify", "--open-tail"],
