@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.cli.slt_member import (
     SERVICE_UID,
+    SLT_GROUP,
     SLT_UID,
     Daemon,
     School,
+    as_user,
     make_school,
     needs_root,
     remove_school,
@@ -150,3 +154,36 @@ def test_unpublish_dry_run_says_what_would_go_and_then_deletes_it_everywhere(sch
     tweets = [t for t in world["x"]["tweets"].values() if "bake sale" in t["text"]]
     posts = [p for p in world["facebook"]["posts"].values() if "bake sale" in p["message"]]
     assert tweets and posts and all(item["deleted"] for item in tweets + posts)
+
+
+def private_draft(school: School, name: str, text: str) -> Path:
+    """A post folder made with umask 077: the folder 0700 and post.md 0600, the member's alone."""
+    draft = school.draft(name, text, LATER)
+    os.chmod(draft, 0o700)
+    os.chmod(draft / "post.md", 0o600)
+    return draft
+
+
+def test_a_folder_post_made_with_umask_077_is_still_handed_in_and_accepted(school: School):
+    draft = private_draft(school, "harvest", "The harvest festival is on Friday.")
+    handed = school.slt("submit", str(draft), "--sign", str(school.key_file), "--wait", "60")
+    assert handed.returncode == 0, handed.stdout + handed.stderr
+    assert "Steward accepted 'harvest'" in handed.stdout
+
+
+def test_a_post_copied_in_that_steward_may_not_read_is_refused_with_the_reason_once(
+        school: School):
+    """Copied into the inbox by hand (a file manager, `cp -r`) with files only their owner may
+    read: the post goes to rejected/ with what to do, and is not tried again and again."""
+    draft = private_draft(school, "fireworks", "Fireworks night is on the fifth.")
+    signed = school.slt("sign", str(draft), "--key", str(school.key_file))
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    copied = subprocess.run([*as_user(SLT_UID, SLT_GROUP), "cp", "-rp", str(draft),
+                             str(school.inbox / "fireworks")], umask=0o077,
+                            capture_output=True, text=True)
+    assert copied.returncode == 0, copied.stderr
+    notice = school.srv / "rejected" / "fireworks.rejected.txt"
+    assert Daemon.poll(notice.exists, 60), "no answer in rejected/"
+    text = notice.read_text()
+    assert "could not read" in text and "steward submit" in text and "g+rX" in text, text
+    assert not any(entry.name.startswith(".steward-claim-") for entry in school.inbox.iterdir())
