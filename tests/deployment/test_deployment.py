@@ -106,9 +106,9 @@ def deploys(test):
     return test
 
 
-def documented_commands(marker: str = MARKER) -> list[str]:
+def documented_commands(marker: str = MARKER, document: Path = GUIDE) -> list[str]:
     """The administrator's commands, exactly as docs/administrator.md gives them."""
-    text = GUIDE.read_text(encoding="utf-8")
+    text = document.read_text(encoding="utf-8")
     block = text[text.index(marker):]
     block = block[block.index("```sh\n") + 6:]
     return [line for line in block[:block.index("```")].splitlines() if line.strip()]
@@ -344,3 +344,8 @@ def test_the_guide_names_only_the_documented_layout():
         for word in shlex.split(command.replace("|", " ")):
             if word.startswith("/"):
                 assert word.startswith(allowed), (command, word)
+
+
+def test_readme_gives_the_same_install_commands_as_the_guide():
+    """README's administrator section is the block this test runs, line by line."""
+    assert documented_commands(document=REPOSITORY / "README.md") == documented_commands()
