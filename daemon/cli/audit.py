@@ -69,7 +69,8 @@ def auditor_keys(given_keys: tuple[str, ...], settings,
     configuration = Path(source.config_file) if source and source.config_file \
         else DEFAULT_CONFIG_FILE
     installed = configuration.parent / INSTALLED_PUBLIC_KEY
-    if installed.is_file() and os.access(installed, os.R_OK):
+    another_state = source is not None and source.state_dir is not None  # not the installed one
+    if not another_state and installed.is_file() and os.access(installed, os.R_OK):
         return [given_key(str(installed))], (
             f"checked against {installed}, the key installed when Steward was set up")
     own = settings.paths.state_dir / "audit-signing.key"
