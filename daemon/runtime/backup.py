@@ -109,7 +109,7 @@ def restore_backup(source: IO[bytes], state_dir: Path) -> list[str]:
         raise BackupError(f"{state_dir} already holds a Steward database: restore into an "
                           "empty state directory (move this one aside first)")
     try:
-        with tarfile.open(fileobj=source, mode="r:gz") as archive:
+        with tarfile.open(fileobj=_seekable(source), mode="r:gz") as archive:
             members = archive.getmembers()
             for member in members:
                 _check_member(member)
@@ -134,6 +134,21 @@ def restore_backup(source: IO[bytes], state_dir: Path) -> list[str]:
             return [member.name for member in members]
     except (tarfile.TarError, EOFError, OSError) as error:
         raise BackupError(f"the backup cannot be read: {error}") from None
+
+
+def _seekable(source: IO[bytes]) -> IO[bytes]:
+    """`source`, or a private copy of it when it is a pipe (`sudo cat FILE | steward backup
+    restore -`): every member is checked before anything is written, which reads it twice."""
+    try:
+        if source.seekable():
+            return source
+    except (AttributeError, OSError):
+        pass
+    copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the archive's reader
+    while chunk := source.read(1 << 20):
+        copy.write(chunk)
+    copy.seek(0)
+    return copy
 
 
 def _check_member(member: tarfile.TarInfo) -> None:

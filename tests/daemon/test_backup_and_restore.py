@@ -4,7 +4,9 @@ the key the auditors hold, and the daemon starts on it and carries on with what 
 from __future__ import annotations
 
 import io
+import os
 import tarfile
+import threading
 
 import pytest
 
@@ -105,3 +107,24 @@ def test_a_backup_made_by_the_command_while_steward_runs_restores_to_a_sealed_lo
     events = [line for line in (tmp_path / "restored" / "audit.jsonl").read_text().splitlines()]
     assert '"event":"state.backed_up"' in "".join(events)
     assert '"event":"state.restored"' in events[-2]
+
+
+def test_a_backup_restores_from_a_pipe(tmp_path):
+    """`sudo cat FILE | sudo steward admin backup restore -`: standard input cannot seek."""
+    school = StewardUnderTest(tmp_path / "school")
+    school.start()
+    school.stop()
+    backup = io.BytesIO()
+    create_backup(school.state_dir, backup)
+    reader, writer = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(writer, "wb") as pipe_in:
+            pipe_in.write(backup.getvalue())
+
+    feeding = threading.Thread(target=feed)
+    feeding.start()
+    with os.fdopen(reader, "rb") as pipe_out:
+        names = restore_backup(pipe_out, tmp_path / "restored")
+    feeding.join()
+    assert "steward.sqlite3" in names and (tmp_path / "restored" / "steward.sqlite3").is_file()
