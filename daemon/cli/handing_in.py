@@ -21,13 +21,9 @@ from config.settings import StewardSettings
 from daemon.posts.approval import sign_submission
 from daemon.posts.notices import accepted_folder
 from daemon.posts.reading import read_submission
+from daemon.posts.refused_beside import NotWritten, clear_refused_beside, write_refused_beside
 from daemon.posts.submitting import SubmitError, submit
-from daemon.posts.verdicts import (
-    clear_refused_beside,
-    notices_now,
-    wait_for_verdict,
-    write_refused_beside,
-)
+from daemon.posts.verdicts import notices_now, wait_for_verdict
 from daemon.runtime.clock import Clock
 from daemon.runtime.keys import ApprovalKey
 
@@ -96,9 +92,10 @@ def submit_checked(draft: Path, settings: StewardSettings, *, keys: Sequence[App
         return EXIT_OK
     print(verdict.text.rstrip())
     try:
-        written = write_refused_beside(draft, verdict)
-    except OSError as error:
-        print(f"(The reasons could not be written beside the post: {error.strerror}.)")
+        written = write_refused_beside(draft, verdict.text)
+    except NotWritten as why:
+        print(f"No REFUSED.txt was written beside the post: {why}. The reasons are above, and "
+              f"in {verdict.path}.")
     else:
         print(f"The reasons are also in {written}.")
     return EXIT_REFUSED
