@@ -163,7 +163,9 @@ def edit_configuration(path: Path, platforms: str, signer_key: str) -> None:
     text = path.read_text(encoding="utf-8")
     text = text.replace('page_id = "000000000000000"', f'page_id = "{PAGE_ID}"\n'
                         f'graph_url = "{platforms}"')
-    text = text.replace("[approval]\n", "[x]\n" f'api_url = "{platforms}"\n\n[approval]\n')
+    text = text.replace('# api_url = "https://api.x.com"', f'api_url = "{platforms}"')
+    # Never a real platform from a test: both addresses must now be the stand-in's.
+    assert f'api_url = "{platforms}"' in text and f'graph_url = "{platforms}"' in text
     text += ("\n[[approval.signers]]\n" 'name = "Deputy Head"\n'
              f'public_key = "{signer_key}"\n'
              "\n[moderation]\npoll_interval_seconds = 2\n")  # not a minute: the test waits
@@ -338,7 +340,7 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
 def test_the_guide_names_only_the_documented_layout():
     """Nothing in the administrator's commands points outside the documented layout."""
     allowed = ("/opt/steward", "/etc/steward", "/etc/sysusers.d", "/etc/tmpfiles.d",
-               "/etc/systemd/system", "/usr/local/bin", "/dev/urandom", "/path/to/steward",
+               "/etc/systemd/system", "/usr/local/bin", "/dev/urandom", "/dev/null", "/path/to/steward",
                "/var/lib/steward", "/root/steward-", "/etc/sudoers.d/steward-dsl")
     for command in documented_commands() + documented_commands(BACKUP_MARKER):
         for word in shlex.split(command.replace("|", " ")):
