@@ -199,7 +199,10 @@ def config_validate(source: SettingsSource) -> int:
     missing = settings.missing_credentials()
     if missing:
         raise UsageProblem(missing_credentials_message(missing))
-    print(f"configuration OK ({source.config_file or 'defaults'}): mode {settings.mode}, "
+    from config.loading import config_file_read  # noqa: PLC0415
+
+    read = config_file_read(source.config_file)
+    print(f"configuration OK ({read or 'defaults'}): mode {settings.mode}, "
           f"platforms {', '.join(settings.enabled_platforms()) or 'none'}, "
           f"{len(settings.approval.signers)} signer(s)")
     return EXIT_OK
