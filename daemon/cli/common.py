@@ -304,14 +304,20 @@ def permission_message(error: PermissionError) -> str:
 
 def print_error(command: str, message: str) -> None:
     """The one way an error reaches a person: `steward COMMAND: message` on standard error,
-    after whatever the command had already printed."""
+    after whatever the command had already printed, control characters escaped."""
     try:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
+    from policies.displayed_text import visible  # noqa: PLC0415
+
     prefix = f"steward {command}: " if command else "steward: "
+    # What a person typed can be in the message (`--outcome $'\e[2J'`): a line holding a
+    # control character is shown escaped, so it cannot clear or rewrite the terminal.
+    shown = "\n".join(line if line.isprintable() else visible(line)
+                      for line in message.strip().split("\n"))
     try:
-        print(prefix + message.strip(), file=sys.stderr, flush=True)
+        print(prefix + shown, file=sys.stderr, flush=True)
     except (OSError, ValueError):
         pass  # nobody is reading standard error either
 
