@@ -131,6 +131,7 @@ class Intake:
         self._threads: list[threading.Thread] = []
         self._observer: BaseObserver | None = None
         self.requests: Requests | None = None  # cancel/unpublish; set by the service
+        self._kept: set[str] = set()  # taken entries Steward may not delete, already reported
         self.last_activity = self.clock.monotonic()
 
     # -- life cycle --------------------------------------------------------------------------
@@ -155,7 +156,7 @@ class Intake:
         with _opened_folder(self.inbox) as inbox:
             for entry in sorted(os.listdir(inbox)):
                 if entry.startswith(TAKEN_PREFIX):
-                    _remove_original(inbox, entry)
+                    self._remove_original(inbox, entry)
                 elif entry.startswith(CLAIM_PREFIX):
                     self._safely(entry, partial(self._resume_claim, inbox, entry))
             self._safely(OLD_CLAIMS, lambda: self._finish_old_claims(inbox))
@@ -179,7 +180,7 @@ class Intake:
         """An entry the last run had claimed in the inbox (or one planted to look like it)."""
         claim_id = entry.removeprefix(CLAIM_PREFIX)
         if _valid_claim_id(claim_id) and (self.claims / claim_id).exists():
-            _remove_original(inbox, entry)  # copied before the stop; the copy is resumed
+            self._remove_original(inbox, entry)  # copied before the stop; the copy is resumed
             return
         if not _valid_claim_id(claim_id):  # not a name Steward gave: claim it afresh
             fresh = self._claim_id(claim_id)
@@ -286,14 +287,20 @@ class Intake:
                 self._candidates[name] = ((), self.clock.monotonic())
 
     def scan(self) -> None:
-        """Look at every entry in the inbox; take the settled ones, watch the others."""
+        """Look at every entry in the inbox; take the settled ones, watch the others, and try
+        again to remove the taken ones Steward was not allowed to delete before."""
         try:
-            names = sorted(entry.name for entry in self.inbox.iterdir()
-                           if not entry.name.startswith("."))
+            entries = sorted(entry.name for entry in self.inbox.iterdir())
         except OSError as error:
             self.audit.record("intake.inbox_unreadable", level="error", reason=str(error),
                               audience="admin")
             return
+        kept = [entry for entry in entries if entry.startswith(TAKEN_PREFIX)]
+        if kept:
+            with _opened_folder(self.inbox) as inbox:
+                for entry in kept:
+                    self._remove_original(inbox, entry)
+        names = [entry for entry in entries if not entry.startswith(".")]
         now = self.clock.now().timestamp()  # against files' times, which are the real clock's
         for name in names:
             if now - newest_change(self.inbox / name) >= self.settings.intake.settle_seconds:
@@ -412,8 +419,29 @@ class Intake:
             os.rename(partial, copy)
             with _opened_folder(self.claims) as claims:
                 os.fsync(claims)
-        _remove_original(parent, entry)
+        self._remove_original(parent, entry)
         self._judge(copy, copy_entry, name, submission)
+
+    def _remove_original(self, parent: int, entry: str) -> None:
+        """Remove a claimed entry once Steward has its copy (_remove_original below). One it
+        may not delete is kept under a hidden "taken" name, which the next scans try again;
+        the administrator is told once, since every SLT member may read it until it goes."""
+        kept = _remove_original(parent, entry)
+        if kept is None:
+            self._kept.discard(entry)
+            if entry.startswith(TAKEN_PREFIX):
+                self.audit.record("intake.original_removed", entry=visible(entry))
+            return
+        taken, reason = kept
+        if taken in self._kept:
+            return
+        self._kept.add(taken)
+        self.audit.record(
+            "intake.original_kept", level="warning", audience="admin", entry=visible(taken),
+            reason=reason, note="Steward has its copy, but may not delete this entry in the "
+            "inbox (its folders are not writable by the group steward-slt), and every member "
+            "of that group may read it until it goes; Steward tries again at each scan. "
+            f"Remove it: sudo rm -rf {visible(str(self.inbox / taken))}")
 
     def _read(self, parent: int, entry: str, name: str) -> Submission:
         return read_entry(parent, entry, name=name, time_zone=self.settings.school.time_zone,
@@ -714,25 +742,46 @@ def _read_claim_record(copy: Path) -> tuple[str, str] | None:
         return None
 
 
-def _remove_original(parent: int, entry: str) -> None:
-    """Remove a claimed entry from the inbox once Steward has its copy. Where the submitter's
-    folder does not let Steward delete inside it, it stays under a hidden "taken" name that
-    the intake never reads again."""
+def _remove_original(parent: int, entry: str) -> tuple[str, str] | None:
+    """Remove a claimed entry from the inbox once Steward has its copy; None when it is gone.
+    Where the submitter's folder does not let Steward delete inside it, it stays under a hidden
+    "taken" name that the intake never reads again (an entry already under such a name keeps
+    it), closed to everyone else when it is Steward's own; return that name and why."""
     try:
         if stat.S_ISDIR(os.stat(entry, dir_fd=parent, follow_symlinks=False).st_mode):
             shutil.rmtree(entry, dir_fd=parent)
         else:
             os.unlink(entry, dir_fd=parent)
     except FileNotFoundError:
-        pass
+        return None
     except (OSError, RecursionError) as error:  # not allowed, or a tree too deep to walk
-        taken = TAKEN_PREFIX + entry.removeprefix(CLAIM_PREFIX)
+        taken = entry if entry.startswith(TAKEN_PREFIX) else \
+            TAKEN_PREFIX + entry.removeprefix(CLAIM_PREFIX)
         try:
-            os.rename(entry, taken, src_dir_fd=parent, dst_dir_fd=parent)
+            if taken != entry:
+                os.rename(entry, taken, src_dir_fd=parent, dst_dir_fd=parent)
         except OSError:
-            pass
-        log.warning("intake.original_kept", entry=visible(taken),
-                    reason=getattr(error, "strerror", None) or error.__class__.__name__)
+            taken = entry
+        _close_if_own(parent, taken)
+        return taken, getattr(error, "strerror", None) or error.__class__.__name__
+    return None
+
+
+def _close_if_own(parent: int, entry: str) -> None:
+    """Make a kept entry unreadable by the inbox's group, if it is Steward's to change (the
+    submitter's own files are not: the administrator is told instead)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        descriptor = os.open(entry, flags, dir_fd=parent)
+    except OSError:
+        return
+    try:
+        if _own(descriptor):
+            os.fchmod(descriptor, 0o700 if stat.S_ISDIR(os.fstat(descriptor).st_mode) else 0o600)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _share_with_group(path: Path, group: int) -> None:

@@ -230,7 +230,8 @@ def _post_file_finding(found: MediaFile, file_name: str, limit: int) -> Finding:
 
 UNREADABLE_FIX = ("Hand it in with `steward submit FOLDER`, which gives Steward a copy it may "
                   "read; or, copying it in yourself, let your group read it first "
-                  "(chmod -R g+rX FOLDER) and put it in the inbox again.")
+                  "(chmod -R g+rX FOLDER, and chmod g+w FOLDER so that Steward may remove it "
+                  "once read) and put it in the inbox again.")
 
 
 def _unreadable_finding(name: str, error: OSError) -> Finding:

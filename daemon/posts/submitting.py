@@ -35,16 +35,19 @@ def _fsync_tree(path: Path) -> None:
 
 
 def _share_with_steward(path: Path) -> None:
-    """Let the inbox's group (steward-slt, which the service is in) read the copy, whatever the
-    submitter's umask: a draft saved with umask 077 (0600 files) would otherwise be a post the
-    service may not read. Nothing is made writable by anyone else."""
+    """Let the inbox's group (steward-slt, which the service is in) read the copy and then
+    remove it, whatever the submitter's umask: a draft saved with umask 077 (0600 files) would
+    otherwise be a post the service may not read, and a folder saved with umask 022 (0755) one
+    whose files it may not delete, left in the inbox for every SLT member to read. So folders
+    get g+rwx and files g+r; no file is made writable by anyone else (what is signed cannot
+    be changed unnoticed anyway, and the inbox is the group's to rename in already)."""
     entries = [path] if not path.is_dir() else [path] + [
         Path(root, name) for root, folders, files in os.walk(path) for name in folders + files]
     for entry in entries:
         mode = os.lstat(entry).st_mode
         if stat.S_ISLNK(mode):
             continue  # the intake refuses links; do not follow one to change its target
-        wanted = stat.S_IRGRP | (stat.S_IXGRP if stat.S_ISDIR(mode) else 0)
+        wanted = stat.S_IRWXG if stat.S_ISDIR(mode) else stat.S_IRGRP
         if stat.S_IMODE(mode) & wanted != wanted:
             os.chmod(entry, stat.S_IMODE(mode) | wanted)
 

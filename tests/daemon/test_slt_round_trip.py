@@ -57,7 +57,14 @@ def test_a_folder_post_made_with_umask_022_is_claimed_and_accepted(school: Schoo
     assert "Steward accepted 'choir'" in handed.stdout and "ID: 20300603-0800-" in handed.stdout
     notice = school.srv / "accepted" / "choir.accepted.txt"
     assert notice.exists() and oct(notice.stat().st_mode & 0o777) == "0o640"
-    assert not (school.inbox / "choir").exists()
+    assert inbox_is_emptied(school)
+
+
+def inbox_is_emptied(school: School) -> bool:
+    """Whether the inbox holds nothing (within a deadline): Steward removed what it took,
+    leaving no `.steward-taken-` copy for every SLT member to read."""
+    return Daemon.poll(lambda: not list(school.inbox.iterdir()), 30) or \
+        pytest.fail(f"left in the inbox: {sorted(e.name for e in school.inbox.iterdir())}")
 
 
 def test_submit_waits_for_a_refusal_and_writes_refused_txt_beside_the_draft(school: School):
@@ -70,6 +77,31 @@ def test_submit_waits_for_a_refusal_and_writes_refused_txt_beside_the_draft(scho
     refused = draft / "REFUSED.txt"
     assert refused.exists() and refused.stat().st_uid != SERVICE_UID
     assert "full name" in refused.read_text() and "Jane Smith" not in refused.read_text()
+    assert inbox_is_emptied(school)
+
+
+def test_an_entry_steward_may_not_delete_is_reported_once_and_removed_once_it_may(
+        school: School):
+    """A folder copied into the inbox by hand with umask 022 (0755): Steward may rename it but
+    not delete what is inside. It keeps its hidden name (never `.steward-taken-` twice), the
+    administrator is told once, and a later scan removes it once the group may write there."""
+    leftover = school.inbox / ".steward-taken-old-post"
+    made = subprocess.run([*as_user(SLT_UID, SLT_GROUP), "sh", "-c",
+                           f"mkdir {leftover} && echo text > {leftover}/post.md"],
+                          umask=0o022, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert Daemon.poll(lambda: any(e["entry"] == leftover.name
+                                   for e in audit_events(school, "intake.original_kept")), 30)
+    [event] = [e for e in audit_events(school, "intake.original_kept")
+               if e["entry"] == leftover.name]
+    assert event["audience"] == "admin" and f"sudo rm -rf {leftover}" in event["note"]
+    assert sorted(e.name for e in school.inbox.iterdir()) == [leftover.name]
+    opened = subprocess.run([*as_user(SLT_UID, SLT_GROUP), "chmod", "g+w", str(leftover)],
+                            capture_output=True, text=True)
+    assert opened.returncode == 0, opened.stderr
+    assert inbox_is_emptied(school)
+    assert [e["entry"] for e in audit_events(school, "intake.original_removed")] == \
+        [leftover.name]
 
 
 def test_a_post_check_would_refuse_is_not_handed_in(school: School):
