@@ -15,9 +15,10 @@ never drift apart, and it works whether or not systemd is the init system (conta
 2. the state directory is created as `StateDirectory=` would create it;
 3. the command runs through `setpriv` as the unit's `User=`, `Group=` and
    `SupplementaryGroups=`, with no capabilities, no new privileges and the unit's `UMask=`;
-4. SIGTERM, SIGINT and SIGHUP sent to this process are passed on to the command, and this
-   process waits for it, so `kill` or Ctrl-C on `sudo steward admin run` stops the daemon as
-   `systemctl stop` would (and SIGHUP reloads it). The command also gets SIGTERM from the
+4. SIGTERM, SIGINT and SIGHUP sent to this process are passed on to the command (not a
+   Ctrl-C, which the terminal already sent to both), and this process waits for it, so
+   `kill` or Ctrl-C on `sudo steward admin run` stops the daemon as `systemctl stop` would
+   (and SIGHUP reloads it). The command also gets SIGTERM from the
    kernel if this process dies any other way (`setpriv --pdeathsig`), even by SIGKILL, so a
    daemon is never left running on its own beside the next one;
 5. the decrypted credentials are removed when it ends, however it ends; a folder left by a
@@ -196,7 +197,8 @@ def _signals_passed_on() -> Iterator[_Passing]:
     def on_signal(number: int, frame: object) -> None:
         if passing.child is None:
             raise _Stopped(number)
-        if passing.child.poll() is None:
+        if passing.child.poll() is None and not (
+                number == signal.SIGINT and _terminal_sent_it_to_both(passing.child.pid)):
             passing.child.send_signal(number)
 
     try:
@@ -209,6 +211,17 @@ def _signals_passed_on() -> Iterator[_Passing]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _terminal_sent_it_to_both(child: int) -> bool:
+    """Whether a SIGINT came from the terminal (Ctrl-C), which sends it to its whole
+    foreground process group, the command included: passing it on as well would interrupt
+    the command twice (the second time while it says it was interrupted)."""
+    try:
+        foreground = os.tcgetpgrp(0)
+        return foreground == os.getpgrp() == os.getpgid(child)
+    except OSError:  # no terminal, or the command has ended
+        return False
 
 
 def memory_backed(path: Path, mounts: str) -> bool:

@@ -6,6 +6,7 @@ wrapper ends (issue 18). These run real processes as the user `nobody`, so they 
 
 from __future__ import annotations
 
+import fcntl
 import grp
 import os
 import pwd
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,6 +45,7 @@ def say(text):
         handle.write(text + "\\n")
 signal.signal(signal.SIGHUP, lambda *_: say("reloaded"))
 signal.signal(signal.SIGTERM, lambda *_: (say("stopped"), sys.exit(0)))
+signal.signal(signal.SIGINT, lambda *_: (say("interrupted"), sys.exit(0)))
 key = Path(os.environ["CREDENTIALS_DIRECTORY"]) / "steward.master-key"
 say(f"started {os.getpid()} {os.getuid()} {key.parent} {len(key.read_bytes())}")
 while True:
@@ -81,10 +84,17 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def become_the_terminals_own() -> None:
+    """In the wrapper before it starts: a session of its own whose controlling terminal is
+    its standard input, as `sudo steward admin run` typed in a terminal."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Wrapper:
     """`steward admin` running a command that reports, in a folder, what happens to it."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, terminal: int | None = None) -> None:
         self.folder = folder
         key = folder / "master.key"
         key.write_bytes(os.urandom(32))
@@ -96,9 +106,12 @@ class Wrapper:
         self.said_in = folder / "out"
         self.said_in.mkdir()
         self.said_in.chmod(0o777)  # the command runs as nobody
-        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own code
+        on_terminal: dict = {} if terminal is None else {
+            "stdin": terminal, "stdout": terminal, "stderr": terminal,
+            "preexec_fn": become_the_terminals_own}
+        self.process = subprocess.Popen(  # noqa: S603, PLW1509 - this interpreter, our own code
             [sys.executable, "-c", WRAPPER, str(credential), COMMAND, str(self.said_in)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, **on_terminal)
         started = eventually(lambda: self.said_starting(), "the command's start")
         _, pid, uid, credentials, length = started.split()
         self.child, self.uid, self.credentials = int(pid), int(uid), Path(credentials)
@@ -158,6 +171,29 @@ def test_ctrl_c_on_the_wrapper_stops_the_command_too(wrapper):
     wrapper.stop(signal.SIGINT)
     assert not alive(wrapper.child)
     assert not wrapper.credentials.exists()
+
+
+@needs_root
+def test_ctrl_c_in_the_terminal_stops_the_command_and_the_wrapper():
+    """The terminal sends SIGINT to the wrapper and the command alike; the wrapper then only
+    waits for the command and cleans up."""
+    folder = Path(tempfile.mkdtemp(prefix="steward-admin-test-"))
+    folder.chmod(0o755)
+    controller, terminal = os.openpty()
+    running = None
+    try:
+        running = Wrapper(folder, terminal)
+        os.write(controller, b"\x03")  # Ctrl-C
+        assert running.process.wait(timeout=30) == 0
+        assert running.said().count("interrupted") == 1
+        assert not alive(running.child)
+        assert not running.credentials.exists()
+    finally:
+        if running is not None:
+            running.clean_up()
+        os.close(controller)
+        os.close(terminal)
+        shutil.rmtree(folder)
 
 
 @needs_root
