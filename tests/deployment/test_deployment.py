@@ -82,7 +82,7 @@ def remove_the_install() -> None:
     leaves it, to look at."""
     if os.environ.get("STEWARD_DEPLOYMENT_KEEP") == "1":
         return
-    subprocess.run(["pkill", "-f", "daemon.cli run"], capture_output=True)
+    subprocess.run(["pkill", "-u", "steward", "-f", "daemon.cli run"], capture_output=True)
     for path in (*LAYOUT, Path("/var/lib/steward.before-restore"), Path("/usr/local/bin/steward"),
                  Path("/etc/sysusers.d/steward.conf"), Path("/etc/tmpfiles.d/steward.conf"),
                  Path("/root/steward-backup.tar.gz"), Path("/etc/sudoers.d/steward-dsl")):
@@ -215,11 +215,30 @@ class Service:
             return self.process.stderr.read()
         return "not running"
 
-    def stop(self) -> None:
+    def stop(self, check: bool = True) -> None:
+        """SIGTERM to the `steward admin run` process alone, as `kill PID` would: it must take
+        the daemon with it, and leave no decrypted master key behind."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=60)
+            if check:
+                assert wait_for(lambda: not daemons_running(), 30), \
+                    "the daemon outlived its wrapper"
+                assert leftover_keys() == [], "a decrypted master key was left behind"
         self.process = None
+
+
+def daemons_running() -> list[str]:
+    """The `steward run` processes of the service's user."""
+    found = subprocess.run(["pgrep", "-u", "steward", "-f", "daemon.cli run"],
+                           capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def leftover_keys() -> list[Path]:
+    """Credential folders `steward admin` made and did not remove."""
+    return [path for folder in (Path("/run"), Path("/dev/shm"))
+            for path in folder.glob("steward-credentials-*")]
 
 
 @deploys
@@ -287,6 +306,9 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
                   Path("/var/lib/steward/audit.jsonl").read_text().splitlines()]
         assert any(event["event"] == "post.cancelled" and event.get("submission") == trip_id
                    for event in events), [event["event"] for event in events][-10:]
+        # Steward took every hand-in away: nothing of the members' posts, refused ones
+        # included, is left in the inbox for other members to read.
+        assert sorted(entry.name for entry in Path("/srv/steward/inbox").iterdir()) == []
         status = as_user(SLT_MEMBER, "steward status")
         assert status.returncode == 0 and "running" in status.stdout, status.stdout + status.stderr
 
@@ -332,8 +354,9 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
         assert service.running(), service.why_not()
         assert Path("/var/lib/steward/steward.sqlite3").stat().st_uid == int(
             subprocess.check_output(["id", "-u", "steward"]))
-    finally:
         service.stop()
+    finally:
+        service.stop(check=False)
         remove_the_install()
 
 
