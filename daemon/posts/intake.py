@@ -531,7 +531,7 @@ class Intake:
             outcome = self.requests.handle(submission)
             findings, answer = list(outcome.findings), outcome.answer
         if findings:
-            self._refuse(copy, copy_entry, name, findings)
+            self._refuse(copy, copy_entry, name, findings, request=(kind, target))
             return
         notice = write_answer(self.settings, name, answer)
         shutil.rmtree(copy, ignore_errors=True)
@@ -543,10 +543,13 @@ class Intake:
         return self.settings.policy.clause_id(rule)
 
     def _refuse(self, copy: Path, copy_entry: str, name: str, findings: list[Finding],
-                signers: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> None:
+                signers: tuple[str, ...] = (), warnings: tuple[str, ...] = (),
+                request: tuple[str, str] | None = None) -> None:
         """Put Steward's copy (what it read, nothing else) in the rejected folder with the
         reasons beside it, each citing the school's own clause; e-mail them to the `signers`
-        (whose valid signatures are on it) who have an address."""
+        (whose valid signatures are on it) who have an address. A refused `request` (kind,
+        target) is answered as the request it was: what was not done and what to do instead,
+        with no advice about fixing a post and no clause of the policy on posts."""
         catalogue = self.settings.policy.catalogue()
         findings = [finding.cited_in(catalogue) for finding in findings]
         self.rejected.mkdir(parents=True, exist_ok=True)
@@ -557,13 +560,21 @@ class Intake:
             _move(copy / copy_entry, target)
         shutil.rmtree(copy, ignore_errors=True)
         received = self.clock.now().astimezone(_zone(self.settings))
-        lines = [f"Steward did not publish '{visible(name)}' (received "
-                 f"{received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
-        lines += [finding.explain() for finding in findings]
+        if request is None:
+            lines = [f"Steward did not publish '{visible(name)}' (received "
+                     f"{received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
+            lines += [finding.explain() for finding in findings]
+            closing = "Nothing was published. Fix the post, have it signed again, and put it " \
+                "back in the inbox."
+        else:
+            kind, asked = request
+            lines = [f"Steward did not {kind} '{visible(asked)}' (request '{visible(name)}', "
+                     f"received {received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
+            lines += [f"- {finding.problem}\n  What to do: {finding.fix}" for finding in findings]
+            closing = f"Nothing was changed by this request to {kind}."
         if warnings:
             lines += ["", "Also:"] + [f"- {warning}" for warning in warnings]
-        lines += ["", "Nothing was published. Fix the post, have it signed again, and put it "
-                  "back in the inbox.", f"Reference for the administrator: {visible(copy.name)}"]
+        lines += ["", closing, f"Reference for the administrator: {visible(copy.name)}"]
         report = target.with_name(target.name + ".rejected.txt")
         write_notice(report, "\n".join(lines) + "\n")
         self.audit.record(

@@ -177,6 +177,8 @@ def test_unpublish_dry_run_says_what_would_go_and_then_deletes_it_everywhere(sch
     assert not audit_events(school, "post.unpublished")
     late = school.slt("cancel", post_id, "--sign", str(school.key_file), "--wait", "60")
     assert late.returncode == 1 and "steward unpublish" in late.stdout
+    assert f"Steward did not cancel '{post_id}'" in late.stdout
+    assert "Fix the post" not in late.stdout and "posted by" not in late.stdout
     done = school.slt("unpublish", post_id, "--sign", str(school.key_file), "--wait", "60")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "x: deleted" in done.stdout and "facebook: deleted" in done.stdout
