@@ -49,7 +49,13 @@ def keys_new(name: str, out: str | None) -> int:
       steward keys new "Deputy Head" --out deputy-head.key
     """
     from daemon.runtime.keys import new_key  # noqa: PLC0415
+    from policies.displayed_text import visible  # noqa: PLC0415
 
+    if not name.strip() or visible(name.replace("\\", "")) != name.replace("\\", ""):
+        raise UsageProblem(f"the name '{visible(name)}' holds characters that do not show (a "
+                           "control or invisible character, as written here): a signer's "
+                           "name is printed in every answer. Type it again as plain text, "
+                           'e.g. steward keys new "Deputy Head"')
     slug = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
     path = Path(out or f"{slug}.key")
     try:
@@ -89,6 +95,7 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
     """
     from daemon.posts.approval import sign_submission  # noqa: PLC0415
     from daemon.posts.reading import read_submission  # noqa: PLC0415
+    from policies.displayed_text import visible  # noqa: PLC0415
 
     settings = source.load_for_slt().settings
     for key in load_keys(key_files):
@@ -96,13 +103,13 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
                                      settings.intake.max_text_bytes,
                                      max_media_bytes=settings.intake.max_media_bytes)
         if submission.problems:
-            raise Refused("\n".join([f"{post} cannot be signed:"] + [
+            raise Refused("\n".join([f"{visible(post)} cannot be signed:"] + [
                 f"  - {problem.problem}" for problem in submission.problems]))
         try:
             replaced = sign_submission(submission, key, settings.intake.max_media_bytes)
         except ValueError as error:
             raise Refused(str(error)) from None
-        print(f"signed {post} as {key.name}"
+        print(f"signed {visible(post)} as {visible(key.name)}"
               + (" (this replaces their earlier signature)" if replaced else ""))
     return EXIT_OK
 
@@ -156,8 +163,9 @@ def cancel(target: str, key_files: tuple[str, ...], inbox: str | None, wait_seco
 
     ID_OR_NAME is the ID in its acceptance notice (accepted/NAME.accepted.txt) or the name
     it was submitted under. A signed request goes into the inbox; the daemon checks the
-    signature, cancels the post, and answers. Exit 0 cancelled, 1 refused (a post already
-    published is unpublished instead), 3 no answer in time.
+    signature, cancels the post, and answers. A post that has already gone out cannot be
+    cancelled (the request is refused): use `steward unpublish ID` to delete it. Exit 0
+    cancelled, 1 refused, 3 no answer in time.
 
     \b
     Example:
