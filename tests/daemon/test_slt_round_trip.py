@@ -24,6 +24,7 @@ from tests.cli.slt_member import (
 )
 
 pytestmark = [pytest.mark.slow, needs_root]
+TEACHER_UID = 64002  # a teacher who writes drafts for the SLT
 LATER = 'publish_at = "2030-06-03T09:00"'
 
 
@@ -77,6 +78,30 @@ def test_submit_waits_for_a_refusal_and_writes_refused_txt_beside_the_draft(scho
     refused = draft / "REFUSED.txt"
     assert refused.exists() and refused.stat().st_uid != SERVICE_UID
     assert "full name" in refused.read_text() and "Jane Smith" not in refused.read_text()
+    assert inbox_is_emptied(school)
+
+
+def test_a_refusal_of_a_draft_in_a_teachers_shared_folder_is_printed_not_written_there(
+        school: School):
+    """The teacher's drafts folder (2775, theirs) holds a link where REFUSED.txt would go,
+    pointing at the deputy head's key: the key is untouched, and submit says why no
+    REFUSED.txt was written and where the reasons are."""
+    shared = school.base / "drafts"
+    shared.mkdir()
+    draft = shared / "trip"
+    draft.mkdir()
+    (draft / "post.md").write_text(f"+++\n{LATER}\n+++\nJane Smith leads the trip.\n")
+    (draft / "REFUSED.txt").symlink_to(school.key_file)
+    for path in (shared, draft, draft / "post.md"):
+        os.chown(path, TEACHER_UID, SLT_GROUP, follow_symlinks=False)
+    os.chmod(shared, 0o2775)  # noqa: S103 - as the shared drafts folder is made
+    os.chmod(draft, 0o2775)  # noqa: S103
+    key_before = school.key_file.read_bytes()
+    handed = school.slt("submit", str(draft), "--sign", str(school.key_file), "--wait", "60")
+    assert handed.returncode == 1, handed.stdout + handed.stderr
+    assert "No REFUSED.txt was written beside the post" in handed.stdout
+    assert "not to you" in handed.stdout and "trip.rejected.txt" in handed.stdout
+    assert school.key_file.read_bytes() == key_before
     assert inbox_is_emptied(school)
 
 
