@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.write_execute import run_denying_write_execute, write_execute_denial_available
 from training import encoder_graph
 
 onnx = pytest.importorskip("onnx", reason="needs onnx (the model's build step)")
@@ -157,6 +160,31 @@ def test_an_adapter_is_merged_as_w_plus_scale_b_a():
     assert np.array_equal(weights["w"], np.ones((4, 3)))  # the base is left as it was
     with pytest.raises(ValueError, match="does not fit"):
         encoder_graph.merge_adapter(weights, {"w": (up, down)}, scale=1.0)
+
+
+SCORE_IN_A_PROCESS = """
+import sys
+import numpy as np
+from training import encoder_graph
+session = encoder_graph.open_session(sys.argv[1])
+(embedding,) = session.run(None, {"input_ids": np.array([[1, 5, 2]]),
+                                  "attention_mask": np.array([[1, 1, 1]])})
+print(float(np.linalg.norm(embedding)))
+"""
+
+
+def test_the_quantised_graph_scores_in_a_process_denied_writable_executable_memory(tmp_path):
+    full = tmp_path / "tiny.onnx"
+    onnx.save_model(encoder_graph.encoder_graph(tiny_bert(), CONFIG), str(full))
+    small = encoder_graph.quantise(full, tmp_path / "tiny-int8.onnx")
+    command = [sys.executable, "-c", SCORE_IN_A_PROCESS, str(small)]
+    if write_execute_denial_available():  # as the systemd unit runs the worker
+        result = run_denying_write_execute(command, capture_output=True, text=True, timeout=60)
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60,  # noqa: S603
+                                check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert abs(float(result.stdout) - 1) < 1e-3
 
 
 @pytest.mark.slow
