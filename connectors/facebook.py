@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -417,9 +417,6 @@ class FacebookPageConnector:
         raise self._unsupported("unfollow")
 
     def read_settings(self) -> AccountSettings:
-        raise self._unsupported("read_settings")
-
-    def write_settings(self, changes: Mapping[str, object]) -> None:
         raise self._unsupported("read_settings")
 
     def direct_messages(self, since_id: str | None) -> list[DirectMessage]:

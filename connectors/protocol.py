@@ -17,7 +17,6 @@ connector that is not declared here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -130,11 +129,8 @@ class Connector(Protocol):
         ...
 
     def read_settings(self) -> AccountSettings:
-        """What the platform tells of the account's privacy settings."""
-        ...
-
-    def write_settings(self, changes: Mapping[str, object]) -> None:
-        """Change settings, by the keys of `policies.settings_drift.SETTINGS`."""
+        """What the platform tells of the account's privacy settings. No platform lets an
+        app change them: what drifts goes on a checklist for a person."""
         ...
 
     def direct_messages(self, since_id: str | None) -> list[DirectMessage]:

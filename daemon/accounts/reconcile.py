@@ -1,5 +1,6 @@
-"""Reconcilers: observe the accounts, compare with what the policy requires, repair what the API
-allows, observe again, and put everything else on a checklist for a person.
+"""Reconcilers: observe the accounts, compare with what the policy requires, do what the API
+allows, observe again, and put everything else on a checklist for a person (account settings
+always: no platform lets an app change them).
 
 Areas, each per platform and each branching on the connector's capabilities (never on the
 platform's name): followers (verified parents and known organisations only), following
@@ -325,11 +326,14 @@ class Reconciler:
     # -- settings ----------------------------------------------------------------------------
 
     def privacy_settings(self, platform: str, dry_run: bool) -> Outcome:
+        """Compare what the platform tells of the account's settings with the school's table
+        (`policies.settings_drift`). No platform lets an app change them (X has no settings
+        endpoint on any plan), so what drifted, and what cannot be read, goes on the
+        checklist for a person, with how to change it; a drift is also a warning."""
         connector = self.connectors[platform]
         outcome = Outcome(platform, "settings")
         account_settings = connector.read_settings() if connector.capabilities.read_settings \
             else AccountSettings()
-        can_write = account_settings.writable_by_api
         for item in drift(platform, account_settings.observed()):
             setting = item.setting
             key = f"settings:{platform}:{setting.key}"
@@ -337,37 +341,15 @@ class Reconciler:
                 self._check(outcome, key, f"Steward cannot read '{setting.label}' by API: check "
                             f"it is {setting.desired!r}. {setting.how_to_change}", dry_run)
                 continue
-            outcome.actions.append({"kind": "repair", "setting": setting.key,
-                                    "observed": item.observed, "desired": setting.desired})
-            if dry_run:
-                continue
-            if setting.writable_by_api and can_write:
-                try:
-                    connector.write_settings({setting.key: setting.desired})
-                    again = connector.read_settings().observed().get(setting.key)
-                except ConnectorError as error:
-                    again = f"error: {error.message}"
-                if again == setting.desired:
-                    self.audit.record("settings.repaired", clause=self._clause(setting.rule),
-                                      platform=platform, setting=setting.key,
-                                      was=item.observed, now=again)
-                    continue
-                self.audit.record("settings.repair_failed", level="error",
-                                  clause=self._clause(setting.rule), platform=platform,
-                                  setting=setting.key, audience="admin")
-                self.mailer.alert(
-                    self.audit, f"Could not repair {platform} setting {setting.key}",
-                    f"'{setting.label}' is {item.observed!r}; Steward tried to set it to "
-                    f"{setting.desired!r} and it is still {again!r}. "
-                    f"{setting.how_to_change}")
-            else:
+            if not dry_run:
                 self.audit.record("settings.drift", level="warning",
                                   clause=self._clause(setting.rule), platform=platform,
                                   setting=setting.key, observed=item.observed)
             self._check(outcome, key, f"'{setting.label}' is {item.observed!r}, should be "
-                        f"{setting.desired!r}: {setting.how_to_change}", dry_run)
+                        f"{setting.desired!r}: {setting.how_to_change} (no platform lets Steward "
+                        "change it)", dry_run)
         outcome.counts = {"checked": sum(1 for s in SETTINGS if s.platform == platform),
-                          "drifted": len(outcome.actions) + len(outcome.checklist)}
+                          "drifted": len(outcome.checklist)}
         return outcome
 
     # -- direct messages ---------------------------------------------------------------------
@@ -380,7 +362,8 @@ class Reconciler:
             since = self.store.cursor(platform, "dm:since")
             messages = connector.direct_messages(since)
             for message in messages:
-                outcome.actions.append({"kind": "dm-block", "user_id": message.sender_id})
+                if message.sender_id:  # an unknown sender cannot be blocked
+                    outcome.actions.append({"kind": "dm-block", "user_id": message.sender_id})
                 if not dry_run:
                     self._record_dm(connector, platform, message)
             if messages and not dry_run:
@@ -427,10 +410,14 @@ class Reconciler:
                           platform=platform, sender_id=reply.author_id,
                           evidence_sha256=digest, audience="DSL")
         try:
-            connector.dm_block(reply.author_id)
-            self.audit.record("user.dm_blocked", clause=self._clause("direct-messages"),
-                              platform=platform, user_id=reply.author_id)
-            blocked = "The sender can no longer send the school direct messages."
+            if not reply.author_id:
+                blocked = (f"{platform} did not say who sent it, so Steward could NOT block the "
+                           "sender's messages: block them by hand in the account's messages.")
+            else:
+                connector.dm_block(reply.author_id)
+                self.audit.record("user.dm_blocked", clause=self._clause("direct-messages"),
+                                  platform=platform, user_id=reply.author_id)
+                blocked = "The sender can no longer send the school direct messages."
         except ConnectorError as error:
             if isinstance(error, ConnectorBug):
                 self._connector_bug(platform, "direct_messages", error)

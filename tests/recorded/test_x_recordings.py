@@ -29,8 +29,10 @@ def cassettes(fixtures_dir):
 
 @pytest.fixture
 def recorded_connector():
+    # The recordings were made when X's API was at api.twitter.com (Steward calls api.x.com).
     return XConnector(consumer_key="recorded", consumer_secret="recorded",
-                      access_token=RECORDED_USER_TOKEN, access_token_secret="recorded")
+                      access_token=RECORDED_USER_TOKEN, access_token_secret="recorded",
+                      api_url="https://api.twitter.com")
 
 
 def replay(cassettes, name: str, match_on=("method", "scheme", "host", "port", "path", "query")):
