@@ -25,6 +25,7 @@ from pydantic_settings import (
 from config.settings import SECRET_FIELDS, StewardSettings
 
 DEFAULT_CONFIG_FILE = Path("/etc/steward/steward.toml")
+CONFIG_FILE_ENVIRONMENT = "STEWARD_CONFIG_FILE"  # another default file, e.g. for a test
 _config_file: ContextVar[Path | None] = ContextVar("steward_config_file", default=None)
 
 
@@ -81,7 +82,12 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> StewardSe
     its defaults (the sandbox). Raise ConfigurationError with every problem found.
     """
     if path is None:
-        path = DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+        default = default_config_file()
+        if config_unreadable(default):
+            raise ConfigurationError(unreadable_message(default))
+        path = default if default.is_file() else None
+    elif config_unreadable(Path(path)):
+        raise ConfigurationError(unreadable_message(Path(path)))
     elif not Path(path).is_file():
         raise ConfigurationError(f"{path}: configuration file not found")
     if path is not None:
@@ -89,6 +95,8 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> StewardSe
             tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise ConfigurationError(f"{path}: not valid TOML ({error})") from None
+        except PermissionError:
+            raise ConfigurationError(unreadable_message(Path(path))) from None
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigurationError(f"{path}: cannot be read ({error.__class__.__name__})") \
                 from None
@@ -101,6 +109,41 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> StewardSe
     finally:
         _config_file.reset(token)
     return settings
+
+
+def default_config_file() -> Path:
+    """The file read when no --config is given: $STEWARD_CONFIG_FILE, else
+    /etc/steward/steward.toml."""
+    return Path(os.environ.get(CONFIG_FILE_ENVIRONMENT) or DEFAULT_CONFIG_FILE)
+
+
+def config_unreadable(path: Path) -> bool:
+    """Whether `path` exists (or may: a folder on the way is closed) but this user may not
+    read it."""
+    try:
+        with open(path, "rb"):
+            return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+
+
+def unreadable_message(path: Path) -> str:
+    """What to tell someone who may not read the configuration file: which file, as which
+    user, and what to do instead."""
+    import pwd  # noqa: PLC0415
+
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = f"user {os.geteuid()}"
+    return (f"{path}: {user} may not read it (it holds the service's secrets, so only root "
+            "and the service's group may). SLT members do not need it: run `steward check`, "
+            "`sign`, `submit` and `status` without --config and they read "
+            "/srv/steward/slt-settings.toml, which the daemon writes for them. An "
+            "administrator runs the command as the service instead: sudo steward admin "
+            "COMMAND ...")
 
 
 def describe(error: ValidationError) -> str:

@@ -108,6 +108,8 @@ class SignerSettings(Section):
                       "messages, e.g. 'Deputy Head'.")
     public_key: str = Field(description="The signer's Ed25519 public key, base64, as printed by "
                             "`steward keys new`.")
+    email: str | None = Field(None, description="Where to e-mail the reasons when a post they "
+                              "signed is refused (optional; needs [mail]).")
 
     @field_validator("public_key")
     @classmethod
@@ -303,6 +305,11 @@ class FollowerSettings(Section):
                                      "this nobody is removed and the administrator is alerted "
                                      "(a broken list must never mass-block parents).")
     code_ttl_hours: int = Field(72, ge=1, description="How long an invitation code works.")
+    link_by_public_mention: bool = Field(
+        False, description="Also link a parent who posts their code in a mention of the "
+        "school's account. Off by default: a mention is public, so it tells everyone that its "
+        "author is a parent at the school. Without it, a parent puts the code in their X bio "
+        "and the office runs `steward followers confirm` (docs/safeguarding.md).")
     organisations: list[OrganisationSettings] = Field(default_factory=list, description="The "
                                                       "allow-list of organisations.")
 

@@ -44,6 +44,7 @@ class Capabilities:
     read_settings: bool = False
     read_direct_messages: bool = False
     read_conversations: bool = False
+    look_up_profiles: bool = False  # another account's public profile (bio) by its handle
     # words for people: where a block applies ("from the Page"; empty: the whole platform),
     # and why a flag is off
     block_scope: str = ""

@@ -101,6 +101,17 @@ class PlatformUser:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """Another account's public profile: who it is, and the bio its owner wrote (which a
+    parent proves they control by putting a code from the school in it)."""
+
+    user_id: str
+    handle: str
+    name: str
+    bio: str
+
+
+@dataclass(frozen=True)
 class FollowerPage:
     """One page of the account's followers, and the token of the next (None: the last)."""
 

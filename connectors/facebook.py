@@ -40,6 +40,7 @@ from connectors.domain import (
     PlatformUser,
     Post,
     PostRef,
+    Profile,
     PublishedPost,
     Reply,
     ReplyPage,
@@ -111,6 +112,7 @@ class FacebookPageConnector:
             "read_settings": "Facebook offers no API for a Page's messaging setting",
             "read_direct_messages": "Facebook shows only that a conversation exists, not its "
                                     "messages, without Messenger permissions",
+            "look_up_profiles": "Facebook shows a Page nobody's profile by API",
         },
     )
 
@@ -421,6 +423,9 @@ class FacebookPageConnector:
 
     def direct_messages(self, since_id: str | None) -> list[DirectMessage]:
         raise self._unsupported("read_direct_messages")
+
+    def profile(self, handle: str) -> Profile | None:
+        raise self._unsupported("look_up_profiles")
 
 
 def _parse_graph_time(value: str) -> datetime:

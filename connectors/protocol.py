@@ -30,6 +30,7 @@ from connectors.domain import (
     PlatformUser,
     Post,
     PostRef,
+    Profile,
     PublishedPost,
     Reply,
     ReplyPage,
@@ -139,6 +140,10 @@ class Connector(Protocol):
 
     def conversations(self) -> list[Conversation]:
         """The account's message threads, newest first (only that they exist)."""
+        ...
+
+    def profile(self, handle: str) -> Profile | None:
+        """The public profile of the account `handle` (without @), None if there is none."""
         ...
 
 

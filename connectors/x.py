@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -41,6 +42,7 @@ from connectors.domain import (
     PlatformUser,
     Post,
     PostRef,
+    Profile,
     PublishedPost,
     Reply,
     ReplyPage,
@@ -58,6 +60,7 @@ from connectors.transport import TWEEPY_HOST, X_API_URL, platform_session
 PLATFORM = "x"
 MAX_IMAGES = 4
 MAX_TEXT_LENGTH = 280
+USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")  # X's OpenAPI: ^[A-Za-z0-9_]{1,15}$
 REPLY_SETTINGS = ("following", "mentionedUsers", "subscribers", "verified")
 _FORBIDDEN_AS_AUTH = ("client-not-enrolled", "unsupported-authentication", "oauth1-permissions")
 
@@ -167,6 +170,7 @@ class XConnector:
         block_direct_messages=True,
         read_replies=True,
         read_mentions=True,
+        look_up_profiles=True,
         why_not={
             "delete_replies": "X cannot delete a reply by someone else",
             "read_conversations": "X's direct messages are read one by one, not as threads",
@@ -607,6 +611,28 @@ class XConnector:
                     break
                 params["pagination_token"] = token
         return messages
+
+    def profile(self, handle: str) -> Profile | None:
+        """The public profile of @`handle` with its bio (`GET /2/users/by/username/{username}`,
+        `user.fields=description`); None if X has no such account, or none it shows (X
+        answers 200 with only `errors` for a username it does not know, and 404 for one
+        suspended or deleted). A handle X could not hold is refused before asking."""
+        username = handle.strip().removeprefix("@")
+        if not USERNAME.fullmatch(username):
+            raise Rejected(PLATFORM, f"{handle!r} is not an X handle (letters, digits and _, "
+                           "at most 15)")
+        with translated_errors(f"look up @{username}"):
+            try:
+                body = self.client.request(
+                    "GET", f"/2/users/by/username/{username}",
+                    params={"user.fields": "description"}, user_auth=self.user_auth).json()
+            except tweepy.NotFound:
+                return None
+            user = body.get("data")
+            if not isinstance(user, dict):
+                return None
+            return Profile(str(user["id"]), str(user["username"]), str(user["name"]),
+                           str(user.get("description") or ""))
 
     def conversations(self) -> list[Conversation]:
         """X has no conversation list to watch: its messages are read one by one

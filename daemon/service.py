@@ -39,6 +39,7 @@ from daemon.runtime.clock import Clock
 from daemon.runtime.logs import REDACTOR
 from daemon.runtime.mail import Mailer
 from daemon.runtime.running import RunningLock, daemon_running
+from daemon.runtime.slt_view import ViewWriter
 from daemon.runtime.store import Store
 
 if TYPE_CHECKING:  # the sandbox is imported only in sandbox mode
@@ -67,6 +68,7 @@ class Service:
         self._started = False
         self._watchdog_stop = threading.Event()
         self._running: RunningLock | None = None
+        self._slt_view = ViewWriter()
 
     # -- start -------------------------------------------------------------------------------
 
@@ -76,6 +78,7 @@ class Service:
         try:
             self._start()
         except BaseException:
+            self._slt_view.release()
             if self._running is not None:
                 self._running.release()
             raise
@@ -102,6 +105,7 @@ class Service:
         self.intake = Intake(self.settings, self.store, self.audit, self.clock,
                              self.scheduler.arm)
         self.intake.start()
+        self._write_slt_view()
         self.scheduler.every("platform-health", HEALTH_CHECK_SECONDS, self.check_platforms)
         self._start_moderation()
         self._start_reconcilers()
@@ -531,7 +535,20 @@ class Service:
             if hasattr(self, part):
                 getattr(self, part).settings = settings
         self.audit.record("config.reloaded", changed=changed, restart_needed=restart_only)
+        self._write_slt_view()
         return restart_only
+
+    def _write_slt_view(self) -> None:
+        """Write the settings SLT commands read (daemon.runtime.slt_view); a folder that cannot
+        be written is the administrator's to fix, and does not stop the service."""
+        try:
+            path = self._slt_view.write(self.settings, self.clock.now())
+        except OSError as error:
+            self.audit.record("slt_view.failed", level="error", reason=str(error),
+                              audience="admin")
+            return
+        self.audit.record("slt_view.written", file=str(path),
+                          signers=len(self.settings.approval.signers))
 
     def status_line(self) -> str:
         counts = self.store.counts()
@@ -583,6 +600,7 @@ class Service:
             self.store.close()
         if self.sandbox is not None:
             self.sandbox.stop()
+        self._slt_view.release()
         if self._running is not None:
             self._running.release()  # last: `steward status` now says it has stopped
 

@@ -18,8 +18,11 @@ def approved(context: PolicyContext) -> bool:
 
 def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     evidence = context.approval
-    findings = [RULE.finding(problem, "Ask an SLT member to sign the post again with "
-                             "`steward sign` after the last edit.") for problem in evidence.problems]
+    post = _shown(submission.name)
+    findings = [RULE.finding(problem, "The signer signs it again after the last edit (the new "
+                             f"signature replaces the old one): steward sign {post} --key "
+                             "~/THEIR.key, then submit it again.")
+                for problem in evidence.problems]
     have = len(set(evidence.valid_signers))
     need = context.approvals_required
     if have < need:
@@ -29,11 +32,26 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             problem = f"the post has {have} valid SLT approval(s) but needs {need} from " \
                       "different SLT members"
         cites = "second-reader" if need > 1 and have >= 1 else None
-        who = "an SLT member" if need == 1 else f"{need} different SLT members"
-        findings.append(RULE.finding(problem, f"Have {who} sign it with `steward sign POST --key "
-                                     "THEIR-KEY`, or submit it with `steward submit POST --sign "
-                                     "KEY`.", cites=cites))
+        if have >= 1:
+            more = need - have
+            who = "a second SLT member" if more == 1 and have == 1 else \
+                f"{more} more SLT member(s), other than {', '.join(evidence.valid_signers)},"
+            fix = (f"Ask {who} to run: steward sign {post} --key ~/THEIR.key, then submit it "
+                   "again.")
+        else:
+            who = "an SLT member" if need == 1 else f"{need} different SLT members"
+            fix = (f"Ask {who} to run: steward sign {post} --key ~/THEIR.key, or submit it "
+                   f"signed: steward submit {post} --sign ~/YOUR.key.")
+        findings.append(RULE.finding(problem, fix, cites=cites))
     return findings
+
+
+def _shown(name: str) -> str:
+    """The post's name as it would be typed in a shell, when it is plain (letters, digits,
+    '.', '_', '-'); else POST-FOLDER: an odd name is not repeated into a message."""
+    plain = 0 < len(name) <= 80 and all(ch.isascii() and (ch.isalnum() or ch in "._-")
+                                        for ch in name)
+    return name if plain else "POST-FOLDER"
 
 
 RULE = Rule("slt-approval", "st-marys.slt-posts", check)

@@ -65,6 +65,7 @@ class ApprovalEvidence:
 
     valid_signers: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()  # signatures that neither count nor refuse: warnings
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ class PolicyContext:
     school_contact_details: tuple[str, ...] = ()
     links: LinkRules = field(default_factory=LinkRules)
     consent: ConsentRegister | None = None
+    # `steward check` by an SLT member, who may not read the roster or the consent register:
+    # pupils' names and consent are checked by the daemon after submission, not refused here.
+    pupils_checked_later: bool = False
     require_pictured: bool = True
     max_image_bytes: dict[str, int] = field(default_factory=dict)
     faces: str = "refuse"  # "refuse" | "blur" | "allow"

@@ -28,6 +28,8 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             'Add pictured = ["First Surname", ...] to the settings, or pictured = [] if no pupil '
             "can be identified in any photo.")]
     if submission.pictured and context.consent is None:
+        if context.pupils_checked_later:
+            return []
         return [RULE.finding(
             "pupils are pictured but there is no consent register to check them against",
             "Ask the administrator to install the consent register, or use photos without "

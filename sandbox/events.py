@@ -1,4 +1,5 @@
 """Things that happen to the school's accounts from outside: a new follower, a reply, a comment, a DM.
+An `x.user` event with a `description` is an account's owner writing its bio.
 
 Scenario files and `POST /_sandbox/events` both describe them as small dictionaries with a `kind`;
 `apply_event` makes them true in the sandbox's world, shaped as the platform would store them.
@@ -52,6 +53,8 @@ def apply_event(state: SandboxState, event: dict[str, Any]) -> dict[str, Any]:
         with state.change() as world:
             x = world["x"]
             user_id = _ensure_x_user(x, event)
+            if "description" in event:  # the account's owner writes its bio
+                x.setdefault("bios", {})[user_id] = str(event["description"])
             if kind == "x.follow" and user_id not in x["followers"]:
                 x["followers"].append(user_id)
             elif kind == "x.following" and user_id not in x["following"]:

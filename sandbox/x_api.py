@@ -87,6 +87,8 @@ class XApi:
         g = self.guarded
         return [
             route("GET", r"/2/users/me", g(self.me, "GET /2/users/me")),
+            route("GET", r"/2/users/by/username/(?P<username>[^/]+)",
+                  g(self.user_by_username, "GET /2/users/by/username/{username}")),
             route("POST", r"/2/tweets", g(self.create_tweet, "POST /2/tweets")),
             route("GET", r"/2/tweets/(?P<id>[^/]+)", g(self.get_tweet, "GET /2/tweets/{id}")),
             route("DELETE", r"/2/tweets/(?P<id>[^/]+)",
@@ -202,6 +204,32 @@ class XApi:
             if "protected" in request.query.get("user.fields", "").split(","):
                 user["protected"] = world["x"]["settings"]["protected"]
             return Reply(200, {"data": user})
+
+    def user_by_username(self, request: SandboxRequest) -> Reply:
+        """One account by handle, as X answers: the handle must match X's pattern (else 400),
+        matched without regard to case; `description` (the bio) only when `user.fields` asks
+        for it; an unknown handle is a 200 holding only `errors`."""
+        username = request.match["username"]
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,15}", username):
+            return _invalid(f"The `username` query parameter value [{username}] does not match "
+                            "^[A-Za-z0-9_]{1,15}$")
+        fields = set(filter(None, request.query.get("user.fields", "").split(",")))
+        with self.state.read() as world:
+            found = [user for user in world["x"]["users"].values()
+                     if user["username"].lower() == username.lower()]
+            bios = world["x"].get("bios", {})
+            if not found:
+                return Reply(200, {"errors": [{
+                    "value": username, "detail": f"Could not find user with username: "
+                    f"[{username}].", "title": "Not Found Error", "resource_type": "user",
+                    "parameter": "username", "resource_id": username,
+                    "type": "https://api.x.com/2/problems/resource-not-found"}]})
+            user = {key: found[0][key] for key in ("id", "name", "username")}
+            if "description" in fields:
+                user["description"] = bios.get(user["id"], "")
+            if "protected" in fields:
+                user["protected"] = bool(found[0].get("protected", False))
+        return Reply(200, {"data": user})
 
     # -- posts -------------------------------------------------------------------------------
 

@@ -23,6 +23,19 @@ OPERATIONS: dict[str, Any] = {
         'bodies': {
         },
     },
+    'GET /2/users/by/username/{username}': {
+        'operation_id': 'getUsersByUsername',
+        'security': ['BearerToken', 'OAuth2UserToken', 'UserToken'],
+        'body_required': False,
+        'parameters': {
+            'expansions': {'in': 'query', 'required': False, 'schema': {'type': 'array', 'minItems': 1, 'uniqueItems': True, 'items': {'type': 'string', 'enum': ['affiliation', 'most_recent_post_id', 'pinned_post_id']}}},
+            'post.fields': {'in': 'query', 'required': False, 'schema': {'type': 'array', 'minItems': 1, 'uniqueItems': True, 'items': {'type': 'string', 'enum': ['article', 'article_title', 'attachments', 'card_uri', 'community_id', 'context_annotations', 'conversation_id', 'created_at', 'display_text_range', 'edit_controls', 'entities', 'geo', 'id', 'lang', 'matched_media_notes', 'media_metadata', 'non_public_metrics', 'note_post', 'note_request_suggestions', 'organic_metrics', 'paid_partnership', 'possibly_sensitive', 'promoted_metrics', 'public_metrics', 'reply_settings', 'scopes', 'source', 'suggested_source_links', 'suggested_source_links_with_counts', 'text', 'withheld']}}},
+            'user.fields': {'in': 'query', 'required': False, 'schema': {'type': 'array', 'minItems': 1, 'uniqueItems': True, 'items': {'type': 'string', 'enum': ['confirmed_email', 'connection_status', 'created_at', 'description', 'entities', 'id', 'is_identity_verified', 'location', 'name', 'parody', 'profile_banner_url', 'profile_image_url', 'protected', 'public_metrics', 'receives_your_dm', 'subscribes_to_you', 'subscription', 'subscription_type', 'url', 'username', 'verified', 'verified_followers_count', 'verified_type', 'withheld']}}},
+            'username': {'in': 'path', 'required': True, 'schema': {'type': 'string', 'pattern': '^[A-Za-z0-9_]{1,15}$'}},
+        },
+        'bodies': {
+        },
+    },
     'POST /2/tweets': {
         'operation_id': 'createPosts',
         'security': ['OAuth2UserToken', 'UserToken'],

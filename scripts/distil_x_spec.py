@@ -21,6 +21,7 @@ from typing import Any
 # (method, path template) of every operation of the specification the sandbox serves.
 OPERATIONS = (
     ("GET", "/2/users/me"),
+    ("GET", "/2/users/by/username/{username}"),
     ("POST", "/2/tweets"),
     ("GET", "/2/tweets/{id}"),
     ("DELETE", "/2/tweets/{id}"),

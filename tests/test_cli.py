@@ -63,7 +63,8 @@ def test_a_single_file_post_can_be_signed_and_checked(key_and_config, tmp_path):
 def test_submit_signs_and_renames_into_the_inbox(key_and_config, tmp_path, capsys):
     key, config = key_and_config
     post = write_post(tmp_path / "assembly", "Assembly moves to the hall.")
-    assert main(["submit", str(post), "--sign", str(key), "--config", str(config)]) == 0
+    assert main(["submit", str(post), "--sign", str(key), "--config", str(config),
+                 "--no-wait"]) == 0
     placed = tmp_path / "state" / "inbox" / "assembly"
     assert (placed / "approvals.txt").exists()
     assert not (post / "approvals.txt").exists()
@@ -73,8 +74,9 @@ def test_submit_signs_and_renames_into_the_inbox(key_and_config, tmp_path, capsy
 def test_submit_refuses_a_name_already_in_the_inbox(key_and_config, tmp_path, capsys):
     key, config = key_and_config
     post = write_post(tmp_path / "twice", "Twice.")
-    assert main(["submit", str(post), "--config", str(config)]) == 0
-    assert main(["submit", str(post), "--config", str(config)]) == 1
+    signed = ["submit", str(post), "--sign", str(key), "--config", str(config), "--no-wait"]
+    assert main(signed) == 0
+    assert main(signed) == 1
     assert "already exists in the inbox" in capsys.readouterr().err
 
 

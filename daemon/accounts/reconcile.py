@@ -6,8 +6,9 @@ Areas, each per platform and each branching on the connector's capabilities (nev
 platform's name): followers (verified parents and known organisations only), following
 (organisations only), settings (a table of descriptions, `policies.settings_drift`), direct
 messages (kept as evidence, sender DM-blocked, never answered; Facebook conversations detected),
-and parents' link codes found in mentions. One area's or platform's failure never stops the
-others. `dry_run` computes the same plan and changes nothing (not even the checklist).
+and parents' link codes found in public mentions (only where the school turns that on). One
+area's or platform's failure never stops the others. `dry_run` computes the same plan and
+changes nothing (not even the checklist).
 
 Connectors hand back domain types (FollowerPage, PlatformUser, AccountSettings, DirectMessage,
 Conversation), never the platform's JSON. A `ConnectorBug` (Steward's own connector code failed)
@@ -167,8 +168,12 @@ class Reconciler:
     # -- parents' link codes -----------------------------------------------------------------
 
     def links(self, platform: str, dry_run: bool) -> Outcome | None:
+        """Link parents who posted their code in a public mention, only where the school
+        turned that on (`followers.link_by_public_mention`: it shows everyone who is a
+        parent); otherwise parents prove their account by its bio (`followers confirm`)."""
         connector = self.connectors[platform]
-        if not connector.capabilities.read_mentions:
+        if not self.settings.followers.link_by_public_mention or \
+                not connector.capabilities.read_mentions:
             return None
         outcome = Outcome(platform, "links")
         page = connector.mentions(self.store.cursor(platform, "links:since"))

@@ -1,6 +1,6 @@
 """Commands for the accounts themselves: `reconcile` (followers, following, settings, direct
 messages, brought back to what the policy wants) and the verified followers, `followers
-import-list|invite|report`."""
+import-list|invite|confirm|report`."""
 
 from __future__ import annotations
 
@@ -160,7 +160,9 @@ def followers_import_list(list_file: str, email_column: str | None,
 def followers_invite(email: str, account: str | None, source: SettingsSource) -> int:
     """E-mail a one-time link code to a parent.
 
-    EMAIL must be an address on the verified list.
+    EMAIL must be an address on the verified list. The e-mail asks the parent to put the
+    code in their X bio and tell the office their handle; nothing is posted. Then: `steward
+    followers confirm EMAIL @handle`. It also says whether X lets Steward look profiles up.
 
     \b
     Example:
@@ -169,22 +171,120 @@ def followers_invite(email: str, account: str | None, source: SettingsSource) ->
     from datetime import timedelta  # noqa: PLC0415
 
     from daemon.accounts.registry import Registry, invitation_text  # noqa: PLC0415
+    from daemon.credentials.vault import with_vault_secrets  # noqa: PLC0415
     from daemon.runtime.clock import Clock  # noqa: PLC0415
     from daemon.runtime.mail import Mailer  # noqa: PLC0415
 
-    settings = source.load()
+    settings = with_vault_secrets(source.load())
     store = open_store(settings)
     audit = open_audit_log(settings)
     hours = settings.followers.code_ttl_hours
+    handle = (account or "").strip().removeprefix("@") or "the school"
     try:
         code, address = Registry(store, audit, Clock()).invite(email, timedelta(hours=hours))
         channel = Mailer(settings.mail, settings.paths.state_dir / "outbox").send(
             [address], f"Link your X account to {settings.school.name}",
-            invitation_text(settings.school.name, account or "the school", code, hours))
+            invitation_text(settings.school.name, handle, code, hours,
+                            public_mention=settings.followers.link_by_public_mention))
     finally:
         store.close()
         audit.close()
     print(f"invitation sent ({channel}); the code expires in {hours} hours")
+    print(f"When the parent tells you their X handle: steward followers confirm {email} "
+          "@THEIR_HANDLE")
+    problem = profile_lookup_problem(settings)
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def alternatives(settings) -> str:
+    """What a school can do when Steward cannot look a parent's profile up."""
+    mention = ("followers.link_by_public_mention is on, so a parent can post the code in a "
+               "mention of the school instead (public: everyone sees that they are a parent "
+               "at the school)" if settings.followers.link_by_public_mention else
+               "or, accepting that it is public (everyone sees that the parent is a parent at "
+               "the school), set followers.link_by_public_mention = true and ask parents to "
+               "post the code in a mention of the school's account")
+    return ("Give the X app an access level that includes user lookup (X's Basic plan or "
+            f"above; developer.x.com, Products), {mention}")
+
+
+def profile_lookup_problem(settings) -> str | None:
+    """Why Steward cannot look up a parent's X profile here (None: it can, as far as X says
+    now): X not enabled, a connector that cannot, or X refusing this app the lookup."""
+    from connectors.errors import AuthenticationFailed, ConnectorError, Rejected  # noqa: PLC0415
+    from daemon.accounts.platforms import connectors_for_command  # noqa: PLC0415
+
+    if not settings.x.enabled:
+        return "X is not enabled ([x] enabled = false): there is no X account to link to"
+    with connectors_for_command(settings) as connectors:
+        x = connectors["x"]
+        if not x.capabilities.look_up_profiles:
+            return (x.capabilities.why_not.get("look_up_profiles", "this X connector cannot "
+                    "look up profiles") + ". " + alternatives(settings))
+        try:
+            me = x.check()
+            x.profile(me.handle)
+        except (AuthenticationFailed, Rejected) as error:
+            if error.status != 403:
+                return None  # credentials or the like: `steward credentials check` says
+            return (f"X refuses to let this app look up profiles ({error.message}), so "
+                    "`steward followers confirm` cannot check the parent's bio. "
+                    + alternatives(settings))
+        except ConnectorError:
+            return None  # X down or slow now: `followers confirm` will say, if it still is
+    return None
+
+
+@followers.command("confirm")
+@click.argument("email", metavar="EMAIL")
+@click.argument("handle", metavar="@HANDLE")
+@settings_options
+def followers_confirm(email: str, handle: str, source: SettingsSource) -> int:
+    """Link a parent's X account once its bio holds their code.
+
+    Steward looks @HANDLE up on X, checks that its bio holds the code e-mailed to EMAIL
+    (unused, unexpired), and links that X account to EMAIL. Nothing is posted.
+
+    \b
+    Example:
+      steward followers confirm a.parent@example.org @AParent
+    """
+    from connectors.errors import ConnectorError  # noqa: PLC0415
+    from daemon.accounts.platforms import connectors_for_command  # noqa: PLC0415
+    from daemon.accounts.registry import Registry  # noqa: PLC0415
+    from daemon.credentials.vault import with_vault_secrets  # noqa: PLC0415
+    from daemon.runtime.clock import Clock  # noqa: PLC0415
+
+    settings = with_vault_secrets(source.load())
+    if not settings.x.enabled:
+        raise Refused("X is not enabled ([x] enabled = false): there is no X account to link")
+    username = handle.strip().removeprefix("@")
+    with connectors_for_command(settings) as connectors:
+        x = connectors["x"]
+        if not x.capabilities.look_up_profiles:
+            raise Refused(x.capabilities.why_not.get("look_up_profiles", "this X connector "
+                          "cannot look up profiles") + ". " + alternatives(settings))
+        try:
+            profile = x.profile(username)
+        except ConnectorError as error:
+            if error.status == 403:
+                raise Refused(f"X refuses to let this app look up @{username} "
+                              f"({error.message}). " + alternatives(settings)) from None
+            raise Refused(f"could not look up @{username} on X: {error.message}") from None
+    if profile is None:
+        raise Refused(f"X has no account @{username} (or shows none: suspended or deleted); "
+                      "check the handle with the parent")
+    store = open_store(settings)
+    audit = open_audit_log(settings)
+    try:
+        Registry(store, audit, Clock()).link_by_profile("x", email, profile)
+    finally:
+        store.close()
+        audit.close()
+    print(f"linked @{profile.handle} (X user {profile.user_id}) to {email}. Tell the parent "
+          "they can take the code out of their bio now.")
     return EXIT_OK
 
 

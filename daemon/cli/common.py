@@ -153,10 +153,51 @@ class SettingsSource:
                 update={"state_dir": Path(self.state_dir)})})
         return settings
 
+    def load_for_slt(self) -> SltSettings:
+        """The settings for an SLT command (check, sign, submit, status, cancel, unpublish):
+        the configuration if this user may read it; else, when no --config was given, the
+        SLT view the daemon writes (daemon.runtime.slt_view), which needs no access to the
+        service's configuration, roster or state."""
+        from config.loading import config_unreadable, default_config_file  # noqa: PLC0415
+        from daemon.runtime.slt_view import default_view_path, is_view  # noqa: PLC0415
+
+        if self.config_file is not None:
+            given = Path(self.config_file)
+            return SltSettings(self.load(), given if is_view(given) else None)
+        if not config_unreadable(default_config_file()):
+            return SltSettings(self.load(), None)
+        view = default_view_path()
+        if not view.is_file() and not config_unreadable(view):
+            raise Refused(f"{default_config_file()} is not readable by {current_user()}, and "
+                          f"the settings Steward writes for SLT members, {view}, are not there "
+                          "yet: they appear when the daemon starts. Ask the administrator to "
+                          "start it (sudo systemctl start steward), or set "
+                          "STEWARD_SLT_SETTINGS to where they are.")
+        return SltSettings(SettingsSource(str(view), self.state_dir).load(), view)
+
     def or_else(self, other: SettingsSource) -> SettingsSource:
         """This source, with what it does not say taken from `other` (a parent command's)."""
         return SettingsSource(self.config_file or other.config_file,
                               self.state_dir or other.state_dir)
+
+
+@dataclass(frozen=True)
+class SltSettings:
+    """Settings for an SLT command, and the SLT view they came from (None: the configuration
+    itself, so the roster and the state may be readable too)."""
+
+    settings: StewardSettings
+    view: Path | None = None
+
+
+def current_user() -> str:
+    """The name of the user this process runs as (its number if it has none)."""
+    import pwd  # noqa: PLC0415
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"user {os.geteuid()}"
 
 
 def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -211,11 +252,54 @@ def expected_error(error: BaseException) -> tuple[str, int] | None:
 
 
 def plain_message(error: BaseException) -> str:
-    """An error's message for a person: `PATH: Permission denied` rather than Python's
-    `[Errno 13] Permission denied: 'PATH'` for an OSError, else the error's own."""
+    """An error's message for a person: `PATH: No such file or directory` rather than Python's
+    `[Errno 2] No such file or directory: 'PATH'` for an OSError, else the error's own; for a
+    PermissionError, which file, as which user, and what to do."""
+    if isinstance(error, PermissionError):
+        return permission_message(error)
     if isinstance(error, OSError) and error.strerror:
         return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
     return str(error)
+
+
+def permission_message(error: PermissionError) -> str:
+    """`PATH: USER may not read or write it (owner:group, mode 0750)`, and the fix: SLT
+    commands need nothing of the service's; other commands run as the service."""
+    import grp  # noqa: PLC0415
+    import pwd  # noqa: PLC0415
+    import stat  # noqa: PLC0415
+
+    user = current_user()
+    target = error.filename
+    if target is None:
+        return (f"{user} is not allowed to do this ({error.strerror or error}). Run the command "
+                "as the service instead: sudo steward admin COMMAND ...")
+    path = Path(os.fsdecode(target)).absolute()
+    blocked, owner = path, ""
+    for folder in [*reversed(path.parents), path]:
+        try:
+            info = folder.stat()
+        except OSError:
+            break
+        blocked = folder
+        try:
+            owner_name = pwd.getpwuid(info.st_uid).pw_name
+        except KeyError:
+            owner_name = str(info.st_uid)
+        try:
+            group_name = grp.getgrgid(info.st_gid).gr_name
+        except KeyError:
+            group_name = str(info.st_gid)
+        owner = f"{owner_name}:{group_name}, mode {stat.S_IMODE(info.st_mode):04o}"
+        if folder != path and not os.access(folder, os.X_OK):
+            break
+    where = "" if blocked == path else f", because the folder {blocked} is closed to {user}"
+    shown = f" ({owner})" if owner else ""
+    return (f"{path}: {user} may not open it{where}{shown}. SLT members need none of the "
+            "service's files: run `steward check`, `sign`, `submit` and `status` without "
+            "--config. For anything else, run the command as the service: sudo steward admin "
+            "COMMAND ..., or ask the administrator to give "
+            f"{user} access to {blocked}.")
 
 
 def print_error(command: str, message: str) -> None:

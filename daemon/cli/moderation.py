@@ -139,8 +139,14 @@ def queue_decision(source: SettingsSource, reply: str, decision: str, allowed: t
     settings = source.load()
     database = settings.paths.state_dir / "steward.sqlite3"
     reference = reply.upper().removeprefix("R")
-    if not reference.isdigit() or not database.exists():
+    reading = store_for_reading(settings, "the moderation queue") if reference.isdigit() \
+        else None  # may this user read it at all? (said before asking for sudo)
+    if reading is None:
         raise UsageProblem(f"unknown reply {reply}")
+    reading.close()
+    words = ["moderate", "decide", f"R{reference}", decision] if decision in ("act", "allow") \
+        else ["moderate", decision, f"R{reference}"]
+    refuse_unless_writable(settings, f"'{decision}'", as_the_service_types(words, source))
     store = Store(database)
     try:
         status = store.queue_decision(int(reference), decision, allowed)
@@ -151,7 +157,7 @@ def queue_decision(source: SettingsSource, reply: str, decision: str, allowed: t
                       f"that are {' or '.join(allowed)}")
     audit = open_audit_log(settings)
     audit.record("moderation.decision_queued", reply=f"R{reference}", decision=decision,
-                 by=getpass.getuser())
+                 by=os.environ.get("SUDO_USER") or getpass.getuser())  # the person, under sudo
     audit.close()
     print(f"R{reference}: '{decision}' queued; Steward applies it at its next poll "
           f"(every {settings.moderation.poll_interval_seconds:g} s)")
@@ -349,9 +355,7 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
         close_incident,
         usable_outcome,
     )
-    from daemon.runtime.access import current_user, may_write  # noqa: PLC0415
     from daemon.runtime.clock import Clock  # noqa: PLC0415
-    from daemon.runtime.ownership import WrongUser, refuse_to_write_as_another_user  # noqa: PLC0415
     from daemon.runtime.store import Store  # noqa: PLC0415
     from policies.displayed_text import visible  # noqa: PLC0415
 
@@ -368,19 +372,7 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
                            f"{state})")
     store.close()
     as_the_service = run_as_the_service(number, outcome, amend, source)
-    try:
-        refuse_to_write_as_another_user(state)
-    except WrongUser:
-        raise Refused(f"{state} belongs to the service, and this runs as root: closing an "
-                      "incident writes there, so run it as the service runs. Type:\n  "
-                      + as_the_service) from None
-    if not may_write(state, database, state / "audit.jsonl"):
-        user = current_user()
-        raise Refused(f"{user} may read Steward's state but not change it, and closing an "
-                      "incident writes the incident log and the audit log: it runs as the "
-                      f"service does. Type:\n  {as_the_service}\n(the audit log records "
-                      f"{user} as who closed it; if sudo refuses, the administrator gives the "
-                      "DSL that one command: docs/safeguarding.md, \"Who may run what\")")
+    refuse_unless_writable(settings, "closing an incident", as_the_service)
     by = os.environ.get("SUDO_USER") or getpass.getuser()  # the person, under sudo
     store = Store(database)
     audit = open_audit_log(settings)
@@ -426,14 +418,40 @@ def store_for_reading(settings: StewardSettings, what: str) -> Store | None:
 
 def run_as_the_service(number: str, outcome: str, amend: bool, source: SettingsSource) -> str:
     """The `incidents close` command as typed to run as the service (`sudo steward admin`)."""
+    words = ["incidents", "close", number.strip().upper(), "--outcome", " ".join(outcome.split())]
+    return as_the_service_types(words + (["--amend"] if amend else []), source)
+
+
+def as_the_service_types(words: list[str], source: SettingsSource) -> str:
+    """`steward WORDS...` as typed to run as the service: `sudo steward admin WORDS...`, with
+    the same --config and --state-dir, quoted for the shell and escaped for the terminal."""
     from policies.displayed_text import visible  # noqa: PLC0415
 
-    words = ["sudo", "steward", "admin", "incidents", "close", number.strip().upper(),
-             "--outcome", " ".join(outcome.split())]
-    words += ["--amend"] if amend else []
+    words = ["sudo", "steward", "admin", *words]
     words += ["--config", source.config_file] if source.config_file else []
     words += ["--state-dir", source.state_dir] if source.state_dir else []
     return " ".join(shlex.quote(visible(word)) for word in words)
+
+
+def refuse_unless_writable(settings: StewardSettings, what: str, typed: str) -> None:
+    """Refused, with the command to type instead (`typed`), when this user may not write the
+    state (a DSL or moderator in the group `steward`), or is root writing the service's."""
+    from daemon.runtime.access import current_user, may_write  # noqa: PLC0415
+    from daemon.runtime.ownership import WrongUser, refuse_to_write_as_another_user  # noqa: PLC0415
+
+    state = settings.paths.state_dir
+    try:
+        refuse_to_write_as_another_user(state)
+    except WrongUser:
+        raise Refused(f"{state} belongs to the service, and this runs as root: {what} writes "
+                      f"there, so run it as the service runs. Type:\n  {typed}") from None
+    if not may_write(state, state / "steward.sqlite3", state / "audit.jsonl"):
+        user = current_user()
+        raise Refused(f"{user} may read Steward's state but not change it, and {what} writes "
+                      f"the state and the audit log: it runs as the service does. Type:\n  "
+                      f"{typed}\n(the audit log records {user} as who did it; if sudo "
+                      "refuses, the administrator gives you that command: docs/"
+                      "safeguarding.md, \"Who may run what\")")
 
 
 def register(group: click.Group) -> None:

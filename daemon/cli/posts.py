@@ -80,7 +80,8 @@ def load_keys(paths: tuple[str, ...]) -> list:
 def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
     """Approve a post by signing it.
 
-    POST is a post folder, or a single .md file.
+    POST is a post folder, or a single .md file. Signing again (after an edit) replaces the
+    signer's earlier signature.
 
     \b
     Example:
@@ -89,7 +90,7 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
     from daemon.posts.approval import sign_submission  # noqa: PLC0415
     from daemon.posts.reading import read_submission  # noqa: PLC0415
 
-    settings = source.load()
+    settings = source.load_for_slt().settings
     for key in load_keys(key_files):
         submission = read_submission(Path(post), settings.school.time_zone,
                                      settings.intake.max_text_bytes,
@@ -98,10 +99,11 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
             raise Refused("\n".join([f"{post} cannot be signed:"] + [
                 f"  - {problem.problem}" for problem in submission.problems]))
         try:
-            sign_submission(submission, key, settings.intake.max_media_bytes)
+            replaced = sign_submission(submission, key, settings.intake.max_media_bytes)
         except ValueError as error:
             raise Refused(str(error)) from None
-        print(f"signed {post} as {key.name}")
+        print(f"signed {post} as {key.name}"
+              + (" (this replaces their earlier signature)" if replaced else ""))
     return EXIT_OK
 
 
@@ -110,26 +112,33 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
 @click.option("--sign", "key_files", multiple=True, metavar="KEY",
               help="sign with this approval key first; repeat for a second signer")
 @click.option("--inbox", metavar="DIR", help="the inbox (default: from configuration)")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=120,
+              show_default=True, metavar="SECONDS", help="how long to wait for Steward's answer")
+@click.option("--no-wait", is_flag=True, help="hand the post in and return at once")
 @settings_options
-def submit(post: str, key_files: tuple[str, ...], inbox: str | None,
-           source: SettingsSource) -> int:
-    """Sign (optionally) and drop a post into the inbox.
+def submit(post: str, key_files: tuple[str, ...], inbox: str | None, wait_seconds: float,
+           no_wait: bool, source: SettingsSource) -> int:
+    """Check, sign (optionally) and hand a post in, then wait for Steward's answer.
 
-    A copy is written beside the inbox and renamed into it, so Steward never sees half a post.
+    The post is checked first, as `steward check` does: if it would be refused, nothing is
+    handed in (exit 1). Otherwise it says when (school time) and where it will go out, puts a
+    copy in the inbox (written beside it and renamed in, so Steward never sees half a post),
+    and waits for the daemon's answer. Exit 0: accepted (its ID is printed). Exit 1: refused;
+    the reasons are printed and written to REFUSED.txt in the post's folder. Exit 3: no
+    answer in time (is the daemon running?); the answer will still appear in the accepted or
+    rejected folder, which the message names.
 
     \b
     Example:
       steward submit my-post --sign ~/deputy-head.key
     """
-    from daemon.posts.submitting import submit as submit_post  # noqa: PLC0415
+    from daemon.cli.handing_in import submit_checked  # noqa: PLC0415
 
-    settings = source.load()
-    target = submit_post(Path(post), Path(inbox) if inbox else settings.paths.resolved("inbox"),
-                         keys=load_keys(key_files), time_zone=settings.school.time_zone,
-                         max_text_bytes=settings.intake.max_text_bytes,
-                         max_media_bytes=settings.intake.max_media_bytes)
-    print(f"submitted {target}")
-    return EXIT_OK
+    loaded = source.load_for_slt()
+    return submit_checked(Path(post), loaded.settings, keys=load_keys(key_files),
+                          inbox=Path(inbox) if inbox else None,
+                          wait_seconds=0 if no_wait else wait_seconds,
+                          pupils_on_server=loaded.view is not None, waits=not no_wait)
 
 
 @click.command(cls=StewardCommand)
@@ -139,7 +148,10 @@ def submit(post: str, key_files: tuple[str, ...], inbox: str | None,
 def check(post: str, as_json: bool, source: SettingsSource) -> int:
     """Run every policy on a draft: exit 0 ok, 1 refused.
 
-    POST is judged as the daemon will judge it.
+    POST is judged as the daemon will judge it. An SLT member who may not read the
+    configuration gets the settings the daemon writes for SLT (/srv/steward/slt-settings.toml,
+    or $STEWARD_SLT_SETTINGS): every rule runs except pupils' names and consent, which Steward
+    checks on the server after submission.
 
     \b
     Example:
@@ -148,8 +160,9 @@ def check(post: str, as_json: bool, source: SettingsSource) -> int:
     from daemon.posts.assessment import assess  # noqa: PLC0415
     from daemon.runtime.clock import Clock  # noqa: PLC0415
 
-    settings = source.load()
-    result = assess(Path(post), settings, Clock().now())
+    loaded = source.load_for_slt()
+    result = assess(Path(post), loaded.settings, Clock().now(),
+                    pupils_on_server=loaded.view is not None)
     if as_json:
         print(json.dumps({
             "accepted": result.accepted, "platforms": list(result.platforms),

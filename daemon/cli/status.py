@@ -4,6 +4,7 @@ the state directory (works whether or not the daemon is running)."""
 from __future__ import annotations
 
 import json
+import os
 from collections import deque
 from pathlib import Path
 
@@ -76,4 +77,38 @@ def print_status(settings: StewardSettings) -> int:
     for event in events[-10:]:
         detail = event.get("name") or event.get("platform") or ""
         print(visible(f"  {event.get('timestamp', '?')}  {event.get('event', '?')}  {detail}"))
+    return 0
+
+
+def state_closed(settings: StewardSettings) -> bool:
+    """Whether this user may not look into the state directory (an SLT member)."""
+    state_dir = settings.paths.state_dir
+    return state_dir.exists() and not os.access(state_dir, os.R_OK | os.X_OK)
+
+
+def print_slt_status(settings: StewardSettings, view: Path) -> int:
+    """What an SLT member may see: whether the daemon runs (it holds the SLT view it wrote)
+    and the answers to posts in the folders they share; nothing of the state."""
+    from daemon.posts.notices import recent_answers  # noqa: PLC0415
+    from daemon.runtime.slt_view import daemon_holds, written_at  # noqa: PLC0415
+
+    running = daemon_holds(view)
+    written = written_at(view) or "unknown"
+    print(f"Steward for {settings.school.name} (SLT view: {view})")
+    if running is None:
+        print("Daemon: cannot tell from here whether it is running (ask IT: `systemctl "
+              "status steward`)")
+    elif running:
+        print(f"Daemon: running (its settings for SLT written {written})")
+    else:
+        print(f"Daemon: NOT RUNNING (last started {written}): posts wait in the inbox until "
+              "it starts again; ask IT (`sudo systemctl start steward`)")
+    print(f"Inbox: {settings.paths.resolved('inbox')}")
+    answers = recent_answers(settings)
+    print("\nAnswers to posts (newest first):" if answers else
+          "\nAnswers to posts: none yet")
+    for answer in answers:
+        print(visible(f"  {answer.written:%Y-%m-%d %H:%M}  {answer.kind:<9}  {answer.name}  "
+                      f"({answer.path})"))
+    print("\nThe queue and the platforms' health are for IT (`sudo steward admin status`).")
     return 0

@@ -19,11 +19,12 @@ from daemon.posts.media_fixing import CleanedImage, prepare_media
 from daemon.posts.reading import read_submission
 from daemon.posts.rosters import load_consent, load_roster, roster_path
 from policies.approval import approved
+from policies.consent_register import ConsentRegister
 from policies.displayed_text import visible
 from policies.findings import FaceCounter, Finding, LinkRules, NameRules, PolicyContext
 from policies.pipeline import evaluate
 from policies.platforms import target_platforms
-from policies.roster import RosterError
+from policies.roster import Roster, RosterError
 from policies.submission import Submission
 
 CAPABILITIES = {"x": XConnector.capabilities, "facebook": FacebookPageConnector.capabilities}
@@ -47,42 +48,33 @@ class Assessment:
         return not self.findings
 
 
+SERVER_CHECKS_NOTE = ("Pupils' names and photo consent are checked by Steward on the server "
+                      "after submission (the roster and the consent register are not readable "
+                      "here); its answer comes back to you.")
+
+
 def assess(path: Path, settings: StewardSettings, now: datetime,
-           name: str | None = None) -> Assessment:
-    """Read the submission at `path` and judge it as of `now`; never raises for bad input."""
+           name: str | None = None, *, pupils_on_server: bool = False) -> Assessment:
+    """Read the submission at `path` and judge it as of `now`; never raises for bad input.
+    `pupils_on_server`: the caller (an SLT member, from the SLT view) may not read the roster
+    or the consent register; every other rule runs, and those checks are left to the daemon."""
     submission = read_submission(path, settings.school.time_zone, settings.intake.max_text_bytes,
                                  name=name, max_media_bytes=settings.intake.max_media_bytes)
-    return assess_submission(submission, settings, now)
+    return assess_submission(submission, settings, now, pupils_on_server=pupils_on_server)
 
 
 def assess_submission(submission: Submission, settings: StewardSettings,
-                      now: datetime) -> Assessment:
+                      now: datetime, *, pupils_on_server: bool = False) -> Assessment:
     """Judge a submission already read, as of `now`; never raises for bad input."""
     signers = {signer.name: signer.public_key for signer in settings.approval.signers}
     evidence = verify_approvals(submission, signers)
     notes: list[str] = []
     roster_problem: list[Finding] = []
-    try:
-        roster = load_roster(settings)
-    except RosterError as error:
-        roster = None
-        roster_problem.append(Finding(
-            "pupil-names", "st-marys.no-full-names",
-            f"the pupil roster cannot be read, so pupils' names cannot be checked: {error}",
-            "Tell the administrator: the roster file must be fixed before posts can go out.",
-            audience="admin"))
-    if roster is None and not roster_problem:
-        notes.append(f"No pupil roster at {roster_path(settings)}: pupils' names were NOT "
-                     "checked.")
-    try:
-        consent = load_consent(settings)
-    except RosterError as error:
-        consent = None
-        roster_problem.append(Finding(
-            "photo-consent", "st-marys.photo-consent",
-            f"the photo consent register cannot be read: {error}",
-            "Tell the administrator: the register must be fixed before photos of pupils can go "
-            "out.", audience="admin"))
+    if pupils_on_server:
+        roster, consent = None, None
+        notes.append(SERVER_CHECKS_NOTE)
+    else:
+        roster, consent = _roster_and_consent(settings, notes, roster_problem)
     context = PolicyContext(
         now=now,
         time_zone=settings.school.time_zone,
@@ -102,6 +94,7 @@ def assess_submission(submission: Submission, settings: StewardSettings,
         links=LinkRules(tuple(settings.links.allow_domains), tuple(settings.links.deny_domains),
                         tuple(settings.links.extra_shorteners)),
         consent=consent,
+        pupils_checked_later=pupils_on_server,
         require_pictured=settings.consent.require_pictured,
         faces=settings.faces.policy,
         max_megapixels=settings.faces.max_megapixels,
@@ -114,7 +107,7 @@ def assess_submission(submission: Submission, settings: StewardSettings,
                              max_pixels=int(settings.faces.max_megapixels * 1_000_000))
     if blur:  # the blurred copies must show no face at all
         context = replace(context, faces="refuse")
-    warnings: list[str] = []
+    warnings: list[str] = list(evidence.ignored)
     if submission.ignored:
         warnings.append(f"{len(submission.ignored)} file(s) in the folder are not listed in "
                         "post.md, so they will NOT be published (not read, not kept): "
@@ -130,6 +123,34 @@ def assess_submission(submission: Submission, settings: StewardSettings,
     return Assessment(submission, findings, evidence.valid_signers,
                       target_platforms(submission, context), tuple(notes), context,
                       images=prepared.images, warnings=tuple(warnings))
+
+
+def _roster_and_consent(settings: StewardSettings, notes: list[str],
+                        problems: list[Finding]) -> tuple[Roster | None, ConsentRegister | None]:
+    """The roster and the consent register (None where there is none, with a note, or where
+    one cannot be read, with a finding for the administrator in `problems`)."""
+    try:
+        roster = load_roster(settings)
+    except RosterError as error:
+        roster = None
+        problems.append(Finding(
+            "pupil-names", "st-marys.no-full-names",
+            f"the pupil roster cannot be read, so pupils' names cannot be checked: {error}",
+            "Tell the administrator: the roster file must be fixed before posts can go out.",
+            audience="admin"))
+    if roster is None and not problems:
+        notes.append(f"No pupil roster at {roster_path(settings)}: pupils' names were NOT "
+                     "checked.")
+    try:
+        consent = load_consent(settings)
+    except RosterError as error:
+        consent = None
+        problems.append(Finding(
+            "photo-consent", "st-marys.photo-consent",
+            f"the photo consent register cannot be read: {error}",
+            "Tell the administrator: the register must be fixed before photos of pupils can go "
+            "out.", audience="admin"))
+    return roster, consent
 
 
 def _face_detector(notes: list[str]) -> FaceCounter | None:

@@ -46,6 +46,7 @@ from config.settings import StewardSettings
 from daemon.audit.chain import AuditLog
 from daemon.posts.assessment import Assessment, assess_submission
 from daemon.posts.media_fixing import CLEAN_FOLDER
+from daemon.posts.notices import write_accepted
 from daemon.posts.publishing import unique_path, write_notice
 from daemon.posts.reading import read_entry, write_copy, write_new_file
 from daemon.runtime.clock import Clock
@@ -446,6 +447,10 @@ class Intake:
             findings = _name_findings(name)
             assessment = assess_submission(submission, self.settings, self.clock.now())
             findings += assessment.findings
+            ignored = assessment.context.approval.ignored if assessment.context else ()
+            if ignored:  # staff names only: what was wrong is in `steward check`'s words
+                self.audit.record("submission.signatures_ignored", level="warning", name=name,
+                                  claim=copy.name, count=len(ignored), audience="SLT")
             content = submission.content_sha256()
             if not findings:
                 known = self.store.known_submission(content)
@@ -457,7 +462,8 @@ class Intake:
                         "Nothing to do: it will not be published twice. To post it again, "
                         "change the text and sign it again."))
             if findings:
-                self._refuse(copy, copy_entry, name, findings)
+                self._refuse(copy, copy_entry, name, findings, assessment.signers,
+                             assessment.warnings)
             else:
                 self._accept(copy, copy_entry, name, assessment, content)
         except Exception as error:
@@ -473,9 +479,11 @@ class Intake:
         """The school's clause for `rule` (policies.clauses), for audit events."""
         return self.settings.policy.clause_id(rule)
 
-    def _refuse(self, copy: Path, copy_entry: str, name: str, findings: list[Finding]) -> None:
+    def _refuse(self, copy: Path, copy_entry: str, name: str, findings: list[Finding],
+                signers: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> None:
         """Put Steward's copy (what it read, nothing else) in the rejected folder with the
-        reasons beside it, each citing the school's own clause."""
+        reasons beside it, each citing the school's own clause; e-mail them to the `signers`
+        (whose valid signatures are on it) who have an address."""
         catalogue = self.settings.policy.catalogue()
         findings = [finding.cited_in(catalogue) for finding in findings]
         self.rejected.mkdir(parents=True, exist_ok=True)
@@ -489,6 +497,8 @@ class Intake:
         lines = [f"Steward did not publish '{visible(name)}' (received "
                  f"{received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
         lines += [finding.explain() for finding in findings]
+        if warnings:
+            lines += ["", "Also:"] + [f"- {warning}" for warning in warnings]
         lines += ["", "Nothing was published. Fix the post, have it signed again, and put it "
                   "back in the inbox.", f"Reference for the administrator: {visible(copy.name)}"]
         report = target.with_name(target.name + ".rejected.txt")
@@ -498,6 +508,26 @@ class Intake:
             rules=sorted({finding.rule for finding in findings}),
             clauses=sorted({finding.clause_id for finding in findings}),
             reasons=len(findings), audience="SLT")
+        self._mail_refusal(name, copy.name, signers, "\n".join(lines) + "\n")
+
+    def _mail_refusal(self, name: str, claim: str, signers: tuple[str, ...], text: str) -> None:
+        """Send the refusal to the signers who have an e-mail address; the audit log records
+        that it was sent and to how many, never what it says."""
+        addresses = [signer.email for signer in self.settings.approval.signers
+                     if signer.name in signers and signer.email]
+        if not addresses:
+            return
+        from daemon.runtime.mail import Mailer, MailError  # noqa: PLC0415
+
+        mailer = Mailer(self.settings.mail, self.settings.paths.state_dir / "outbox", self.clock)
+        try:
+            how = mailer.send(addresses, f"[Steward] Not published: {visible(name)}", text)
+        except MailError as error:
+            self.audit.record("submission.refusal_mail_failed", level="error", name=name,
+                              claim=claim, reason=str(error), audience="admin")
+            return
+        self.audit.record("submission.refusal_mailed", name=name, claim=claim,
+                          recipients=len(addresses), channel=how)
 
     def _accept(self, copy: Path, copy_entry: str, name: str, assessment: Assessment,
                 content: str) -> None:
@@ -545,6 +575,15 @@ class Intake:
         self.audit.record("post.scheduled", submission=submission_id, name=name,
                           publish_at=publish_at.isoformat(), platforms=list(posts))
         self.on_accepted(submission_id, publish_at)
+        try:
+            notice = write_accepted(self.settings, name, submission_id, publish_at, list(posts),
+                                    list(assessment.signers))
+        except OSError as error:
+            self.audit.record("notice.failed", level="error", name=name, reason=str(error),
+                              audience="admin")
+        else:
+            self.audit.record("submission.answered", submission=submission_id, name=name,
+                              file=str(notice))
 
 
 def _move(source: Path, target: Path) -> None:

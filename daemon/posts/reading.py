@@ -42,6 +42,7 @@ DEFAULT_MAX_MEDIA_BYTES = 15 * 1024 * 1024
 MAX_APPROVALS_BYTES = 64 * 1024
 # Files that macOS leaves in folders on network shares; never read, never part of a post.
 PLATFORM_LITTER = (".DS_Store",)
+REFUSED_NOTE = "REFUSED.txt"  # the answer `steward submit` copies into a refused post's folder
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
@@ -123,7 +124,7 @@ def _read_folder(folder: int, name: str, time_zone: str, max_text_bytes: int,
     for entry in entries:
         if entry in (POST_FILE, APPROVALS_FILE) or entry in listed:
             continue
-        if entry in PLATFORM_LITTER or entry.startswith("._"):
+        if entry in PLATFORM_LITTER or entry.startswith("._") or entry == REFUSED_NOTE:
             continue  # macOS bookkeeping on network shares: never opened
         try:
             kind = os.stat(entry, dir_fd=folder, follow_symlinks=False).st_mode

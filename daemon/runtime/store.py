@@ -966,3 +966,15 @@ class Store:
                        "signed_at = excluded.signed_at, file = excluded.file, recorded_at = "
                        "excluded.recorded_at", (seq, head, sealed, signed_at, file,
                                                 timestamp(now)))
+
+    def invite(self, code_hash: str) -> tuple[str, datetime, datetime | None] | None:
+        """(address hash, expires at, used at or None) of the invitation code with this hash,
+        or None if Steward never issued it (`steward followers confirm` says which of these
+        stops a code in a parent's bio from linking)."""
+        rows = self.query("SELECT email_hash, expires_at, used_at FROM invites WHERE "
+                          "code_hash = ?", (code_hash,))
+        if not rows:
+            return None
+        used = rows[0]["used_at"]
+        return (rows[0]["email_hash"], parse_timestamp(rows[0]["expires_at"]),
+                parse_timestamp(used) if used else None)

@@ -264,7 +264,7 @@ def shared_state(tmp_path, capsys):
     warm = make_state(tmp_path)
     for command in (["moderate", "queue", "--show-text"], ["incidents", "show", "INC-2026-0001"],
                     ["incidents", "close", "INC-2026-0001", "--outcome", "done"],
-                    ["incidents", "export"]):
+                    ["incidents", "export"], ["moderate", "decide", "R2", "allow"]):
         run(capsys, *command, "--state-dir", str(warm))
     shared = Path(tempfile.mkdtemp(prefix="steward-dsl-"))
     shared.chmod(0o755)
@@ -407,3 +407,18 @@ def test_closing_as_the_service_under_sudo_records_the_dsl_as_who_closed_it(shar
     assert [(e["by"], e["outcome"]) for e in events if e["event"] == "incident.closed"] == \
         [("dsl-jones", "parent spoken to")]
     assert {path.stat().st_uid for path in shared_state.iterdir()} == {nobody.pw_uid}
+
+
+@pytest.mark.parametrize("command, typed", [
+    (["moderate", "decide", "r2", "allow"], "sudo steward admin moderate decide R2 allow"),
+    (["moderate", "restore", "R1"], "sudo steward admin moderate restore R1"),
+])
+def test_a_moderators_decision_without_write_access_says_what_to_type(shared_state, command,
+                                                                       typed):
+    before = contents(shared_state)
+    code, printed = as_a_reader_who_cannot_write(shared_state, lambda: main(
+        [*command, "--state-dir", str(shared_state)]))
+    assert code == 1
+    assert f"Type:\n  {typed} --state-dir {shared_state}\n" in printed
+    assert "damaged" not in printed and "Traceback" not in printed
+    assert contents(shared_state) == before

@@ -34,3 +34,66 @@ def test_a_photo_in_the_folder_but_not_listed_is_a_warning_not_a_refusal(key_and
     assert "OK, would be published" in printed
     assert "Warning: 1 file(s) in the folder are not listed in post.md" in printed
     assert "IMG_0042.png" in printed and "will NOT be published" in printed
+
+
+def second_signer(tmp_path, capsys, config, configured: bool):
+    """Another SLT member's key; `configured`: its public key is in the configuration."""
+    key = tmp_path / "head.key"
+    assert main(["keys", "new", "Head Teacher", "--out", str(key)]) == 0
+    printed = capsys.readouterr().out
+    if configured:
+        with config.open("a") as handle:
+            handle.write("\n" + printed[printed.index("[[approval.signers]]"):])
+    return key
+
+
+def test_signing_again_after_an_edit_replaces_the_old_signature(key_and_config, tmp_path,
+                                                                capsys):
+    key, config = key_and_config
+    post = write_post(tmp_path / "trip", "The trip leaves at nine.")
+    assert main(["sign", str(post), "--key", str(key), "--config", str(config)]) == 0
+    (post / "post.md").write_text((post / "post.md").read_text().replace("nine", "ten"))
+    assert main(["check", str(post), "--config", str(config)]) == 1
+    capsys.readouterr()
+    assert main(["sign", str(post), "--key", str(key), "--config", str(config)]) == 0
+    assert "replaces their earlier signature" in capsys.readouterr().out
+    assert len((post / "approvals.txt").read_text().splitlines()) == 1
+    assert main(["check", str(post), "--config", str(config)]) == 0
+
+
+def test_a_single_file_post_signed_again_keeps_one_signature_per_signer(key_and_config,
+                                                                        tmp_path):
+    key, config = key_and_config
+    post = tmp_path / "notice.md"
+    post.write_text('+++\nplatforms = ["x"]\n+++\nSchool closes at noon.\n')
+    for _ in range(2):
+        assert main(["sign", str(post), "--key", str(key), "--config", str(config)]) == 0
+    assert post.read_text().count('"signer"') == 1
+    assert main(["check", str(post), "--config", str(config)]) == 0
+
+
+def test_a_signature_by_an_unknown_key_is_a_warning_and_does_not_block_a_valid_one(
+        key_and_config, tmp_path, capsys):
+    key, config = key_and_config
+    stranger = second_signer(tmp_path, capsys, config, configured=False)
+    post = write_post(tmp_path / "fair", "The summer fair is on Saturday.")
+    for signer in (stranger, key):
+        assert main(["sign", str(post), "--key", str(signer), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(post), "--config", str(config)]) == 0
+    printed = capsys.readouterr().out
+    assert "Warning: a signature by 'Head Teacher' was ignored" in printed
+
+
+def test_a_missing_second_approval_says_exactly_who_runs_what(key_and_config, tmp_path, capsys):
+    key, config = key_and_config
+    second_signer(tmp_path, capsys, config, configured=True)
+    config.write_text(config.read_text().replace("[[approval.signers]]",
+                                                 "[approval]\napprovals_required = 2\n\n"
+                                                 "[[approval.signers]]", 1))
+    post = write_post(tmp_path / "concert", "The concert starts at six.")
+    assert main(["sign", str(post), "--key", str(key), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(post), "--config", str(config)]) == 1
+    assert "Ask a second SLT member to run: steward sign concert --key ~/THEIR.key" in \
+        capsys.readouterr().out

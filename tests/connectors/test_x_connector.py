@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.domain import Post, comparable_text
+from connectors.domain import Post, Profile, comparable_text
 from connectors.errors import AuthenticationFailed, RateLimited, Rejected, TemporaryFailure
 from connectors.x import XConnector
 from sandbox.state import DEFAULT_X_CREDENTIALS
@@ -223,3 +223,40 @@ def test_settings_are_read_from_the_account_alone(x_connector, control):
     assert settings.observed() == {"protected": False}
     assert not any("settings" in key for key in control.state()["request_counts"])
     assert not hasattr(x_connector, "write_settings")
+
+
+# -- another account's profile: how a parent proves they control their account -----------------
+
+def test_a_profile_is_looked_up_by_handle_with_its_bio(x_connector, control):
+    control.event(kind="x.user", user_id="2000000000000000009", username="A_Parent",
+                  name="A Parent", description="Gardener. STEWARD-1A2B-3C4D")
+    profile = x_connector.profile("@a_parent")
+    assert profile == Profile("2000000000000000009", "A_Parent", "A Parent",
+                              "Gardener. STEWARD-1A2B-3C4D")
+
+
+def test_a_handle_x_does_not_know_has_no_profile(x_connector):
+    assert x_connector.profile("NoSuchParent") is None
+
+
+def test_a_suspended_account_x_answers_404_for_has_no_profile(x_connector, control):
+    control.fault(method="GET", path="^/2/users/by/username/", status=404)
+    assert x_connector.profile("GoneAway") is None
+
+
+def test_a_handle_x_could_not_hold_is_refused_before_asking(x_connector, control):
+    with pytest.raises(Rejected, match="not an X handle"):
+        x_connector.profile("a parent; DROP")
+    assert "GET /2/users/by/username" not in str(control.state()["request_counts"])
+
+
+def test_an_app_whose_access_level_lacks_user_lookup_is_told_so(x_connector, control):
+    control.fault(method="GET", path="^/2/users/by/username/", status=403, body={
+        "client_id": "1", "title": "Client Forbidden", "reason": "client-not-enrolled",
+        "required_enrollment": "Appropriate Level of API Access",
+        "registration_url": "https://developer.x.com/en/portal/product",
+        "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use "
+                  "keys and tokens from a Twitter developer App that is attached to a Project.",
+        "type": "https://api.twitter.com/2/problems/client-forbidden"})
+    with pytest.raises(AuthenticationFailed, match="lacks permission to look up @AParent"):
+        x_connector.profile("AParent")

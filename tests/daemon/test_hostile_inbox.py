@@ -400,8 +400,11 @@ def test_a_planted_claim_name_cannot_write_forged_lines_into_the_notice(tmp_path
         [report] = list(steward.rejected.glob("*.rejected.txt"))
         lines = report.read_text(encoding="utf-8").splitlines()
         assert not any("\x1b" in line for line in lines)
-        # the planted words survive only inside the (made safe) name and reference
-        assert all(line.startswith(("Steward did not publish", "Reference for the"))
+        # the planted words survive only inside the (made safe) name: in the heading, the
+        # reference, and the command the advice says to type
+        assert all(line.startswith(("Steward did not publish", "Reference for the",
+                                    "  What to do: Ask an SLT member to run: steward sign "
+                                    "x-post__Reasons"))
                    for line in lines if "ACCEPTED" in line)
         assert "Reasons:" in lines and lines.count("Reasons:") == 1
     finally:

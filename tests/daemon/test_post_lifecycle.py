@@ -83,7 +83,8 @@ def test_refuses_a_post_edited_after_signing(steward):
     assert steward.published_texts() == {"x": [], "facebook": []}
 
 
-def test_refuses_a_signature_by_an_unknown_key(steward, tmp_path):
+def test_refuses_a_post_signed_only_by_an_unknown_key_and_says_it_was_ignored(steward,
+                                                                            tmp_path):
     from daemon.runtime.keys import new_key  # noqa: PLC0415
 
     stranger = new_key("Somebody Else", tmp_path / "stranger.key")
@@ -94,7 +95,9 @@ def test_refuses_a_signature_by_an_unknown_key(steward, tmp_path):
     submit(folder, steward.inbox, keys=[stranger], time_zone="Europe/London",
            max_text_bytes=10**6, max_media_bytes=10**7)
     report = steward.wait_for_refusal("stranger")
-    assert "not from a configured SLT signer" in report
+    assert "has 0 valid SLT approval" in report or "has not been approved" in report
+    assert "a signature by 'Somebody Else' was ignored: they are not one of the school's " \
+        "configured SLT signers" in report
 
 
 def test_refuses_a_post_whose_time_passed_beyond_the_grace_window(steward):

@@ -3,6 +3,8 @@ X plans; what the API cannot do ends up on a person's checklist, said plainly.""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 from datetime import timedelta
 
@@ -165,24 +167,27 @@ def test_above_the_cap_nobody_is_removed_and_the_administrator_is_told(tmp_path)
         steward.stop()
 
 
-def test_a_parent_links_their_account_with_the_emailed_code(tmp_path):
-    steward = reconciling_steward(tmp_path)
+def test_where_the_school_turns_it_on_a_parent_links_by_a_public_mention(tmp_path):
+    steward = reconciling_steward(tmp_path, link_by_public_mention=True)
     try:
         config = steward.root / "steward.toml"
-        config.write_text(f'[paths]\nstate_dir = "{steward.state_dir}"\n')
+        config.write_text(f'[paths]\nstate_dir = "{steward.state_dir}"\n\n'
+                          '[followers]\nlink_by_public_mention = true\n')
         office_list = steward.root / "verified.csv"
         office_list.write_text("Name,Email\nA Parent,a.parent@example.org\n")
         assert main(["followers", "import-list", str(office_list), "--config", str(config)]) == 0
         assert main(["followers", "invite", "a.parent@example.org", "--account",
                      "OakfieldPrimary", "--config", str(config)]) == 0
         [mail] = list((steward.state_dir / "outbox" / "new").iterdir())
-        code = next(word for word in mail.read_text().split() if word.startswith("STEWARD-"))
+        assert "everyone who sees it can tell that you are a parent" in mail_text(mail)
+        code = next(word for word in mail_text(mail).split() if word.startswith("STEWARD-"))
         requests.post(f"{steward.sandbox_url()}/_sandbox/events", json={
             "kind": "x.mention", "user_id": NEWCOMER, "text": f"Linking my account {code}"},
             timeout=5).raise_for_status()
         steward.service.reconciler.run(areas=("links", "followers"), platforms=["x"])
         assert NEWCOMER in steward.service.reconciler.registry.verified("x")
         [linked] = steward.events_named("follower.linked")
+        assert linked["proof"] == "public mention"
         assert "a.parent" not in json.dumps(linked)
         assert "example.org" not in (steward.state_dir / "audit.jsonl").read_text()
         [row] = steward.service.store.query("SELECT status FROM followers WHERE user_id = ?",
@@ -190,6 +195,158 @@ def test_a_parent_links_their_account_with_the_emailed_code(tmp_path):
         assert row["status"] == "verified-parent"
         steward.service.reconciler.run(areas=("links",), platforms=["x"])  # the code is spent
         assert len(steward.events_named("follower.linked")) == 1
+    finally:
+        steward.stop()
+
+
+def mail_text(path) -> str:
+    """An e-mail's body as the parent reads it (decoded from quoted-printable)."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    return message.get_content()
+
+
+def invited(steward, capsys) -> tuple[str, str, str, str]:
+    """The office's list imported and a.parent@example.org invited: (config file, the code
+    e-mailed, the e-mail's text, what `followers invite` printed)."""
+    config = steward.root / "steward.toml"
+    config.write_text(f'[paths]\nstate_dir = "{steward.state_dir}"\n')
+    office_list = steward.root / "verified.csv"
+    office_list.write_text("Name,Email\nA Parent,a.parent@example.org\nB Parent,b@example.org\n")
+    assert main(["followers", "import-list", str(office_list), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["followers", "invite", "a.parent@example.org", "--account", "OakfieldPrimary",
+                 "--config", str(config)]) == 0
+    printed = capsys.readouterr()
+    [mail] = list((steward.state_dir / "outbox" / "new").iterdir())
+    text = mail_text(mail)
+    code = next(word for word in text.split() if word.startswith("STEWARD-"))
+    return str(config), code, text, printed.out + printed.err
+
+
+def bio(steward, user_id: str, text: str) -> None:
+    requests.post(f"{steward.sandbox_url()}/_sandbox/events", json={
+        "kind": "x.user", "user_id": user_id, "description": text},
+        timeout=5).raise_for_status()
+
+
+def confirm(capsys, config: str, email: str, handle: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["followers", "confirm", email, handle, "--config", config])
+    printed = capsys.readouterr()
+    return code, printed.out + printed.err
+
+
+def test_a_parent_links_their_account_by_the_code_in_their_bio_posting_nothing(
+        tmp_path, capsys):
+    steward = reconciling_steward(tmp_path)
+    try:
+        config, code, mail, printed = invited(steward, capsys)
+        assert "Put this code anywhere in your X profile's bio" in mail
+        assert "mention" not in mail and "post a reply" not in mail
+        assert "steward followers confirm a.parent@example.org @THEIR_HANDLE" in printed
+        assert "warning" not in printed
+        bio(steward, NEWCOMER, f"Runner, baker. {code.lower()}")
+        tweets_before = dict(steward.world()["x"]["tweets"])
+        assert confirm(capsys, config, "a.parent@example.org", "@someonenew") == (
+            0, f"linked @SomeoneNew (X user {NEWCOMER}) to a.parent@example.org. Tell the "
+               "parent they can take the code out of their bio now.\n")
+        assert NEWCOMER in steward.service.reconciler.registry.verified("x")
+        [linked] = steward.events_named("follower.linked")
+        assert linked["proof"] == "profile bio" and linked["user_id"] == NEWCOMER
+        assert "example.org" not in (steward.state_dir / "audit.jsonl").read_text()
+        assert steward.world()["x"]["tweets"] == tweets_before  # nothing was posted
+        status, said = confirm(capsys, config, "a.parent@example.org", "SomeoneNew")
+        assert status == 1 and "it was used already" in said
+        assert "steward followers invite a.parent@example.org" in said
+    finally:
+        steward.stop()
+
+
+def test_a_code_in_a_public_mention_links_nobody_unless_the_school_turns_it_on(
+        tmp_path, capsys):
+    steward = reconciling_steward(tmp_path)
+    try:
+        _, code, _, _ = invited(steward, capsys)
+        requests.post(f"{steward.sandbox_url()}/_sandbox/events", json={
+            "kind": "x.mention", "user_id": NEWCOMER, "text": f"Linking my account {code}"},
+            timeout=5).raise_for_status()
+        steward.service.reconciler.run(areas=("links", "followers"), platforms=["x"])
+        assert NEWCOMER not in steward.service.reconciler.registry.verified("x")
+        assert steward.events_named("follower.linked") == []
+    finally:
+        steward.stop()
+
+
+@pytest.mark.parametrize("whose_bio, email, problem", [
+    ("no code", "a.parent@example.org", "@SomeoneNew's bio holds no Steward code"),
+    ("STEWARD-0000-0000", "a.parent@example.org", "it is not a code Steward issued"),
+    ("the code", "b@example.org", "it was issued to another address"),
+    ("the code", "c@example.org", "that address is not on the school office's verified list"),
+])
+def test_a_bio_without_a_usable_code_for_that_address_links_nobody(
+        tmp_path, capsys, whose_bio, email, problem):
+    steward = reconciling_steward(tmp_path)
+    try:
+        config, code, _, _ = invited(steward, capsys)
+        bio(steward, NEWCOMER, code if whose_bio == "the code" else whose_bio)
+        status, said = confirm(capsys, config, email, "@SomeoneNew")
+        assert status == 1 and problem in said
+        assert NEWCOMER not in steward.service.reconciler.registry.verified("x")
+    finally:
+        steward.stop()
+
+
+def test_an_expired_code_in_a_bio_links_nobody(tmp_path, capsys):
+    steward = reconciling_steward(tmp_path)
+    try:
+        config, code, _, _ = invited(steward, capsys)
+        with steward.service.store.transaction() as db:
+            db.execute("UPDATE invites SET expires_at = ?",
+                       (timestamp(steward.clock.now() - timedelta(hours=1)),))
+        bio(steward, NEWCOMER, code)
+        status, said = confirm(capsys, config, "a.parent@example.org", "@SomeoneNew")
+        assert status == 1 and "it has expired" in said
+    finally:
+        steward.stop()
+
+
+def test_an_unknown_handle_is_said_plainly(tmp_path, capsys):
+    steward = reconciling_steward(tmp_path)
+    try:
+        config, _, _, _ = invited(steward, capsys)
+        status, said = confirm(capsys, config, "a.parent@example.org", "@NoSuchParent")
+        assert status == 1 and "X has no account @NoSuchParent" in said
+        status, said = confirm(capsys, config, "a.parent@example.org", "@not a handle")
+        assert status == 1 and "is not an X handle" in said and "Traceback" not in said
+    finally:
+        steward.stop()
+
+
+X_REFUSES_LOOKUPS = {
+    "client_id": "1", "title": "Client Forbidden", "reason": "client-not-enrolled",
+    "required_enrollment": "Appropriate Level of API Access",
+    "registration_url": "https://developer.x.com/en/portal/product",
+    "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys "
+              "and tokens from a Twitter developer App that is attached to a Project.",
+    "type": "https://api.twitter.com/2/problems/client-forbidden"}
+
+
+def test_where_x_refuses_this_app_profile_lookups_invite_and_confirm_name_the_alternatives(
+        tmp_path, capsys):
+    steward = reconciling_steward(tmp_path)
+    try:
+        steward.fault(method="GET", path="^/2/users/by/username/", status=403,
+                      body=X_REFUSES_LOOKUPS, times=-1)  # every time
+        config, code, _, printed = invited(steward, capsys)
+        assert "warning: X refuses to let this app look up profiles" in printed
+        assert "cannot check the parent's bio" in printed
+        assert "X's Basic plan or above" in printed
+        assert "set followers.link_by_public_mention = true" in printed
+        assert "everyone sees that the parent is a parent at the school" in printed
+        bio(steward, NEWCOMER, code)
+        status, said = confirm(capsys, config, "a.parent@example.org", "@SomeoneNew")
+        assert status == 1 and "X refuses to let this app look up @SomeoneNew" in said
+        assert "client-not-enrolled" in said and "X's Basic plan or above" in said
     finally:
         steward.stop()
 

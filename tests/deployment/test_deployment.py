@@ -14,6 +14,8 @@ of those paths, as on CI's) or when STEWARD_DEPLOYMENT_TEST=1; otherwise it skip
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -43,6 +45,8 @@ SECRETS = {  # the sandbox's own credentials, as the school's would be
     "facebook.page_access_token": "sandbox-page-token",
 }
 PAGE_ID = "100000000000001"
+THREAT = "I will find you after school and hurt you"  # a stranger's reply, invented
+DSL_PASSWORD = "correct horse battery staple"
 
 LAYOUT = (Path("/etc/steward"), Path("/srv/steward"), Path("/var/lib/steward"),
           Path("/opt/steward"), Path("/etc/systemd/system/steward.service"))
@@ -81,7 +85,7 @@ def remove_the_install() -> None:
     subprocess.run(["pkill", "-f", "daemon.cli run"], capture_output=True)
     for path in (*LAYOUT, Path("/var/lib/steward.before-restore"), Path("/usr/local/bin/steward"),
                  Path("/etc/sysusers.d/steward.conf"), Path("/etc/tmpfiles.d/steward.conf"),
-                 Path("/root/steward-backup.tar.gz")):
+                 Path("/root/steward-backup.tar.gz"), Path("/etc/sudoers.d/steward-dsl")):
         subprocess.run(["rm", "-rf", str(path)], check=True)
     for user in (SLT_MEMBER, DSL, AUDITOR, "steward"):
         subprocess.run(["userdel", "--remove", user], capture_output=True)
@@ -119,10 +123,18 @@ def as_root(command: str, stdin: str | None = None, timeout: float = 600) -> str
     return result.stdout
 
 
-def as_user(user: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def as_user(user: str, command: str, timeout: float = 120,
+            stdin: str | None = None) -> subprocess.CompletedProcess:
     """Run a command as another Unix user, in a login shell with a normal umask (022)."""
-    return subprocess.run(["su", "-", user, "-c", f"umask 022 && {command}"],
+    return subprocess.run(["su", "-", user, "-c", f"umask 022 && {command}"], input=stdin,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def incidents() -> list[dict[str, str]]:
+    """The incident log, as the DSL exports it as their own user."""
+    exported = as_user(DSL, "steward incidents export")
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    return list(csv.DictReader(io.StringIO(exported.stdout)))
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +165,8 @@ def edit_configuration(path: Path, platforms: str, signer_key: str) -> None:
                         f'graph_url = "{platforms}"')
     text = text.replace("[approval]\n", "[x]\n" f'api_url = "{platforms}"\n\n[approval]\n')
     text += ("\n[[approval.signers]]\n" 'name = "Deputy Head"\n'
-             f'public_key = "{signer_key}"\n')
+             f'public_key = "{signer_key}"\n'
+             "\n[moderation]\npoll_interval_seconds = 2\n")  # not a minute: the test waits
     path.write_text(text, encoding="utf-8")
 
 
@@ -215,6 +228,7 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
         remove_the_install()
     for user in (SLT_MEMBER, DSL, AUDITOR):
         subprocess.run(["useradd", "--create-home", user], check=False, capture_output=True)
+    subprocess.run(["chpasswd"], input=f"{DSL}:{DSL_PASSWORD}\n", text=True, check=True)
     service = Service()
     signer_key = None
     try:
@@ -250,10 +264,31 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
         events = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
         assert any(event["event"] == "post.published" for event in events)
 
-        # The auditor, in group steward, verifies the log against the installed key.
+        # A stranger threatens under the post: Steward acts, and the DSL, as their own user,
+        # sees the incident, reads it and closes it with its outcome (sudo, their password).
+        requests.post(f"{platforms}/_sandbox/events", timeout=10, json={
+            "kind": "x.reply", "user_id": "3100000000000000001", "text": THREAT})
+        assert wait_for(lambda: incidents(), 120), "no incident was recorded"
+        number = incidents()[0]["Incident"]
+        shown = as_user(DSL, f"steward incidents show {number}")
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        assert THREAT in shown.stdout
+        closed = as_user(DSL, f"sudo -S -p '' steward admin incidents close {number} "
+                         "--outcome 'account reported to X; parents told'",
+                         stdin=DSL_PASSWORD + "\n")
+        assert closed.returncode == 0, closed.stdout + closed.stderr
+        assert "parents told" in incidents()[0]["Outcome"]
+        assert DSL in incidents()[0]["Outcome"]
+        assert as_user(DSL, "steward moderate queue").returncode == 0
+
+        # The auditor, in group steward, verifies the log against the installed key, and
+        # writes the governors' report in their own folder.
         audited = as_user(AUDITOR, "steward audit verify")
         assert audited.returncode == 0, audited.stdout + audited.stderr
         assert "audit-signing.pub" in audited.stdout
+        reported = as_user(AUDITOR, "steward audit report --html governors.html")
+        assert reported.returncode == 0, reported.stdout + reported.stderr
+        assert Path(f"/home/{AUDITOR}/governors.html").stat().st_size > 0
 
         # Backup, then restore onto an empty state directory, as on a new machine.
         for command in documented_commands(BACKUP_MARKER):
@@ -273,7 +308,7 @@ def test_the_guide_names_only_the_documented_layout():
     """Nothing in the administrator's commands points outside the documented layout."""
     allowed = ("/opt/steward", "/etc/steward", "/etc/sysusers.d", "/etc/tmpfiles.d",
                "/etc/systemd/system", "/usr/local/bin", "/dev/urandom", "/path/to/steward",
-               "/var/lib/steward", "/root/steward-")
+               "/var/lib/steward", "/root/steward-", "/etc/sudoers.d/steward-dsl")
     for command in documented_commands() + documented_commands(BACKUP_MARKER):
         for word in shlex.split(command.replace("|", " ")):
             if word.startswith("/"):

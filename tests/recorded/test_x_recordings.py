@@ -105,12 +105,16 @@ def exchanges(x_connector, control, photo):
     x_connector.client.get_users_followers(me, user_auth=True)
     x_connector.client.get_users_following(me, user_auth=True)
     x_connector.client.get_users_mentions(me, user_auth=True)
+    control.event(kind="x.user", user_id="2000000000000000001", description="STEWARD-1A2B-3C4D")
+    x_connector.profile("aparent")
+    x_connector.profile("NoSuchParent")
     x_connector.delete(ref)
     return seen
 
 
 TEMPLATES = [
     ("GET", r"/2/users/me", "/2/users/me", "200"),
+    ("GET", r"/2/users/by/username/\w+", "/2/users/by/username/{username}", "200"),
     ("POST", r"/2/tweets", "/2/tweets", "201"),
     ("GET", r"/2/tweets/\d+", "/2/tweets/{id}", "200"),
     ("DELETE", r"/2/tweets/\d+", "/2/tweets/{id}", "200"),
@@ -190,6 +194,7 @@ def _covers(sandbox, recorded) -> bool:
 
 @pytest.mark.parametrize("cassette, template", [
     ("test_client_get_me.yaml", "/2/users/me"),
+    ("test_client_get_user.yaml", "/2/users/by/username/{username}"),
     ("test_client_create_and_delete_tweet.yaml", "/2/tweets"),
     ("test_client_get_users_tweets.yaml", "/2/users/{id}/tweets"),
 ])

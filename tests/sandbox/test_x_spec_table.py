@@ -36,7 +36,8 @@ def test_every_x_route_the_sandbox_serves_is_an_operation_x_has():
     finally:
         server.stop()
     oauth2 = {"/2/oauth2/token", "/2/oauth2/revoke"}  # X's OAuth 2.0 guide, not the v2 API
-    examples = {r"(?P<id>[^/]+)": "1500000000000000001", r"(?P<target>[^/]+)": "1"}
+    examples = {r"(?P<id>[^/]+)": "1500000000000000001", r"(?P<target>[^/]+)": "1",
+                r"(?P<username>[^/]+)": "OakfieldPrimary"}
     for item in x_routes:
         path = item.pattern.pattern.removesuffix(r"\Z")
         for pattern, example in examples.items():
