@@ -469,6 +469,13 @@ class FacebookSettings(Section):
     page_access_token: SecretStr | None = Field(None, description="A Page access token (or a "
                                                 "system user's token) with pages_manage_posts "
                                                 "(secret).")
+    app_id: str | None = Field(None, description="The Meta app's id (App settings > Basic), "
+                               "with app_secret the app token Steward asks when the Page token "
+                               "expires.")
+    app_secret: SecretStr | None = Field(None, description="The Meta app's secret (secret): "
+                                         "every call then carries appsecret_proof, which an "
+                                         "app with 'Require App Secret' on (Meta recommends "
+                                         "it) needs on every call.")
 
     @field_validator("graph_url")
     @classmethod

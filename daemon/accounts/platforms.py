@@ -12,7 +12,7 @@ from connectors.facebook import FacebookPageConnector
 from connectors.protocol import Connector
 from connectors.x import XConnector
 from daemon.runtime.clock import Clock
-from sandbox.state import DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
+from sandbox.state import DEFAULT_FACEBOOK_APP, DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
 
 
 def _secret(value, default: str) -> str:
@@ -63,7 +63,10 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None,
                                       DEFAULT_FACEBOOK_CREDENTIALS["page_access_token"]
                                       if sandbox else ""),
             graph_version=facebook.graph_version, timeout=facebook.timeout_seconds,
-            sandbox_url=url, api_url=facebook.graph_url)
+            sandbox_url=url, api_url=facebook.graph_url,
+            app_id=facebook.app_id or (DEFAULT_FACEBOOK_APP["app_id"] if sandbox else None),
+            app_secret=_secret(facebook.app_secret,
+                               DEFAULT_FACEBOOK_APP["app_secret"] if sandbox else "") or None)
     return connectors
 
 
