@@ -377,12 +377,16 @@ class XConnector:
                     raw={"source": source, **tweet.data}))
         return replies
 
-    def _pages(self, call: Callable[..., tweepy.Response], **arguments: object) -> list[tweepy.Response]:
-        """Up to ten pages of a paginated call, following X's next_token."""
+    def _pages(self, call: Callable[..., tweepy.Response],
+               token_parameter: str = "pagination_token",  # noqa: S107 - a parameter's name
+               **arguments: object) -> list[tweepy.Response]:
+        """Up to ten pages of a paginated call, following X's next_token (passed back as
+        `token_parameter`: recent search's tweepy method calls it `next_token`)."""
         pages: list[tweepy.Response] = []
         token = None
         for _page in range(10):
-            response = call(pagination_token=token, **arguments) if token else call(**arguments)
+            response = call(**{token_parameter: token}, **arguments) if token else \
+                call(**arguments)
             pages.append(response)
             token = (response.meta or {}).get("next_token")
             if not token:
@@ -393,7 +397,8 @@ class XConnector:
         """Replies in one of the school's conversations since `since_id` (recent search)."""
         with translated_errors("read replies"):
             pages = self._pages(
-                self.client.search_recent_tweets, query=f"conversation_id:{conversation_id}",
+                self.client.search_recent_tweets, "next_token",
+                query=f"conversation_id:{conversation_id}",
                 since_id=since_id, max_results=100, tweet_fields=self._REPLY_FIELDS,
                 expansions=["author_id"], user_auth=self.user_auth)
             return self._replies(pages, "conversation")
