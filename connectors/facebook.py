@@ -500,7 +500,8 @@ class FacebookPageConnector:
     def dm_block(self, user_id: str) -> None:
         raise self._unsupported("block_direct_messages")
 
-    def followers_page(self, pagination_token: str | None) -> FollowerPage:
+    def followers_page(self, pagination_token: str | None,
+                       max_results: int = 1000) -> FollowerPage:
         raise self._unsupported("list_followers")
 
     def following(self) -> list[PlatformUser]:

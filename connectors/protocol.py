@@ -117,8 +117,10 @@ class Connector(Protocol):
 
     # -- followers, following, settings, messages (capabilities.list_followers, ...) ---------
 
-    def followers_page(self, pagination_token: str | None) -> FollowerPage:
-        """One page of the account's followers, from `pagination_token` (None: the first)."""
+    def followers_page(self, pagination_token: str | None,
+                       max_results: int = 1000) -> FollowerPage:
+        """One page of up to `max_results` of the account's followers, newest first, from
+        `pagination_token` (None: the first)."""
         ...
 
     def following(self) -> list[PlatformUser]:

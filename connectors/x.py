@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 import tweepy
@@ -56,6 +57,7 @@ from connectors.errors import (
     Unsupported,
 )
 from connectors.transport import TWEEPY_HOST, X_API_URL, platform_session
+from connectors.x_costs import Usage, usage
 
 PLATFORM = "x"
 MAX_IMAGES = 4
@@ -200,6 +202,7 @@ class XConnector:
         oauth2_client_secret: str | None = None,
         save_tokens: Callable[[str, str, float], None] | None = None,
         clock: ReadsTheTime | None = None,
+        on_usage: Callable[[Usage], None] | None = None,
     ) -> None:
         # Blocking, and so removing a follower (block then unblock), is Enterprise-only.
         enterprise = plan == "enterprise"
@@ -227,8 +230,26 @@ class XConnector:
         # tweepy's requests for api.twitter.com go to api.x.com (or the configured address)
         self.client.session = platform_session(TWEEPY_HOST, timeout, sandbox_url,
                                                api_url or X_API_URL)
+        # X charges per call (`connectors.x_costs`): every answer is priced for the ledger
+        self.on_usage = on_usage
+        self.client.session.hooks["response"].append(self._priced)
         self.reply_settings = reply_settings
         self._account: Account | None = None
+
+    def _priced(self, response: requests.Response, *args: object, **kwargs: object) -> None:
+        """Tell `on_usage` what X charges for this exchange (nothing for what it refused)."""
+        if self.on_usage is None or not 200 <= response.status_code < 300:
+            return
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        request = response.request
+        path = urlsplit(request.url or "").path
+        body = request.body if isinstance(request.body, (bytes, str)) else None
+        charged = usage(request.method or "", path, response.status_code, body, answer)
+        if charged is not None:
+            self.on_usage(charged)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -526,10 +547,13 @@ class XConnector:
 
     # -- followers, following, settings, direct messages -------------------------------------
 
-    def followers_page(self, pagination_token: str | None) -> FollowerPage:
-        """One page (up to 1,000) of the account's followers, and the next page's token."""
+    def followers_page(self, pagination_token: str | None,
+                       max_results: int = 1000) -> FollowerPage:
+        """One page (up to `max_results`, at most 1,000) of the account's followers, newest
+        first, and the next page's token. X charges per follower returned: an incremental scan
+        asks for small pages."""
         account = self._account_or_check()
-        params: dict[str, Any] = {"max_results": 1000}
+        params: dict[str, Any] = {"max_results": max(1, min(1000, max_results))}
         if pagination_token:
             params["pagination_token"] = pagination_token
         with translated_errors("list followers"):
@@ -574,7 +598,7 @@ class XConnector:
                 raise TypeError(f"'protected' is a {type(protected).__name__}, not a bool")
             return AccountSettings(protected=protected)
 
-    _DM_PAGES = 10  # 1,000 events: far more than a school's account receives between runs
+    _DM_PAGES = 12  # over 500 events: far more than a school's account receives between runs
 
     def direct_messages(self, since_id: str | None) -> list[DirectMessage]:
         """Direct messages others sent the school after the event `since_id` (X keeps 30
@@ -587,9 +611,12 @@ class XConnector:
         its `dm_event.fields`); an event whose sender X does not give has sender "" (unknown).
         """
         account = self._account_or_check()
+        # X charges $0.01 per event returned, old ones included: after a first reading, pages
+        # of 1, 1, 2, 4, ... events, so a poll with nothing new reads one event, not 100.
+        size = 100 if since_id is None else 1
         params: dict[str, Any] = {
             "dm_event.fields": "id,text,created_at,dm_conversation_id,event_type",
-            "event_types": "MessageCreate", "expansions": "sender_id", "max_results": 100}
+            "event_types": "MessageCreate", "expansions": "sender_id", "max_results": size}
         seen = int(since_id) if since_id else None
         messages: list[DirectMessage] = []
         with translated_errors("read direct messages"):
@@ -615,6 +642,8 @@ class XConnector:
                 if not token or reached_seen:
                     break
                 params["pagination_token"] = token
+                if since_id is not None and _page:
+                    params["max_results"] = min(100, int(params["max_results"]) * 2)
         return messages
 
     def profile(self, handle: str) -> Profile | None:

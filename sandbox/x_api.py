@@ -416,7 +416,7 @@ class XApi:
         with self.state.read() as world:
             if request.match["id"] != world["x"]["me"]:
                 return _problem(403, "Forbidden", "The sandbox only knows the school's lists.")
-            everyone = world["x"][key]
+            everyone = world["x"][key][::-1]  # as X lists them: the newest first
             window = everyone[offset:offset + maximum]  # only this page is built
             users = [dict(world["x"]["users"].get(user_id, {"id": user_id, "name": user_id,
                                                             "username": user_id}))

@@ -12,6 +12,7 @@ from connectors.facebook import FacebookPageConnector
 from connectors.protocol import Connector
 from connectors.x import XConnector
 from daemon.runtime.clock import Clock
+from daemon.runtime.spend import SpendLedger
 from sandbox.state import DEFAULT_FACEBOOK_APP, DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
 
 
@@ -54,7 +55,9 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None,
             oauth2_client_id=x.oauth2_client_id,
             oauth2_client_secret=_secret(x.oauth2_client_secret, "") or None,
             save_tokens=lambda access, refresh, expires: save_refreshed_tokens(
-                settings, access, refresh, expires), clock=clock or Clock())
+                settings, access, refresh, expires), clock=clock or Clock(),
+            # every charged call goes into the month's ledger (X bills per call)
+            on_usage=SpendLedger(settings.paths.state_dir, clock or Clock()).record)
     if settings.facebook.enabled:
         facebook = settings.facebook
         connectors["facebook"] = FacebookPageConnector(

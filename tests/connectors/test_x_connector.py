@@ -176,7 +176,14 @@ def test_direct_messages_page_back_only_to_the_last_event_already_seen(x_connect
     x_connector.check()
     newer = x_connector.direct_messages(ids[119])  # 130 events are newer than the 120th
     assert [message.message_id for message in newer] == list(reversed(ids[120:]))
-    assert control.state()["request_counts"]["GET /2/dm_events"] == 2  # not all three pages
+    # pages of 1, 1, 2, 4, ..., 64 and 100 (X charges per event): 228 read, not all 250
+    assert control.state()["request_counts"]["GET /2/dm_events"] == 9
+
+
+def test_a_poll_with_no_new_direct_message_reads_one_event(x_connector, sandbox, control):
+    ids = _direct_messages(sandbox, 40)
+    assert x_connector.direct_messages(ids[-1]) == []
+    assert control.state()["request_counts"]["GET /2/dm_events"] == 1
 
 
 def test_direct_messages_from_the_start_read_every_page(x_connector, sandbox):

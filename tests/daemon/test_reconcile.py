@@ -356,6 +356,7 @@ def test_a_rate_limit_mid_listing_resumes_from_the_same_page(tmp_path):
     world_with_followers(tmp_path / "steward", extra_followers=extra)
     steward = StewardUnderTest(tmp_path / "steward")
     steward.settings.moderation.enabled = False
+    steward.settings.x.monthly_budget_usd = 100  # three full pages of followers cost $25.04
     steward.start()
     try:
         steward.fault(method="GET", path="/followers$", status=429, reset_in=1, skip=1, times=1)

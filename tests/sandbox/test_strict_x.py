@@ -145,7 +145,7 @@ def test_pagination_tokens_are_opaque_and_only_good_where_they_were_given(sandbo
     assert len(token) >= 16 and not token.isdigit()
     second = call(sandbox, "GET", f"/2/users/{ME}/followers",
                   params={"max_results": 10, "pagination_token": token}).json()
-    assert second["data"][0]["id"] == str(4100000000000000010)
+    assert second["data"][0]["id"] == str(4100000000000000019)  # newest first, as on X
     elsewhere = call(sandbox, "GET", f"/2/users/{ME}/following", params={"pagination_token": token})
     assert elsewhere.status_code == 400
 
