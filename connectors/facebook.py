@@ -31,7 +31,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -175,6 +175,7 @@ class FacebookPageConnector:
         block_scope="from the Page",
         why_not={
             "read_mentions": "Facebook offers no search for posts that name a Page",
+            "read_replies_together": "Facebook's comments are read post by post",
             "mute_users": "a Page cannot mute anyone on Facebook",
             "block_direct_messages": "Facebook cannot block someone's messages to a Page by "
                                      "API (blocking them from the Page stops their messages)",
@@ -432,6 +433,10 @@ class FacebookPageConnector:
 
     def mentions(self, cursor: str | None) -> ReplyPage:
         raise Unsupported(PLATFORM, self.capabilities.why_not["read_mentions"])
+
+    def replies_to_posts(self, post_ids: Sequence[str], cursor: str | None) -> ReplyPage:
+        """A Page's comments are read post by post, each with its own cursor (`replies`)."""
+        raise Unsupported(PLATFORM, self.capabilities.why_not["read_replies_together"])
 
     def hide(self, reply: Reply) -> None:
         with self._translated_errors("hide a comment"):

@@ -17,6 +17,7 @@ connector that is not declared here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -74,6 +75,11 @@ class Connector(Protocol):
     def replies(self, post_id: str, cursor: str | None) -> ReplyPage:
         """Replies or comments on one of the school's posts written after `cursor` (None: all
         the platform still has), with the cursor to continue from next time."""
+        ...
+
+    def replies_to_posts(self, post_ids: Sequence[str], cursor: str | None) -> ReplyPage:
+        """Replies to all of `post_ids` after `cursor`, in as few calls as the platform allows,
+        with one cursor for them all (`capabilities.read_replies_together`)."""
         ...
 
     def mentions(self, cursor: str | None) -> ReplyPage:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -171,6 +171,7 @@ class XConnector:
         read_direct_messages=True,
         block_direct_messages=True,
         read_replies=True,
+        read_replies_together=True,
         read_mentions=True,
         look_up_profiles=True,
         why_not={
@@ -423,6 +424,32 @@ class XConnector:
                 since_id=since_id, max_results=100, tweet_fields=self._REPLY_FIELDS,
                 expansions=["author_id"], user_auth=self.user_auth)
             return self._replies(pages, "conversation")
+
+    # X's recent search takes queries of up to 512 characters on self-serve plans
+    SEARCH_QUERY_LENGTH = 512
+
+    def replies_to_posts(self, post_ids: Sequence[str], cursor: str | None) -> ReplyPage:
+        """Replies in all the conversations the school's posts `post_ids` started, newer than
+        the post id `cursor`, with one recent search for as many conversations as a query
+        holds (`conversation_id:A OR conversation_id:B ...`): a poll is one request, not one
+        per post (recent search allows 300 per 15 minutes). The next cursor is the newest
+        reply's id; X's ids grow with time, so one cursor serves every conversation."""
+        queries: list[str] = []
+        for post_id in post_ids:
+            term = f"conversation_id:{post_id}"
+            if queries and len(queries[-1]) + len(" OR ") + len(term) <= self.SEARCH_QUERY_LENGTH:
+                queries[-1] += f" OR {term}"
+            else:
+                queries.append(term)
+        replies: list[Reply] = []
+        with translated_errors("read replies"):
+            for query in queries:
+                pages = self._pages(
+                    self.client.search_recent_tweets, "next_token", query=query,
+                    since_id=cursor, max_results=100, tweet_fields=self._REPLY_FIELDS,
+                    expansions=["author_id"], user_auth=self.user_auth)
+                replies += self._replies(pages, "conversation")
+            return ReplyPage(tuple(replies), _newest_id(replies, cursor))
 
     def replies(self, post_id: str, cursor: str | None) -> ReplyPage:
         """Replies in the conversation the school's post `post_id` started, newer than the

@@ -367,12 +367,14 @@ class XApi:
 
     def search_recent(self, request: SandboxRequest) -> Reply:
         query = request.query.get("query", "")
-        conversation = re.search(r"conversation_id:(\d+)", query)
-        if not conversation:
-            return _invalid("the sandbox supports only conversation_id: queries")
-        wanted = conversation.group(1)
-        return self._timeline(request, lambda tweet: tweet.get("conversation_id") == wanted
-                              and tweet["id"] != wanted)
+        if not re.fullmatch(r"conversation_id:\d+( OR conversation_id:\d+)*", query):
+            return _invalid("the sandbox supports only conversation_id: queries (joined by OR)")
+        if len(query) > 512:  # self-serve plans' limit
+            return _invalid("There were errors processing your request: Query length must be "
+                            "at most 512 characters")
+        wanted = set(re.findall(r"conversation_id:(\d+)", query))
+        return self._timeline(request, lambda tweet: tweet.get("conversation_id") in wanted
+                              and tweet["id"] not in wanted)
 
     # -- followers, following, mutes, blocks -------------------------------------------------
 

@@ -115,9 +115,16 @@ class Moderator:
             else 1
         since = self.clock.now() - timedelta(days=days)
         posts = self.store.sent_since(platform, since) if capabilities.read_replies else []
-        parts = [(f"post:{post}", self._reader(
-            platform, f"post:{post}", lambda cursor, post=post: connector.replies(post, cursor)))
-            for post in posts]
+        if capabilities.read_replies_together and posts:
+            # one call (a few for many posts) for every watched post, with one cursor: a
+            # platform that charges per request (X) is not asked once per post per poll
+            parts = [("replies:together", self._reader(
+                platform, "replies:together",
+                lambda cursor, posts=tuple(posts): connector.replies_to_posts(posts, cursor)))]
+        else:
+            parts = [(f"post:{post}", self._reader(
+                platform, f"post:{post}",
+                lambda cursor, post=post: connector.replies(post, cursor))) for post in posts]
         if capabilities.read_mentions:
             parts.append(("mentions", self._reader(platform, "mentions", connector.mentions)))
         return parts

@@ -66,6 +66,9 @@ def exercise_x(connector, control, photo, *, enterprise: bool) -> set[str]:
     assert connector.recent_posts(datetime.now(UTC) - timedelta(minutes=5))
     [reply] = connector.replies(ref.remote_id, None).replies
     assert reply.reply_id == reply_id and reply.author_id == STRANGER
+    together = connector.replies_to_posts([ref.remote_id, "1500000000000000009"], None)
+    assert [item.reply_id for item in together.replies] == [reply_id]
+    assert connector.replies_to_posts([ref.remote_id], together.cursor).replies == ()
     assert connector.mentions(None).replies
     connector.hide(reply)
     connector.unhide(reply.reply_id)
@@ -90,7 +93,8 @@ def exercise_x(connector, control, photo, *, enterprise: bool) -> set[str]:
     assert connector.profile("AParent").bio == "STEWARD-1A2B-3C4D"
     connector.delete(ref)
     assert connector.get_post(ref.remote_id) is None
-    ran |= {"get_post", "recent_posts", "replies", "mentions", "hide", "unhide", "delete_reply",
+    ran |= {"get_post", "recent_posts", "replies", "replies_to_posts", "mentions", "hide",
+            "unhide", "delete_reply",
             "mute", "unmute", "dm_block", "dm_unblock", "block", "unblock", "followers_page",
             "following", "unfollow", "read_settings", "direct_messages", "conversations",
             "profile", "delete"}
@@ -118,6 +122,7 @@ def exercise_facebook(connector, control, photo) -> tuple[set[str], str]:
     connector.token_expiry()
     connector.delete_reply(comment)
     for unsupported in (lambda: connector.mentions(None), lambda: connector.mute(STRANGER),
+                        lambda: connector.replies_to_posts([ref.remote_id], None),
                         lambda: connector.unmute(STRANGER), lambda: connector.dm_block(STRANGER),
                         lambda: connector.followers_page(None), connector.following,
                         lambda: connector.unfollow(STRANGER), connector.read_settings,
@@ -128,7 +133,8 @@ def exercise_facebook(connector, control, photo) -> tuple[set[str], str]:
     connector.delete(ref)
     assert connector.get_post(ref.remote_id) is None
     assert account.account_id == DEFAULT_FACEBOOK_CREDENTIALS["page_id"]
-    return {"check", "publish", "get_post", "recent_posts", "replies", "hide", "unhide",
+    return {"check", "publish", "get_post", "recent_posts", "replies", "replies_to_posts",
+            "hide", "unhide",
             "block", "unblock", "conversations", "token_expiry", "delete_reply", "mentions",
             "mute", "unmute", "dm_block", "followers_page", "following", "unfollow",
             "read_settings", "direct_messages", "profile", "delete"}, ref.remote_id

@@ -267,3 +267,14 @@ def test_an_app_whose_access_level_lacks_user_lookup_is_told_so(x_connector, con
         "type": "https://api.twitter.com/2/problems/client-forbidden"})
     with pytest.raises(AuthenticationFailed, match="lacks permission to look up @AParent"):
         x_connector.profile("AParent")
+
+
+def test_replies_to_many_posts_are_read_with_one_search_per_query_length(x_connector, control):
+    posts = [x_connector.publish(Post(f"Post number {n}")).remote_id for n in range(20)]
+    replies = [control.event(kind="x.reply", user_id="4000000000000000001", text=f"Reply {n}",
+                             in_reply_to=post)["id"] for n, post in enumerate(posts)]
+    page = x_connector.replies_to_posts(posts, None)
+    assert sorted(reply.reply_id for reply in page.replies) == sorted(replies)
+    # 20 terms of 35 characters: two queries within X's 512, not 20 searches
+    assert control.state()["request_counts"]["GET /2/tweets/search/recent"] == 2
+    assert x_connector.replies_to_posts(posts, page.cursor).replies == ()
