@@ -278,13 +278,18 @@ class XApi:
                                     "text": text}})
 
     @staticmethod
-    def _public(tweet: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    def _public(tweet: dict[str, Any], fields: set[str],
+                unshown: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """A post as X shows it: `unshown` are authors X will not show (a suspended
+        account), whose posts come without `author_id`."""
         shown = {"edit_history_tweet_ids": tweet["edit_history_tweet_ids"], "id": tweet["id"],
                  "text": tweet["text"]}
         for name in ("created_at", "author_id", "conversation_id", "attachments",
                      "reply_settings", "in_reply_to_user_id", "geo"):
             if name in fields and name in tweet:
                 shown[name] = tweet[name]
+        if tweet.get("author_id") in unshown:
+            shown.pop("author_id", None)
         return shown
 
     @staticmethod
@@ -332,8 +337,10 @@ class XApi:
         with self.state.read() as world:
             users = world["x"]["users"]
             with_tweets = {t["id"]: t for t in world["x"]["tweets"].values()}
-            authors = dict.fromkeys(with_tweets[item["id"]]["author_id"]
-                                    for item in reply.body["data"])
+            unshown = set(world["x"].get("unshown_authors", []))
+            authors = dict.fromkeys(author for item in reply.body["data"]
+                                    if (author := with_tweets[item["id"]]["author_id"])
+                                    not in unshown)
             reply.body["includes"] = {"users": [dict(users.get(a, {"id": a, "name": a,
                                                                    "username": a}))
                                                 for a in authors]}
@@ -346,12 +353,14 @@ class XApi:
         since_id = request.query.get("since_id")
         with self.state.read() as world:
             tweets = [t for t in world["x"]["tweets"].values() if not t["deleted"] and select(t)]
+            unshown = frozenset(world["x"].get("unshown_authors", []))
         if start:
             tweets = [t for t in tweets if t["created_at"][:19] >= start[:19]]
         if since_id:
             tweets = [t for t in tweets if int(t["id"]) > int(since_id)]
         tweets.sort(key=lambda tweet: int(tweet["id"]), reverse=True)
-        return self._with_authors(self._page(request, [self._public(t, fields) for t in tweets],
+        return self._with_authors(self._page(request, [self._public(t, fields, unshown)
+                                                       for t in tweets],
                                              maximum, newest_oldest=True), request)
 
     def users_tweets(self, request: SandboxRequest) -> Reply:
