@@ -30,7 +30,7 @@ from daemon.audit.chain import AuditLog
 from daemon.moderation.evidence import EvidenceStore
 from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
-from daemon.runtime.spend import WARN_AT, Budgets
+from daemon.runtime.spend import WARN_AT, Budgets, SpendLedger
 from daemon.runtime.store import Store, StoredFollower, timestamp
 from policies.followers import (
     RULE_FOLLOWERS,
@@ -319,6 +319,8 @@ class Reconciler:
         """Whether the month's budget for `platform` still allows optional work (a follower
         scan); warn the administrators once a month at 80%, and say when it is used up."""
         budgets = Budgets(self.settings, self.settings.paths.state_dir, self.clock)
+        if budgets.budget_usd(platform) is not None and not dry_run:
+            self._record_spend(platform)
         share = budgets.share(platform)
         month = self.clock.now().strftime("%Y-%m")
         if share >= WARN_AT and not dry_run and \
@@ -339,6 +341,20 @@ class Reconciler:
         outcome.notes.append(f"this month's {platform} budget is used up: the follower scan "
                              "waits for next month (raise the budget to resume it)")
         return False
+
+    def _record_spend(self, platform: str) -> None:
+        """Put yesterday's spend on `platform` in the audit log, once (`spend.daily`), so the
+        governors' report, which reads only the log, shows it per day and per operation."""
+        yesterday = self.clock.now() - timedelta(days=1)
+        day = yesterday.strftime("%Y-%m-%d")
+        if self.store.cursor(platform, "spend:reported") == day:
+            return
+        spent = SpendLedger(self.settings.paths.state_dir, self.clock, platform).day(day)
+        self.store.set_cursor(platform, "spend:reported", day)
+        if spent:
+            self.audit.record("spend.daily", platform=platform, day=day,
+                              usd=round(sum(entry["usd"] for entry in spent.values()), 6),
+                              operations={name: entry["usd"] for name, entry in spent.items()})
 
     def _remove_or_block(self, connector, platform: str, action) -> None:
         try:

@@ -92,6 +92,10 @@ class SpendLedger:
             temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
             os.replace(temporary, self.path)
 
+    def day(self, day: str) -> dict[str, dict[str, Any]]:
+        """One day's (YYYY-MM-DD) spend, by operation."""
+        return dict(self._read()["months"].get(day[:7], {}).get("days", {}).get(day, {}))
+
     def month(self, month: str | None = None) -> MonthSpend:
         """The spend of `month` (YYYY-MM; default: this month)."""
         wanted = month or self.clock.now().strftime("%Y-%m")

@@ -110,3 +110,23 @@ def test_a_full_scan_that_reaches_the_budget_pauses_and_goes_on_next_month_from_
         assert steward.service.store.cursor("x", "followers:next")
     finally:
         steward.stop()
+
+
+def test_yesterdays_spend_goes_into_the_audit_log_once_for_the_governors_report(tmp_path):
+    from datetime import timedelta  # noqa: PLC0415
+
+    from daemon.runtime.clock import FixedClock  # noqa: PLC0415
+
+    steward = steward_with_followers(tmp_path, 3)
+    try:
+        yesterday = FixedClock(steward.clock.now() - timedelta(days=1))
+        SpendLedger(steward.state_dir, yesterday).record(
+            Usage("POST /2/tweets", "Content: Create (with URL)", 1, 0.2))
+        reconciler = steward.service.reconciler
+        reconciler.run(areas=("followers",), platforms=["x"])
+        reconciler.run(areas=("followers",), platforms=["x"])
+        [spent] = steward.events_named("spend.daily")
+        assert (spent["day"], spent["usd"], spent["operations"]) == (
+            yesterday.now().strftime("%Y-%m-%d"), 0.2, {"POST /2/tweets": 0.2})
+    finally:
+        steward.stop()
