@@ -432,9 +432,11 @@ class XSettings(Section):
     """The school's X account (OAuth 1.0a user context)."""
 
     enabled: bool = Field(True, description="Publish to X.")
-    plan: Literal["free", "basic", "pro", "enterprise"] = Field("basic", description="The X API "
-                                                               "plan; some actions (blocking) "
-                                                               "need enterprise.")
+    plan: Literal["pay-per-usage", "free", "basic", "pro", "enterprise"] = Field(
+        "pay-per-usage", description="The X API plan: 'pay-per-usage' (X's self-serve plan, "
+        "billed per call: see monthly_budget_usd) or 'enterprise' (blocking by API). 'free', "
+        "'basic' and 'pro' are X's former self-serve plans and mean the same as "
+        "pay-per-usage here.")
     reply_settings: Literal["following", "mentionedUsers", "subscribers", "verified"] | None = \
         Field("following", description="Who may reply to the school's posts. 'following' lets "
               "only accounts the school follows (organisations) reply, which stops most abuse at "

@@ -196,7 +196,7 @@ class XConnector:
         reply_settings: str | None = None,
         sandbox_url: str | None = None,
         api_url: str | None = None,
-        plan: str = "basic",
+        plan: str = "pay-per-usage",
         oauth2_access_token: str | None = None,
         oauth2_refresh_token: str | None = None,
         oauth2_client_id: str | None = None,

@@ -50,7 +50,7 @@ def empty_world() -> dict[str, Any]:
             "dm_blocks": [],
             "dm_events": [],
             "settings": {"protected": False, "geo_enabled": False, "allow_dms_from": "following"},
-            "plan": "basic",
+            "plan": "pay-per-usage",
             "rate_windows": {},
         },
         "facebook": {
