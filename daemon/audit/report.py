@@ -321,7 +321,7 @@ def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *
         ("Moderation actions", sum(sum(c.values()) for c in counts.moderation.values())),
         ("Incidents logged", len(counts.incidents)),
         ("Follower and following changes", len(counts.follower_changes)),
-        ("Privacy settings changes and repairs", len(counts.settings_changes)),
+        ("Privacy settings found changed (a person sets them back)", len(counts.settings_changes)),
         ("Handover steps", len(counts.handovers)),
         ("Errors needing an administrator", sum(counts.problems.values()))]
     if counts.spend_per_month:  # X bills per call: what the platforms cost, month by month
