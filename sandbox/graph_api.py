@@ -20,7 +20,13 @@ from urllib.parse import urlencode
 from sandbox.server import Reply, Route, SandboxRequest, route
 from sandbox.state import SandboxState
 
-OLDEST_SUPPORTED_VERSION = 20
+# When each Graph API version stops working (Meta's changelog, "Available until"): a call to a
+# version past its date, or to one not released, is refused as Meta refuses it.
+RETIRED_AFTER = {
+    16: "2025-05-14", 17: "2025-09-12", 18: "2026-01-26", 19: "2026-05-21", 20: "2026-09-24",
+    21: "2027-01-21", 22: "2027-05-20", 23: "2027-10-08", 24: "2028-02-18", 25: "2028-07-29",
+    26: "2099-12-31",  # v26.0 (July 2026): no date yet
+}
 VERSION = r"/v(?P<version>\d+)\.(?P<minor>\d+)"
 
 
@@ -123,7 +129,8 @@ class GraphApi:
         """Check the Graph API version and the access token, and add the usage headers."""
 
         def guarded_handler(request: SandboxRequest) -> Reply:
-            if int(request.match["version"]) < OLDEST_SUPPORTED_VERSION:
+            retires = RETIRED_AFTER.get(int(request.match["version"]), "0000-00-00")
+            if datetime.now(UTC).strftime("%Y-%m-%d") >= retires:
                 return _graph_error(400, 2635, f"(#2635) You are calling a deprecated version of "
                                     f"the Graph API (v{request.match['version']}.0). Please update "
                                     f"to the latest version.", "OAuthException")

@@ -132,8 +132,10 @@ def test_an_unknown_parameter_on_a_publishing_call_is_refused(sandbox, path, par
     assert error["error_data"]["blame_field_specs"][0][0] in ("privacy_setting", "reason")
 
 
-def test_a_retired_graph_api_version_is_refused_with_metas_error(sandbox):
-    response = requests.get(f"{sandbox.url}/v12.0/{PAGE}", timeout=5,
+@pytest.mark.parametrize("version", ["v12.0", "v20.0", "v99.0"])
+def test_a_retired_or_unreleased_graph_api_version_is_refused_with_metas_error(sandbox, version):
+    # v20.0 was available until 24 September 2026 (Meta's changelog)
+    response = requests.get(f"{sandbox.url}/{version}/{PAGE}", timeout=5,
                             headers={"Authorization": f"OAuth {TOKEN}"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 2635
