@@ -55,6 +55,8 @@ RATE_LIMITS = {
 DEFAULT_RATE_LIMIT = 900
 PAGE_SIZE_MAX = {"followers": 1000, "following": 1000, "tweets": 100}
 _TOKEN_KEY = b"sandbox pagination tokens"
+OAUTH_TIMESTAMP_SKEW = 15 * 60  # seconds an OAuth 1.0a timestamp may be off the server's clock
+NONCES_KEPT = 2000  # the nonces remembered, to refuse a signed request sent twice
 
 
 def _now_iso() -> str:
@@ -192,7 +194,24 @@ class XApi:
             return False
         expected = oauth1_signature(request, fields, credentials["consumer_secret"],
                                     credentials["access_token_secret"])
-        return hmac.compare_digest(expected, fields.get("oauth_signature", ""))
+        if not hmac.compare_digest(expected, fields.get("oauth_signature", "")):
+            return False
+        # RFC 5849 3.3: a timestamp far from the server's clock, or a nonce already used with
+        # it, is a replay, and X refuses it
+        try:
+            stamp = int(fields.get("oauth_timestamp", ""))
+        except ValueError:
+            return False
+        if abs(time.time() - stamp) > OAUTH_TIMESTAMP_SKEW:
+            return False
+        nonce = f"{stamp}:{fields.get('oauth_nonce', '')}"
+        with self.state.change() as world:
+            seen = world["x"].setdefault("oauth_nonces", [])
+            if nonce in seen:
+                return False
+            seen.append(nonce)
+            del seen[:-NONCES_KEPT]
+        return True
 
     # -- users -------------------------------------------------------------------------------
 

@@ -174,3 +174,20 @@ def test_mutes_are_limited_to_50(sandbox, x_connector):
 def test_the_connectors_own_requests_pass(x_connector, photo):
     x_connector.publish(Post("Harvest festival", (photo,)))
     assert x_connector.direct_messages(None) == []
+
+
+def test_a_signed_request_sent_twice_is_refused_as_a_replay(sandbox):
+    prepared = requests.Request("GET", f"{sandbox.url}/2/users/me", auth=signed()).prepare()
+    with requests.Session() as session:
+        assert session.send(prepared, timeout=5).status_code == 200
+        assert session.send(prepared, timeout=5).status_code == 401
+
+
+def test_a_signature_from_an_hour_ago_is_refused(sandbox):
+    import time  # noqa: PLC0415
+
+    auth = OAuth1(DEFAULT_X_CREDENTIALS["consumer_key"], DEFAULT_X_CREDENTIALS["consumer_secret"],
+                  DEFAULT_X_CREDENTIALS["access_token"],
+                  DEFAULT_X_CREDENTIALS["access_token_secret"],
+                  timestamp=str(int(time.time()) - 3600))
+    assert call(sandbox, "GET", "/2/users/me", auth=auth).status_code == 401
