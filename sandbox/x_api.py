@@ -19,7 +19,9 @@ import hashlib
 import hmac
 import re
 import struct
+import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -84,6 +86,8 @@ class XApi:
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self._nonces: deque[str] = deque(maxlen=NONCES_KEPT)
+        self._nonce_lock = threading.Lock()
 
     def routes(self) -> list[Route]:
         g = self.guarded
@@ -205,12 +209,10 @@ class XApi:
         if abs(time.time() - stamp) > OAUTH_TIMESTAMP_SKEW:
             return False
         nonce = f"{stamp}:{fields.get('oauth_nonce', '')}"
-        with self.state.change() as world:
-            seen = world["x"].setdefault("oauth_nonces", [])
-            if nonce in seen:
+        with self._nonce_lock:  # in memory: a replay is refused without a write per request
+            if nonce in self._nonces:
                 return False
-            seen.append(nonce)
-            del seen[:-NONCES_KEPT]
+            self._nonces.append(nonce)
         return True
 
     # -- users -------------------------------------------------------------------------------
