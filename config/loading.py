@@ -111,6 +111,15 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> StewardSe
     return settings
 
 
+def config_file_read(path: str | Path | None = None) -> Path | None:
+    """The file `load_settings(path)` reads: `path`, else the default file if there is one;
+    None when Steward runs on its defaults alone. For saying which file was checked."""
+    if path is not None:
+        return Path(path)
+    default = default_config_file()
+    return default if default.is_file() else None
+
+
 def default_config_file() -> Path:
     """The file read when no --config is given: $STEWARD_CONFIG_FILE, else
     /etc/steward/steward.toml."""

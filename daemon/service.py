@@ -33,6 +33,7 @@ from daemon.moderation.evidence import EvidenceStore
 from daemon.moderation.moderator import Moderator
 from daemon.posts.intake import Intake
 from daemon.posts.publishing import Publisher
+from daemon.posts.requests import Requests
 from daemon.posts.scheduling import Scheduler
 from daemon.runtime import systemd
 from daemon.runtime.clock import Clock
@@ -104,6 +105,8 @@ class Service:
         self._rearm()
         self.intake = Intake(self.settings, self.store, self.audit, self.clock,
                              self.scheduler.arm)
+        self.intake.requests = Requests(self.settings, self.store, self.audit, self.clock,
+                                        lambda: self.connectors)
         self.intake.start()
         self._write_slt_view()
         self.scheduler.every("platform-health", HEALTH_CHECK_SECONDS, self.check_platforms)
@@ -530,6 +533,8 @@ class Service:
                    if getattr(settings, name) != getattr(self.settings, name)]
         self.settings = settings
         self.intake.settings = settings
+        if self.intake.requests is not None:
+            self.intake.requests.settings = settings
         self.publisher.settings = settings.publishing
         self.publisher.clauses = settings.policy.catalogue()
         for part in ("moderator", "reconciler"):

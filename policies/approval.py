@@ -21,7 +21,10 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     post = _shown(submission.name)
     findings = [RULE.finding(problem, "The signer signs it again after the last edit (the new "
                              f"signature replaces the old one): steward sign {post} --key "
-                             "~/THEIR.key, then submit it again.")
+                             "~/THEIR.key, then submit it again. It must be the key file whose "
+                             "public key the administrator configured for them: a new key "
+                             "needs its public key configured first (steward keys new says "
+                             "what to send).")
                 for problem in evidence.problems]
     have = len(set(evidence.valid_signers))
     need = context.approvals_required

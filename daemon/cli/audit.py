@@ -69,7 +69,8 @@ def auditor_keys(given_keys: tuple[str, ...], settings,
     configuration = Path(source.config_file) if source and source.config_file \
         else DEFAULT_CONFIG_FILE
     installed = configuration.parent / INSTALLED_PUBLIC_KEY
-    if installed.is_file() and os.access(installed, os.R_OK):
+    another_state = source is not None and source.state_dir is not None  # not the installed one
+    if not another_state and installed.is_file() and os.access(installed, os.R_OK):
         return [given_key(str(installed))], (
             f"checked against {installed}, the key installed when Steward was set up")
     own = settings.paths.state_dir / "audit-signing.key"
@@ -369,15 +370,17 @@ def audit_retire(before: str, destination: str, dry_run: bool, source: SettingsS
     if not done.files:
         print(f"nothing to retire: no archived file holds only events before {before_date}")
         return EXIT_OK
+    from policies.displayed_text import visible  # noqa: PLC0415
+
     verb = "would retire" if dry_run else "retired"
     print(f"{verb} events #0 to #{done.up_to_seq} ({len(done.files)} file(s)) to "
-          f"{done.destination}:")
+          f"{visible(done.destination)}:")
     for described in done.files:
         print(f"  {described['name']}  #{described['first_seq']}-#{described['last_seq']}"
               + (f"  sha256 {described['sha256']}" if "sha256" in described else ""))
     if not dry_run:
         print("recorded and signed as audit.retired; verify the copies there with "
-              f"`steward audit verify --key PUB {done.destination}`")
+              f"`steward audit verify --key PUB {visible(done.destination)}`")
     return EXIT_OK
 
 

@@ -295,6 +295,12 @@ def permission_message(error: PermissionError) -> str:
             break
     where = "" if blocked == path else f", because the folder {blocked} is closed to {user}"
     shown = f" ({owner})" if owner else ""
+    group = _group_that_may(blocked, is_folder=blocked != path)
+    if group is not None:
+        return (f"{path}: {user} may not open it{where}{shown}: {user} is not in the group "
+                f"{group}, which may. SLT members are in it: if {user} is one, ask the "
+                f"administrator to add them (sudo usermod -aG {group} {user}), then log out "
+                "and in again, since a new group counts from the next login.")
     return (f"{path}: {user} may not open it{where}{shown}. SLT members need none of the "
             "service's files: run `steward check`, `sign`, `submit` and `status` without "
             "--config. For anything else, run the command as the service: sudo steward admin "
@@ -302,16 +308,47 @@ def permission_message(error: PermissionError) -> str:
             f"{user} access to {blocked}.")
 
 
+def _group_that_may(path: Path, *, is_folder: bool) -> str | None:
+    """The SLT's group (the one the folder of the SLT view belongs to: steward-slt) when its
+    members may open `path` (get through a folder, read a file) and this user may not only
+    because they are not in it; None otherwise (the service's own group, for instance, is
+    not one to join)."""
+    import grp  # noqa: PLC0415
+    import stat  # noqa: PLC0415
+
+    from daemon.runtime.slt_view import default_view_path  # noqa: PLC0415
+
+    try:
+        info = path.stat()
+        slt_group = default_view_path().parent.stat().st_gid
+    except OSError:
+        return None
+    needed = stat.S_IXGRP if is_folder else stat.S_IRGRP
+    if info.st_gid != slt_group or not info.st_mode & needed or info.st_uid == os.geteuid() \
+            or info.st_gid in (os.getegid(), *os.getgroups()):
+        return None
+    try:
+        return grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        return str(info.st_gid)
+
+
 def print_error(command: str, message: str) -> None:
     """The one way an error reaches a person: `steward COMMAND: message` on standard error,
-    after whatever the command had already printed."""
+    after whatever the command had already printed, control characters escaped."""
     try:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
+    from policies.displayed_text import visible  # noqa: PLC0415
+
     prefix = f"steward {command}: " if command else "steward: "
+    # What a person typed can be in the message (`--outcome $'\e[2J'`): a line holding a
+    # control character is shown escaped, so it cannot clear or rewrite the terminal.
+    shown = "\n".join(line if line.isprintable() else visible(line)
+                      for line in message.strip().split("\n"))
     try:
-        print(prefix + message.strip(), file=sys.stderr, flush=True)
+        print(prefix + shown, file=sys.stderr, flush=True)
     except (OSError, ValueError):
         pass  # nobody is reading standard error either
 

@@ -39,8 +39,10 @@ def read_secret(prompt: str) -> str:
     """A secret from the terminal (not echoed) or from standard input; never an argument."""
     import getpass  # noqa: PLC0415
 
+    from policies.displayed_text import visible  # noqa: PLC0415
+
     if sys.stdin.isatty():
-        return getpass.getpass(prompt)
+        return getpass.getpass(visible(prompt))  # the name as typed, escaped
     return sys.stdin.readline().rstrip("\n")
 
 
@@ -136,7 +138,10 @@ def credentials_set(name: str, source: SettingsSource) -> int:
     if not value:
         raise Refused("empty value; nothing changed")
     store_and_escrow(settings, name, value, "platform")
-    print(f"{name} stored in the vault (encrypted); restart or reload Steward to use it")
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    print(f"{visible(name)} stored in the vault (encrypted); restart or reload Steward to use "
+          "it")
     return EXIT_OK
 
 
@@ -484,7 +489,9 @@ def escrow_add_secret(label: str, source: SettingsSource) -> int:
     settings = source.load()
     value = read_secret(f"{label}: ")
     store_and_escrow(settings, f"person:{label}", value, "person")
-    print(f"'{label}' stored and escrowed")
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    print(f"'{visible(label)}' stored and escrowed")
     return EXIT_OK
 
 
@@ -633,7 +640,10 @@ def escrow_request(requested_by: str, source: SettingsSource) -> int:
             "(the commands are in their key file).")
     except MailError as error:
         note(str(error))
-    print(f"request by {requested_by} recorded in the audit log; escrow recipients told")
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    print(f"request by {visible(requested_by)} recorded in the audit log; escrow recipients "
+          "told")
     return EXIT_OK
 
 
@@ -682,7 +692,9 @@ def handover(context: click.Context, old: str | None, new: str | None, reason: s
     finally:
         store.close()
         audit.close()
-    print(f"Handover {report['id']} from {old} to {new} complete.")
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    print(f"Handover {report['id']} from {visible(old)} to {visible(new)} complete.")
     for note_text in report["notes"]:
         print(f"  {note_text}")
     print("\nA person must now do each of these, then confirm it (until then `steward escrow "

@@ -388,7 +388,7 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
     finally:
         audit.close()
         store.close()
-    print(f"{number.strip().upper()}: {closed}")
+    print(visible(f"{number.strip().upper()}: {closed}"))  # the outcome as typed, escaped
     return EXIT_OK
 
 

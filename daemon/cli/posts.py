@@ -49,7 +49,13 @@ def keys_new(name: str, out: str | None) -> int:
       steward keys new "Deputy Head" --out deputy-head.key
     """
     from daemon.runtime.keys import new_key  # noqa: PLC0415
+    from policies.displayed_text import visible  # noqa: PLC0415
 
+    if not name.strip() or visible(name.replace("\\", "")) != name.replace("\\", ""):
+        raise UsageProblem(f"the name '{visible(name)}' holds characters that do not show (a "
+                           "control or invisible character, as written here): a signer's "
+                           "name is printed in every answer. Type it again as plain text, "
+                           'e.g. steward keys new "Deputy Head"')
     slug = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
     path = Path(out or f"{slug}.key")
     try:
@@ -89,6 +95,7 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
     """
     from daemon.posts.approval import sign_submission  # noqa: PLC0415
     from daemon.posts.reading import read_submission  # noqa: PLC0415
+    from policies.displayed_text import visible  # noqa: PLC0415
 
     settings = source.load_for_slt().settings
     for key in load_keys(key_files):
@@ -96,13 +103,13 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
                                      settings.intake.max_text_bytes,
                                      max_media_bytes=settings.intake.max_media_bytes)
         if submission.problems:
-            raise Refused("\n".join([f"{post} cannot be signed:"] + [
+            raise Refused("\n".join([f"{visible(post)} cannot be signed:"] + [
                 f"  - {problem.problem}" for problem in submission.problems]))
         try:
             replaced = sign_submission(submission, key, settings.intake.max_media_bytes)
         except ValueError as error:
             raise Refused(str(error)) from None
-        print(f"signed {post} as {key.name}"
+        print(f"signed {visible(post)} as {visible(key.name)}"
               + (" (this replaces their earlier signature)" if replaced else ""))
     return EXIT_OK
 
@@ -139,6 +146,68 @@ def submit(post: str, key_files: tuple[str, ...], inbox: str | None, wait_second
                           inbox=Path(inbox) if inbox else None,
                           wait_seconds=0 if no_wait else wait_seconds,
                           pupils_on_server=loaded.view is not None, waits=not no_wait)
+
+
+@click.command(cls=StewardCommand)
+@click.argument("target", metavar="ID_OR_NAME")
+@click.option("--sign", "key_files", multiple=True, required=True, metavar="KEY",
+              help="your approval key (one SLT signature is enough to cancel)")
+@click.option("--inbox", metavar="DIR", help="the inbox (default: from configuration)")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=120,
+              show_default=True, metavar="SECONDS", help="how long to wait for Steward's answer")
+@click.option("--no-wait", is_flag=True, help="hand the request in and return at once")
+@settings_options
+def cancel(target: str, key_files: tuple[str, ...], inbox: str | None, wait_seconds: float,
+           no_wait: bool, source: SettingsSource) -> int:
+    """Stop a scheduled post before it goes out.
+
+    ID_OR_NAME is the ID in its acceptance notice (accepted/NAME.accepted.txt) or the name
+    it was submitted under. A signed request goes into the inbox; the daemon checks the
+    signature, cancels the post, and answers. A post that has already gone out cannot be
+    cancelled (the request is refused): use `steward unpublish ID` to delete it. Exit 0
+    cancelled, 1 refused, 3 no answer in time.
+
+    \b
+    Example:
+      steward cancel 20261123-0900-0123456789ab --sign ~/deputy-head.key
+    """
+    from daemon.cli.handing_in import hand_in_request  # noqa: PLC0415
+
+    return hand_in_request("cancel", target, source.load_for_slt().settings,
+                           keys=load_keys(key_files), inbox=Path(inbox) if inbox else None,
+                           wait_seconds=wait_seconds, waits=not no_wait)
+
+
+@click.command(cls=StewardCommand)
+@click.argument("target", metavar="ID")
+@click.option("--sign", "key_files", multiple=True, metavar="KEY",
+              help="an SLT member's approval key; as many as a post needs")
+@click.option("--dry-run", is_flag=True, help="say what would be deleted; change nothing")
+@click.option("--inbox", metavar="DIR", help="the inbox (default: from configuration)")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=120,
+              show_default=True, metavar="SECONDS", help="how long to wait for Steward's answer")
+@settings_options
+def unpublish(target: str, key_files: tuple[str, ...], dry_run: bool, inbox: str | None,
+              wait_seconds: float, source: SettingsSource) -> int:
+    """Delete a published post on every platform where it went out.
+
+    ID is the post's ID (or name) in its receipt in the archive. It needs as many SLT
+    signatures as a post. Exit 0 deleted everywhere, 1 refused or not deleted everywhere
+    (each platform's outcome is printed), 3 no answer in time.
+
+    \b
+    Example:
+      steward unpublish 20261123-0900-0123456789ab --sign ~/deputy-head.key --dry-run
+    """
+    from daemon.cli.handing_in import hand_in_request, would_unpublish  # noqa: PLC0415
+
+    settings = source.load_for_slt().settings
+    if dry_run:
+        return would_unpublish(target, settings)
+    if not key_files:
+        raise UsageProblem("unpublish needs --sign KEY (as many as a post needs)")
+    return hand_in_request("unpublish", target, settings, keys=load_keys(key_files),
+                           inbox=Path(inbox) if inbox else None, wait_seconds=wait_seconds)
 
 
 @click.command(cls=StewardCommand)
@@ -237,5 +306,5 @@ def media_clean(files: tuple[str, ...], output: str) -> int:
 
 def register(group: click.Group) -> None:
     """Add this wing's commands to `steward`."""
-    for command in (keys, sign, submit, check, media):
+    for command in (keys, sign, submit, check, cancel, unpublish, media):
         group.add_command(command)

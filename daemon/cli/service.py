@@ -3,6 +3,7 @@ serve`, `status`, and `config validate|show|generate`."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from pathlib import Path
@@ -198,7 +199,10 @@ def config_validate(source: SettingsSource) -> int:
     missing = settings.missing_credentials()
     if missing:
         raise UsageProblem(missing_credentials_message(missing))
-    print(f"configuration OK ({source.config_file or 'defaults'}): mode {settings.mode}, "
+    from config.loading import config_file_read  # noqa: PLC0415
+
+    read = config_file_read(source.config_file)
+    print(f"configuration OK ({read or 'defaults'}): mode {settings.mode}, "
           f"platforms {', '.join(settings.enabled_platforms()) or 'none'}, "
           f"{len(settings.approval.signers)} signer(s)")
     return EXIT_OK
@@ -239,6 +243,25 @@ def config_generate(write: bool) -> int:
     return EXIT_OK
 
 
+SETTINGS_OPTIONS = ("--config", "--state-dir")
+
+
+def refuse_other_settings_under_sudo(unit_file: str | None, command: tuple[str, ...]) -> None:
+    """Someone given one command through sudo (the DSL's `steward admin incidents close *`)
+    runs it on the installed service's configuration and state, never on files of their own
+    choosing: the `*` in sudoers would otherwise let them point the service's user elsewhere
+    (an empty roster, so that a pupil's name passes). Root itself may."""
+    if os.environ.get("SUDO_UID") in (None, "0"):
+        return
+    given = [word.split("=")[0] for word in command
+             if word.split("=")[0] in SETTINGS_OPTIONS]
+    if unit_file is not None:
+        given.insert(0, "--unit")
+    if given:
+        raise UsageProblem(f"through sudo, `steward admin` runs on the installed service's own "
+                           f"configuration and state: leave out {', '.join(given)}")
+
+
 @click.command(cls=StewardCommand, context_settings={"ignore_unknown_options": True,
                                                     "allow_interspersed_args": False})
 @click.option("--unit", "unit_file", metavar="FILE", default=None,
@@ -261,6 +284,7 @@ def admin(unit_file: str | None, command: tuple[str, ...]) -> int:
 
     from daemon.runtime.unit import INSTALLED_UNIT, ServiceUnit, UnitError, run_as_service  # noqa: PLC0415
 
+    refuse_other_settings_under_sudo(unit_file, command)
     try:
         unit = ServiceUnit.read(Path(unit_file) if unit_file else INSTALLED_UNIT)
         return run_as_service(unit, [sys.executable, "-m", "daemon.cli", *command])

@@ -229,9 +229,33 @@ def incident_lines(case: IncidentFile, zone: ZoneInfo) -> list[str]:
     else:
         lines.append(f"  NOT CHECKED OUT: {evidence.problem}")
     lines += ["", "Actions taken, and what came of each:"]
-    actions = [action for action in incident.action_taken.split("; ") if action]
+    actions = separate_actions(incident.action_taken)
     lines += [f"  - {visible(action)}" for action in actions] or ["  (none recorded)"]
     return lines
+
+
+def separate_actions(action_taken: str) -> list[str]:
+    """The actions in an incident's `action_taken`, which the moderator joins with "; ". An
+    action may itself hold "; " inside brackets ("not blocked: ... (block by hand if needed;
+    see below)"), so only a separator outside brackets separates."""
+    actions: list[str] = []
+    current: list[str] = []
+    depth = 0
+    index = 0
+    while index < len(action_taken):
+        character = action_taken[index]
+        if character in "([":
+            depth += 1
+        elif character in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and action_taken.startswith("; ", index):
+            actions.append("".join(current))
+            current, index = [], index + 2
+            continue
+        current.append(character)
+        index += 1
+    actions.append("".join(current))
+    return [action.strip() for action in actions if action.strip()]
 
 
 # -- closing an incident -----------------------------------------------------------------------

@@ -81,7 +81,8 @@ def verify_approvals(submission: Submission, signers: dict[str, str]) -> Approva
     """Check each signature against the configured public keys (name -> base64).
 
     Return the names of the signers whose signatures are valid, a plain-English problem for
-    each one that is not (edited after signing, damaged signature), and a warning for each by
+    each one that is not (edited after signing, made with another key under a configured
+    signer's name, damaged signature), and a warning for each by
     someone who is not a configured signer (ignored: it neither counts nor refuses the post).
     An old signature of a signer who also signed validly is a warning too, not a problem.
     """
@@ -103,8 +104,10 @@ def verify_approvals(submission: Submission, signers: dict[str, str]) -> Approva
             continue
         if not verify_signature(public, manifest, record.signature):
             problems.append((record.signer, f"the signature by '{visible(record.signer)}' does "
-                             "not match the post: it was changed after signing, or the "
-                             "signature is damaged"))
+                             "not match the post: either the post was changed after signing, "
+                             "or it was not signed with the key configured for "
+                             f"'{visible(record.signer)}' (another key file made under that "
+                             "name), or the signature is damaged"))
             continue
         valid.append(record.signer)
     for signer in dict.fromkeys(signer for signer, _ in problems):

@@ -46,9 +46,10 @@ from config.settings import StewardSettings
 from daemon.audit.chain import AuditLog
 from daemon.posts.assessment import Assessment, assess_submission
 from daemon.posts.media_fixing import CLEAN_FOLDER
-from daemon.posts.notices import write_accepted
+from daemon.posts.notices import write_accepted, write_answer
 from daemon.posts.publishing import unique_path, write_notice
 from daemon.posts.reading import read_entry, write_copy, write_new_file
+from daemon.posts.requests import Requests
 from daemon.runtime.clock import Clock
 from daemon.runtime.store import Store, StoredSubmission
 from policies.displayed_text import unsafe_character, visible
@@ -129,6 +130,8 @@ class Intake:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._observer: BaseObserver | None = None
+        self.requests: Requests | None = None  # cancel/unpublish; set by the service
+        self._kept: set[str] = set()  # taken entries Steward may not delete, already reported
         self.last_activity = self.clock.monotonic()
 
     # -- life cycle --------------------------------------------------------------------------
@@ -153,7 +156,7 @@ class Intake:
         with _opened_folder(self.inbox) as inbox:
             for entry in sorted(os.listdir(inbox)):
                 if entry.startswith(TAKEN_PREFIX):
-                    _remove_original(inbox, entry)
+                    self._remove_original(inbox, entry)
                 elif entry.startswith(CLAIM_PREFIX):
                     self._safely(entry, partial(self._resume_claim, inbox, entry))
             self._safely(OLD_CLAIMS, lambda: self._finish_old_claims(inbox))
@@ -177,7 +180,7 @@ class Intake:
         """An entry the last run had claimed in the inbox (or one planted to look like it)."""
         claim_id = entry.removeprefix(CLAIM_PREFIX)
         if _valid_claim_id(claim_id) and (self.claims / claim_id).exists():
-            _remove_original(inbox, entry)  # copied before the stop; the copy is resumed
+            self._remove_original(inbox, entry)  # copied before the stop; the copy is resumed
             return
         if not _valid_claim_id(claim_id):  # not a name Steward gave: claim it afresh
             fresh = self._claim_id(claim_id)
@@ -284,14 +287,20 @@ class Intake:
                 self._candidates[name] = ((), self.clock.monotonic())
 
     def scan(self) -> None:
-        """Look at every entry in the inbox; take the settled ones, watch the others."""
+        """Look at every entry in the inbox; take the settled ones, watch the others, and try
+        again to remove the taken ones Steward was not allowed to delete before."""
         try:
-            names = sorted(entry.name for entry in self.inbox.iterdir()
-                           if not entry.name.startswith("."))
+            entries = sorted(entry.name for entry in self.inbox.iterdir())
         except OSError as error:
             self.audit.record("intake.inbox_unreadable", level="error", reason=str(error),
                               audience="admin")
             return
+        kept = [entry for entry in entries if entry.startswith(TAKEN_PREFIX)]
+        if kept:
+            with _opened_folder(self.inbox) as inbox:
+                for entry in kept:
+                    self._remove_original(inbox, entry)
+        names = [entry for entry in entries if not entry.startswith(".")]
         now = self.clock.now().timestamp()  # against files' times, which are the real clock's
         for name in names:
             if now - newest_change(self.inbox / name) >= self.settings.intake.settle_seconds:
@@ -410,8 +419,29 @@ class Intake:
             os.rename(partial, copy)
             with _opened_folder(self.claims) as claims:
                 os.fsync(claims)
-        _remove_original(parent, entry)
+        self._remove_original(parent, entry)
         self._judge(copy, copy_entry, name, submission)
+
+    def _remove_original(self, parent: int, entry: str) -> None:
+        """Remove a claimed entry once Steward has its copy (_remove_original below). One it
+        may not delete is kept under a hidden "taken" name, which the next scans try again;
+        the administrator is told once, since every SLT member may read it until it goes."""
+        kept = _remove_original(parent, entry)
+        if kept is None:
+            self._kept.discard(entry)
+            if entry.startswith(TAKEN_PREFIX):
+                self.audit.record("intake.original_removed", entry=visible(entry))
+            return
+        taken, reason = kept
+        if taken in self._kept:
+            return
+        self._kept.add(taken)
+        self.audit.record(
+            "intake.original_kept", level="warning", audience="admin", entry=visible(taken),
+            reason=reason, note="Steward has its copy, but may not delete this entry in the "
+            "inbox (its folders are not writable by the group steward-slt), and every member "
+            "of that group may read it until it goes; Steward tries again at each scan. "
+            f"Remove it: sudo rm -rf {visible(str(self.inbox / taken))}")
 
     def _read(self, parent: int, entry: str, name: str) -> Submission:
         return read_entry(parent, entry, name=name, time_zone=self.settings.school.time_zone,
@@ -445,6 +475,9 @@ class Intake:
     def _judge(self, copy: Path, copy_entry: str, name: str, submission: Submission) -> None:
         try:
             findings = _name_findings(name)
+            if submission.request is not None:
+                self._answer_request(copy, copy_entry, name, submission, findings)
+                return
             assessment = assess_submission(submission, self.settings, self.clock.now())
             findings += assessment.findings
             ignored = assessment.context.approval.ignored if assessment.context else ()
@@ -454,7 +487,13 @@ class Intake:
             content = submission.content_sha256()
             if not findings:
                 known = self.store.known_submission(content)
-                if known is not None:
+                if known is not None and known.status == "cancelled":
+                    findings.append(Finding(
+                        "duplicate", "steward.format",
+                        f"this post is the one cancelled as '{known.name}' ({known.id})",
+                        "To hand it in again, change something in it (the text or the time), "
+                        "sign it again and submit it: Steward keeps one record per post."))
+                elif known is not None:
                     findings.append(Finding(
                         "duplicate", "steward.format",
                         f"this post was already accepted on {known.received_at:%Y-%m-%d %H:%M} "
@@ -475,15 +514,42 @@ class Intake:
                 f"Tell the administrator (reference {copy.name}); the post was not published.",
                 audience="admin")])
 
+    def _answer_request(self, copy: Path, copy_entry: str, name: str, submission: Submission,
+                        findings: list[Finding]) -> None:
+        """A signed request to cancel or unpublish a post (daemon.posts.requests): carried
+        out, with the answer in accepted/NAME.accepted.txt, or refused like a post."""
+        assert submission.request is not None
+        kind, target = submission.request
+        findings = findings + list(submission.problems)
+        self.audit.record("request.received", name=name, claim=copy.name, kind=kind,
+                          target=visible(target))
+        if not findings and self.requests is None:
+            findings.append(Finding("internal-error", "steward.format",
+                                    f"this Steward cannot {kind} posts", "Tell IT."))
+        answer = ""
+        if not findings and self.requests is not None:
+            outcome = self.requests.handle(submission)
+            findings, answer = list(outcome.findings), outcome.answer
+        if findings:
+            self._refuse(copy, copy_entry, name, findings, request=(kind, target))
+            return
+        notice = write_answer(self.settings, name, answer)
+        shutil.rmtree(copy, ignore_errors=True)
+        self.audit.record("request.done", name=name, kind=kind, target=visible(target),
+                          file=str(notice))
+
     def _clause(self, rule: str) -> str:
         """The school's clause for `rule` (policies.clauses), for audit events."""
         return self.settings.policy.clause_id(rule)
 
     def _refuse(self, copy: Path, copy_entry: str, name: str, findings: list[Finding],
-                signers: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> None:
+                signers: tuple[str, ...] = (), warnings: tuple[str, ...] = (),
+                request: tuple[str, str] | None = None) -> None:
         """Put Steward's copy (what it read, nothing else) in the rejected folder with the
         reasons beside it, each citing the school's own clause; e-mail them to the `signers`
-        (whose valid signatures are on it) who have an address."""
+        (whose valid signatures are on it) who have an address. A refused `request` (kind,
+        target) is answered as the request it was: what was not done and what to do instead,
+        with no advice about fixing a post and no clause of the policy on posts."""
         catalogue = self.settings.policy.catalogue()
         findings = [finding.cited_in(catalogue) for finding in findings]
         self.rejected.mkdir(parents=True, exist_ok=True)
@@ -494,13 +560,21 @@ class Intake:
             _move(copy / copy_entry, target)
         shutil.rmtree(copy, ignore_errors=True)
         received = self.clock.now().astimezone(_zone(self.settings))
-        lines = [f"Steward did not publish '{visible(name)}' (received "
-                 f"{received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
-        lines += [finding.explain() for finding in findings]
+        if request is None:
+            lines = [f"Steward did not publish '{visible(name)}' (received "
+                     f"{received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
+            lines += [finding.explain() for finding in findings]
+            closing = "Nothing was published. Fix the post, have it signed again, and put it " \
+                "back in the inbox."
+        else:
+            kind, asked = request
+            lines = [f"Steward did not {kind} '{visible(asked)}' (request '{visible(name)}', "
+                     f"received {received:%Y-%m-%d %H:%M %Z}).", "", "Reasons:"]
+            lines += [f"- {finding.problem}\n  What to do: {finding.fix}" for finding in findings]
+            closing = f"Nothing was changed by this request to {kind}."
         if warnings:
             lines += ["", "Also:"] + [f"- {warning}" for warning in warnings]
-        lines += ["", "Nothing was published. Fix the post, have it signed again, and put it "
-                  "back in the inbox.", f"Reference for the administrator: {visible(copy.name)}"]
+        lines += ["", closing, f"Reference for the administrator: {visible(copy.name)}"]
         report = target.with_name(target.name + ".rejected.txt")
         write_notice(report, "\n".join(lines) + "\n")
         self.audit.record(
@@ -575,9 +649,11 @@ class Intake:
         self.audit.record("post.scheduled", submission=submission_id, name=name,
                           publish_at=publish_at.isoformat(), platforms=list(posts))
         self.on_accepted(submission_id, publish_at)
+        replaced = self.requests.replace_earlier(name, submission_id, assessment.signers) \
+            if self.requests is not None else []
         try:
             notice = write_accepted(self.settings, name, submission_id, publish_at, list(posts),
-                                    list(assessment.signers))
+                                    list(assessment.signers), replaced)
         except OSError as error:
             self.audit.record("notice.failed", level="error", name=name, reason=str(error),
                               audience="admin")
@@ -677,25 +753,46 @@ def _read_claim_record(copy: Path) -> tuple[str, str] | None:
         return None
 
 
-def _remove_original(parent: int, entry: str) -> None:
-    """Remove a claimed entry from the inbox once Steward has its copy. Where the submitter's
-    folder does not let Steward delete inside it, it stays under a hidden "taken" name that
-    the intake never reads again."""
+def _remove_original(parent: int, entry: str) -> tuple[str, str] | None:
+    """Remove a claimed entry from the inbox once Steward has its copy; None when it is gone.
+    Where the submitter's folder does not let Steward delete inside it, it stays under a hidden
+    "taken" name that the intake never reads again (an entry already under such a name keeps
+    it), closed to everyone else when it is Steward's own; return that name and why."""
     try:
         if stat.S_ISDIR(os.stat(entry, dir_fd=parent, follow_symlinks=False).st_mode):
             shutil.rmtree(entry, dir_fd=parent)
         else:
             os.unlink(entry, dir_fd=parent)
     except FileNotFoundError:
-        pass
+        return None
     except (OSError, RecursionError) as error:  # not allowed, or a tree too deep to walk
-        taken = TAKEN_PREFIX + entry.removeprefix(CLAIM_PREFIX)
+        taken = entry if entry.startswith(TAKEN_PREFIX) else \
+            TAKEN_PREFIX + entry.removeprefix(CLAIM_PREFIX)
         try:
-            os.rename(entry, taken, src_dir_fd=parent, dst_dir_fd=parent)
+            if taken != entry:
+                os.rename(entry, taken, src_dir_fd=parent, dst_dir_fd=parent)
         except OSError:
-            pass
-        log.warning("intake.original_kept", entry=visible(taken),
-                    reason=getattr(error, "strerror", None) or error.__class__.__name__)
+            taken = entry
+        _close_if_own(parent, taken)
+        return taken, getattr(error, "strerror", None) or error.__class__.__name__
+    return None
+
+
+def _close_if_own(parent: int, entry: str) -> None:
+    """Make a kept entry unreadable by the inbox's group, if it is Steward's to change (the
+    submitter's own files are not: the administrator is told instead)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        descriptor = os.open(entry, flags, dir_fd=parent)
+    except OSError:
+        return
+    try:
+        if _own(descriptor):
+            os.fchmod(descriptor, 0o700 if stat.S_ISDIR(os.fstat(descriptor).st_mode) else 0o600)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _share_with_group(path: Path, group: int) -> None:

@@ -95,8 +95,19 @@ def recent_answers(settings: StewardSettings, count: int = 15) -> list[Answer]:
     return found[:count]
 
 
+def write_answer(settings: StewardSettings, name: str, text: str) -> Path:
+    """Leave `accepted/NAME.accepted.txt` saying `text` (the answer to a request)."""
+    from daemon.posts.publishing import write_notice  # noqa: PLC0415
+
+    path = prepare_accepted_folder(settings) / f"{name}{ACCEPTED_SUFFIX}"
+    write_notice(path, text)
+    share(path)
+    return path
+
+
 def write_accepted(settings: StewardSettings, name: str, submission_id: str,
-                   publish_at: datetime, platforms: list[str], signers: list[str]) -> Path:
+                   publish_at: datetime, platforms: list[str], signers: list[str],
+                   replaced: list[str] | None = None) -> Path:
     """Leave `accepted/NAME.accepted.txt` for the SLT: the post's id, and when (school time)
     and where it will go out. A later acceptance under the same name replaces it."""
     from zoneinfo import ZoneInfo  # noqa: PLC0415
@@ -110,7 +121,9 @@ def write_accepted(settings: StewardSettings, name: str, submission_id: str,
             f"ID: {submission_id}\n"
             f"When: {local:%A %d %B %Y at %H:%M %Z} (school time)\n"
             f"Where: {', '.join(platforms)}\n"
-            f"Approved by: {', '.join(visible(signer) for signer in signers)}\n\n"
+            f"Approved by: {', '.join(visible(signer) for signer in signers)}\n"
+            + "".join(f"It replaces the earlier post of that name, {earlier}, which is "
+                      "cancelled.\n" for earlier in replaced or ()) + "\n"
             "To stop it before it goes out: steward cancel "
             f"{submission_id} --sign ~/YOUR.key\n"
             "To change it: edit the post, sign it again and submit it under the same name; "

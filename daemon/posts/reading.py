@@ -222,11 +222,22 @@ def _post_file_finding(found: MediaFile, file_name: str, limit: int) -> Finding:
     if found.problem == "not-a-file":
         return format_finding(f"{file_name} is not a regular file",
                               f"Put the post's text in a plain file called {POST_FILE}.")
+    if found.detail and "ermission" in found.detail:
+        return _unreadable_finding(file_name, PermissionError(found.detail))
     return format_finding(f"{file_name} cannot be read ({found.detail or found.problem})",
                           "Check the file's permissions and save it again.")
 
 
+UNREADABLE_FIX = ("Hand it in with `steward submit FOLDER`, which gives Steward a copy it may "
+                  "read; or, copying it in yourself, let your group read it first "
+                  "(chmod -R g+rX FOLDER, and chmod g+w FOLDER so that Steward may remove it "
+                  "once read) and put it in the inbox again.")
+
+
 def _unreadable_finding(name: str, error: OSError) -> Finding:
+    if isinstance(error, PermissionError):
+        return format_finding(f"Steward could not read '{name}': only its owner may read it "
+                              "(it was saved with private permissions)", UNREADABLE_FIX)
     return format_finding(f"'{name}' cannot be read ({error.strerror or error})",
                           "Check the folder's permissions and put it in the inbox again.")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +32,24 @@ def _fsync_tree(path: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def _share_with_steward(path: Path) -> None:
+    """Let the inbox's group (steward-slt, which the service is in) read the copy and then
+    remove it, whatever the submitter's umask: a draft saved with umask 077 (0600 files) would
+    otherwise be a post the service may not read, and a folder saved with umask 022 (0755) one
+    whose files it may not delete, left in the inbox for every SLT member to read. So folders
+    get g+rwx and files g+r; no file is made writable by anyone else (what is signed cannot
+    be changed unnoticed anyway, and the inbox is the group's to rename in already)."""
+    entries = [path] if not path.is_dir() else [path] + [
+        Path(root, name) for root, folders, files in os.walk(path) for name in folders + files]
+    for entry in entries:
+        mode = os.lstat(entry).st_mode
+        if stat.S_ISLNK(mode):
+            continue  # the intake refuses links; do not follow one to change its target
+        wanted = stat.S_IRWXG if stat.S_ISDIR(mode) else stat.S_IRGRP
+        if stat.S_IMODE(mode) & wanted != wanted:
+            os.chmod(entry, stat.S_IMODE(mode) | wanted)
 
 
 def submit(source: Path, inbox: Path, *, keys: Sequence[ApprovalKey] = (), time_zone: str,
@@ -60,6 +79,7 @@ def submit(source: Path, inbox: Path, *, keys: Sequence[ApprovalKey] = (), time_
                 sign_submission(submission, key, max_media_bytes)
             except ValueError as error:
                 raise SubmitError(f"{source}: cannot be signed: {error}") from None
+        _share_with_steward(staging)
         _fsync_tree(staging)
         os.rename(staging, target)
     except BaseException:

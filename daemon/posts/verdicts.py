@@ -21,7 +21,6 @@ from daemon.posts.notices import ACCEPTED_SUFFIX, REJECTED_SUFFIX, accepted_fold
 from daemon.runtime.clock import Clock
 
 POLL_SECONDS = 0.2
-REFUSED_FILE = "REFUSED.txt"  # the answer, copied beside the submitter's draft
 
 
 @dataclass(frozen=True)
@@ -83,24 +82,3 @@ def wait_for_verdict(settings: StewardSettings, name: str, before: Seen,
         if verdict is not None or clock.monotonic() >= deadline:
             return verdict
         time.sleep(POLL_SECONDS)
-
-
-def write_refused_beside(draft: Path, verdict: Verdict) -> Path:
-    """Copy the refusal into the submitter's own folder: `REFUSED.txt` inside a folder post,
-    `NAME.REFUSED.txt` beside a single-file one. Written by the submitter, as themselves."""
-    target = draft / REFUSED_FILE if draft.is_dir() else \
-        draft.with_name(f"{draft.name}.{REFUSED_FILE}")
-    temporary = target.with_name(f".{target.name}.partial")
-    temporary.write_text(verdict.text, encoding="utf-8")
-    os.replace(temporary, target)
-    return target
-
-
-def clear_refused_beside(draft: Path) -> None:
-    """Remove an earlier REFUSED.txt once the post is accepted."""
-    target = draft / REFUSED_FILE if draft.is_dir() else \
-        draft.with_name(f"{draft.name}.{REFUSED_FILE}")
-    try:
-        target.unlink()
-    except OSError:
-        pass

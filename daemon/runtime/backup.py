@@ -15,7 +15,8 @@ bundle (docs/administrator.md, "Backup and restore").
 
 Restoring refuses a state directory that already holds a database, and every member of the
 archive is checked before anything is written: plain files and folders, with relative names
-inside the state directory only.
+inside the state directory only. Each is restored with the mode it was backed up with, never
+wider than the service's own (see `restored_mode`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ DATABASE = "steward.sqlite3"
 KEPT = ("audit.jsonl", "audit-archive", "audit-tampered", "audit-signing.key", "vault.json",
         "escrow.age", "escrow.age.sig", "escrow.manifest.json", "escrow.manifest.json.sig",
         "evidence", "queue", "roster.csv", "consent.csv", "moderation", "outbox")
+PRIVATE = ("audit-signing.key", "vault.json")  # readable by the service's user only
 LEFT_OUT = ("daemon.pid", "sandbox.url", "claims", "master.key", "master.key.next")
 
 
@@ -109,31 +111,65 @@ def restore_backup(source: IO[bytes], state_dir: Path) -> list[str]:
         raise BackupError(f"{state_dir} already holds a Steward database: restore into an "
                           "empty state directory (move this one aside first)")
     try:
-        with tarfile.open(fileobj=source, mode="r:gz") as archive:
+        with tarfile.open(fileobj=_seekable(source), mode="r:gz") as archive:
             members = archive.getmembers()
             for member in members:
                 _check_member(member)
             if DATABASE not in {member.name for member in members}:
                 raise BackupError("this is not a Steward backup: it holds no database")
             state_dir.mkdir(parents=True, exist_ok=True)
+            folders: list[tuple[Path, int]] = []
             for member in members:
                 target = state_dir / member.name
                 if member.isdir():
-                    target.mkdir(mode=0o750, parents=True, exist_ok=True)
+                    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    folders.append((target, restored_mode(member)))
                     continue
                 target.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
                 extracted = archive.extractfile(member)
                 if extracted is None:
                     continue
-                private = member.name in ("audit-signing.key", "vault.json")
                 descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                                     0o600 if private else 0o640)
+                                     0o600)
                 with os.fdopen(descriptor, "wb") as handle:
                     while chunk := extracted.read(1 << 20):
                         handle.write(chunk)
+                    os.fchmod(handle.fileno(), restored_mode(member))
+            # Folders last, deepest first, as tar does: a folder the backup keeps read-only
+            # to its owner must not stop what goes inside it being written.
+            for folder, mode in reversed(folders):
+                os.chmod(folder, mode)
             return [member.name for member in members]
     except (tarfile.TarError, EOFError, OSError) as error:
         raise BackupError(f"the backup cannot be read: {error}") from None
+
+
+def restored_mode(member: tarfile.TarInfo) -> int:
+    """The mode a member is restored with: the one it had when backed up, but never more
+    than the service gives (folders 0750, files 0640: owner and group `steward`, nobody
+    else), and the signing key and the vault never beyond their owner. So a folder the
+    daemon keeps to itself (the mail outbox and its cur/new/tmp, 0700) stays its own, and an
+    archive cannot make anything readable by everyone."""
+    if member.isdir():
+        return member.mode & 0o750
+    if member.name in PRIVATE:
+        return member.mode & 0o600
+    return member.mode & 0o640
+
+
+def _seekable(source: IO[bytes]) -> IO[bytes]:
+    """`source`, or a private copy of it when it is a pipe (`sudo cat FILE | steward backup
+    restore -`): every member is checked before anything is written, which reads it twice."""
+    try:
+        if source.seekable():
+            return source
+    except (AttributeError, OSError):
+        pass
+    copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the archive's reader
+    while chunk := source.read(1 << 20):
+        copy.write(chunk)
+    copy.seek(0)
+    return copy
 
 
 def _check_member(member: tarfile.TarInfo) -> None:

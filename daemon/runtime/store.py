@@ -467,6 +467,12 @@ class Store:
         rows = self.query("SELECT * FROM submissions WHERE name = ?", (name,))
         return self._submission(rows[0]) if rows else None
 
+    def submissions_named(self, name: str) -> list[StoredSubmission]:
+        """Every submission handed in under `name`, the newest first."""
+        rows = self.query("SELECT * FROM submissions WHERE name = ? ORDER BY received_at DESC",
+                          (name,))
+        return [self._submission(row) for row in rows]
+
     def submission_names(self, statuses: Iterable[str]) -> set[str]:
         """The names of the submissions in any of `statuses`."""
         statuses = tuple(statuses)

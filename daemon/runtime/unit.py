@@ -9,11 +9,20 @@ service's user, not by root. `steward admin COMMAND ...` does that from the unit
 never drift apart, and it works whether or not systemd is the init system (containers, CI):
 
 1. the unit's encrypted credentials are decrypted with `systemd-creds decrypt` into a new
-   private folder, as systemd does for the service ($CREDENTIALS_DIRECTORY);
+   private folder (0700, the unit's user's) on a memory file system, as systemd does for the
+   service ($CREDENTIALS_DIRECTORY): /run when it is a tmpfs, else /dev/shm, never a disk, so
+   the decrypted master key cannot outlive the machine's power;
 2. the state directory is created as `StateDirectory=` would create it;
 3. the command runs through `setpriv` as the unit's `User=`, `Group=` and
    `SupplementaryGroups=`, with no capabilities, no new privileges and the unit's `UMask=`;
-4. the decrypted credentials are removed when it ends.
+4. SIGTERM, SIGINT and SIGHUP sent to this process are passed on to the command (not a
+   Ctrl-C, which the terminal already sent to both), and this process waits for it, so
+   `kill` or Ctrl-C on `sudo steward admin run` stops the daemon as `systemctl stop` would
+   (and SIGHUP reloads it). The command also gets SIGTERM from the
+   kernel if this process dies any other way (`setpriv --pdeathsig`), even by SIGKILL, so a
+   daemon is never left running on its own beside the next one;
+5. the decrypted credentials are removed when it ends, however it ends; a folder left by a
+   process killed with SIGKILL is removed by the next `steward admin`.
 
 Only root can do this (it is how root gives a command the service's identity); anyone else is
 told to use sudo.
@@ -26,12 +35,18 @@ import os
 import pwd
 import shlex
 import shutil
+import signal
 import subprocess  # noqa: S404 - systemd-creds and setpriv are the point of this module
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 INSTALLED_UNIT = Path("/etc/systemd/system/steward.service")
+PASSED_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+CREDENTIALS_PREFIX = "steward-credentials-"
+MEMORY_FILE_SYSTEMS = frozenset({"tmpfs", "ramfs"})
 
 
 class UnitError(Exception):
@@ -122,31 +137,132 @@ def run_as_service(unit: ServiceUnit, command: list[str], *, extra_environment:
     if state is not None and not state.exists():
         state.mkdir(mode=unit.state_directory_mode, parents=True)
         os.chown(state, account.pw_uid, group.gr_gid)
-    credentials = _decrypt_credentials(unit, account.pw_uid, group.gr_gid)
-    try:
-        # SUDO_USER (set by sudo, not by the caller) names the person behind the command, for
-        # the audit log: `sudo steward admin incidents close ...` is closed by the DSL.
-        environment = {key: value for key, value in os.environ.items()
-                       if key in ("PATH", "LANG", "LC_ALL", "TERM", "TZ", "STEWARD_FIXTURES",
-                                  "SUDO_USER")}
-        environment.update(unit.environment)
-        environment.update(HOME=account.pw_dir, USER=unit.user, LOGNAME=unit.user)
-        if credentials is not None:
-            environment["CREDENTIALS_DIRECTORY"] = str(credentials)
-        environment.update(extra_environment or {})
-        privileges = [setpriv, f"--reuid={account.pw_uid}", f"--regid={group.gr_gid}",
-                      "--groups=" + ",".join(str(gid) for gid in groups) if groups
-                      else "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--"]
-        previous = os.umask(unit.umask)
+    # SUDO_USER (set by sudo, not by the caller) names the person behind the command, for
+    # the audit log: `sudo steward admin incidents close ...` is closed by the DSL.
+    environment = {key: value for key, value in os.environ.items()
+                   if key in ("PATH", "LANG", "LC_ALL", "TERM", "TZ", "STEWARD_FIXTURES",
+                              "SUDO_USER")}
+    environment.update(unit.environment)
+    environment.update(HOME=account.pw_dir, USER=unit.user, LOGNAME=unit.user)
+    environment.update(extra_environment or {})
+    privileges = [setpriv, f"--reuid={account.pw_uid}", f"--regid={group.gr_gid}",
+                  "--groups=" + ",".join(str(gid) for gid in groups) if groups
+                  else "--clear-groups", "--inh-caps=-all", "--no-new-privs",
+                  "--pdeathsig=SIGTERM", "--"]
+    with _signals_passed_on() as passing:
         try:
-            return subprocess.run([*privileges, *command], env=environment,  # noqa: S603
-                                  cwd=state if state is not None and state.exists() else "/",
-                                  check=False).returncode
-        finally:
-            os.umask(previous)
+            credentials = _decrypt_credentials(unit, account.pw_uid, group.gr_gid)
+            try:
+                if credentials is not None:
+                    environment["CREDENTIALS_DIRECTORY"] = str(credentials)
+                previous = os.umask(unit.umask)
+                try:
+                    child = subprocess.Popen(  # noqa: S603 - setpriv and our own command
+                        [*privileges, *command], env=environment,
+                        cwd=state if state is not None and state.exists() else "/")
+                finally:
+                    os.umask(previous)
+                passing.child = child
+                code = child.wait()
+            finally:
+                if credentials is not None:
+                    shutil.rmtree(credentials, ignore_errors=True)
+        except _Stopped as stopped:
+            return 128 + stopped.number
+    return 128 - code if code < 0 else code
+
+
+class _Stopped(Exception):  # noqa: N818 - not an error: the administrator stopped it
+    """A signal to stop arrived before the command started: clean up and exit."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+@dataclass
+class _Passing:
+    """The command signals are passed on to, once it has started."""
+
+    child: subprocess.Popen | None = None
+
+
+@contextmanager
+def _signals_passed_on() -> Iterator[_Passing]:
+    """While inside: SIGTERM, SIGINT and SIGHUP go on to the command once it runs, and before
+    it runs stop this process through its `finally` blocks (Python's default for SIGTERM and
+    SIGHUP is to die at once, leaving the decrypted credentials behind)."""
+    passing = _Passing()
+
+    def on_signal(number: int, frame: object) -> None:
+        if passing.child is None:
+            raise _Stopped(number)
+        if passing.child.poll() is None and not (
+                number == signal.SIGINT and _terminal_sent_it_to_both(passing.child.pid)):
+            passing.child.send_signal(number)
+
+    try:
+        previous = {number: signal.signal(number, on_signal) for number in PASSED_ON}
+    except ValueError:  # not the main thread (only a test does that): nothing to pass on
+        yield passing
+        return
+    try:
+        yield passing
     finally:
-        if credentials is not None:
-            shutil.rmtree(credentials, ignore_errors=True)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _terminal_sent_it_to_both(child: int) -> bool:
+    """Whether a SIGINT came from the terminal (Ctrl-C), which sends it to its whole
+    foreground process group, the command included: passing it on as well would interrupt
+    the command twice (the second time while it says it was interrupted)."""
+    try:
+        foreground = os.tcgetpgrp(0)
+        return foreground == os.getpgrp() == os.getpgid(child)
+    except OSError:  # no terminal, or the command has ended
+        return False
+
+
+def memory_backed(path: Path, mounts: str) -> bool:
+    """Whether `path` is on a file system held in memory (tmpfs, ramfs), given the text of
+    /proc/mounts: the longest mount point that contains it decides."""
+    target = str(path).rstrip("/") or "/"
+    best, kind = "", ""
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ").rstrip("/") or "/"
+        inside = point == "/" or target == point or target.startswith(point + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind in MEMORY_FILE_SYSTEMS
+
+
+def credentials_parent(mounts: str | None = None) -> Path:
+    """Where the decrypted credentials go: /run if it is a tmpfs (as on systemd machines),
+    else /dev/shm; UnitError if neither is memory-backed, because a key written to a disk
+    stays readable on it after it is deleted."""
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text(encoding="utf-8")
+        except OSError:
+            mounts = ""
+    for candidate in (Path("/run"), Path("/dev/shm")):  # noqa: S108 - a tmpfs, checked below
+        if candidate.is_dir() and memory_backed(candidate.resolve(), mounts):
+            return candidate
+    raise UnitError("neither /run nor /dev/shm is a memory file system (tmpfs), and the "
+                    "decrypted master key must not be written to a disk: mount one with "
+                    "`mount -t tmpfs -o mode=1777 tmpfs /dev/shm` (or add it to /etc/fstab)")
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Remove credentials folders whose `steward admin` died without cleaning up (SIGKILL)."""
+    for folder in parent.glob(CREDENTIALS_PREFIX + "*"):
+        owner = folder.name[len(CREDENTIALS_PREFIX):].partition("-")[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _decrypt_credentials(unit: ServiceUnit, uid: int, gid: int) -> Path | None:
@@ -154,8 +270,9 @@ def _decrypt_credentials(unit: ServiceUnit, uid: int, gid: int) -> Path | None:
     if not unit.credentials:
         return None
     decrypt = _tool("systemd-creds", "systemd")
-    folder = Path(tempfile.mkdtemp(prefix="steward-credentials-",
-                                   dir="/run" if Path("/run").is_dir() else None))
+    parent = credentials_parent()
+    _remove_abandoned(parent)
+    folder = Path(tempfile.mkdtemp(prefix=f"{CREDENTIALS_PREFIX}{os.getpid()}-", dir=parent))
     try:
         for name, source in unit.credentials:
             target = folder / name
@@ -168,7 +285,7 @@ def _decrypt_credentials(unit: ServiceUnit, uid: int, gid: int) -> Path | None:
             os.chown(target, uid, gid)
             os.chmod(target, 0o400)
         os.chown(folder, uid, gid)
-        os.chmod(folder, 0o500)
+        os.chmod(folder, 0o700)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -150,14 +150,19 @@ class Daemon:
             env={**school.env(), "HOME": str(school.state)}, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_until(self, condition, timeout: float = 30) -> bool:
+        """Poll `condition` until it holds, the deadline passes or the daemon exits."""
+        return self.poll(lambda: condition() or self.process.poll() is not None, timeout) \
+            and condition()
+
+    @staticmethod
+    def poll(condition, timeout: float = 30) -> bool:
+        """Poll `condition` (every 0.1 s) until it holds or `timeout` seconds pass."""
         import time  # noqa: PLC0415
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if condition():
                 return True
-            if self.process.poll() is not None:
-                return condition()
             time.sleep(0.1)
         return condition()
 

@@ -69,7 +69,8 @@ def make_state(root: Path) -> Path:
     store.add_incident(StoredIncident(
         number="INC-2026-0001", occurred_at=NOW, platform="x", nature="threat-or-violence",
         action_taken="reply hidden; author muted; not blocked: blocking by API needs X's "
-                     "Enterprise plan", reported_to="head teacher, e-safety lead",
+                     "Enterprise plan (block by hand if needed; see below)",
+        reported_to="head teacher, e-safety lead",
         outcome="open", evidence_sha256=digest, evidence_path=str(path), reply=number))
     for reply_id, text, handle, status in (
             ("2000000000000000002", INSULT, "Grumbler", "review"),
@@ -155,6 +156,24 @@ def test_an_incident_shows_its_message_author_evidence_and_actions(state, capsys
         assert action in out
 
 
+def test_an_action_with_a_semicolon_in_brackets_is_shown_whole_on_one_line(state, capsys):
+    _, out, _ = run(capsys, "incidents", "show", "INC-2026-0001", "--state-dir", str(state))
+    actions = out.split("Actions taken, and what came of each:\n")[1].splitlines()
+    assert actions == ["  - reply hidden", "  - author muted",
+                       "  - not blocked: blocking by API needs X's Enterprise plan (block by "
+                       "hand if needed; see below)"]
+
+
+def test_actions_are_separated_only_outside_brackets():
+    from daemon.moderation.casework import separate_actions  # noqa: PLC0415
+
+    assert separate_actions("hidden; muted (for 7 days; then lifted); reported [a; b]") == \
+        ["hidden", "muted (for 7 days; then lifted)", "reported [a; b]"]
+    assert separate_actions("") == []
+    assert separate_actions("an unclosed (bracket; still one") == \
+        ["an unclosed (bracket; still one"]
+
+
 def test_an_altered_evidence_file_is_shown_as_not_checking_out_and_exits_1(state, capsys):
     [path] = (state / "evidence").rglob("*.json")
     record = json.loads(path.read_text())
@@ -202,6 +221,24 @@ def test_closing_an_incident_records_its_outcome_with_who_and_when(state, capsys
     run(capsys, "audit", "report", "--html", str(report), "--state-dir", str(state))
     assert "Parent spoken to; account reported to X (closed " in report.read_text()
     assert " by dsl-jones)</td>" in report.read_text()
+
+
+def test_an_outcome_with_control_characters_is_echoed_escaped(state, capsys):
+    code, out, err = run(capsys, "incidents", "close", "INC-2026-0001", "--outcome",
+                         "parent spoken to\x1b[2J\x1b]0;owned\x07", "--state-dir", str(state))
+    assert code == 0
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert out.rstrip("\n").endswith(r"parent spoken to\x1b[2J\x1b]0;owned\x07")
+    code, _, err = run(capsys, "incidents", "close", "INC-2026-0001", "--outcome",
+                       "again\x1b[2J", "--state-dir", str(state))
+    assert code == 1 and "already closed" in err
+    assert "\x1b" not in err and r"\x1b[2J" in err
+
+
+def test_a_mistyped_command_with_control_characters_is_named_escaped(capsys):
+    code, _, err = run(capsys, "incidents", "shw\x1b[2J\r")
+    assert code == 2
+    assert "\x1b" not in err and "\r" not in err and r"shw\x1b[2J\r" in err
 
 
 def test_a_closed_incident_is_closed_again_only_with_amend(state, capsys):

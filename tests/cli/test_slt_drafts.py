@@ -97,3 +97,42 @@ def test_a_missing_second_approval_says_exactly_who_runs_what(key_and_config, tm
     assert main(["check", str(post), "--config", str(config)]) == 1
     assert "Ask a second SLT member to run: steward sign concert --key ~/THEIR.key" in \
         capsys.readouterr().out
+
+
+def test_a_signature_by_another_key_under_a_configured_name_says_it_may_be_the_wrong_key(
+        key_and_config, tmp_path, capsys):
+    """A second "Deputy Head" key (made again, say, on a new laptop) is not the configured one:
+    the answer says so, not only that the post was changed after signing."""
+    _, config = key_and_config
+    other = tmp_path / "deputy-again.key"
+    assert main(["keys", "new", "Deputy Head", "--out", str(other)]) == 0
+    post = write_post(tmp_path / "concert", "The concert is on Thursday.")
+    assert main(["sign", str(post), "--key", str(other), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(post), "--config", str(config)]) == 1
+    printed = capsys.readouterr().out
+    assert "changed after signing" in printed
+    assert "not signed with the key configured for 'Deputy Head'" in printed
+    assert "public key the administrator configured" in printed
+
+
+def test_a_key_name_with_control_characters_is_refused_and_shown_escaped(tmp_path, capsys):
+    key = tmp_path / "odd.key"
+    assert main(["keys", "new", "Deputy\x1b[2J\rHead", "--out", str(key)]) == 2
+    shown = capsys.readouterr()
+    assert "\x1b" not in shown.out + shown.err and "\r" not in shown.out + shown.err
+    assert "Deputy\\x1b[2J\\rHead" in shown.err and "do not show" in shown.err
+    assert not key.exists()
+
+
+def test_sign_shows_a_signer_name_from_an_old_key_file_escaped(key_and_config, tmp_path,
+                                                                capsys):
+    from daemon.runtime.keys import new_key  # noqa: PLC0415
+
+    _, config = key_and_config
+    odd = tmp_path / "odd.key"
+    new_key("Deputy\x1bHead", odd)
+    post = write_post(tmp_path / "picnic", "The picnic is on Monday.")
+    main(["sign", str(post), "--key", str(odd), "--config", str(config)])
+    shown = capsys.readouterr()
+    assert "\x1b" not in shown.out + shown.err and "as Deputy\\x1bHead" in shown.out

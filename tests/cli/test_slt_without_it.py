@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import tomllib
 from datetime import UTC, datetime
 
@@ -13,7 +15,7 @@ import pytest
 from config.loading import load_settings
 from config.settings import StewardSettings
 from daemon.runtime.slt_view import ViewWriter, daemon_holds, render_view, view_path
-from tests.cli.slt_member import School, make_school, needs_root, remove_school
+from tests.cli.slt_member import SLT_GROUP, School, make_school, needs_root, remove_school
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -126,6 +128,22 @@ def test_a_permission_error_names_the_file_the_user_and_the_fix(school):
                         str(school.view))
     assert "Traceback" not in listed.stderr
     assert str(school.state) in listed.stderr and "user 64001 may not open it" in listed.stderr
+
+
+@needs_root
+def test_status_by_a_user_outside_the_slt_group_says_which_group_to_ask_for(school):
+    """teacher.x is not in steward-slt: the SLT view's folder is closed to them, and the
+    answer says so and what the administrator types, not to leave out --config."""
+    write_view(school).release()
+    teacher = ["setpriv", "--reuid=64002", "--regid=64002", "--clear-groups", "--"]
+    shown = subprocess.run([*teacher, sys.executable, "-m", "daemon.cli", "status"],
+                           cwd=school.base, env=school.env(), capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    assert f"user 64002 is not in the group {SLT_GROUP}" in shown.stderr
+    assert f"sudo usermod -aG {SLT_GROUP} user 64002" in shown.stderr
+    assert "log out and in again" in shown.stderr
+    assert "without --config" not in shown.stderr and "Traceback" not in shown.stderr
 
 
 @needs_root

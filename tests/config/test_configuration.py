@@ -159,6 +159,23 @@ def test_config_validate_takes_the_secrets_from_the_vault(capsys, tmp_path, monk
     assert "configuration OK" in capsys.readouterr().out
 
 
+def test_config_validate_names_the_default_file_it_read_when_none_is_given(capsys, tmp_path,
+                                                                          monkeypatch):
+    """As under `sudo steward admin config validate`: no --config, the installed file read."""
+    path = tmp_path / "steward.toml"
+    path.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n')
+    monkeypatch.setenv("STEWARD_CONFIG_FILE", str(path))
+    assert main(["config", "validate"]) == 0
+    assert capsys.readouterr().out.startswith(f"configuration OK ({path}): ")
+
+
+def test_config_validate_says_defaults_only_when_there_is_no_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("STEWARD_CONFIG_FILE", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("STEWARD_PATHS__STATE_DIR", str(tmp_path / "state"))
+    assert main(["config", "validate"]) == 0
+    assert capsys.readouterr().out.startswith("configuration OK (defaults): ")
+
+
 def test_config_generate_prints_the_example(capsys):
     assert main(["config", "generate"]) == 0
     assert capsys.readouterr().out == generate_example()

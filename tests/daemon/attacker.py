@@ -11,6 +11,9 @@ Modes:
   WATCHED (the target of a planted `.steward-clean` link), then replace it with EVIL.
 - `rewrite-link OUTSIDE EVIL`: keep rewriting the file OUTSIDE (a second hard link of the
   post's picture) with EVIL, in place.
+- `plant-links FOLDER TARGET`: in a draft folder it may write in, keep `REFUSED.txt` and
+  `.REFUSED.txt.partial` symbolic links to TARGET (the submitter's key), and turn every new
+  `.partial` file that appears there (inotify) into such a link, racing `steward submit`.
 
 Each mode prints "ready" once it is in position and exits 0 after `--rounds` rewrites or when
 the test's STOP file appears.
@@ -95,14 +98,59 @@ def rewrite_link(outside: Path, evil: bytes, rounds: int, stop: Path) -> None:
             done += 1
 
 
+class _Created(FileSystemEventHandler):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def on_any_event(self, event) -> None:
+        self.names.append(Path(getattr(event, "dest_path", "") or event.src_path).name)
+
+
+def _plant(folder: Path, name: str, target: Path) -> bool:
+    link = folder / name
+    try:
+        if link.is_symlink() and os.readlink(link) == str(target):
+            return False
+        temporary = folder / f".link-{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(target)
+        os.replace(temporary, link)
+    except OSError:
+        return False
+    return True
+
+
+def plant_links(folder: Path, target: Path, rounds: int, stop: Path) -> None:
+    handler = _Created()
+    observer = Observer()
+    observer.schedule(handler, str(folder))
+    observer.start()
+    for name in ("REFUSED.txt", ".REFUSED.txt.partial"):
+        _plant(folder, name, target)
+    print("ready", flush=True)
+    done = 0
+    try:
+        while done < rounds and not stop.exists():
+            seen, handler.names = handler.names, []
+            for name in {"REFUSED.txt", ".REFUSED.txt.partial", *seen}:
+                if name in ("REFUSED.txt", ".REFUSED.txt.partial") or name.endswith(".partial"):
+                    done += _plant(folder, name, target)
+    finally:
+        observer.stop()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=("hold-open", "swap-clean", "rewrite-link"))
+    parser.add_argument("mode", choices=("hold-open", "swap-clean", "rewrite-link",
+                                         "plant-links"))
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--rounds", type=int, default=200_000)
     parser.add_argument("--stop", required=True)
     arguments = parser.parse_args(argv)
     stop = Path(arguments.stop)
+    if arguments.mode == "plant-links":
+        plant_links(Path(arguments.paths[0]), Path(arguments.paths[1]), arguments.rounds, stop)
+        return 0
     *places, evil_path = arguments.paths
     evil = Path(evil_path).read_bytes()
     if arguments.mode == "hold-open":

@@ -82,7 +82,7 @@ def remove_the_install() -> None:
     leaves it, to look at."""
     if os.environ.get("STEWARD_DEPLOYMENT_KEEP") == "1":
         return
-    subprocess.run(["pkill", "-f", "daemon.cli run"], capture_output=True)
+    subprocess.run(["pkill", "-u", "steward", "-f", "daemon.cli run"], capture_output=True)
     for path in (*LAYOUT, Path("/var/lib/steward.before-restore"), Path("/usr/local/bin/steward"),
                  Path("/etc/sysusers.d/steward.conf"), Path("/etc/tmpfiles.d/steward.conf"),
                  Path("/root/steward-backup.tar.gz"), Path("/etc/sudoers.d/steward-dsl")):
@@ -106,9 +106,9 @@ def deploys(test):
     return test
 
 
-def documented_commands(marker: str = MARKER) -> list[str]:
+def documented_commands(marker: str = MARKER, document: Path = GUIDE) -> list[str]:
     """The administrator's commands, exactly as docs/administrator.md gives them."""
-    text = GUIDE.read_text(encoding="utf-8")
+    text = document.read_text(encoding="utf-8")
     block = text[text.index(marker):]
     block = block[block.index("```sh\n") + 6:]
     return [line for line in block[:block.index("```")].splitlines() if line.strip()]
@@ -163,7 +163,9 @@ def edit_configuration(path: Path, platforms: str, signer_key: str) -> None:
     text = path.read_text(encoding="utf-8")
     text = text.replace('page_id = "000000000000000"', f'page_id = "{PAGE_ID}"\n'
                         f'graph_url = "{platforms}"')
-    text = text.replace("[approval]\n", "[x]\n" f'api_url = "{platforms}"\n\n[approval]\n')
+    text = text.replace('# api_url = "https://api.x.com"', f'api_url = "{platforms}"')
+    # Never a real platform from a test: both addresses must now be the stand-in's.
+    assert f'api_url = "{platforms}"' in text and f'graph_url = "{platforms}"' in text
     text += ("\n[[approval.signers]]\n" 'name = "Deputy Head"\n'
              f'public_key = "{signer_key}"\n'
              "\n[moderation]\npoll_interval_seconds = 2\n")  # not a minute: the test waits
@@ -213,11 +215,30 @@ class Service:
             return self.process.stderr.read()
         return "not running"
 
-    def stop(self) -> None:
+    def stop(self, check: bool = True) -> None:
+        """SIGTERM to the `steward admin run` process alone, as `kill PID` would: it must take
+        the daemon with it, and leave no decrypted master key behind."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=60)
+            if check:
+                assert wait_for(lambda: not daemons_running(), 30), \
+                    "the daemon outlived its wrapper"
+                assert leftover_keys() == [], "a decrypted master key was left behind"
         self.process = None
+
+
+def daemons_running() -> list[str]:
+    """The `steward run` processes of the service's user."""
+    found = subprocess.run(["pgrep", "-u", "steward", "-f", "daemon.cli run"],
+                           capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def leftover_keys() -> list[Path]:
+    """Credential folders `steward admin` made and did not remove."""
+    return [path for folder in (Path("/run"), Path("/dev/shm"))
+            for path in folder.glob("steward-credentials-*")]
 
 
 @deploys
@@ -254,8 +275,42 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
         post = ("mkdir -p garden && printf '+++\\n+++\\nOur garden is in bloom.\\n' "
                 "> garden/post.md && steward submit garden --sign deputy.key")
         handed_in = as_user(SLT_MEMBER, post)
-        assert handed_in.returncode == 0, handed_in.stderr
+        assert handed_in.returncode == 0, handed_in.stdout + handed_in.stderr
+        assert "ID: " in handed_in.stdout and "Where: " in handed_in.stdout
         assert wait_for(lambda: "Our garden is in bloom." in published(platforms))
+
+        # The same post again: the daemon refuses it, and the answer comes back to the
+        # member, on screen and as REFUSED.txt beside their draft.
+        again = as_user(SLT_MEMBER, "steward submit garden --sign deputy.key")
+        assert again.returncode == 1, again.stdout + again.stderr
+        refused = Path(f"/home/{SLT_MEMBER}/garden/REFUSED.txt")
+        assert "already accepted" in refused.read_text()
+        assert refused.stat().st_uid == int(subprocess.check_output(["id", "-u", SLT_MEMBER]))
+
+        # A post for next week, signed, edited and signed again (the new signature replaces
+        # the old), handed in, then cancelled with a signed request.
+        trip = ("mkdir -p trip && printf '+++\\npublish_at = \"%s\"\\n+++\\nOur trip to the %s.\\n' "
+                "\"$(date -d 'next week' +%Y-%m-%dT10:00)\" {place} > trip/post.md")
+        for place in ("museum", "science museum"):
+            signed = as_user(SLT_MEMBER, trip.format(place=shlex.quote(place))
+                             + " && steward sign trip --key deputy.key")
+            assert signed.returncode == 0, signed.stdout + signed.stderr
+        approvals = Path(f"/home/{SLT_MEMBER}/trip/approvals.txt").read_text()
+        assert approvals.count("Deputy Head") == 1, approvals
+        queued = as_user(SLT_MEMBER, "steward submit trip")
+        assert queued.returncode == 0, queued.stdout + queued.stderr
+        trip_id = re.search(r"ID: (\S+)", queued.stdout).group(1)
+        cancelled = as_user(SLT_MEMBER, f"steward cancel {trip_id} --sign deputy.key")
+        assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+        events = [json.loads(line) for line in
+                  Path("/var/lib/steward/audit.jsonl").read_text().splitlines()]
+        assert any(event["event"] == "post.cancelled" and event.get("submission") == trip_id
+                   for event in events), [event["event"] for event in events][-10:]
+        # Steward took every hand-in away: nothing of the members' posts, refused ones
+        # included, is left in the inbox for other members to read.
+        assert sorted(entry.name for entry in Path("/srv/steward/inbox").iterdir()) == []
+        status = as_user(SLT_MEMBER, "steward status")
+        assert status.returncode == 0 and "running" in status.stdout, status.stdout + status.stderr
 
         # The audit log of the deployed service verifies, read as the service sees it.
         verified = subprocess.run(["steward", "admin", "audit", "verify", "--open-tail"],
@@ -299,17 +354,23 @@ def test_the_documented_install_goes_live_and_an_slt_member_publishes(platforms)
         assert service.running(), service.why_not()
         assert Path("/var/lib/steward/steward.sqlite3").stat().st_uid == int(
             subprocess.check_output(["id", "-u", "steward"]))
-    finally:
         service.stop()
+    finally:
+        service.stop(check=False)
         remove_the_install()
 
 
 def test_the_guide_names_only_the_documented_layout():
     """Nothing in the administrator's commands points outside the documented layout."""
     allowed = ("/opt/steward", "/etc/steward", "/etc/sysusers.d", "/etc/tmpfiles.d",
-               "/etc/systemd/system", "/usr/local/bin", "/dev/urandom", "/path/to/steward",
+               "/etc/systemd/system", "/usr/local/bin", "/dev/urandom", "/dev/null", "/path/to/steward",
                "/var/lib/steward", "/root/steward-", "/etc/sudoers.d/steward-dsl")
     for command in documented_commands() + documented_commands(BACKUP_MARKER):
         for word in shlex.split(command.replace("|", " ")):
             if word.startswith("/"):
                 assert word.startswith(allowed), (command, word)
+
+
+def test_readme_gives_the_same_install_commands_as_the_guide():
+    """README's administrator section is the block this test runs, line by line."""
+    assert documented_commands(document=REPOSITORY / "README.md") == documented_commands()

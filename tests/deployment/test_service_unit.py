@@ -48,3 +48,23 @@ def test_root_is_refused_writing_a_state_directory_the_service_owns(tmp_path, ca
     error = capsys.readouterr().err
     assert "runs as root" in error and "sudo steward admin" in error
     assert list(state.iterdir()) == []  # nothing left behind owned by root
+
+
+@pytest.mark.parametrize("command", [
+    ["incidents", "close", "INC-2026-0001", "--outcome", "done", "--config", "/tmp/mine.toml"],
+    ["incidents", "close", "INC-2026-0001", "--outcome", "done", "--state-dir=/tmp/state"],
+])
+def test_someone_given_one_command_through_sudo_cannot_point_it_at_other_settings(
+        command, capsys, monkeypatch):
+    """The DSL's sudoers line ends in `*`: the service's user must still use the installed
+    configuration and state, not a roster of the DSL's choosing."""
+    monkeypatch.setenv("SUDO_UID", "1001")
+    assert main(["admin", *command]) == 2
+    assert "leave out --" in capsys.readouterr().err
+
+
+def test_someone_given_one_command_through_sudo_cannot_choose_the_unit(capsys, monkeypatch,
+                                                                        tmp_path):
+    monkeypatch.setenv("SUDO_UID", "1001")
+    assert main(["admin", "--unit", str(tmp_path / "mine.service"), "status"]) == 2
+    assert "leave out --unit" in capsys.readouterr().err
