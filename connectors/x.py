@@ -241,10 +241,7 @@ class XConnector:
         """Tell `on_usage` what X charges for this exchange (nothing for what it refused)."""
         if self.on_usage is None or not 200 <= response.status_code < 300:
             return
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
+        answer = response.text  # a list's count is read without parsing its thousand users
         request = response.request
         path = urlsplit(request.url or "").path
         body = request.body if isinstance(request.body, (bytes, str)) else None

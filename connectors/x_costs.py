@@ -86,10 +86,14 @@ class Usage:
     usd: float
 
 
+_RESULT_COUNT = re.compile(r'"result_count"\s*:\s*(\d+)')
+
+
 def usage(method: str, path: str, status: int, request_body: bytes | str | None,
           answer: Any) -> Usage | None:
-    """What X charges for one exchange (`answer`: its JSON), or None when it charges nothing:
-    an operation X does not bill, or a refused call (X bills what it serves)."""
+    """What X charges for one exchange (`answer`: its JSON, or its text, read only as far as
+    the price needs: a list's `meta.result_count`), or None when it charges nothing: an
+    operation X does not bill, or a refused call (X bills what it serves)."""
     if not 200 <= status < 300:
         return None
     found = next(((operation, cost_class) for wanted, pattern, operation, cost_class in _COMPILED
@@ -103,6 +107,15 @@ def usage(method: str, path: str, status: int, request_body: bytes | str | None,
             cost_class = "Content: Create (with URL)"
             price = COST_CLASSES[cost_class][0]
         return Usage(operation, cost_class, 1, price)
+    if isinstance(answer, str):  # the text of the answer: parsed only without a count
+        counted = _RESULT_COUNT.search(answer)
+        if counted:
+            count = int(counted.group(1))
+            return Usage(operation, cost_class, count, round(count * price, 6))
+        try:
+            answer = json.loads(answer)
+        except ValueError:
+            return None
     data = answer.get("data") if isinstance(answer, dict) else None
     count = len(data) if isinstance(data, list) else (1 if isinstance(data, dict) else 0)
     return Usage(operation, cost_class, count, round(count * price, 6))
