@@ -305,6 +305,11 @@ class FollowerSettings(Section):
                                      "this nobody is removed and the administrator is alerted "
                                      "(a broken list must never mass-block parents).")
     code_ttl_hours: int = Field(72, ge=1, description="How long an invitation code works.")
+    full_scan_days: int = Field(30, ge=1, description="Days between full scans of the "
+                                "follower list. In between, each check reads only the newest "
+                                "followers, up to the first one already known: X charges $0.01 "
+                                "per follower read, so an hourly full scan of 2,000 followers "
+                                "would cost $480 a day. A list never read is scanned in full.")
     link_by_public_mention: bool = Field(
         False, description="Also link a parent who posts their code in a mention of the "
         "school's account. Off by default: a mention is public, so it tells everyone that its "
@@ -318,9 +323,14 @@ class ReconcileSettings(Section):
     """How often the reconcilers run."""
 
     dry_run: bool = Field(False, description="Plan and report only; change nothing.")
-    followers_interval_minutes: float = Field(60, gt=0, description="Followers, following and "
-                                              "link codes.")
-    settings_interval_minutes: float = Field(60, gt=0, description="Privacy settings.")
+    followers_interval_minutes: float = Field(60, gt=0, description="Followers (the newest "
+                                              "only, between full scans) and link codes.")
+    following_interval_minutes: float = Field(1440, gt=0, description="The accounts the school "
+                                              "follows. Daily: X charges $0.01 for every "
+                                              "account listed, each time.")
+    settings_interval_minutes: float = Field(1440, gt=0, description="Privacy settings (a "
+                                             "checklist for a person; X charges $0.01 for each "
+                                             "read of the account).")
     direct_messages_interval_minutes: float = Field(5, gt=0, description="Direct messages.")
 
 
@@ -422,14 +432,22 @@ class XSettings(Section):
     """The school's X account (OAuth 1.0a user context)."""
 
     enabled: bool = Field(True, description="Publish to X.")
-    plan: Literal["free", "basic", "pro", "enterprise"] = Field("basic", description="The X API "
-                                                               "plan; some actions (blocking) "
-                                                               "need enterprise.")
+    plan: Literal["pay-per-usage", "free", "basic", "pro", "enterprise"] = Field(
+        "pay-per-usage", description="The X API plan: 'pay-per-usage' (X's self-serve plan, "
+        "billed per call: see monthly_budget_usd) or 'enterprise' (blocking by API). 'free', "
+        "'basic' and 'pro' are X's former self-serve plans and mean the same as "
+        "pay-per-usage here.")
     reply_settings: Literal["following", "mentionedUsers", "subscribers", "verified"] | None = \
         Field("following", description="Who may reply to the school's posts. 'following' lets "
               "only accounts the school follows (organisations) reply, which stops most abuse at "
               "the source. Remove the line to let everyone reply.")
     timeout_seconds: float = Field(20, gt=0, description="Timeout for each request to X.")
+    monthly_budget_usd: float = Field(25.0, ge=0, description="What Steward may spend on X's "
+                                      "pay-per-usage API a month, in US dollars (X bills in "
+                                      "dollars). At 80% the administrators are warned; at "
+                                      "100% follower scans and reply polling on old posts stop "
+                                      "until the month ends, never publishing nor the "
+                                      "responses to a live incident.")
     api_url: str = Field("https://api.x.com", description="Where X's API is (its OpenAPI "
                          "specification's server). Change it only for a proxy the school runs, "
                          "or a stand-in on this machine (plain http only on loopback).")
@@ -469,6 +487,13 @@ class FacebookSettings(Section):
     page_access_token: SecretStr | None = Field(None, description="A Page access token (or a "
                                                 "system user's token) with pages_manage_posts "
                                                 "(secret).")
+    app_id: str | None = Field(None, description="The Meta app's id (App settings > Basic), "
+                               "with app_secret the app token Steward asks when the Page token "
+                               "expires.")
+    app_secret: SecretStr | None = Field(None, description="The Meta app's secret (secret): "
+                                         "every call then carries appsecret_proof, which an "
+                                         "app with 'Require App Secret' on (Meta recommends "
+                                         "it) needs on every call.")
 
     @field_validator("graph_url")
     @classmethod

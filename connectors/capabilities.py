@@ -29,6 +29,9 @@ class Capabilities:
     find_recent_posts: bool = True
     # reading what others write
     read_replies: bool = False  # replies or comments on the school's own posts
+    # replies to many posts in one call (`replies_to_posts`: one cursor for them all), so a
+    # poll costs one request whatever the number of posts watched
+    read_replies_together: bool = False
     read_mentions: bool = False  # posts elsewhere that name the school's account
     # moderation: what can be done to a reply and to its author
     hide_replies: bool = False

@@ -143,14 +143,12 @@ class Conversation:
 @dataclass(frozen=True)
 class AccountSettings:
     """The privacy settings Steward keeps an eye on (`policies.settings_drift`), as read; None
-    means the platform does not say. `writable_by_api`: whether the platform offers an API to
-    change them (X only on some plans)."""
+    means the platform does not say. No platform offers an API to change them."""
 
     protected: bool | None = None
     geo_enabled: bool | None = None
     allow_dms_from: str | None = None
     discoverable_by_email: bool | None = None
-    writable_by_api: bool = False
 
     def observed(self) -> dict[str, object]:
         """The settings the platform told, by the keys of `policies.settings_drift.SETTINGS`."""

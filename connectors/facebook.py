@@ -8,7 +8,16 @@ How it calls the Graph API, and why:
 - No `place`, `coordinates` or `tags` parameter is ever sent.
 - The SDK drops response headers and status codes: a session response hook keeps the last ones,
   so the usage headers (`X-App-Usage`, `X-Business-Use-Case-Usage`) feed rate limiting and errors
-  can be told apart. Tokens travel in query strings, so no URL is ever logged.
+  can be told apart.
+- The SDK puts the access token in the query string of every GET and DELETE, where a school's
+  TLS-inspecting proxy logs it. `_SignedGraph` wraps its `request`: the SDK is given no token,
+  and the token travels in the `Authorization` header instead; and, when the app secret is
+  configured, every call carries `appsecret_proof` (HMAC-SHA256 of the token with the app
+  secret), without which an app with Meta's "Require App Secret" on (Meta recommends it) refuses
+  every call. facebook-sdk 3.1.0's constructor takes no app secret, hence the wrapper.
+- `debug_token` (when the Page token expires) is asked with the app token (`app_id|app_secret`),
+  as Meta requires, not with the Page token. The Page token it inspects goes as `input_token`,
+  the one place Meta documents for it.
 - Only the Graph API's errors and the network become `TemporaryFailure`; an exception of
   Steward's own code (a KeyError on an answer of a shape it does not know) is a `ConnectorBug`
   (`connectors.bugs`), so everything that reads an answer happens inside `_translated_errors`.
@@ -18,9 +27,11 @@ How it calls the Graph API, and why:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +97,68 @@ def _regain_seconds(usage: dict[str, Any]) -> float | None:
     return max(known) * 60 if known else None
 
 
+class _CallToken(threading.local):
+    """The token the call under way on this thread is made with."""
+
+    token: str | None = None
+
+
+class _HeaderToken(requests.auth.AuthBase):
+    """Put the token of the call under way in the `Authorization` header (Meta takes
+    `OAuth <token>` there), so that it is never in a URL."""
+
+    def __init__(self, call: _CallToken) -> None:
+        self.call = call
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.call.token:
+            request.headers["Authorization"] = f"OAuth {self.call.token}"
+        return request
+
+
+class _SignedGraph(facebook.GraphAPI):  # type: ignore[misc]  # facebook-sdk ships no types
+    """facebook-sdk's client with its `request` wrapped: the token in the `Authorization`
+    header, never in the query string, and `appsecret_proof` on every call when the app secret
+    is known."""
+
+    def __init__(self, *, token: str, app_secret: str | None, timeout: float) -> None:
+        super().__init__(access_token=None, timeout=timeout)  # the SDK never adds a token
+        self.token = token
+        self.app_secret = app_secret
+        self.call = _CallToken()
+
+    def proof(self, token: str) -> str:
+        """Meta's appsecret_proof: HMAC-SHA256 of the access token, keyed with the app secret."""
+        assert self.app_secret is not None
+        return hmac.new(self.app_secret.encode("utf-8"), token.encode("utf-8"),
+                        hashlib.sha256).hexdigest()
+
+    def request(self, path: str, args: dict[str, Any] | None = None,
+                post_args: dict[str, Any] | None = None, files: Any = None,
+                method: str | None = None, *, token: str | None = None) -> Any:
+        """The SDK's request, with `token` (by default the Page token) in the header and its
+        proof in the body of a POST or else the query (a proof is no credential by itself)."""
+        use = token or self.token
+        args = {key: value for key, value in (args or {}).items() if key != "access_token"}
+        if post_args is not None:
+            post_args = {key: value for key, value in post_args.items()
+                         if key != "access_token"}
+        if self.app_secret:
+            (post_args if post_args is not None else args)["appsecret_proof"] = self.proof(use)
+        self.call.token = use
+        try:
+            return super().request(path, args=args, post_args=post_args, files=files,
+                                   method=method)
+        finally:
+            self.call.token = None
+
+    def put_object(self, parent_object: str, connection_name: str, **data: Any) -> Any:
+        """The SDK's `put_object`, without its check that it holds a token (it holds none:
+        the token goes in the header)."""
+        return self.request(f"{self.version}/{parent_object}/{connection_name}",
+                            post_args=data, method="POST")
+
+
 class FacebookPageConnector:
     """One Facebook Page, through a Page access token."""
 
@@ -102,6 +175,7 @@ class FacebookPageConnector:
         block_scope="from the Page",
         why_not={
             "read_mentions": "Facebook offers no search for posts that name a Page",
+            "read_replies_together": "Facebook's comments are read post by post",
             "mute_users": "a Page cannot mute anyone on Facebook",
             "block_direct_messages": "Facebook cannot block someone's messages to a Page by "
                                      "API (blocking them from the Page stops their messages)",
@@ -125,11 +199,16 @@ class FacebookPageConnector:
         timeout: float = 20.0,
         sandbox_url: str | None = None,
         api_url: str | None = None,
+        app_id: str | None = None,
+        app_secret: str | None = None,
     ) -> None:
         self.page_id = page_id
-        self.graph = facebook.GraphAPI(access_token=page_access_token, timeout=timeout)
+        self.app_id = app_id
+        self.graph = _SignedGraph(token=page_access_token, app_secret=app_secret,
+                                  timeout=timeout)
         self.graph.version = graph_version  # after construction: see the module docstring
         self.graph.session = platform_session(GRAPH_API_HOST, timeout, sandbox_url, api_url)
+        self.graph.session.auth = _HeaderToken(self.graph.call)
         self.last_response = _ResponseLog()
         self.graph.session.hooks["response"].append(self._remember_response)
         self._account: Account | None = None
@@ -202,6 +281,11 @@ class FacebookPageConnector:
                 PLATFORM, f"Facebook rate limit reached (code {code}) while trying to {action}",
                 retry_after=_regain_seconds(self.last_response.usage), status=status,
             )
+        if "appsecret_proof" in str(details.get("message", "")):
+            return AuthenticationFailed(
+                PLATFORM, f"Facebook refused the call to {action}: the Meta app requires the "
+                "app secret ('Require App Secret') and Steward's is missing or wrong; run "
+                "`steward credentials set facebook.app_secret`", status=status)
         if code in _AUTH_CODES or kind == "OAuthException" and status in (401, 403) or status == 401:
             return AuthenticationFailed(
                 PLATFORM, f"Facebook refused the Page token or a permission (code {code}) while "
@@ -350,6 +434,10 @@ class FacebookPageConnector:
     def mentions(self, cursor: str | None) -> ReplyPage:
         raise Unsupported(PLATFORM, self.capabilities.why_not["read_mentions"])
 
+    def replies_to_posts(self, post_ids: Sequence[str], cursor: str | None) -> ReplyPage:
+        """A Page's comments are read post by post, each with its own cursor (`replies`)."""
+        raise Unsupported(PLATFORM, self.capabilities.why_not["read_replies_together"])
+
     def hide(self, reply: Reply) -> None:
         with self._translated_errors("hide a comment"):
             self.graph.request(f"{self.graph.version}/{reply.reply_id}",
@@ -365,10 +453,18 @@ class FacebookPageConnector:
             self.graph.delete_object(reply.reply_id)
 
     def token_expiry(self) -> datetime | None:
-        """When the Page token expires (`GET /debug_token`); None if it does not."""
+        """When the Page token expires (`GET /debug_token`, asked with the app token, as Meta
+        requires); None if it does not. Without the app's id and secret Meta will not say:
+        `Rejected`, in plain words."""
+        if not (self.app_id and self.graph.app_secret):
+            raise Rejected(PLATFORM, "Steward cannot check when the Page token expires without "
+                           "the Meta app's id and secret (facebook.app_id, and "
+                           "`steward credentials set facebook.app_secret`)")
+        app_token = f"{self.app_id}|{self.graph.app_secret}"
         with self._translated_errors("check the Page token"):
             data = self.graph.request(f"{self.graph.version}/debug_token",
-                                      args={"input_token": self.graph.access_token})["data"]
+                                      args={"input_token": self.graph.token},
+                                      token=app_token)["data"]
             valid = bool(data.get("is_valid", False))
             expires = int(data.get("expires_at") or 0)
         if not valid:
@@ -409,7 +505,8 @@ class FacebookPageConnector:
     def dm_block(self, user_id: str) -> None:
         raise self._unsupported("block_direct_messages")
 
-    def followers_page(self, pagination_token: str | None) -> FollowerPage:
+    def followers_page(self, pagination_token: str | None,
+                       max_results: int = 1000) -> FollowerPage:
         raise self._unsupported("list_followers")
 
     def following(self) -> list[PlatformUser]:
@@ -419,9 +516,6 @@ class FacebookPageConnector:
         raise self._unsupported("unfollow")
 
     def read_settings(self) -> AccountSettings:
-        raise self._unsupported("read_settings")
-
-    def write_settings(self, changes: Mapping[str, object]) -> None:
         raise self._unsupported("read_settings")
 
     def direct_messages(self, since_id: str | None) -> list[DirectMessage]:

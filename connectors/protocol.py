@@ -17,7 +17,7 @@ connector that is not declared here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -77,6 +77,11 @@ class Connector(Protocol):
         the platform still has), with the cursor to continue from next time."""
         ...
 
+    def replies_to_posts(self, post_ids: Sequence[str], cursor: str | None) -> ReplyPage:
+        """Replies to all of `post_ids` after `cursor`, in as few calls as the platform allows,
+        with one cursor for them all (`capabilities.read_replies_together`)."""
+        ...
+
     def mentions(self, cursor: str | None) -> ReplyPage:
         """Posts naming the school's account written after `cursor`, and the next cursor."""
         ...
@@ -118,8 +123,10 @@ class Connector(Protocol):
 
     # -- followers, following, settings, messages (capabilities.list_followers, ...) ---------
 
-    def followers_page(self, pagination_token: str | None) -> FollowerPage:
-        """One page of the account's followers, from `pagination_token` (None: the first)."""
+    def followers_page(self, pagination_token: str | None,
+                       max_results: int = 1000) -> FollowerPage:
+        """One page of up to `max_results` of the account's followers, newest first, from
+        `pagination_token` (None: the first)."""
         ...
 
     def following(self) -> list[PlatformUser]:
@@ -131,11 +138,8 @@ class Connector(Protocol):
         ...
 
     def read_settings(self) -> AccountSettings:
-        """What the platform tells of the account's privacy settings."""
-        ...
-
-    def write_settings(self, changes: Mapping[str, object]) -> None:
-        """Change settings, by the keys of `policies.settings_drift.SETTINGS`."""
+        """What the platform tells of the account's privacy settings. No platform lets an
+        app change them: what drifts goes on a checklist for a person."""
         ...
 
     def direct_messages(self, since_id: str | None) -> list[DirectMessage]:

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-X_API_HOST = "https://api.twitter.com"
+TWEEPY_HOST = "https://api.twitter.com"  # the host tweepy builds its URLs with
+X_API_URL = "https://api.x.com"  # where X's API is: the servers of X's OpenAPI specification
 GRAPH_API_HOST = "https://graph.facebook.com"
 
 # What requests takes as a timeout: seconds, (connect, read) seconds, or None for none.

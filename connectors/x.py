@@ -20,12 +20,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 import tweepy
@@ -55,7 +56,8 @@ from connectors.errors import (
     TemporaryFailure,
     Unsupported,
 )
-from connectors.transport import X_API_HOST, platform_session
+from connectors.transport import TWEEPY_HOST, X_API_URL, platform_session
+from connectors.x_costs import Usage, usage
 
 PLATFORM = "x"
 MAX_IMAGES = 4
@@ -169,6 +171,7 @@ class XConnector:
         read_direct_messages=True,
         block_direct_messages=True,
         read_replies=True,
+        read_replies_together=True,
         read_mentions=True,
         look_up_profiles=True,
         why_not={
@@ -193,13 +196,14 @@ class XConnector:
         reply_settings: str | None = None,
         sandbox_url: str | None = None,
         api_url: str | None = None,
-        plan: str = "basic",
+        plan: str = "pay-per-usage",
         oauth2_access_token: str | None = None,
         oauth2_refresh_token: str | None = None,
         oauth2_client_id: str | None = None,
         oauth2_client_secret: str | None = None,
         save_tokens: Callable[[str, str, float], None] | None = None,
         clock: ReadsTheTime | None = None,
+        on_usage: Callable[[Usage], None] | None = None,
     ) -> None:
         # Blocking, and so removing a follower (block then unblock), is Enterprise-only.
         enterprise = plan == "enterprise"
@@ -224,9 +228,26 @@ class XConnector:
             access_token_secret=access_token_secret,
             wait_on_rate_limit=False,
         )
-        self.client.session = platform_session(X_API_HOST, timeout, sandbox_url, api_url)
+        # tweepy's requests for api.twitter.com go to api.x.com (or the configured address)
+        self.client.session = platform_session(TWEEPY_HOST, timeout, sandbox_url,
+                                               api_url or X_API_URL)
+        # X charges per call (`connectors.x_costs`): every answer is priced for the ledger
+        self.on_usage = on_usage
+        self.client.session.hooks["response"].append(self._priced)
         self.reply_settings = reply_settings
         self._account: Account | None = None
+
+    def _priced(self, response: requests.Response, *args: object, **kwargs: object) -> None:
+        """Tell `on_usage` what X charges for this exchange (nothing for what it refused)."""
+        if self.on_usage is None or not 200 <= response.status_code < 300:
+            return
+        answer = response.text  # a list's count is read without parsing its thousand users
+        request = response.request
+        path = urlsplit(request.url or "").path
+        body = request.body if isinstance(request.body, (bytes, str)) else None
+        charged = usage(request.method or "", path, response.status_code, body, answer)
+        if charged is not None:
+            self.on_usage(charged)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -350,7 +371,9 @@ class XConnector:
 
     # -- replies and moderation --------------------------------------------------------------
 
-    _REPLY_FIELDS = ["author_id", "created_at", "conversation_id", "in_reply_to_user_id"]
+    # X's specification has no `author_id` among the post fields: the author comes with
+    # `expansions=author_id` (the id on the post, the user in `includes.users`).
+    _REPLY_FIELDS = ["created_at", "conversation_id"]
 
     def _replies(self, response_pages: list[tweepy.Response], source: str) -> list[Reply]:
         replies = []
@@ -358,24 +381,31 @@ class XConnector:
             users = {str(user.id): user.username for user in
                      (response.includes or {}).get("users", [])}
             for tweet in response.data or []:
-                author = str(tweet.author_id)
+                # X leaves the author out (no `author_id`, no user in `includes`) for an
+                # account it will not show, e.g. a suspended one: the author is then unknown,
+                # "" as on Facebook, and moderation takes no action against "them".
+                author = str(tweet.author_id) if tweet.author_id else ""
                 if self._account is not None and author == self._account.account_id:
                     continue  # the school's own posts
-                handle = users.get(author, author)
+                handle = str(users.get(author) or "")
                 replies.append(Reply(
                     platform=PLATFORM, reply_id=str(tweet.id), author_id=author,
                     author_handle=handle, text=tweet.text,
                     in_reply_to=str(tweet.conversation_id or ""), created_at=tweet.created_at,
-                    url=f"https://x.com/{handle}/status/{tweet.id}",
+                    url=f"https://x.com/{handle or 'i'}/status/{tweet.id}",
                     raw={"source": source, **tweet.data}))
         return replies
 
-    def _pages(self, call: Callable[..., tweepy.Response], **arguments: object) -> list[tweepy.Response]:
-        """Up to ten pages of a paginated call, following X's next_token."""
+    def _pages(self, call: Callable[..., tweepy.Response],
+               token_parameter: str = "pagination_token",  # noqa: S107 - a parameter's name
+               **arguments: object) -> list[tweepy.Response]:
+        """Up to ten pages of a paginated call, following X's next_token (passed back as
+        `token_parameter`: recent search's tweepy method calls it `next_token`)."""
         pages: list[tweepy.Response] = []
         token = None
         for _page in range(10):
-            response = call(pagination_token=token, **arguments) if token else call(**arguments)
+            response = call(**{token_parameter: token}, **arguments) if token else \
+                call(**arguments)
             pages.append(response)
             token = (response.meta or {}).get("next_token")
             if not token:
@@ -386,10 +416,37 @@ class XConnector:
         """Replies in one of the school's conversations since `since_id` (recent search)."""
         with translated_errors("read replies"):
             pages = self._pages(
-                self.client.search_recent_tweets, query=f"conversation_id:{conversation_id}",
+                self.client.search_recent_tweets, "next_token",
+                query=f"conversation_id:{conversation_id}",
                 since_id=since_id, max_results=100, tweet_fields=self._REPLY_FIELDS,
                 expansions=["author_id"], user_auth=self.user_auth)
             return self._replies(pages, "conversation")
+
+    # X's recent search takes queries of up to 512 characters on self-serve plans
+    SEARCH_QUERY_LENGTH = 512
+
+    def replies_to_posts(self, post_ids: Sequence[str], cursor: str | None) -> ReplyPage:
+        """Replies in all the conversations the school's posts `post_ids` started, newer than
+        the post id `cursor`, with one recent search for as many conversations as a query
+        holds (`conversation_id:A OR conversation_id:B ...`): a poll is one request, not one
+        per post (recent search allows 300 per 15 minutes). The next cursor is the newest
+        reply's id; X's ids grow with time, so one cursor serves every conversation."""
+        queries: list[str] = []
+        for post_id in post_ids:
+            term = f"conversation_id:{post_id}"
+            if queries and len(queries[-1]) + len(" OR ") + len(term) <= self.SEARCH_QUERY_LENGTH:
+                queries[-1] += f" OR {term}"
+            else:
+                queries.append(term)
+        replies: list[Reply] = []
+        with translated_errors("read replies"):
+            for query in queries:
+                pages = self._pages(
+                    self.client.search_recent_tweets, "next_token", query=query,
+                    since_id=cursor, max_results=100, tweet_fields=self._REPLY_FIELDS,
+                    expansions=["author_id"], user_auth=self.user_auth)
+                replies += self._replies(pages, "conversation")
+            return ReplyPage(tuple(replies), _newest_id(replies, cursor))
 
     def replies(self, post_id: str, cursor: str | None) -> ReplyPage:
         """Replies in the conversation the school's post `post_id` started, newer than the
@@ -466,7 +523,7 @@ class XConnector:
         secret = self.oauth2["client_secret"]
         auth = (self.oauth2["client_id"], secret) if secret else None
         with translated_errors(action):
-            response: requests.Response = self.client.session.post(X_API_HOST + route, data=form,
+            response: requests.Response = self.client.session.post(TWEEPY_HOST + route, data=form,
                                                                    auth=auth)
             if response.status_code == 401 or response.status_code == 400:
                 raise AuthenticationFailed(
@@ -514,10 +571,13 @@ class XConnector:
 
     # -- followers, following, settings, direct messages -------------------------------------
 
-    def followers_page(self, pagination_token: str | None) -> FollowerPage:
-        """One page (up to 1,000) of the account's followers, and the next page's token."""
+    def followers_page(self, pagination_token: str | None,
+                       max_results: int = 1000) -> FollowerPage:
+        """One page (up to `max_results`, at most 1,000) of the account's followers, newest
+        first, and the next page's token. X charges per follower returned: an incremental scan
+        asks for small pages."""
         account = self._account_or_check()
-        params: dict[str, Any] = {"max_results": 1000}
+        params: dict[str, Any] = {"max_results": max(1, min(1000, max_results))}
         if pagination_token:
             params["pagination_token"] = pagination_token
         with translated_errors("list followers"):
@@ -551,51 +611,64 @@ class XConnector:
             self.client.unfollow_user(user_id, user_auth=self.user_auth)
 
     def read_settings(self) -> AccountSettings:
-        """What can be read of the account's privacy settings: `protected` from the user
-        object, and the rest from the settings endpoint where the plan offers it (X's spec has
-        none; `writable_by_api` says whether it answered)."""
-        action = "read the account's settings"
-        with translated_errors(action):
+        """What X tells of the account's privacy settings: only `protected`, a field of the
+        user (`GET /2/users/me?user.fields=protected`). X has no settings endpoint on any
+        plan (`/2/users/me/settings` does not exist, and direct-message settings have not
+        been writable by API since 2015): the rest is a checklist for a person."""
+        with translated_errors("read the account's settings"):
             response = self.client.get_me(user_fields=["protected"], user_auth=self.user_auth)
-            protected = bool(response.data.protected)
-        try:
-            with translated_errors(action):
-                data = self.client.request("GET", "/2/users/me/settings",
-                                           user_auth=self.user_auth).json().get("data", {})
-        except Rejected:  # not offered on this plan
-            return AccountSettings(protected=protected, writable_by_api=False)
-        with translated_errors(action):
-            return AccountSettings(
-                protected=_optional(data, "protected", bool, protected),
-                geo_enabled=_optional(data, "geo_enabled", bool),
-                allow_dms_from=_optional(data, "allow_dms_from", str),
-                discoverable_by_email=_optional(data, "discoverable_by_email", bool),
-                writable_by_api=True)
+            protected = response.data.protected
+            if not isinstance(protected, bool):  # a ConnectorBug: Steward does not guess
+                raise TypeError(f"'protected' is a {type(protected).__name__}, not a bool")
+            return AccountSettings(protected=protected)
 
-    def write_settings(self, changes: Mapping[str, object]) -> None:
-        with translated_errors("change the account's settings"):
-            self.client.request("PUT", "/2/users/me/settings", json=dict(changes),
-                                user_auth=self.user_auth)
+    _DM_PAGES = 12  # over 500 events: far more than a school's account receives between runs
 
     def direct_messages(self, since_id: str | None) -> list[DirectMessage]:
-        """Direct messages others sent the school since `since_id` (X keeps 30 days)."""
+        """Direct messages others sent the school after the event `since_id` (X keeps 30
+        days), newest first.
+
+        `GET /2/dm_events` has no `since_id` (X refuses one with a 400): it pages back from
+        the newest event with `pagination_token`, so the reading stops at the first page that
+        reaches `since_id`, the last event already seen. The sender is asked for with
+        `expansions=sender_id`, the form X's specification allows (`sender_id` is not one of
+        its `dm_event.fields`); an event whose sender X does not give has sender "" (unknown).
+        """
         account = self._account_or_check()
+        # X charges $0.01 per event returned, old ones included: after a first reading, pages
+        # of 1, 1, 2, 4, ... events, so a poll with nothing new reads one event, not 100.
+        size = 100 if since_id is None else 1
+        params: dict[str, Any] = {
+            "dm_event.fields": "id,text,created_at,dm_conversation_id,event_type",
+            "event_types": "MessageCreate", "expansions": "sender_id", "max_results": size}
+        seen = int(since_id) if since_id else None
+        messages: list[DirectMessage] = []
         with translated_errors("read direct messages"):
-            params: dict[str, Any] = {
-                "dm_event.fields": "id,text,sender_id,created_at,dm_conversation_id,event_type",
-                "max_results": 100}
-            if since_id:
-                params["since_id"] = since_id
-            body = self.client.request("GET", "/2/dm_events", params=params,
-                                       user_auth=self.user_auth).json()
-            return [DirectMessage(
-                platform=PLATFORM, message_id=str(event["id"]),
-                sender_id=str(event["sender_id"]), text=str(event.get("text", "")),
-                created_at=datetime.fromisoformat(event["created_at"])
-                if event.get("created_at") else None, raw=event)
-                for event in body.get("data", [])
-                if event.get("event_type") == "MessageCreate"
-                and str(event.get("sender_id")) != account.account_id]
+            for _page in range(self._DM_PAGES):
+                body = self.client.request("GET", "/2/dm_events", params=params,
+                                           user_auth=self.user_auth).json()
+                events = body.get("data", [])
+                for event in events:
+                    if seen is not None and int(event["id"]) <= seen:
+                        continue
+                    sender = str(event.get("sender_id") or "")
+                    if event.get("event_type") != "MessageCreate" or \
+                            sender == account.account_id:
+                        continue  # the school's own messages, and joins and leaves
+                    messages.append(DirectMessage(
+                        platform=PLATFORM, message_id=str(event["id"]), sender_id=sender,
+                        text=str(event.get("text", "")),
+                        created_at=datetime.fromisoformat(event["created_at"])
+                        if event.get("created_at") else None, raw=event))
+                token = body.get("meta", {}).get("next_token")
+                reached_seen = seen is not None and any(int(event["id"]) <= seen
+                                                        for event in events)
+                if not token or reached_seen:
+                    break
+                params["pagination_token"] = token
+                if since_id is not None and _page:
+                    params["max_results"] = min(100, int(params["max_results"]) * 2)
+        return messages
 
     def profile(self, handle: str) -> Profile | None:
         """The public profile of @`handle` with its bio (`GET /2/users/by/username/{username}`,
@@ -635,15 +708,6 @@ def _newest_id(replies: list[Reply], cursor: str | None) -> str | None:
     """The cursor after `replies`: the largest post id seen (X's ids grow with time)."""
     newest = max((int(reply.reply_id) for reply in replies), default=None)
     return str(max(newest, int(cursor or 0))) if newest else cursor
-
-
-def _optional(data: Mapping[str, Any], key: str, kind: type, default: Any = None) -> Any:
-    """`data[key]` if it is a `kind`, `default` if absent; a TypeError (a ConnectorBug) if X
-    sent something else: Steward does not guess what an unknown answer means."""
-    value = data.get(key, default)
-    if value is not None and not isinstance(value, kind):
-        raise TypeError(f"the setting {key!r} is a {type(value).__name__}, not a {kind.__name__}")
-    return value
 
 
 __all__ = ["XConnector", "ConnectorError", "translated_errors"]

@@ -192,15 +192,16 @@ class Service:
                 "\n".join(f"- {problem}" for problem in problems))
 
     def _start_reconcilers(self) -> None:
-        """Followers and settings hourly, direct messages every few minutes (configurable);
+        """Followers hourly, following and settings daily (X charges per account listed),
+        direct messages every few minutes (configurable);
         each job runs at most once at a time, and each platform separately."""
         self.reconciler = Reconciler(
             self.settings, self.store, self.connectors, self.audit, self.clock,
             Mailer(self.settings.mail, self.state_dir / "outbox", self.clock),
             EvidenceStore(self.state_dir / "evidence"))
         timing = self.settings.reconcile
-        jobs = (("followers", ("links", "followers", "following"),
-                 timing.followers_interval_minutes),
+        jobs = (("followers", ("links", "followers"), timing.followers_interval_minutes),
+                ("following", ("following",), timing.following_interval_minutes),
                 ("settings", ("settings",), timing.settings_interval_minutes),
                 ("direct-messages", ("direct_messages",),
                  timing.direct_messages_interval_minutes))

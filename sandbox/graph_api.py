@@ -9,6 +9,8 @@ Content-Type facebook-sdk insists on.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from datetime import UTC, datetime
@@ -18,17 +20,81 @@ from urllib.parse import urlencode
 from sandbox.server import Reply, Route, SandboxRequest, route
 from sandbox.state import SandboxState
 
-OLDEST_SUPPORTED_VERSION = 20
+# When each Graph API version stops working (Meta's changelog, "Available until"): a call to a
+# version past its date, or to one not released, is refused as Meta refuses it.
+RETIRED_AFTER = {
+    16: "2025-05-14", 17: "2025-09-12", 18: "2026-01-26", 19: "2026-05-21", 20: "2026-09-24",
+    21: "2027-01-21", 22: "2027-05-20", 23: "2027-10-08", 24: "2028-02-18", 25: "2028-07-29",
+    26: "2099-12-31",  # v26.0 (July 2026): no date yet
+}
 VERSION = r"/v(?P<version>\d+)\.(?P<minor>\d+)"
 
 
 def _graph_error(status: int, code: int, message: str, kind: str = "OAuthException",
-                 subcode: int | None = None) -> Reply:
+                 subcode: int | None = None, blame: list[str] | None = None) -> Reply:
     error: dict[str, Any] = {"message": message, "type": kind, "code": code,
                              "fbtrace_id": "SandboxTrace"}
     if subcode is not None:
         error["error_subcode"] = subcode
+    if blame:
+        error["error_data"] = {"blame_field_specs": [[name] for name in blame]}
     return Reply(status, {"error": error})
+
+
+def _token(request: SandboxRequest) -> str | None:
+    """The access token, wherever Meta takes it: the `Authorization` header (`OAuth` or
+    `Bearer`), the POST body or the query string."""
+    header = request.headers.get("Authorization", "")
+    for scheme in ("OAuth ", "Bearer "):
+        if header.startswith(scheme):
+            return header[len(scheme):].strip()
+    token = request.param("access_token")
+    return str(token) if token is not None else None
+
+
+def _proof_refused(request: SandboxRequest, token: str, app: dict[str, Any]) -> Reply | None:
+    """Meta's answer when `appsecret_proof` is wrong, or missing while the app requires it
+    ("Require App Secret"); None when the call may go on."""
+    proof = request.param("appsecret_proof")
+    if proof is None:
+        if app.get("require_proof"):
+            return _graph_error(400, 100, "API calls from the server require an "
+                                "appsecret_proof argument", "GraphMethodException")
+        return None
+    expected = hmac.new(str(app.get("secret", "")).encode(), token.encode(),
+                        hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(str(proof), expected):
+        return _graph_error(400, 100, "Invalid appsecret_proof provided in the API argument",
+                            "GraphMethodException")
+    return None
+
+
+# What Meta's reference lists for each publishing call the sandbox serves (besides the token
+# and its proof); any other parameter is refused, as Meta refuses it.
+_ALWAYS = {"access_token", "appsecret_proof", "method", "format", "suppress_http_code",
+           "pretty", "fields"}
+PUBLISHING_PARAMETERS = {
+    "create_post": {"message", "link", "published", "scheduled_publish_time", "place", "tags",
+                    "targeting", "feed_targeting", "child_attachments", "multi_share_optimized",
+                    "no_story", "backdated_time", "coordinates", "target_location",
+                    "location"},
+    "upload_photo": {"source", "url", "published", "caption", "message", "alt_text_custom",
+                     "temporary", "no_story", "place", "tags", "backdated_time",
+                     "scheduled_publish_time", "coordinates", "target_location", "location"},
+    "update_object": {"is_hidden", "message", "attachment_id", "attachment_url"},
+    "block_user": {"user", "uid", "asid", "psid"},
+    "unblock_user": {"user", "uid", "asid", "psid"},
+}
+
+
+def _unknown_parameters(request: SandboxRequest, handler: str) -> list[str]:
+    allowed = PUBLISHING_PARAMETERS.get(handler)
+    if allowed is None:
+        return []
+    sent = set(request.query) | set(request.form())
+    return sorted(name for name in sent - allowed - _ALWAYS
+                  if not (handler == "create_post" and re.fullmatch(r"attached_media\[\d+\]",
+                                                                    name)))
 
 
 def _now_graph() -> str:
@@ -63,20 +129,34 @@ class GraphApi:
         """Check the Graph API version and the access token, and add the usage headers."""
 
         def guarded_handler(request: SandboxRequest) -> Reply:
-            if int(request.match["version"]) < OLDEST_SUPPORTED_VERSION:
+            retires = RETIRED_AFTER.get(int(request.match["version"]), "0000-00-00")
+            if datetime.now(UTC).strftime("%Y-%m-%d") >= retires:
                 return _graph_error(400, 2635, f"(#2635) You are calling a deprecated version of "
                                     f"the Graph API (v{request.match['version']}.0). Please update "
                                     f"to the latest version.", "OAuthException")
             with self.state.read() as world:
                 expected = world["facebook"]["page_access_token"]
                 page_id = world["facebook"]["page"]["id"]
-            token = request.param("access_token")
+                app = dict(world["facebook"].get("app") or {})
+            token = _token(request)
+            if "access_token" in request.query:  # Meta serves it, and a proxy logs it
+                with self.state.change() as world:
+                    world["facebook"]["tokens_in_urls"] = \
+                        world["facebook"].get("tokens_in_urls", 0) + 1
             if token is None:
                 return _graph_error(400, 104, "An access token is required to request this "
                                     "resource.")
-            if token != expected:
+            app_token = f"{app.get('id')}|{app.get('secret')}"
+            if token != expected and not (handler == self.debug_token and token == app_token):
                 return _graph_error(400, 190, "Error validating access token: the session is "
                                     "invalid or has expired.", subcode=463)
+            refused = _proof_refused(request, token, app)
+            if refused is not None:
+                return refused
+            unknown = _unknown_parameters(request, handler.__name__)
+            if unknown:
+                return _graph_error(400, 100, "(#100) Invalid parameter", "OAuthException",
+                                    blame=unknown)
             reply = handler(request)
             usage = {"call_count": 1, "total_cputime": 1, "total_time": 1}
             reply.headers = {
@@ -271,10 +351,19 @@ class GraphApi:
 
 
     def debug_token(self, request: SandboxRequest) -> Reply:
+        """What Meta says of `input_token`, to an app token only (`app_id|app_secret`)."""
         with self.state.read() as world:
             facebook = world["facebook"]
-            return Reply(200, {"data": {"is_valid": True,
+            app = facebook.get("app") or {}
+            if _token(request) != f"{app.get('id')}|{app.get('secret')}":
+                return _graph_error(400, 100, "(#100) You must provide an app access token, or "
+                                    "a user access token that is an owner or developer of the "
+                                    "app", "OAuthException")
+            valid = request.param("input_token") == facebook["page_access_token"]
+            return Reply(200, {"data": {"app_id": app.get("id"), "type": "PAGE",
+                                        "is_valid": valid,
                                         "expires_at": facebook.get("token_expires_at", 0),
+                                        "profile_id": facebook["page"]["id"],
                                         "scopes": ["pages_manage_posts", "pages_read_engagement",
                                                    "pages_manage_engagement"]}})
 

@@ -26,6 +26,7 @@ DEFAULT_X_CREDENTIALS = {
     "access_token_secret": "sandbox-access-token-secret",
 }
 DEFAULT_FACEBOOK_CREDENTIALS = {"page_id": "100000000000001", "page_access_token": "sandbox-page-token"}
+DEFAULT_FACEBOOK_APP = {"app_id": "200000000000002", "app_secret": "sandbox-app-secret"}
 
 
 def empty_world() -> dict[str, Any]:
@@ -49,12 +50,16 @@ def empty_world() -> dict[str, Any]:
             "dm_blocks": [],
             "dm_events": [],
             "settings": {"protected": False, "geo_enabled": False, "allow_dms_from": "following"},
-            "plan": "basic",
+            "plan": "pay-per-usage",
             "rate_windows": {},
         },
         "facebook": {
             "page": {"id": page_id, "name": "Oakfield Primary School", "username": "oakfieldprimary"},
             "page_access_token": DEFAULT_FACEBOOK_CREDENTIALS["page_access_token"],
+            # The Meta app the token belongs to; `require_proof` is Meta's "Require App Secret"
+            "app": {"id": DEFAULT_FACEBOOK_APP["app_id"],
+                    "secret": DEFAULT_FACEBOOK_APP["app_secret"], "require_proof": False},
+            "tokens_in_urls": 0,  # requests that carried a token in the query string
             "users": {},
             "posts": {},
             "photos": {},

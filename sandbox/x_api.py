@@ -2,36 +2,63 @@
 
 Covered: the authenticated user, posts (create, read, delete, a user's timeline, mentions, recent
 search by conversation), v2 media upload and alt text, hidden replies, followers and following
-(paginated), mutes, per-user DM blocks, DM events (read), and account settings. Per-endpoint
-rate limits follow X's published per-user 15-minute windows, with the `x-rate-limit-*` headers.
+(paginated), mutes, per-user DM blocks and DM events (read). No account settings: X has no API
+for them.
+
+As strict as X: OAuth 1.0a signatures are verified with the configured secrets and OAuth 2.0
+tokens compared (401); every request is checked against X's OpenAPI specification
+(`sandbox.x_spec`: 400 with X's "Invalid Request" body); pagination tokens are opaque; the
+per-endpoint rate limits are X's published per-user 15-minute windows, with the
+`x-rate-limit-*` headers on every answer.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
+import struct
+import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
 
+from sandbox import x_spec
 from sandbox.server import Reply, Route, SandboxRequest, route
 from sandbox.state import SandboxState
 
 WINDOW_SECONDS = 15 * 60
-RATE_LIMITS = {  # per user per 15 minutes (X API documentation, late 2026)
+# Per user per 15 minutes, as docs.x.com's rate-limit table gives them (late 2026), by operation.
+RATE_LIMITS = {
+    "GET /2/users/me": 75,
     "POST /2/tweets": 100,
-    "DELETE /2/tweets": 50,
-    "PUT /2/tweets/hidden": 50,
-    "GET /2/users/followers": 300,
-    "GET /2/users/following": 300,
-    "GET /2/users/mentions": 300,
-    "GET /2/dm_events": 15,
-    "POST /2/users/dm/block": 10,
+    "GET /2/tweets/{id}": 900,
+    "DELETE /2/tweets/{id}": 50,
+    "PUT /2/tweets/{tweet_id}/hidden": 50,
+    "GET /2/tweets/search/recent": 300,
+    "GET /2/users/{id}/tweets": 900,
+    "GET /2/users/{id}/mentions": 300,
+    "GET /2/users/{id}/followers": 15,
+    "GET /2/users/{id}/following": 15,
+    "POST /2/users/{id}/muting": 50,
+    "DELETE /2/users/{source_user_id}/muting/{target_user_id}": 50,
+    "DELETE /2/users/{source_user_id}/following/{target_user_id}": 50,
+    "POST /2/users/{id}/blocking": 50,
+    "DELETE /2/users/{source_user_id}/blocking/{target_user_id}": 50,
+    "GET /2/dm_events": 300,
+    "POST /2/users/{id}/dm/block": 10,
+    "POST /2/users/{id}/dm/unblock": 10,
     "POST /2/media/upload": 500,
+    "POST /2/media/metadata": 500,
 }
 DEFAULT_RATE_LIMIT = 900
 PAGE_SIZE_MAX = {"followers": 1000, "following": 1000, "tweets": 100}
+_TOKEN_KEY = b"sandbox pagination tokens"
+OAUTH_TIMESTAMP_SKEW = 15 * 60  # seconds an OAuth 1.0a timestamp may be off the server's clock
+NONCES_KEPT = 2000  # the nonces remembered, to refuse a signed request sent twice
 
 
 def _now_iso() -> str:
@@ -59,67 +86,74 @@ class XApi:
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self._nonces: deque[str] = deque(maxlen=NONCES_KEPT)
+        self._nonce_lock = threading.Lock()
 
     def routes(self) -> list[Route]:
+        g = self.guarded
         return [
-            route("GET", r"/2/users/me", self.guarded(self.me, "GET /2/users/me")),
+            route("GET", r"/2/users/me", g(self.me, "GET /2/users/me")),
             route("GET", r"/2/users/by/username/(?P<username>[^/]+)",
-                  self.guarded(self.user_by_username, "GET /2/users/by/username")),
-            route("GET", r"/2/users/me/settings", self.guarded(self.get_settings, "GET /2/settings")),
-            route("PUT", r"/2/users/me/settings", self.guarded(self.put_settings, "PUT /2/settings")),
-            route("POST", r"/2/tweets", self.guarded(self.create_tweet, "POST /2/tweets")),
-            route("GET", r"/2/tweets/(?P<id>\d+)", self.guarded(self.get_tweet, "GET /2/tweets")),
-            route("DELETE", r"/2/tweets/(?P<id>\d+)", self.guarded(self.delete_tweet, "DELETE /2/tweets")),
-            route("PUT", r"/2/tweets/(?P<id>\d+)/hidden",
-                  self.guarded(self.hide_reply, "PUT /2/tweets/hidden")),
+                  g(self.user_by_username, "GET /2/users/by/username/{username}")),
+            route("POST", r"/2/tweets", g(self.create_tweet, "POST /2/tweets")),
+            route("GET", r"/2/tweets/(?P<id>[^/]+)", g(self.get_tweet, "GET /2/tweets/{id}")),
+            route("DELETE", r"/2/tweets/(?P<id>[^/]+)",
+                  g(self.delete_tweet, "DELETE /2/tweets/{id}")),
+            route("PUT", r"/2/tweets/(?P<id>[^/]+)/hidden",
+                  g(self.hide_reply, "PUT /2/tweets/{tweet_id}/hidden")),
             route("GET", r"/2/tweets/search/recent",
-                  self.guarded(self.search_recent, "GET /2/tweets/search")),
-            route("GET", r"/2/users/(?P<id>\d+)/tweets",
-                  self.guarded(self.users_tweets, "GET /2/users/tweets")),
-            route("GET", r"/2/users/(?P<id>\d+)/mentions",
-                  self.guarded(self.mentions, "GET /2/users/mentions")),
-            route("GET", r"/2/users/(?P<id>\d+)/followers",
-                  self.guarded(self.followers, "GET /2/users/followers")),
-            route("GET", r"/2/users/(?P<id>\d+)/following",
-                  self.guarded(self.following, "GET /2/users/following")),
-            route("POST", r"/2/users/(?P<id>\d+)/muting", self.guarded(self.mute, "POST /2/muting")),
-            route("DELETE", r"/2/users/(?P<id>\d+)/muting/(?P<target>\d+)",
-                  self.guarded(self.unmute, "DELETE /2/muting")),
-            route("POST", r"/2/users/(?P<id>\d+)/blocking",
-                  self.guarded(self.block, "POST /2/blocking")),
-            route("DELETE", r"/2/users/(?P<id>\d+)/blocking/(?P<target>\d+)",
-                  self.guarded(self.unblock, "DELETE /2/blocking")),
-            route("POST", r"/2/users/(?P<id>\d+)/dm/block",
-                  self.guarded(self.dm_block, "POST /2/users/dm/block")),
-            route("POST", r"/2/users/(?P<id>\d+)/dm/unblock",
-                  self.guarded(self.dm_unblock, "POST /2/users/dm/block")),
-            route("DELETE", r"/2/users/(?P<id>\d+)/following/(?P<target>\d+)",
-                  self.guarded(self.unfollow, "DELETE /2/following")),
-            route("GET", r"/2/dm_events", self.guarded(self.dm_events, "GET /2/dm_events")),
-            route("POST", r"/2/media/upload", self.guarded(self.media_upload, "POST /2/media/upload")),
+                  g(self.search_recent, "GET /2/tweets/search/recent")),
+            route("GET", r"/2/users/(?P<id>[^/]+)/tweets",
+                  g(self.users_tweets, "GET /2/users/{id}/tweets")),
+            route("GET", r"/2/users/(?P<id>[^/]+)/mentions",
+                  g(self.mentions, "GET /2/users/{id}/mentions")),
+            route("GET", r"/2/users/(?P<id>[^/]+)/followers",
+                  g(self.followers, "GET /2/users/{id}/followers")),
+            route("GET", r"/2/users/(?P<id>[^/]+)/following",
+                  g(self.following, "GET /2/users/{id}/following")),
+            route("POST", r"/2/users/(?P<id>[^/]+)/muting",
+                  g(self.mute, "POST /2/users/{id}/muting")),
+            route("DELETE", r"/2/users/(?P<id>[^/]+)/muting/(?P<target>[^/]+)",
+                  g(self.unmute, "DELETE /2/users/{source_user_id}/muting/{target_user_id}")),
+            route("POST", r"/2/users/(?P<id>[^/]+)/blocking",
+                  g(self.block, "POST /2/users/{id}/blocking")),
+            route("DELETE", r"/2/users/(?P<id>[^/]+)/blocking/(?P<target>[^/]+)",
+                  g(self.unblock, "DELETE /2/users/{source_user_id}/blocking/{target_user_id}")),
+            route("POST", r"/2/users/(?P<id>[^/]+)/dm/block",
+                  g(self.dm_block, "POST /2/users/{id}/dm/block")),
+            route("POST", r"/2/users/(?P<id>[^/]+)/dm/unblock",
+                  g(self.dm_unblock, "POST /2/users/{id}/dm/unblock")),
+            route("DELETE", r"/2/users/(?P<id>[^/]+)/following/(?P<target>[^/]+)",
+                  g(self.unfollow,
+                    "DELETE /2/users/{source_user_id}/following/{target_user_id}")),
+            route("GET", r"/2/dm_events", g(self.dm_events, "GET /2/dm_events")),
+            route("POST", r"/2/media/upload", g(self.media_upload, "POST /2/media/upload")),
             route("POST", r"/2/oauth2/token", self.oauth2_token),
             route("POST", r"/2/oauth2/revoke", self.oauth2_revoke),
             route("POST", r"/1.1/oauth/invalidate_token",
-                  self.guarded(self.invalidate_token, "POST /oauth/invalidate")),
-            route("POST", r"/2/media/metadata",
-                  self.guarded(self.media_metadata, "POST /2/media/metadata")),
+                  g(self.invalidate_token, "POST /1.1/oauth/invalidate_token")),
+            route("POST", r"/2/media/metadata", g(self.media_metadata, "POST /2/media/metadata")),
         ]
 
-    # -- authentication and rate limits ------------------------------------------------------
+    # -- authentication, rate limits, the specification -------------------------------------
 
-    def guarded(self, handler, limit_key: str):
-        """Wrap a handler with X's authentication check and per-endpoint rate limit."""
+    def guarded(self, handler, operation_key: str):
+        """Wrap a handler as X serves an operation: the credentials are checked (401), then
+        the rate limit (429, with the `x-rate-limit-*` headers on every answer), then the
+        request against X's specification (400), and only then is it served."""
+        operation = next(item for item in x_spec.ALL_OPERATIONS if item.key == operation_key)
 
         def guarded_handler(request: SandboxRequest) -> Reply:
-            if not self._authenticated(request):
+            if not self._authenticated(request, operation):
                 return _problem(401, "Unauthorized", "Unauthorized")
-            limit = RATE_LIMITS.get(limit_key, DEFAULT_RATE_LIMIT)
+            limit = RATE_LIMITS.get(operation_key, DEFAULT_RATE_LIMIT)
             with self.state.change() as world:
                 windows = world["x"]["rate_windows"]
                 now = time.time()
-                window = windows.get(limit_key)
+                window = windows.get(operation_key)
                 if window is None or window["reset"] <= now:
-                    window = windows[limit_key] = {"reset": int(now) + WINDOW_SECONDS, "used": 0}
+                    window = windows[operation_key] = {"reset": int(now) + WINDOW_SECONDS,
+                                                       "used": 0}
                 window["used"] += 1
                 remaining = limit - window["used"]
                 headers = {"x-rate-limit-limit": str(limit),
@@ -128,32 +162,67 @@ class XApi:
             if remaining < 0:
                 reply = _problem(429, "Too Many Requests", "Too Many Requests")
             else:
-                reply = handler(request)
+                found = x_spec.find(request.method, request.path)
+                path_parameters = found[1] if found else {}
+                problems = x_spec.check(operation, path_parameters, request.query, request.body,
+                                        request.headers.get("Content-Type", ""))
+                if problems:
+                    reply = Reply(400, x_spec.invalid_request_body(problems))
+                else:
+                    reply = handler(request)
             reply.headers = headers | reply.headers
             return reply
 
         return guarded_handler
 
-    def _authenticated(self, request: SandboxRequest) -> bool:
+    def _authenticated(self, request: SandboxRequest, operation: x_spec.Operation) -> bool:
+        """OAuth 2.0 user tokens must be the one issued; OAuth 1.0a requests must carry an
+        HMAC-SHA1 signature made with the app's and the token's secrets, over the request
+        really sent, as X verifies them."""
         header = request.headers.get("Authorization", "")
+        security = operation.spec["security"]
         with self.state.read() as world:
-            credentials = world["x"]["credentials"]
-            if header.startswith("Bearer "):
-                return bool(credentials.get("bearer_token")) and \
-                    header[len("Bearer "):] == credentials["bearer_token"]
-            if not header.startswith("OAuth "):
+            credentials = dict(world["x"]["credentials"])
+        if header.startswith("Bearer "):
+            allowed = "OAuth2UserToken" in security or "BearerToken" in security
+            return allowed and bool(credentials.get("bearer_token")) and \
+                header[len("Bearer "):] == credentials["bearer_token"]
+        if not header.startswith("OAuth ") or "UserToken" not in security:
+            return False
+        fields = {name: unquote(value)
+                  for name, value in re.findall(r'(\w+)="([^"]*)"', header)}
+        if fields.get("oauth_consumer_key") != credentials["consumer_key"] or \
+                not credentials.get("access_token") or \
+                fields.get("oauth_token") != credentials["access_token"] or \
+                fields.get("oauth_signature_method") != "HMAC-SHA1":
+            return False
+        expected = oauth1_signature(request, fields, credentials["consumer_secret"],
+                                    credentials["access_token_secret"])
+        if not hmac.compare_digest(expected, fields.get("oauth_signature", "")):
+            return False
+        # RFC 5849 3.3: a timestamp far from the server's clock, or a nonce already used with
+        # it, is a replay, and X refuses it
+        try:
+            stamp = int(fields.get("oauth_timestamp", ""))
+        except ValueError:
+            return False
+        if abs(time.time() - stamp) > OAUTH_TIMESTAMP_SKEW:
+            return False
+        nonce = f"{stamp}:{fields.get('oauth_nonce', '')}"
+        with self._nonce_lock:  # in memory: a replay is refused without a write per request
+            if nonce in self._nonces:
                 return False
-            fields = dict(re.findall(r'(\w+)="([^"]*)"', header))
-            return (fields.get("oauth_consumer_key") == credentials["consumer_key"]
-                    and fields.get("oauth_token") == credentials["access_token"]
-                    and bool(fields.get("oauth_signature")))
+            self._nonces.append(nonce)
+        return True
 
-    # -- users and settings ------------------------------------------------------------------
+    # -- users -------------------------------------------------------------------------------
 
     def me(self, request: SandboxRequest) -> Reply:
+        """The account (X has no endpoint for the account's settings: `protected`, a user
+        field, is all an app can read of them)."""
         with self.state.read() as world:
             user = dict(world["x"]["users"][world["x"]["me"]])
-            if "protected" in request.query.get("user.fields", ""):
+            if "protected" in request.query.get("user.fields", "").split(","):
                 user["protected"] = world["x"]["settings"]["protected"]
             return Reply(200, {"data": user})
 
@@ -182,28 +251,6 @@ class XApi:
             if "protected" in fields:
                 user["protected"] = bool(found[0].get("protected", False))
         return Reply(200, {"data": user})
-
-    def _settings_api(self) -> bool:
-        with self.state.read() as world:
-            return world["x"].get("plan") == "enterprise" or world["x"].get("settings_api", False)
-
-    def get_settings(self, request: SandboxRequest) -> Reply:
-        if not self._settings_api():
-            return _problem(404, "Not Found", "Not found: this endpoint is not available.")
-        with self.state.read() as world:
-            return Reply(200, {"data": dict(world["x"]["settings"])})
-
-    def put_settings(self, request: SandboxRequest) -> Reply:
-        if not self._settings_api():
-            return _problem(404, "Not Found", "Not found: this endpoint is not available.")
-        changes = request.json()
-        with self.state.change() as world:
-            settings = world["x"]["settings"]
-            unknown = set(changes) - set(settings)
-            if unknown:
-                return _invalid(f"unknown settings: {', '.join(sorted(unknown))}")
-            settings.update(changes)
-            return Reply(200, {"data": dict(settings)})
 
     # -- posts -------------------------------------------------------------------------------
 
@@ -252,18 +299,27 @@ class XApi:
                                     "text": text}})
 
     @staticmethod
-    def _public(tweet: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    def _public(tweet: dict[str, Any], fields: set[str],
+                unshown: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """A post as X shows it: `unshown` are authors X will not show (a suspended
+        account), whose posts come without `author_id`."""
         shown = {"edit_history_tweet_ids": tweet["edit_history_tweet_ids"], "id": tweet["id"],
                  "text": tweet["text"]}
         for name in ("created_at", "author_id", "conversation_id", "attachments",
                      "reply_settings", "in_reply_to_user_id", "geo"):
             if name in fields and name in tweet:
                 shown[name] = tweet[name]
+        if tweet.get("author_id") in unshown:
+            shown.pop("author_id", None)
         return shown
 
     @staticmethod
     def _fields(request: SandboxRequest) -> set[str]:
-        return set(filter(None, request.query.get("tweet.fields", "").split(",")))
+        """The post fields asked for, under either of X's names for the parameter; an
+        expansion's field comes with it, as on X (`expansions=author_id` adds `author_id`)."""
+        named = request.query.get("tweet.fields", request.query.get("post.fields", ""))
+        expanded = {"author_id"} & set(request.query.get("expansions", "").split(","))
+        return set(filter(None, named.split(","))) | expanded
 
     def get_tweet(self, request: SandboxRequest) -> Reply:
         tweet_id = request.match["id"]
@@ -302,8 +358,10 @@ class XApi:
         with self.state.read() as world:
             users = world["x"]["users"]
             with_tweets = {t["id"]: t for t in world["x"]["tweets"].values()}
-            authors = dict.fromkeys(with_tweets[item["id"]]["author_id"]
-                                    for item in reply.body["data"])
+            unshown = set(world["x"].get("unshown_authors", []))
+            authors = dict.fromkeys(author for item in reply.body["data"]
+                                    if (author := with_tweets[item["id"]]["author_id"])
+                                    not in unshown)
             reply.body["includes"] = {"users": [dict(users.get(a, {"id": a, "name": a,
                                                                    "username": a}))
                                                 for a in authors]}
@@ -316,12 +374,14 @@ class XApi:
         since_id = request.query.get("since_id")
         with self.state.read() as world:
             tweets = [t for t in world["x"]["tweets"].values() if not t["deleted"] and select(t)]
+            unshown = frozenset(world["x"].get("unshown_authors", []))
         if start:
             tweets = [t for t in tweets if t["created_at"][:19] >= start[:19]]
         if since_id:
             tweets = [t for t in tweets if int(t["id"]) > int(since_id)]
         tweets.sort(key=lambda tweet: int(tweet["id"]), reverse=True)
-        return self._with_authors(self._page(request, [self._public(t, fields) for t in tweets],
+        return self._with_authors(self._page(request, [self._public(t, fields, unshown)
+                                                       for t in tweets],
                                              maximum, newest_oldest=True), request)
 
     def users_tweets(self, request: SandboxRequest) -> Reply:
@@ -337,26 +397,44 @@ class XApi:
 
     def search_recent(self, request: SandboxRequest) -> Reply:
         query = request.query.get("query", "")
-        conversation = re.search(r"conversation_id:(\d+)", query)
-        if not conversation:
-            return _invalid("the sandbox supports only conversation_id: queries")
-        wanted = conversation.group(1)
-        return self._timeline(request, lambda tweet: tweet.get("conversation_id") == wanted
-                              and tweet["id"] != wanted)
+        if not re.fullmatch(r"conversation_id:\d+( OR conversation_id:\d+)*", query):
+            return _invalid("the sandbox supports only conversation_id: queries (joined by OR)")
+        if len(query) > 512:  # self-serve plans' limit
+            return _invalid("There were errors processing your request: Query length must be "
+                            "at most 512 characters")
+        wanted = set(re.findall(r"conversation_id:(\d+)", query))
+        return self._timeline(request, lambda tweet: tweet.get("conversation_id") in wanted
+                              and tweet["id"] not in wanted)
 
     # -- followers, following, mutes, blocks -------------------------------------------------
 
+    def _offset(self, request: SandboxRequest) -> int | Reply:
+        """Where the page the request's `pagination_token` names starts; X's 400 when the
+        token is not one this endpoint gave out (X's tokens are opaque, not offsets)."""
+        token = request.query.get("pagination_token")
+        if not token:
+            return 0
+        offset = _read_token(_token_scope(request), token)
+        if offset is None:
+            return Reply(400, x_spec.invalid_request_body([x_spec.Problem(
+                f"The `pagination_token` query parameter value [{token}] is not valid",
+                "pagination_token", token)]))
+        return offset
+
     def _page(self, request: SandboxRequest, items: list, maximum: int,
               newest_oldest: bool = False) -> Reply:
-        offset = int(request.query.get("pagination_token") or 0)
+        offset = self._offset(request)
+        if isinstance(offset, Reply):
+            return offset
         page = items[offset:offset + maximum]
         meta: dict[str, Any] = {"result_count": len(page)}
         if newest_oldest and page:
             meta["newest_id"], meta["oldest_id"] = page[0]["id"], page[-1]["id"]
+        scope = _token_scope(request)
         if offset + maximum < len(items):
-            meta["next_token"] = str(offset + maximum)
+            meta["next_token"] = _make_token(scope, offset + maximum)
         if offset:
-            meta["previous_token"] = str(max(0, offset - maximum))
+            meta["previous_token"] = _make_token(scope, max(0, offset - maximum))
         body: dict[str, Any] = {"meta": meta}
         if page:
             body = {"data": page, "meta": meta}
@@ -364,18 +442,20 @@ class XApi:
 
     def _users(self, request: SandboxRequest, key: str) -> Reply:
         maximum = min(int(request.query.get("max_results", 100)), PAGE_SIZE_MAX[key])
-        offset = int(request.query.get("pagination_token") or 0)
+        offset = self._offset(request)
+        if isinstance(offset, Reply):
+            return offset
         with self.state.read() as world:
             if request.match["id"] != world["x"]["me"]:
                 return _problem(403, "Forbidden", "The sandbox only knows the school's lists.")
-            everyone = world["x"][key]
+            everyone = world["x"][key][::-1]  # as X lists them: the newest first
             window = everyone[offset:offset + maximum]  # only this page is built
             users = [dict(world["x"]["users"].get(user_id, {"id": user_id, "name": user_id,
                                                             "username": user_id}))
                      for user_id in window]
         meta: dict[str, Any] = {"result_count": len(users)}
         if offset + maximum < len(everyone):
-            meta["next_token"] = str(offset + maximum)
+            meta["next_token"] = _make_token(_token_scope(request), offset + maximum)
         return Reply(200, {"data": users, "meta": meta} if users else {"meta": meta})
 
     def followers(self, request: SandboxRequest) -> Reply:
@@ -473,21 +553,51 @@ class XApi:
         return Reply(200, {"data": {"blocked": True}})
 
     def dm_events(self, request: SandboxRequest) -> Reply:
-        since_id = request.query.get("since_id")
+        """The account's DM events, newest first, in pages (X's only way through them: the
+        operation has no `since_id`). An event shows `id`, `event_type` and `text` and the
+        `dm_event.fields` asked for; its sender only with `expansions=sender_id`, which also
+        puts the senders in `includes.users`."""
+        fields = set(filter(None, request.query.get("dm_event.fields", "").split(",")))
+        fields |= {"id", "event_type", "text"}
+        expansions = set(request.query.get("expansions", "").split(","))
+        if "sender_id" in expansions:
+            fields.add("sender_id")
         with self.state.read() as world:
             events = sorted(world["x"]["dm_events"], key=lambda event: int(event["id"]),
                             reverse=True)
-        if since_id:
-            events = [event for event in events if int(event["id"]) > int(since_id)]
-        return self._page(request, events, min(int(request.query.get("max_results", 100)), 100))
+            users = dict(world["x"]["users"])
+        shown = [{name: value for name, value in event.items() if name in fields}
+                 for event in events]
+        reply = self._page(request, shown, int(request.query.get("max_results", 100)))
+        if "sender_id" in expansions and reply.status == 200 and "data" in reply.body:
+            senders = dict.fromkeys(event["sender_id"] for event in reply.body["data"]
+                                    if "sender_id" in event)
+            reply.body["includes"] = {"users": [
+                dict(users.get(sender, {"id": sender, "name": sender, "username": sender}))
+                for sender in senders]}
+        return reply
 
     # -- media -------------------------------------------------------------------------------
 
     def media_upload(self, request: SandboxRequest) -> Reply:
-        payload = request.json()
+        """One upload, as JSON (the media base64-encoded) or as a multipart form (raw bytes),
+        both of which X's specification allows."""
+        if request.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            payload = request.form()
+            schema = x_spec.OPERATIONS["POST /2/media/upload"]["bodies"]["multipart/form-data"]
+            as_text = {name: value if isinstance(value, str) else "" for name, value in
+                       payload.items()}
+            problems = x_spec.schema_problems(as_text, schema, "$")
+            if problems:
+                return Reply(400, x_spec.invalid_request_body(
+                    [x_spec.Problem(message) for message in problems]))
+            media = payload["media"]
+            content = media if isinstance(media, bytes) else media.encode("utf-8")
+        else:
+            payload = request.json()
+            content = base64.b64decode(payload["media"], validate=True)
         if payload.get("media_category") not in ("tweet_image", "tweet_gif", "tweet_video"):
             return _invalid("media_category must be tweet_image, tweet_gif or tweet_video")
-        content = base64.b64decode(payload["media"], validate=True)
         if not content:
             return _invalid("media is empty")
         if len(content) > 5 * 1024 * 1024 and payload["media_category"] == "tweet_image":
@@ -526,3 +636,53 @@ def _sniff_image_type(content: bytes) -> str:
     if content[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     return "application/octet-stream"
+
+
+def _token_scope(request: SandboxRequest) -> str:
+    """What a pagination token is good for: the endpoint (the path) that gave it out."""
+    return request.path
+
+
+def _make_token(scope: str, offset: int) -> str:
+    """An opaque, base32hex pagination token (as X's are) for the page at `offset`."""
+    packed = struct.pack(">I", offset)
+    mac = hmac.new(_TOKEN_KEY, scope.encode() + packed, hashlib.sha256).digest()[:11]
+    return base64.b32hexencode(packed + mac).decode("ascii").lower()
+
+
+def _read_token(scope: str, token: str) -> int | None:
+    """The offset a token made by `_make_token` for `scope` names; None for any other."""
+    try:
+        raw = base64.b32hexdecode(token.upper())
+    except ValueError:
+        return None
+    if len(raw) != 15:
+        return None
+    packed, mac = raw[:4], raw[4:]
+    expected = hmac.new(_TOKEN_KEY, scope.encode() + packed, hashlib.sha256).digest()[:11]
+    return struct.unpack(">I", packed)[0] if hmac.compare_digest(mac, expected) else None
+
+
+def _percent(value: str) -> str:
+    """RFC 3986 percent-encoding, as OAuth 1.0a signs with it."""
+    return quote(value, safe="~")
+
+
+def oauth1_signature(request: SandboxRequest, oauth_fields: dict[str, str],
+                     consumer_secret: str, token_secret: str) -> str:
+    """The HMAC-SHA1 signature (RFC 5849, section 3.4) of the request as it arrived: method,
+    the base URI (scheme, host and path the client called), and every query, form and
+    `oauth_*` parameter but the signature itself."""
+    host = request.headers.get("Host", "").lower()
+    uri = f"http://{host}{request.path}"
+    parameters = [(name, value) for name, value in request.query.items()]
+    if request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        parameters += parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+    parameters += [(name, value) for name, value in oauth_fields.items()
+                   if name.startswith("oauth_") and name != "oauth_signature"]
+    normalised = "&".join(f"{name}={value}" for name, value in
+                          sorted((_percent(name), _percent(value)) for name, value in parameters))
+    base = "&".join((request.method.upper(), _percent(uri), _percent(normalised)))
+    key = f"{_percent(consumer_secret)}&{_percent(token_secret or '')}"
+    digest = hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")

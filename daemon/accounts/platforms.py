@@ -12,7 +12,8 @@ from connectors.facebook import FacebookPageConnector
 from connectors.protocol import Connector
 from connectors.x import XConnector
 from daemon.runtime.clock import Clock
-from sandbox.state import DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
+from daemon.runtime.spend import SpendLedger
+from sandbox.state import DEFAULT_FACEBOOK_APP, DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
 
 
 def _secret(value, default: str) -> str:
@@ -54,7 +55,9 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None,
             oauth2_client_id=x.oauth2_client_id,
             oauth2_client_secret=_secret(x.oauth2_client_secret, "") or None,
             save_tokens=lambda access, refresh, expires: save_refreshed_tokens(
-                settings, access, refresh, expires), clock=clock or Clock())
+                settings, access, refresh, expires), clock=clock or Clock(),
+            # every charged call goes into the month's ledger (X bills per call)
+            on_usage=SpendLedger(settings.paths.state_dir, clock or Clock()).record)
     if settings.facebook.enabled:
         facebook = settings.facebook
         connectors["facebook"] = FacebookPageConnector(
@@ -63,7 +66,10 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None,
                                       DEFAULT_FACEBOOK_CREDENTIALS["page_access_token"]
                                       if sandbox else ""),
             graph_version=facebook.graph_version, timeout=facebook.timeout_seconds,
-            sandbox_url=url, api_url=facebook.graph_url)
+            sandbox_url=url, api_url=facebook.graph_url,
+            app_id=facebook.app_id or (DEFAULT_FACEBOOK_APP["app_id"] if sandbox else None),
+            app_secret=_secret(facebook.app_secret,
+                               DEFAULT_FACEBOOK_APP["app_secret"] if sandbox else "") or None)
     return connectors
 
 

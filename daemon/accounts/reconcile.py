@@ -1,5 +1,6 @@
-"""Reconcilers: observe the accounts, compare with what the policy requires, repair what the API
-allows, observe again, and put everything else on a checklist for a person.
+"""Reconcilers: observe the accounts, compare with what the policy requires, do what the API
+allows, observe again, and put everything else on a checklist for a person (account settings
+always: no platform lets an app change them).
 
 Areas, each per platform and each branching on the connector's capabilities (never on the
 platform's name): followers (verified parents and known organisations only), following
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from config.settings import StewardSettings
 from connectors.domain import AccountSettings, DirectMessage, Reply
@@ -29,6 +30,7 @@ from daemon.audit.chain import AuditLog
 from daemon.moderation.evidence import EvidenceStore
 from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
+from daemon.runtime.spend import WARN_AT, Budgets, SpendLedger
 from daemon.runtime.store import Store, StoredFollower, timestamp
 from policies.followers import (
     RULE_FOLLOWERS,
@@ -202,6 +204,8 @@ class Reconciler:
                         "moderation (comments are watched); look through the followers by hand "
                         "now and then.", dry_run)
             return outcome
+        if not self._within_budget(platform, outcome, dry_run):
+            return outcome
         now = self.clock.now()
         grace = timedelta(days=self.settings.followers.grace_days)
         organisations = self._organisations()
@@ -209,13 +213,21 @@ class Reconciler:
         known = self.store.followers(platform)
         token = self.store.cursor(platform, "followers:next")
         resumed = token is not None
+        # Followers come newest first. Between full scans (a list never read, a full scan
+        # under way, or `followers.full_scan_days` since the last) only the newest are read,
+        # in pages of 1, 1, 2, 4, ... up to the first follower already known: X charges per
+        # follower returned, so an unchanged list costs one follower read per check.
+        full_at = self.store.cursor(platform, "followers:full_at")
+        full = resumed or not known or full_at is None or now - datetime.fromisoformat(
+            full_at) >= timedelta(days=self.settings.followers.full_scan_days)
+        size = 1000 if full else 1
         seen: set[str] = set()
         pages = 0
         statuses: dict[str, tuple[Follower, str]] = {}
         complete = False
         while True:
             try:
-                page = connector.followers_page(token)
+                page = connector.followers_page(token, max_results=size)
             except (RateLimited, TemporaryFailure) as error:
                 outcome.notes.append(f"paused after {pages} page(s): {error.message}; "
                                      "continues from there next time")
@@ -225,7 +237,11 @@ class Reconciler:
             pages += 1
             token = page.next_token
             writes = []
+            reached_known = False
             for user in page.users:
+                if not full and user.user_id in known:
+                    reached_known = True  # everyone after is older, and known
+                    break
                 seen.add(user.user_id)
                 row = known.get(user.user_id)
                 first_seen = row.first_seen if row else now
@@ -236,6 +252,18 @@ class Reconciler:
                     writes.append(StoredFollower(user.user_id, user.handle, first_seen, status))
             if writes and not dry_run:
                 self.store.save_followers(platform, writes)
+            if not full and (reached_known or not token):
+                break  # the incremental check has read every new follower
+            if token and not Budgets(self.settings, self.settings.paths.state_dir,
+                                     self.clock).allows_optional_work(platform):
+                outcome.notes.append(f"paused after {pages} page(s): this month's {platform} "
+                                     "budget is used up; continues from there next month")
+                if not dry_run and full:
+                    self.store.set_cursor(platform, "followers:next", token)
+                break
+            if not full:
+                size = min(1000, size * 2 if pages > 1 else 1)
+                continue
             if not token:
                 complete = True
                 break
@@ -243,6 +271,7 @@ class Reconciler:
             # finish, and saving it every few pages would cost writes on unchanged runs.
         if complete and not dry_run:
             self.store.set_cursor(platform, "followers:next", None)
+            self.store.set_cursor(platform, "followers:full_at", now.isoformat())
         departed = set(known) - seen if complete and not resumed else set()
         if departed and not dry_run:
             self.store.forget_followers(platform, departed)
@@ -258,7 +287,8 @@ class Reconciler:
         actions, capped = plan_followers(statuses, connector.capabilities.remove_followers,
                                          connector.capabilities.block_users, policy,
                                          self.settings.followers.max_actions_per_run)
-        outcome.counts = counts | {"pages": pages, "departed": len(departed)}
+        outcome.counts = counts | {"pages": pages, "departed": len(departed),
+                                   "new": len(seen - set(known)), "full_scan": int(full)}
         for action in actions:
             outcome.actions.append(asdict(action))
             if action.kind == "checklist":
@@ -284,6 +314,47 @@ class Reconciler:
                               platform=platform, counts=outcome.counts, actions=len(outcome.actions),
                               capped=capped)
         return outcome
+
+    def _within_budget(self, platform: str, outcome: Outcome, dry_run: bool) -> bool:
+        """Whether the month's budget for `platform` still allows optional work (a follower
+        scan); warn the administrators once a month at 80%, and say when it is used up."""
+        budgets = Budgets(self.settings, self.settings.paths.state_dir, self.clock)
+        if budgets.budget_usd(platform) is not None and not dry_run:
+            self._record_spend(platform)
+        share = budgets.share(platform)
+        month = self.clock.now().strftime("%Y-%m")
+        if share >= WARN_AT and not dry_run and \
+                self.store.cursor(platform, "budget:warned") != month:
+            self.store.set_cursor(platform, "budget:warned", month)
+            budget = budgets.budget_usd(platform) or 0.0
+            self.audit.record("budget.warning", level="warning", platform=platform,
+                              share=round(share, 3), budget_usd=budget, audience="admin")
+            self.mailer.alert(
+                self.audit, f"The {platform} budget is {min(share, 1):.0%} used",
+                f"Steward has spent {share:.0%} of this month's {platform} budget "
+                f"(${budget:.2f}; `steward status` shows what on). At 100% follower scans and "
+                "reply polling on old posts stop until the month ends; publishing and the "
+                f"responses to live incidents never do. Raise {platform}.monthly_budget_usd "
+                "if the school wants the checks to go on.")
+        if share < 1.0:
+            return True
+        outcome.notes.append(f"this month's {platform} budget is used up: the follower scan "
+                             "waits for next month (raise the budget to resume it)")
+        return False
+
+    def _record_spend(self, platform: str) -> None:
+        """Put yesterday's spend on `platform` in the audit log, once (`spend.daily`), so the
+        governors' report, which reads only the log, shows it per day and per operation."""
+        yesterday = self.clock.now() - timedelta(days=1)
+        day = yesterday.strftime("%Y-%m-%d")
+        if self.store.cursor(platform, "spend:reported") == day:
+            return
+        spent = SpendLedger(self.settings.paths.state_dir, self.clock, platform).day(day)
+        self.store.set_cursor(platform, "spend:reported", day)
+        if spent:
+            self.audit.record("spend.daily", platform=platform, day=day,
+                              usd=round(sum(entry["usd"] for entry in spent.values()), 6),
+                              operations={name: entry["usd"] for name, entry in spent.items()})
 
     def _remove_or_block(self, connector, platform: str, action) -> None:
         try:
@@ -330,11 +401,14 @@ class Reconciler:
     # -- settings ----------------------------------------------------------------------------
 
     def privacy_settings(self, platform: str, dry_run: bool) -> Outcome:
+        """Compare what the platform tells of the account's settings with the school's table
+        (`policies.settings_drift`). No platform lets an app change them (X has no settings
+        endpoint on any plan), so what drifted, and what cannot be read, goes on the
+        checklist for a person, with how to change it; a drift is also a warning."""
         connector = self.connectors[platform]
         outcome = Outcome(platform, "settings")
         account_settings = connector.read_settings() if connector.capabilities.read_settings \
             else AccountSettings()
-        can_write = account_settings.writable_by_api
         for item in drift(platform, account_settings.observed()):
             setting = item.setting
             key = f"settings:{platform}:{setting.key}"
@@ -342,37 +416,15 @@ class Reconciler:
                 self._check(outcome, key, f"Steward cannot read '{setting.label}' by API: check "
                             f"it is {setting.desired!r}. {setting.how_to_change}", dry_run)
                 continue
-            outcome.actions.append({"kind": "repair", "setting": setting.key,
-                                    "observed": item.observed, "desired": setting.desired})
-            if dry_run:
-                continue
-            if setting.writable_by_api and can_write:
-                try:
-                    connector.write_settings({setting.key: setting.desired})
-                    again = connector.read_settings().observed().get(setting.key)
-                except ConnectorError as error:
-                    again = f"error: {error.message}"
-                if again == setting.desired:
-                    self.audit.record("settings.repaired", clause=self._clause(setting.rule),
-                                      platform=platform, setting=setting.key,
-                                      was=item.observed, now=again)
-                    continue
-                self.audit.record("settings.repair_failed", level="error",
-                                  clause=self._clause(setting.rule), platform=platform,
-                                  setting=setting.key, audience="admin")
-                self.mailer.alert(
-                    self.audit, f"Could not repair {platform} setting {setting.key}",
-                    f"'{setting.label}' is {item.observed!r}; Steward tried to set it to "
-                    f"{setting.desired!r} and it is still {again!r}. "
-                    f"{setting.how_to_change}")
-            else:
+            if not dry_run:
                 self.audit.record("settings.drift", level="warning",
                                   clause=self._clause(setting.rule), platform=platform,
                                   setting=setting.key, observed=item.observed)
             self._check(outcome, key, f"'{setting.label}' is {item.observed!r}, should be "
-                        f"{setting.desired!r}: {setting.how_to_change}", dry_run)
+                        f"{setting.desired!r}: {setting.how_to_change} (no platform lets Steward "
+                        "change it)", dry_run)
         outcome.counts = {"checked": sum(1 for s in SETTINGS if s.platform == platform),
-                          "drifted": len(outcome.actions) + len(outcome.checklist)}
+                          "drifted": len(outcome.checklist)}
         return outcome
 
     # -- direct messages ---------------------------------------------------------------------
@@ -385,7 +437,8 @@ class Reconciler:
             since = self.store.cursor(platform, "dm:since")
             messages = connector.direct_messages(since)
             for message in messages:
-                outcome.actions.append({"kind": "dm-block", "user_id": message.sender_id})
+                if message.sender_id:  # an unknown sender cannot be blocked
+                    outcome.actions.append({"kind": "dm-block", "user_id": message.sender_id})
                 if not dry_run:
                     self._record_dm(connector, platform, message)
             if messages and not dry_run:
@@ -432,10 +485,14 @@ class Reconciler:
                           platform=platform, sender_id=reply.author_id,
                           evidence_sha256=digest, audience="DSL")
         try:
-            connector.dm_block(reply.author_id)
-            self.audit.record("user.dm_blocked", clause=self._clause("direct-messages"),
-                              platform=platform, user_id=reply.author_id)
-            blocked = "The sender can no longer send the school direct messages."
+            if not reply.author_id:
+                blocked = (f"{platform} did not say who sent it, so Steward could NOT block the "
+                           "sender's messages: block them by hand in the account's messages.")
+            else:
+                connector.dm_block(reply.author_id)
+                self.audit.record("user.dm_blocked", clause=self._clause("direct-messages"),
+                                  platform=platform, user_id=reply.author_id)
+                blocked = "The sender can no longer send the school direct messages."
         except ConnectorError as error:
             if isinstance(error, ConnectorBug):
                 self._connector_bug(platform, "direct_messages", error)

@@ -99,6 +99,8 @@ class Tally:
     incidents: list = field(default_factory=list)
     outcomes: dict = field(default_factory=dict)  # incident number -> its latest outcome
     problems: Counter = field(default_factory=Counter)
+    spend_per_month: dict = field(default_factory=lambda: defaultdict(float))  # US$
+    spend_per_operation: dict = field(default_factory=lambda: defaultdict(float))
     events: int = 0
 
 
@@ -135,6 +137,12 @@ def tally(events: Iterable[dict[str, Any]], zone: ZoneInfo) -> Tally:
             counts.settings_changes.append(entry)
         elif name.startswith("handover."):
             counts.handovers.append(entry)
+        elif name == "spend.daily":
+            platform = entry.get("platform", "?")
+            counts.spend_per_month[(platform, str(entry.get("day", "?"))[:7])] += float(
+                entry.get("usd") or 0)
+            for operation, usd in (entry.get("operations") or {}).items():
+                counts.spend_per_operation[(platform, operation)] += float(usd or 0)
         elif name == "incident.recorded":
             counts.incidents.append(entry)
             counts.outcomes[entry.get("incident")] = "open"
@@ -313,9 +321,16 @@ def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *
         ("Moderation actions", sum(sum(c.values()) for c in counts.moderation.values())),
         ("Incidents logged", len(counts.incidents)),
         ("Follower and following changes", len(counts.follower_changes)),
-        ("Privacy settings changes and repairs", len(counts.settings_changes)),
+        ("Privacy settings found changed (a person sets them back)", len(counts.settings_changes)),
         ("Handover steps", len(counts.handovers)),
         ("Errors needing an administrator", sum(counts.problems.values()))]
+    if counts.spend_per_month:  # X bills per call: what the platforms cost, month by month
+        figures.append(("Platform API spend (US$)", "; ".join(
+            f"{platform} {month} ${usd:.2f}" for (platform, month), usd in
+            sorted(counts.spend_per_month.items()))))
+        figures.append(("Dearest operations (US$)", ", ".join(
+            f"{platform} {operation} ${usd:.2f}" for (platform, operation), usd in
+            sorted(counts.spend_per_operation.items(), key=lambda item: -item[1])[:5])))
     weekly = grouped_bars("Posts published and refused per week",
                           [(f"{week:%d %b}", [counts.published_per_week.get(week, 0),
                                               counts.refused_per_week.get(week, 0)])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from config.settings import StewardSettings
 from daemon.audit.reading import visible
+from daemon.runtime.clock import Clock
 from daemon.runtime.running import daemon_running
 from daemon.runtime.store import Store
 
@@ -63,6 +64,11 @@ def print_status(settings: StewardSettings) -> int:
               "as it was when it stopped")
     print("Deliveries: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
                             or "none yet"))
+    if settings.x.enabled:  # X bills per call: what this month has cost, against the budget
+        from daemon.runtime.spend import SpendLedger, spend_lines  # noqa: PLC0415
+
+        for line in spend_lines(SpendLedger(state_dir, Clock()), settings.x.monthly_budget_usd):
+            print(line)
     print("\nNext posts:" if upcoming else "\nNext posts: none queued")
     for post in upcoming:
         print(visible(f"  {post.publish_at:%Y-%m-%d %H:%M} UTC  {post.name}  [{post.status}: "

@@ -71,6 +71,7 @@ SECRETS_BY_ITEM = {
                    "x.access_token_secret", "x.oauth2_client_secret", "x.oauth2_access_token",
                    "x.oauth2_refresh_token"),
     "mail-password": ("mail.password",),
+    "facebook-app-secret": ("facebook.app_secret",),
 }
 
 
@@ -95,6 +96,13 @@ def rotation_items(settings: StewardSettings, old: str,
             "stop working) and review every remaining role; if the token is a system user's, "
             "revoke it (Business settings > System users > Revoke tokens). Then generate a new "
             "Page token and run `steward credentials set facebook.page_access_token`."))
+    if settings.facebook.enabled and (settings.facebook.app_secret is not None
+                                      or "facebook.app_secret" in vault_names):
+        items.append(RotationItem(
+            "facebook-app-secret", "facebook",
+            f"Facebook: {old} could read the Meta app's secret. In the Meta developer dashboard "
+            "> the app > App settings > Basic, reset the App secret and run `steward "
+            "credentials set facebook.app_secret`."))
     if settings.x.enabled:
         if settings.x.oauth2_client_id:
             how = ("regenerate the OAuth 2.0 Client Secret (Keys and tokens > OAuth 2.0 Client "

@@ -41,6 +41,7 @@ from daemon.moderation.school_model import model_path
 from daemon.moderation.worker import classify_elsewhere
 from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
+from daemon.runtime.spend import Budgets
 from daemon.runtime.store import Store, StoredIncident, StoredReply
 from policies.moderation import Verdict
 from policies.moderation.responses import RESPONSES, ResponsePlan, plan_responses
@@ -107,11 +108,23 @@ class Moderator:
         school's recent posts, then mentions, as far as the platform can read them."""
         connector = self.connectors[platform]
         capabilities = connector.capabilities
-        since = self.clock.now() - timedelta(days=self.settings.moderation.watch_days)
+        # Once the month's budget is used up, old posts are no longer polled: only the last
+        # day's (a live incident is under a new post). Publishing never waits for a budget.
+        budgets = Budgets(self.settings, self.settings.paths.state_dir, self.clock)
+        days = self.settings.moderation.watch_days if budgets.allows_optional_work(platform) \
+            else 1
+        since = self.clock.now() - timedelta(days=days)
         posts = self.store.sent_since(platform, since) if capabilities.read_replies else []
-        parts = [(f"post:{post}", self._reader(
-            platform, f"post:{post}", lambda cursor, post=post: connector.replies(post, cursor)))
-            for post in posts]
+        if capabilities.read_replies_together and posts:
+            # one call (a few for many posts) for every watched post, with one cursor: a
+            # platform that charges per request (X) is not asked once per post per poll
+            parts = [("replies:together", self._reader(
+                platform, "replies:together",
+                lambda cursor, posts=tuple(posts): connector.replies_to_posts(posts, cursor)))]
+        else:
+            parts = [(f"post:{post}", self._reader(
+                platform, f"post:{post}",
+                lambda cursor, post=post: connector.replies(post, cursor))) for post in posts]
         if capabilities.read_mentions:
             parts.append(("mentions", self._reader(platform, "mentions", connector.mentions)))
         return parts

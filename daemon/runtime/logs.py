@@ -23,10 +23,11 @@ REDACTED = "[redacted]"
 SECRET_KEYS = frozenset({
     "access_token", "access_token_secret", "consumer_key", "consumer_secret", "page_access_token",
     "bearer_token", "password", "secret", "token", "authorization", "private_key", "api_key",
-    "refresh_token", "client_secret", "oauth_signature",
+    "refresh_token", "client_secret", "oauth_signature", "app_secret", "appsecret_proof",
 })
 _TOKEN_IN_TEXT = re.compile(
-    r"(?i)(access_token|oauth_token|oauth_signature|bearer|input_token)([=:\s\"]+)[^&\s\"',]+")
+    r"(?i)(access_token|oauth_token|oauth_signature|bearer|input_token|appsecret_proof)"
+    r"([=:\s\"]+)[^&\s\"',]+")
 QUIET_LIBRARIES = ("tweepy", "urllib3", "requests", "requests_oauthlib", "oauthlib", "facebook",
                    "apscheduler", "watchdog")
 

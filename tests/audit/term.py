@@ -56,8 +56,11 @@ def write_term(state_dir: Path) -> Path:
                              reply=f"RX{week}", author_id="5000")
                 audit.record("follower.removed", platform="x", follower="7000",
                              reason="not on the verified list")
-                audit.record("settings.repaired", platform="facebook", setting="tagging",
-                             was="everyone", now="page")
+                audit.record("settings.drift", platform="x", setting="protected",
+                             observed=False)
+                audit.record("spend.daily", platform="x", day=f"2026-{9 + week // 5:02d}-0{day}",
+                             usd=0.75, operations={"GET /2/users/{id}/followers": 0.5,
+                                                   "POST /2/tweets": 0.25})
             clock.advance(24 * 3600 - 600 * (1 + (week + day) % 3))
         clock.advance(2 * 24 * 3600)
     for step in ("started", "master_key_rotated", "escrow_moved", "finished"):

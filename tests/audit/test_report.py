@@ -343,3 +343,9 @@ def test_every_problem_the_banner_knows_is_one_the_verifier_still_says():
     source = " ".join(Path(verification.__file__).read_text().replace('"\n', "").split())
     source = source.replace('" "', "")  # the verifier's messages, joined as Python joins them
     assert [phrase for phrase, _ in PROBLEMS if phrase not in source] == []
+
+
+def test_the_report_shows_what_x_cost_month_by_month_and_the_dearest_operations(report):
+    html = report.read_text(encoding="utf-8")
+    assert "Platform API spend (US$)" in html and "x 2026-09 $0.75" in html
+    assert "x GET /2/users/{id}/followers $" in html

@@ -12,8 +12,6 @@ from structlog.testing import capture_logs
 
 from connectors.domain import AccountSettings, DirectMessage, FollowerPage, PlatformUser, Post
 from connectors.errors import ConnectorBug, TemporaryFailure
-from connectors.x import XConnector
-from sandbox.state import DEFAULT_X_CREDENTIALS
 
 UNKNOWN_SHAPE = json.dumps({"data": {"note": "no id here"}})
 
@@ -64,14 +62,12 @@ def test_the_log_of_a_bug_never_repeats_what_the_platform_sent(x_connector, cont
     assert words not in raised.value.message
 
 
-def test_an_x_setting_of_an_unknown_type_is_a_bug_not_a_guess(sandbox, control):
-    connector = XConnector(**DEFAULT_X_CREDENTIALS, sandbox_url=sandbox.url, plan="enterprise")
-    with sandbox.state.change() as world:
-        world["x"]["plan"] = "enterprise"
-    control.fault(method="GET", path=r"/users/me/settings$", status=200,
-                  raw_body=json.dumps({"data": {"protected": "yes"}}))
+def test_an_x_setting_of_an_unknown_type_is_a_bug_not_a_guess(x_connector, control):
+    control.fault(method="GET", path=r"^/2/users/me$", status=200, raw_body=json.dumps(
+        {"data": {"id": "1500000000000000001", "username": "OakfieldPrimary",
+                  "name": "Oakfield Primary School", "protected": "yes"}}))
     with pytest.raises(ConnectorBug) as raised:
-        connector.read_settings()
+        x_connector.read_settings()
     assert raised.value.error_class == "TypeError"
 
 
@@ -95,5 +91,5 @@ def test_connectors_hand_back_domain_types(x_connector, sandbox):
         "5000000000000000001", "4000000000000000001", "Hello")
     assert message.created_at is not None and message.created_at.year == 2026
     settings = x_connector.read_settings()
-    assert isinstance(settings, AccountSettings) and settings.writable_by_api is False
+    assert isinstance(settings, AccountSettings)
     assert settings.observed() == {"protected": False}

@@ -152,6 +152,86 @@ def test_nothing_leaves_for_a_real_host_in_sandbox_mode(x_connector):
         x_connector.client.session.get("https://upload.twitter.com/1.1/media/upload.json")
 
 
+# -- issue 19: what X's specification and answers really are --------------------------------------
+
+def test_calls_api_x_com_by_default_the_host_of_xs_specification():
+    connector = XConnector(**DEFAULT_X_CREDENTIALS)
+    assert connector.client.session.target == "https://api.x.com"
+
+
+def _direct_messages(sandbox, count: int, first_id: int = 5000000000000000001) -> list[str]:
+    ids = [str(first_id + n) for n in range(count)]
+    with sandbox.state.change() as world:
+        world["x"]["dm_events"] += [
+            {"id": event_id, "event_type": "MessageCreate", "text": f"Message {n}",
+             "sender_id": "4000000000000000004", "created_at": "2026-11-22T09:00:00.000Z",
+             "dm_conversation_id": "4000000000000000004-1500000000000000001"}
+            for n, event_id in enumerate(ids)]
+    return ids
+
+
+def test_direct_messages_page_back_only_to_the_last_event_already_seen(x_connector, sandbox,
+                                                                       control):
+    ids = _direct_messages(sandbox, 250)
+    x_connector.check()
+    newer = x_connector.direct_messages(ids[119])  # 130 events are newer than the 120th
+    assert [message.message_id for message in newer] == list(reversed(ids[120:]))
+    # pages of 1, 1, 2, 4, ..., 64 and 100 (X charges per event): 228 read, not all 250
+    assert control.state()["request_counts"]["GET /2/dm_events"] == 9
+
+
+def test_a_poll_with_no_new_direct_message_reads_one_event(x_connector, sandbox, control):
+    ids = _direct_messages(sandbox, 40)
+    assert x_connector.direct_messages(ids[-1]) == []
+    assert control.state()["request_counts"]["GET /2/dm_events"] == 1
+
+
+def test_direct_messages_from_the_start_read_every_page(x_connector, sandbox):
+    ids = _direct_messages(sandbox, 250)
+    messages = x_connector.direct_messages(None)
+    assert len(messages) == 250 and messages[0].message_id == ids[-1]
+    assert {message.sender_id for message in messages} == {"4000000000000000004"}
+
+
+def test_a_direct_message_whose_sender_x_did_not_give_has_an_unknown_sender(x_connector,
+                                                                            control):
+    x_connector.check()
+    control.fault(method="GET", path=r"^/2/dm_events$", status=200, body={
+        "data": [{"id": "5000000000000000002", "event_type": "MessageCreate", "text": "hi"}],
+        "meta": {"result_count": 1}})
+    [message] = x_connector.direct_messages(None)
+    assert message.sender_id == ""
+
+
+def test_a_reply_whose_author_x_did_not_return_has_an_unknown_author_not_none(x_connector,
+                                                                             control):
+    x_connector.check()
+    control.fault(method="GET", path=r"^/2/tweets/search/recent$", status=200, body={
+        "data": [{"id": "1600000000000000002", "text": "@OakfieldPrimary hello",
+                  "conversation_id": "1600000000000000001",
+                  "edit_history_tweet_ids": ["1600000000000000002"]}],
+        "meta": {"result_count": 1}})
+    [reply] = x_connector.replies("1600000000000000001", None).replies
+    assert (reply.author_id, reply.author_handle) == ("", "")
+    assert reply.url == "https://x.com/i/status/1600000000000000002"
+
+
+def test_reply_authors_come_from_the_author_id_expansion(x_connector, control):
+    post = x_connector.publish(Post("Our harvest festival"))
+    reply = control.event(kind="x.reply", user_id="4000000000000000001", username="AParent",
+                          text="Lovely!", in_reply_to=post.remote_id)
+    [found] = x_connector.replies(post.remote_id, None).replies
+    assert (found.reply_id, found.author_id, found.author_handle) == (
+        reply["id"], "4000000000000000001", "AParent")
+
+
+def test_settings_are_read_from_the_account_alone(x_connector, control):
+    settings = x_connector.read_settings()
+    assert settings.observed() == {"protected": False}
+    assert not any("settings" in key for key in control.state()["request_counts"])
+    assert not hasattr(x_connector, "write_settings")
+
+
 # -- another account's profile: how a parent proves they control their account -----------------
 
 def test_a_profile_is_looked_up_by_handle_with_its_bio(x_connector, control):
@@ -187,3 +267,14 @@ def test_an_app_whose_access_level_lacks_user_lookup_is_told_so(x_connector, con
         "type": "https://api.twitter.com/2/problems/client-forbidden"})
     with pytest.raises(AuthenticationFailed, match="lacks permission to look up @AParent"):
         x_connector.profile("AParent")
+
+
+def test_replies_to_many_posts_are_read_with_one_search_per_query_length(x_connector, control):
+    posts = [x_connector.publish(Post(f"Post number {n}")).remote_id for n in range(20)]
+    replies = [control.event(kind="x.reply", user_id="4000000000000000001", text=f"Reply {n}",
+                             in_reply_to=post)["id"] for n, post in enumerate(posts)]
+    page = x_connector.replies_to_posts(posts, None)
+    assert sorted(reply.reply_id for reply in page.replies) == sorted(replies)
+    # 20 terms of 35 characters: two queries within X's 512, not 20 searches
+    assert control.state()["request_counts"]["GET /2/tweets/search/recent"] == 2
+    assert x_connector.replies_to_posts(posts, page.cursor).replies == ()

@@ -268,3 +268,17 @@ def test_confirming_an_unknown_item_says_where_the_list_is(school, capsys):
     assert main(["handover", "confirm", "handover:9:nothing", "--config",
                  str(config_file(settings))]) == 1
     assert "steward escrow verify" in capsys.readouterr().err
+
+
+def test_a_handover_asks_for_a_new_meta_app_secret_only_where_steward_holds_one(tmp_path):
+    from daemon.credentials.handover import rotation_items  # noqa: PLC0415
+
+    paths = PathSettings(state_dir=tmp_path / "state")
+    holding = StewardSettings(paths=paths, facebook={"app_secret": "an-app-secret"})
+    items = {item.slug: item.text for item in rotation_items(holding, "Alex Admin")}
+    assert "reset the App secret" in items["facebook-app-secret"]
+    in_the_vault = rotation_items(StewardSettings(paths=paths), "Alex Admin",
+                                  frozenset({"facebook.app_secret"}))
+    assert "facebook-app-secret" in {item.slug for item in in_the_vault}
+    assert "facebook-app-secret" not in {item.slug for item in rotation_items(
+        StewardSettings(paths=paths), "Alex Admin")}

@@ -60,7 +60,7 @@ def wait(steward, condition, timeout=15):
 
 
 def searches(steward) -> int:
-    """How many times Steward has read replies on X (one recent search per post per sweep)."""
+    """How many times Steward has read replies on X (one recent search per sweep for all posts)."""
     return steward.world()["request_counts"].get("GET /2/tweets/search/recent", 0)
 
 
@@ -91,6 +91,25 @@ def test_an_abusive_reply_is_evidenced_hidden_sanctioned_and_reported(tmp_path, 
         assert encrypted and "INC-" in message["Subject"]
         assert "not blocked: blocking by API needs X's Enterprise plan" in message.get_content()
         assert ABUSE not in (steward.state_dir / "audit.jsonl").read_text()
+    finally:
+        steward.stop()
+
+
+def test_an_abusive_reply_whose_author_x_does_not_show_is_hidden_and_nobody_is_muted(tmp_path):
+    steward = moderated_steward(tmp_path)
+    try:
+        school_post(steward)
+        with steward.service.sandbox.state.change() as world:  # a suspended account, say
+            world["x"]["unshown_authors"] = ["3100000000000000021"]
+        reply_id = event(steward, kind="x.reply", user_id="3100000000000000021",
+                         username="GoneAway", text=ABUSE)
+        wait(steward, lambda: steward.world()["x"]["tweets"][reply_id]["hidden"])
+        wait(steward, lambda: steward.events_named("incident.recorded"))
+        world = steward.world()
+        assert world["x"]["mutes"] == [] and world["x"]["dm_blocks"] == []
+        assert not any("None" in key for key in world["request_counts"])
+        [hidden] = steward.events_named("reply.hidden")
+        assert hidden.get("author_id", "") == ""
     finally:
         steward.stop()
 

@@ -135,19 +135,23 @@ def test_unchanged_accounts_cost_no_writes_and_no_mail_on_the_next_run(tmp_path)
         steward.stop()
 
 
-def test_on_the_enterprise_plan_overdue_followers_are_removed_and_settings_repaired(tmp_path):
+def test_on_the_enterprise_plan_overdue_followers_are_removed_and_settings_are_for_a_person(
+        tmp_path):
     steward = reconciling_steward(tmp_path, plan="enterprise", unverified_action="remove")
     try:
         steward.service.reconciler.run()
         world = steward.world()["x"]
         assert STRANGER not in world["followers"] and STRANGER not in world["blocks"]
         assert NEWCOMER in world["followers"]  # still within the grace period
-        assert world["settings"]["protected"] is True
-        assert world["settings"]["geo_enabled"] is False
-        assert {e["setting"] for e in steward.events_named("settings.repaired")} >= {
-            "protected", "geo_enabled"}
         [removed] = steward.events_named("follower.removed")
         assert removed["user_id"] == STRANGER
+        # X has no settings API on any plan, Enterprise included: a person changes them
+        assert world["settings"]["protected"] is False
+        assert not any(key.endswith("/settings") for key in steward.world()["request_counts"])
+        [drifted] = steward.events_named("settings.drift")
+        assert drifted["setting"] == "protected"
+        checklist = " ".join(item["text"] for item in steward.service.reconciler.open_checklist())
+        assert "Protect your posts (no platform lets Steward change it)" in checklist
     finally:
         steward.stop()
 
@@ -352,6 +356,7 @@ def test_a_rate_limit_mid_listing_resumes_from_the_same_page(tmp_path):
     world_with_followers(tmp_path / "steward", extra_followers=extra)
     steward = StewardUnderTest(tmp_path / "steward")
     steward.settings.moderation.enabled = False
+    steward.settings.x.monthly_budget_usd = 100  # three full pages of followers cost $25.04
     steward.start()
     try:
         steward.fault(method="GET", path="/followers$", status=429, reset_in=1, skip=1, times=1)

@@ -29,8 +29,10 @@ def cassettes(fixtures_dir):
 
 @pytest.fixture
 def recorded_connector():
+    # The recordings were made when X's API was at api.twitter.com (Steward calls api.x.com).
     return XConnector(consumer_key="recorded", consumer_secret="recorded",
-                      access_token=RECORDED_USER_TOKEN, access_token_secret="recorded")
+                      access_token=RECORDED_USER_TOKEN, access_token_secret="recorded",
+                      api_url="https://api.twitter.com")
 
 
 def replay(cassettes, name: str, match_on=("method", "scheme", "host", "port", "path", "query")):
@@ -58,6 +60,43 @@ def test_reads_a_recorded_post(recorded_connector, cassettes):
         post = recorded_connector.get_post("1293593516040269825")
     assert post.ref.remote_id == "1293593516040269825"
     assert post.text.startswith("It\u2019s finally here!")
+
+
+def test_recorded_search_results_without_authors_have_an_unknown_author_not_none(
+        recorded_connector, cassettes):
+    # recorded without expansions: X's posts then carry no author_id, as for an author X
+    # will not show; the recording has a next page, replayed as the same page
+    with vcr.VCR(record_mode="none", decode_compressed_response=True,
+                 match_on=["method", "host", "path"]).use_cassette(
+            str(cassettes / "test_client_search_recent_tweets.yaml"),
+            allow_playback_repeats=True):
+        replies = recorded_connector.replies_in_conversation("1578511538419212288", None)
+    assert replies and {(reply.author_id, reply.author_handle) for reply in replies} == {("", "")}
+    assert replies[0].url == "https://x.com/i/status/1578516068309794817"
+
+
+def test_reads_recorded_direct_message_events(recorded_connector, cassettes):
+    with replay(cassettes, "test_client_get_me.yaml"):
+        recorded_connector.check()
+    with replay(cassettes, "test_manage_and_lookup_direct_messages.yaml",
+                match_on=("method", "host", "path")):
+        assert recorded_connector.direct_messages(None) == []  # the recording holds none
+
+
+def test_hides_and_unhides_a_recorded_reply(recorded_connector, cassettes):
+    from connectors.domain import Reply  # noqa: PLC0415
+
+    reply = Reply(platform="x", reply_id="1344794616005066752", author_id="17874544",
+                  author_handle="someone", text="", in_reply_to="", created_at=None)
+    with replay(cassettes, "test_client_hide_and_unhide_reply.yaml"):
+        recorded_connector.hide(reply)
+        recorded_connector.unhide(reply.reply_id)
+
+
+def test_mutes_and_unmutes_a_recorded_account(recorded_connector, cassettes):
+    with replay(cassettes, "test_client_mute_get_muted_and_unmute.yaml"):
+        recorded_connector.mute("17874544")
+        recorded_connector.unmute("17874544")
 
 
 # -- the sandbox against X's specification and recordings ---------------------------------------
