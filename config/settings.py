@@ -187,6 +187,15 @@ class ConsentSettings(Section):
                                    "pupil is on the restricted list (never shown).")
     require_pictured: bool = Field(True, description="Posts with photos must list the pupils "
                                    "pictured (`pictured = []` when none can be identified).")
+    check_interval_seconds: float = Field(60, gt=0, description="How often Steward compares "
+                                          "the register with the live posts; a pupil newly "
+                                          "on the restricted list is taken down within this.")
+    takedown_grace_hours: float = Field(24, ge=0, description="When photo consent is "
+                                        "withdrawn, how long the DSL has to confirm or stop "
+                                        "the takedown (`steward consent confirm|keep ID`), "
+                                        "e.g. to crop instead. The restricted list has none.")
+    takedowns_per_run: int = Field(20, ge=1, description="At most this many posts are taken "
+                                   "down in one run; the rest follow in the next.")
 
 
 class FaceSettings(Section):

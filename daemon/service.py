@@ -33,8 +33,10 @@ from daemon.moderation.evidence import EvidenceStore
 from daemon.moderation.moderator import Moderator
 from daemon.posts.intake import Intake
 from daemon.posts.publishing import Publisher
+from daemon.posts.pupil_hashes import PupilHasher, pupil_hasher
 from daemon.posts.requests import Requests
 from daemon.posts.scheduling import Scheduler
+from daemon.posts.takedowns import Takedowns
 from daemon.runtime import systemd
 from daemon.runtime.clock import Clock
 from daemon.runtime.logs import REDACTOR
@@ -70,6 +72,8 @@ class Service:
         self._watchdog_stop = threading.Event()
         self._running: RunningLock | None = None
         self._slt_view = ViewWriter()
+        self._hasher: PupilHasher | None = None
+        self._takedowns: Takedowns | None = None
 
     # -- start -------------------------------------------------------------------------------
 
@@ -107,12 +111,15 @@ class Service:
                              self.scheduler.arm)
         self.intake.requests = Requests(self.settings, self.store, self.audit, self.clock,
                                         lambda: self.connectors)
+        self.intake.pupil_hasher = self._pupil_hasher
         self.intake.start()
         self._write_slt_view()
         self.scheduler.every("platform-health", HEALTH_CHECK_SECONDS, self.check_platforms)
         self._start_moderation()
         self._start_reconcilers()
         self.scheduler.every("credentials-daily", 24 * 3600, self.check_credentials)
+        self.scheduler.every("consent-takedowns", self.settings.consent.check_interval_seconds,
+                             self.consent_takedowns)
         self.scheduler.every("audit-checkpoint", self.settings.audit.checkpoint_every_minutes
                              * 60, self.audit_housekeeping)
 
@@ -126,6 +133,32 @@ class Service:
                           inbox=str(self.intake.inbox))
         systemd.notify("READY=1", f"STATUS={self.status_line()}")
         self._start_watchdog()
+
+    def _pupil_hasher(self) -> PupilHasher:
+        if self._hasher is None:
+            self._hasher = pupil_hasher(self.settings)
+        return self._hasher
+
+    def takedowns(self) -> Takedowns:
+        """Consent takedowns (issue 22), built on first use: the hash key is in the vault."""
+        if self._takedowns is None:
+            assert self.intake.requests is not None
+            self._takedowns = Takedowns(
+                self.settings, self.store, self.audit, self.clock, self.intake.requests,
+                self._pupil_hasher(), Mailer(self.settings.mail, self.state_dir / "outbox",
+                                             self.clock))
+        return self._takedowns
+
+    def consent_takedowns(self) -> None:
+        """Compare the consent register with the live posts and carry out what is due; a
+        register that cannot be read, or a vault that cannot give the key, is reported."""
+        from policies.roster import RosterError  # noqa: PLC0415
+
+        try:
+            self.takedowns().run()
+        except (RosterError, VaultError) as error:
+            self.audit.record("takedown.check_failed", level="error", reason=str(error),
+                              audience="admin")
 
     def _read_credentials(self) -> None:
         """Take the secrets from the vault (a vault that cannot be opened stops the start, with
@@ -536,6 +569,8 @@ class Service:
         if self.intake.requests is not None:
             self.intake.requests.settings = settings
         self.publisher.settings = settings.publishing
+        if self._takedowns is not None:
+            self._takedowns.settings = settings
         self.publisher.clauses = settings.policy.catalogue()
         for part in ("moderator", "reconciler"):
             if hasattr(self, part):

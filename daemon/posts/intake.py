@@ -44,10 +44,12 @@ from watchdog.observers.api import BaseObserver
 
 from config.settings import StewardSettings
 from daemon.audit.chain import AuditLog
+from daemon.credentials.vault import VaultError
 from daemon.posts.assessment import Assessment, assess_submission
 from daemon.posts.media_fixing import CLEAN_FOLDER
 from daemon.posts.notices import write_accepted, write_answer
 from daemon.posts.publishing import unique_path, write_notice
+from daemon.posts.pupil_hashes import PupilHasher
 from daemon.posts.reading import read_entry, write_copy, write_new_file
 from daemon.posts.requests import Requests
 from daemon.runtime.clock import Clock
@@ -131,6 +133,8 @@ class Intake:
         self._threads: list[threading.Thread] = []
         self._observer: BaseObserver | None = None
         self.requests: Requests | None = None  # cancel/unpublish; set by the service
+        # the keyed hashes of pupils pictured (issue 22); made from the vault on first use
+        self.pupil_hasher: Callable[[], PupilHasher] | None = None
         self._kept: set[str] = set()  # taken entries Steward may not delete, already reported
         self.last_activity = self.clock.monotonic()
 
@@ -603,6 +607,21 @@ class Intake:
         self.audit.record("submission.refusal_mailed", name=name, claim=claim,
                           recipients=len(addresses), channel=how)
 
+    def _pictured_hashes(self, submission: Submission, submission_id: str) -> list[str]:
+        """The keyed hashes of the pupils the post pictures (never their names), so that a
+        later change of consent finds it; a vault that cannot give the key is the
+        administrator's to fix, said loudly (the post is still accepted: it passed consent)."""
+        if not submission.pictured or self.pupil_hasher is None:
+            return []
+        try:
+            hasher = self.pupil_hasher()
+        except VaultError as error:
+            self.audit.record("consent.pictured_not_recorded", level="error",
+                              submission=submission_id, pupils=len(submission.pictured),
+                              reason=str(error), audience="admin")
+            return []
+        return [hasher(pupil) for pupil in submission.pictured]
+
     def _accept(self, copy: Path, copy_entry: str, name: str, assessment: Assessment,
                 content: str) -> None:
         """Write the cleaned pictures beside Steward's copy, move it into the queue, record it
@@ -639,7 +658,8 @@ class Intake:
             id=submission_id, name=name, content_sha256=content, publish_at=publish_at,
             status="scheduled", signers=list(assessment.signers), received_at=self.clock.now(),
             folder=folder, posts=posts)
-        self.store.add_submission(stored, self.clock.now())
+        self.store.add_submission(stored, self.clock.now(),
+                                  pictured=self._pictured_hashes(submission, submission_id))
         for record in (CLAIM_RECORD, RESUMED_RECORD):
             (queued / record).unlink(missing_ok=True)
         self.audit.record("submission.accepted", clause=self._clause("slt-approval"), name=name,

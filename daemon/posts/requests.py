@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from config.settings import StewardSettings
 from connectors.domain import PostRef
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, Unsupported
 from connectors.protocol import Connector
 from daemon.audit.chain import AuditLog
 from daemon.posts.approval import verify_approvals
@@ -169,26 +169,34 @@ class Requests:
 
     # -- unpublish ---------------------------------------------------------------------------
 
-    def _unpublish(self, submission: StoredSubmission, who: tuple[str, ...]) -> Outcome:
-        sent = [d for d in self.store.deliveries(submission.id)
-                if d.state == "sent" and d.remote_id]
-        if not sent:
-            return _refused(
-                f"'{visible(submission.name)}' ({submission.id}) is not on any platform",
-                f"If it has not gone out yet, cancel it instead: steward cancel {submission.id} "
-                "--sign ~/YOUR.key", rule="publishing")
+    def delete_everywhere(self, submission: StoredSubmission, **audited: Any
+                          ) -> tuple[list[str], list[str], list[str]]:
+        """Delete the post on every platform where it is still up, each delete committed
+        (`sent -> deleted`) and audited `post.unpublished` with `audited`; a failure is audited
+        `post.unpublish_failed` and left `sent`, so asking again deletes what is still there.
+        Return what was deleted, what failed (may pass), and the platforms whose API cannot
+        delete (a person must: `Unsupported`)."""
         connectors = self.connectors()
-        lines, failures = [], []
-        for delivery in sent:
+        lines: list[str] = []
+        failures: list[str] = []
+        cannot: list[str] = []
+        for delivery in self.store.deliveries(submission.id):
+            if delivery.state != "sent" or not delivery.remote_id:
+                continue
             connector = connectors.get(delivery.platform)
             fields: dict[str, Any] = {"submission": submission.id, "name": submission.name,
                       "platform": delivery.platform, "remote_id": delivery.remote_id,
-                      "by": list(who), "clause": self.settings.policy.clause_id("publishing")}
+                      "clause": self.settings.policy.clause_id("publishing")} | audited
             try:
                 if connector is None:
                     raise ConnectorError(delivery.platform, "it is not enabled any more")
                 connector.delete(PostRef(delivery.platform, str(delivery.remote_id),
                                          delivery.url or ""))
+            except Unsupported as error:
+                self.audit.record("post.unpublish_unsupported", level="error",
+                                  reason=error.message, audience="SLT", **fields)
+                cannot.append(f"{delivery.platform}: {delivery.url or delivery.remote_id}")
+                continue
             except ConnectorError as error:
                 self.audit.record("post.unpublish_failed", level="error", reason=error.message,
                                   audience="SLT", **fields)
@@ -198,6 +206,19 @@ class Requests:
                                   self.clock.now(), last_error=None)
             self.audit.record("post.unpublished", url=delivery.url, **fields)
             lines.append(f"{delivery.platform}: deleted {delivery.url or delivery.remote_id}")
+        return lines, failures, cannot
+
+    def _unpublish(self, submission: StoredSubmission, who: tuple[str, ...]) -> Outcome:
+        sent = [d for d in self.store.deliveries(submission.id)
+                if d.state == "sent" and d.remote_id]
+        if not sent:
+            return _refused(
+                f"'{visible(submission.name)}' ({submission.id}) is not on any platform",
+                f"If it has not gone out yet, cancel it instead: steward cancel {submission.id} "
+                "--sign ~/YOUR.key", rule="publishing")
+        lines, failures, cannot = self.delete_everywhere(submission, by=list(who))
+        failures += [f"{where}: NOT deleted (its API cannot delete posts; delete it by hand)"
+                     for where in cannot]
         if failures:
             return _refused(
                 f"'{visible(submission.name)}' was not deleted everywhere: "

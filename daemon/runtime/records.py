@@ -40,6 +40,22 @@ class StoredSubmission:
 
 
 @dataclass(frozen=True)
+class StoredTakedown:
+    """Posts to take down because of a pupil's consent (their keyed hash, never their name),
+    or one post on request. Status: waiting (a grace period the DSL may end), due, done, kept."""
+
+    id: int
+    pupil_hash: str | None
+    submission_id: str | None
+    reason: str  # restricted, withdrawn, request
+    status: str
+    due_at: datetime
+    created_at: datetime
+    changed_at: datetime
+    done_at: datetime | None
+
+
+@dataclass(frozen=True)
 class UpcomingPost:
     """A post still to go out, for `steward status`; `deliveries` reads `x pending, ...`."""
 

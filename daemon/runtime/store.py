@@ -40,14 +40,15 @@ from daemon.runtime.records import (
     StoredIncident,
     StoredReply,
     StoredSubmission,
+    StoredTakedown,
     UpcomingPost,
 )
 
 __all__ = ["FINAL_STATES", "MIGRATIONS", "OPEN_STATES", "SCHEMA_VERSION", "ChecklistItem",
            "Delivery", "Migration", "NewerDatabaseError", "ParentListChange", "Store",
            "StoreError", "StoredFollower", "StoredHandover", "StoredIncident", "StoredReply",
-           "StoredSubmission", "UpcomingPost", "describe_activity", "parse_timestamp",
-           "timestamp"]
+           "StoredSubmission", "StoredTakedown", "UpcomingPost", "describe_activity",
+           "parse_timestamp", "timestamp"]
 
 OPEN_STATES = ("pending", "sending")
 FINAL_STATES = ("sent", "failed")
@@ -259,6 +260,39 @@ def _audit_anchor(db: sqlite3.Connection) -> None:
     db.execute(AUDIT_ANCHOR_TABLE)
 
 
+# Consent takedowns (issue 22): which pupils each post pictures, as keyed hashes (never names);
+# the register as last compared; and each takedown, from the register change to its end.
+CONSENT_TABLES = """
+CREATE TABLE IF NOT EXISTS pictured (
+    submission_id TEXT NOT NULL REFERENCES submissions(id),
+    pupil_hash TEXT NOT NULL,
+    PRIMARY KEY (submission_id, pupil_hash)
+);
+CREATE INDEX IF NOT EXISTS pictured_by_pupil ON pictured(pupil_hash);
+CREATE TABLE IF NOT EXISTS consent_seen (
+    pupil_hash TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS takedowns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pupil_hash TEXT,
+    submission_id TEXT,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    done_at TEXT
+)
+"""
+
+
+def _consent_tables(db: sqlite3.Connection) -> None:
+    for statement in _statements(CONSENT_TABLES):
+        db.execute(statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema: the version it brings a database to, what it does (for the
@@ -274,6 +308,8 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables of the first release", _first_release),
     Migration(2, "the audit anchor table", _audit_anchor),
+    Migration(3, "the pupils each post pictures, as keyed hashes, and consent takedowns",
+              _consent_tables),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -443,8 +479,10 @@ class Store:
         rows = self.query("SELECT * FROM submissions WHERE content_sha256 = ?", (content_sha256,))
         return self._submission(rows[0]) if rows else None
 
-    def add_submission(self, submission: StoredSubmission, now: datetime) -> None:
-        """Record an accepted submission and one pending delivery per platform, atomically."""
+    def add_submission(self, submission: StoredSubmission, now: datetime,
+                       pictured: Iterable[str] = ()) -> None:
+        """Record an accepted submission, one pending delivery per platform and the keyed
+        hashes of the pupils it pictures, atomically."""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO submissions (id, name, content_sha256, publish_at, status, "
@@ -457,6 +495,9 @@ class Store:
                 db.execute(
                     "INSERT INTO deliveries (submission_id, platform, state, updated_at) "
                     "VALUES (?, ?, 'pending', ?)", (submission.id, platform, timestamp(now)))
+            for pupil_hash in sorted(set(pictured)):
+                db.execute("INSERT INTO pictured (submission_id, pupil_hash) VALUES (?, ?)",
+                           (submission.id, pupil_hash))
 
     def submission(self, submission_id: str) -> StoredSubmission | None:
         rows = self.query("SELECT * FROM submissions WHERE id = ?", (submission_id,))
@@ -562,6 +603,85 @@ class Store:
             attempts=row["attempts"], next_attempt_at=_moment(row["next_attempt_at"]),
             sending_since=_moment(row["sending_since"]), remote_id=row["remote_id"],
             url=row["url"], last_error=row["last_error"])
+
+    # -- consent: who each post pictures (keyed hashes), and takedowns ---------------------
+
+    def record_pictured(self, submission_id: str, pupil_hashes: Iterable[str]) -> None:
+        with self.transaction() as db:
+            for pupil_hash in sorted(set(pupil_hashes)):
+                db.execute("INSERT INTO pictured (submission_id, pupil_hash) VALUES (?, ?) ON "
+                           "CONFLICT DO NOTHING", (submission_id, pupil_hash))
+
+    def pictured_hashes(self, submission_id: str) -> set[str]:
+        rows = self.query("SELECT pupil_hash FROM pictured WHERE submission_id = ?",
+                          (submission_id,))
+        return {row["pupil_hash"] for row in rows}
+
+    def submissions_picturing(self, pupil_hash: str) -> list[StoredSubmission]:
+        """Every submission whose photos picture the pupil, oldest first."""
+        rows = self.query("SELECT s.* FROM submissions s JOIN pictured p ON p.submission_id = "
+                          "s.id WHERE p.pupil_hash = ? ORDER BY s.received_at, s.id",
+                          (pupil_hash,))
+        return [self._submission(row) for row in rows]
+
+    def consent_seen(self) -> dict[str, str]:
+        """The register as last compared: pupil hash -> 'restricted' or 'withdrawn'."""
+        return {row["pupil_hash"]: row["state"]
+                for row in self.query("SELECT pupil_hash, state FROM consent_seen")}
+
+    def replace_consent_seen(self, states: dict[str, str], now: datetime) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM consent_seen")
+            for pupil_hash, state in sorted(states.items()):
+                db.execute("INSERT INTO consent_seen (pupil_hash, state, updated_at) VALUES "
+                           "(?, ?, ?)", (pupil_hash, state, timestamp(now)))
+
+    def add_takedown(self, *, reason: str, status: str, due_at: datetime, now: datetime,
+                     pupil_hash: str | None = None, submission_id: str | None = None) -> int:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO takedowns (pupil_hash, submission_id, reason, status, due_at, "
+                "created_at, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pupil_hash, submission_id, reason, status, timestamp(due_at), timestamp(now),
+                 timestamp(now)))
+            return int(cursor.lastrowid or 0)
+
+    def takedown(self, takedown_id: int) -> StoredTakedown | None:
+        rows = self.query("SELECT * FROM takedowns WHERE id = ?", (takedown_id,))
+        return self._takedown(rows[0]) if rows else None
+
+    def takedowns(self, statuses: Iterable[str] | None = None) -> list[StoredTakedown]:
+        """Takedowns (in any of `statuses`, or all), oldest first."""
+        if statuses is None:
+            rows = self.query("SELECT * FROM takedowns ORDER BY id")
+        else:
+            wanted = tuple(statuses)
+            marks = ", ".join("?" for _ in wanted)
+            rows = self.query(f"SELECT * FROM takedowns WHERE status IN ({marks}) "  # noqa: S608
+                              "ORDER BY id", wanted)
+        return [self._takedown(row) for row in rows]
+
+    def set_takedown_status(self, takedown_id: int, status: str, now: datetime, *,
+                            from_statuses: tuple[str, ...], due_at: datetime | None = None
+                            ) -> bool:
+        """Move a takedown to `status` if it is in one of `from_statuses`; say if it moved."""
+        marks = ", ".join("?" for _ in from_statuses)
+        done = timestamp(now) if status in ("done", "kept") else None
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE takedowns SET status = ?, changed_at = ?, done_at = COALESCE(?, "  # noqa: S608
+                f"done_at), due_at = COALESCE(?, due_at) WHERE id = ? AND status IN ({marks})",
+                (status, timestamp(now), done, timestamp(due_at) if due_at else None,
+                 takedown_id, *from_statuses))
+            return cursor.rowcount == 1
+
+    @staticmethod
+    def _takedown(row: sqlite3.Row) -> StoredTakedown:
+        return StoredTakedown(
+            id=row["id"], pupil_hash=row["pupil_hash"], submission_id=row["submission_id"],
+            reason=row["reason"], status=row["status"], due_at=parse_timestamp(row["due_at"]),
+            created_at=parse_timestamp(row["created_at"]),
+            changed_at=parse_timestamp(row["changed_at"]), done_at=_moment(row["done_at"]))
 
     # -- cursors: where each platform read stopped (moderation sweeps, reconcilers) ----------
 

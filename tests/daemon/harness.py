@@ -15,6 +15,7 @@ import requests
 
 from config.settings import (
     ApprovalSettings,
+    CredentialSettings,
     IntakeSettings,
     PathSettings,
     PublishingSettings,
@@ -78,6 +79,7 @@ class StewardUnderTest:
             publishing=PublishingSettings(**({"retry_initial_seconds": 0.2,
                                               "retry_max_seconds": 1} | publishing)),
             sandbox=SandboxSettings(state_file=root / "sandbox-state.json"),
+            credentials=CredentialSettings(master_key_file=keys_dir / "master.key"),
         )
         self.service: Service | None = None
         self.drafts = root / "drafts"

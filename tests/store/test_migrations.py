@@ -187,3 +187,21 @@ def test_commands_say_plainly_that_a_newer_steward_wrote_the_database(tmp_path, 
     error = capsys.readouterr().err
     assert f"{database} was written by a newer Steward" in error
     assert "Traceback" not in error and error.count("\n") == 1
+
+
+def test_an_upgraded_database_keeps_which_pupils_each_post_pictures_as_hashes(first_release):
+    store = Store(first_release)
+    try:
+        assert store.submissions_picturing("a" * 64) == []
+        store.record_pictured("sub-2", ["a" * 64, "b" * 64])
+        assert [s.name for s in store.submissions_picturing("a" * 64)] == ["open-evening"]
+        assert store.pictured_hashes("sub-2") == {"a" * 64, "b" * 64}
+        takedown = store.add_takedown(reason="withdrawn", status="waiting", due_at=NOW, now=NOW,
+                                      pupil_hash="a" * 64)
+        assert store.set_takedown_status(takedown, "kept", NOW, from_statuses=("waiting",))
+        assert not store.set_takedown_status(takedown, "due", NOW, from_statuses=("waiting",))
+        assert store.takedown(takedown).done_at == NOW
+        store.replace_consent_seen({"a" * 64: "restricted"}, NOW)
+        assert store.consent_seen() == {"a" * 64: "restricted"}
+    finally:
+        store.close()

@@ -1,0 +1,327 @@
+"""Withdrawn consent takes published posts down (issue 22).
+
+Each run compares the consent register with what the last run saw (as keyed hashes,
+`daemon.posts.pupil_hashes`: no name is stored, logged or audited). A pupil newly on the
+restricted list opens a takedown due at once; a pupil whose photo consent was withdrawn opens
+one due after `consent.takedown_grace_hours`, in which the DSL may confirm it (due now) or keep
+the posts (`steward consent confirm|keep ID`). A due takedown deletes every live post picturing
+the pupil on every platform (the unpublish path, `Requests.delete_everywhere`), holds the
+scheduled ones and tells their submitters, and e-mails the DSL. A delete that fails stays open
+and is tried again next run, so nothing is lost to a failure or a restart; a platform that
+cannot delete by API puts the post on the checklist for a person. At most
+`consent.takedowns_per_run` posts per run; `dry_run` says what would happen and changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from config.settings import StewardSettings
+from daemon.audit.chain import AuditLog
+from daemon.posts.publishing import unique_path, write_notice
+from daemon.posts.pupil_hashes import PupilHasher, short
+from daemon.posts.requests import Requests
+from daemon.posts.rosters import load_consent
+from daemon.runtime.clock import Clock
+from daemon.runtime.mail import Mailer, MailError
+from daemon.runtime.store import Store, StoredSubmission, StoredTakedown
+from policies.displayed_text import visible
+
+OPEN = ("waiting", "due")
+WHY = {"restricted": "a pupil it pictures is now on the restricted list",
+       "withdrawn": "photo consent for a pupil it pictures was withdrawn",
+       "request": "it was asked to come down"}
+
+
+class TakedownError(Exception):
+    """A takedown cannot be found or changed; the message says why."""
+
+
+@dataclass
+class RunReport:
+    """What one run did (or, dry, would do)."""
+
+    opened: list[int] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # "ID platform: ..."
+    held: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    by_hand: list[str] = field(default_factory=list)
+    finished: list[int] = field(default_factory=list)
+    capped: bool = False
+
+
+class Takedowns:
+    def __init__(self, settings: StewardSettings, store: Store, audit: AuditLog, clock: Clock,
+                 requests: Requests, hasher: PupilHasher, mailer: Mailer) -> None:
+        self.settings = settings
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+        self.requests = requests
+        self.hasher = hasher
+        self.mailer = mailer
+        self._lock = threading.Lock()
+
+    def _clause(self, reason: str) -> str:
+        rule = "restricted-list" if reason == "restricted" else "photo-consent"
+        return self.settings.policy.clause_id(rule)
+
+    # -- the register ------------------------------------------------------------------------
+
+    def compare_register(self, dry_run: bool = False) -> list[int]:
+        """Open a takedown for each pupil newly restricted or withdrawn who is pictured in a
+        live or scheduled post; remember the register as seen. Return the takedowns opened."""
+        register = load_consent(self.settings)
+        if register is None:
+            return []
+        states: dict[str, str] = {}
+        for key, entry in register.entries.items():
+            if entry.restricted:
+                states[self.hasher(key)] = "restricted"
+            elif not entry.photo_consent:
+                states[self.hasher(key)] = "withdrawn"
+        seen = self.store.consent_seen()
+        now = self.clock.now()
+        grace = timedelta(hours=self.settings.consent.takedown_grace_hours)
+        opened = []
+        for pupil_hash, state in sorted(states.items()):
+            if seen.get(pupil_hash) == state or (state == "withdrawn"
+                                                 and seen.get(pupil_hash) == "restricted"):
+                continue
+            posts = [s.id for s in self._affected(pupil_hash)]
+            if not posts:
+                continue
+            if dry_run:
+                self.audit.record("takedown.would_open", pupil=short(pupil_hash), reason=state,
+                                  posts=posts, dry_run=True)
+                continue
+            due = now if state == "restricted" else now + grace
+            takedown = self.store.add_takedown(
+                reason=state, status="due" if state == "restricted" else "waiting", due_at=due,
+                now=now, pupil_hash=pupil_hash)
+            self.audit.record("takedown.opened", level="warning", takedown=takedown,
+                              pupil=pupil_hash, reason=state, posts=posts,
+                              due_at=due.isoformat(), clause=self._clause(state),
+                              audience="DSL")
+            opened.append(takedown)
+            if state == "withdrawn":
+                self._mail_dsl_grace(takedown, posts, due)
+        if not dry_run:
+            self.store.replace_consent_seen(states, now)
+        return opened
+
+    def _affected(self, pupil_hash: str) -> list[StoredSubmission]:
+        """The pupil's posts still up somewhere or still to go out."""
+        return [s for s in self.store.submissions_picturing(pupil_hash)
+                if any(d.state in ("sent", "pending", "sending") for d in
+                       self.store.deliveries(s.id)) and s.status != "unpublished"]
+
+    # -- on request --------------------------------------------------------------------------
+
+    def request_pupil(self, pupil: str, dry_run: bool = False) -> int | None:
+        """Take down every post picturing `pupil` (a parent's complaint): a takedown due now."""
+        pupil_hash = self.hasher(pupil)
+        posts = [s.id for s in self._affected(pupil_hash)]
+        if dry_run:
+            self.audit.record("takedown.would_open", pupil=short(pupil_hash), reason="request",
+                              posts=posts, dry_run=True)
+            return None
+        now = self.clock.now()
+        takedown = self.store.add_takedown(reason="request", status="due", due_at=now, now=now,
+                                           pupil_hash=pupil_hash)
+        self.audit.record("takedown.opened", level="warning", takedown=takedown,
+                          pupil=pupil_hash, reason="request", posts=posts,
+                          clause=self._clause("request"), audience="DSL")
+        return takedown
+
+    def request_post(self, submission_id: str, dry_run: bool = False) -> int | None:
+        if self.store.submission(submission_id) is None:
+            raise TakedownError(f"there is no post '{visible(submission_id)}'; use the ID from "
+                                "`steward status` or the acceptance notice")
+        if dry_run:
+            return None
+        now = self.clock.now()
+        takedown = self.store.add_takedown(reason="request", status="due", due_at=now, now=now,
+                                           submission_id=submission_id)
+        self.audit.record("takedown.opened", level="warning", takedown=takedown,
+                          reason="request", posts=[submission_id],
+                          clause=self._clause("request"), audience="DSL")
+        return takedown
+
+    # -- the DSL's decisions -----------------------------------------------------------------
+
+    def confirm(self, takedown_id: int, by: str) -> None:
+        now = self.clock.now()
+        if not self.store.set_takedown_status(takedown_id, "due", now, from_statuses=("waiting",),
+                                              due_at=now):
+            raise TakedownError(self._not_waiting(takedown_id))
+        self.audit.record("takedown.confirmed", takedown=takedown_id, by=by, audience="DSL")
+
+    def keep(self, takedown_id: int, by: str) -> None:
+        if not self.store.set_takedown_status(takedown_id, "kept", self.clock.now(),
+                                              from_statuses=("waiting",)):
+            raise TakedownError(self._not_waiting(takedown_id))
+        self.audit.record("takedown.kept", takedown=takedown_id, by=by, audience="DSL")
+
+    def _not_waiting(self, takedown_id: int) -> str:
+        found = self.store.takedown(takedown_id)
+        if found is None:
+            return f"there is no takedown {takedown_id} (see `steward consent takedowns`)"
+        return (f"takedown {takedown_id} is {found.status}, not waiting for a decision; only a "
+                "takedown for withdrawn consent, within its grace period, can be confirmed or "
+                "kept")
+
+    # -- carrying them out -------------------------------------------------------------------
+
+    def run(self, dry_run: bool = False) -> RunReport:
+        """Compare the register, then carry out what is due, at most the cap of posts."""
+        with self._lock:
+            report = RunReport(opened=self.compare_register(dry_run))
+            now = self.clock.now()
+            budget = self.settings.consent.takedowns_per_run
+            for takedown in self.store.takedowns(OPEN):
+                if budget <= 0:
+                    report.capped = True
+                    self.audit.record("takedown.capped", level="warning",
+                                      cap=self.settings.consent.takedowns_per_run,
+                                      dry_run=dry_run)
+                    break
+                if takedown.status == "waiting":
+                    if takedown.due_at > now:
+                        continue
+                    if not dry_run:
+                        self.store.set_takedown_status(takedown.id, "due", now,
+                                                       from_statuses=("waiting",))
+                        self.audit.record("takedown.grace_ended", takedown=takedown.id,
+                                          audience="DSL")
+                budget = self._carry_out(takedown, report, budget, dry_run)
+            return report
+
+    def _posts(self, takedown: StoredTakedown) -> list[StoredSubmission]:
+        if takedown.pupil_hash is not None:
+            return self._affected(takedown.pupil_hash)
+        found = self.store.submission(takedown.submission_id or "")
+        return [found] if found is not None else []
+
+    def _carry_out(self, takedown: StoredTakedown, report: RunReport, budget: int,
+                   dry_run: bool) -> int:
+        audited = {"takedown": takedown.id, "because": takedown.reason,
+                   "pupil": takedown.pupil_hash}
+        remaining = False
+        deleted_here: list[str] = []
+        by_hand: list[str] = []
+        for submission in self._posts(takedown):
+            if budget <= 0:
+                return budget
+            budget -= 1
+            deliveries = self.store.deliveries(submission.id)
+            if dry_run:
+                report.deleted += [f"{submission.id} {d.platform} (would delete)"
+                                   for d in deliveries if d.state == "sent"]
+                report.held += [submission.id] if any(d.state == "pending"
+                                                      for d in deliveries) else []
+                continue
+            if any(d.state == "pending" for d in deliveries):
+                self._hold(submission, takedown)
+                report.held.append(submission.id)
+            lines, failures, cannot = self.requests.delete_everywhere(submission, **audited)
+            deleted_here += [f"{submission.id} {line}" for line in lines]
+            report.failed += [f"{submission.id} {line}" for line in failures]
+            for where in cannot:
+                key = f"takedown:{takedown.id}:{submission.id}:{where.split(':', 1)[0]}"
+                self.store.raise_checklist_item(
+                    key, where.split(":", 1)[0],
+                    f"Delete post {submission.id} by hand ({where}): {WHY[takedown.reason]}; "
+                    "its API cannot delete it. Then: steward reconcile --confirm " + key,
+                    self.clock.now())
+                by_hand.append(f"{submission.id} {where}")
+            if failures or any(d.state == "sending" for d in self.store.deliveries(
+                    submission.id)):
+                remaining = True
+            elif lines and not cannot:
+                self.store.set_submission_status(submission.id, "unpublished")
+        report.deleted += deleted_here
+        report.by_hand += by_hand
+        if dry_run or remaining:
+            return budget
+        now = self.clock.now()
+        if self.store.set_takedown_status(takedown.id, "done", now, from_statuses=OPEN):
+            seconds = (now - takedown.created_at).total_seconds()
+            self.audit.record("takedown.done", takedown=takedown.id, reason=takedown.reason,
+                              pupil=takedown.pupil_hash, seconds=round(seconds, 3),
+                              by_hand=len(by_hand), clause=self._clause(takedown.reason),
+                              audience="DSL")
+            report.finished.append(takedown.id)
+            self._mail_dsl_done(takedown, deleted_here, by_hand)
+        return budget
+
+    def _hold(self, submission: StoredSubmission, takedown: StoredTakedown) -> None:
+        now = self.clock.now()
+        for delivery in self.store.deliveries(submission.id):
+            self.store.transition(submission.id, delivery.platform, ("pending",), "held", now,
+                                  last_error=f"held: {WHY[takedown.reason]}")
+        self.store.set_submission_status(submission.id, "held")
+        clause = self._clause(takedown.reason)
+        local = submission.publish_at.astimezone(ZoneInfo(self.settings.school.time_zone))
+        folder = self.settings.paths.resolved("rejected")
+        notice = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = unique_path(folder / f"{submission.name}.held.txt")
+            write_notice(path, (
+                f"Steward has held '{visible(submission.name)}' ({submission.id}), due "
+                f"{local:%A %d %B %Y at %H:%M}: {WHY[takedown.reason]}.\n\n"
+                f"Policy clause: {clause}\n\nNothing of it was published, and this copy never "
+                "will be. If the post should still go out, remove every photo showing that "
+                "pupil (and the pupil from `pictured`), have it signed again and put it in the "
+                "inbox as usual. The DSL can tell you which photos.\n"))
+            notice = str(path)
+        except OSError as error:
+            self.audit.record("notice.failed", level="error", name=submission.name,
+                              reason=str(error), audience="admin")
+        self.audit.record("post.held", level="warning", submission=submission.id,
+                          name=submission.name, takedown=takedown.id, file=notice,
+                          reason=WHY[takedown.reason], clause=clause, audience="SLT")
+
+    # -- telling the DSL ---------------------------------------------------------------------
+
+    def _mail(self, takedown_id: int, subject: str, body: str) -> None:
+        lead = self.settings.mail.esafety_lead
+        try:
+            how = self.mailer.send([lead] if lead else [], f"[Steward] {subject}", body)
+        except MailError as error:
+            self.audit.record("takedown.mail_failed", level="error", takedown=takedown_id,
+                              reason=str(error), audience="admin")
+            return
+        self.audit.record("takedown.mailed", takedown=takedown_id, recipients=1 if lead else 0,
+                          channel=how)
+
+    def _mail_dsl_done(self, takedown: StoredTakedown, deleted: list[str],
+                       by_hand: list[str]) -> None:
+        lines = [f"Steward has taken down every post of takedown {takedown.id}: "
+                 f"{WHY[takedown.reason]}.", ""]
+        lines += ["Deleted:"] + [f"  {line}" for line in deleted or ["(nothing was still up)"]]
+        if by_hand:
+            lines += ["", "A person must delete these (the platform's API cannot), then "
+                      "confirm on the checklist (steward reconcile):"]
+            lines += [f"  [ ] {line}" for line in by_hand]
+        if takedown.pupil_hash:
+            lines += ["", f"Pupil reference: {short(takedown.pupil_hash)} (Steward keeps no "
+                      "names; check against the register)."]
+        lines += ["", "Scheduled posts picturing the pupil were held and their submitters told.",
+                  "The audit log records each step."]
+        self._mail(takedown.id, f"Takedown {takedown.id} done", "\n".join(lines) + "\n")
+
+    def _mail_dsl_grace(self, takedown_id: int, posts: list[str], due) -> None:
+        local = due.astimezone(ZoneInfo(self.settings.school.time_zone))
+        self._mail(takedown_id, f"Consent withdrawn: takedown {takedown_id} on "
+                   f"{local:%d %B at %H:%M}", (
+                       f"Photo consent was withdrawn for a pupil pictured in {len(posts)} "
+                       f"post(s): {', '.join(posts)}.\n\nSteward will delete them everywhere "
+                       f"on {local:%A %d %B %Y at %H:%M} unless you decide first:\n"
+                       f"  steward consent confirm {takedown_id}   (take them down now)\n"
+                       f"  steward consent keep {takedown_id}      (keep them, e.g. once "
+                       "cropped)\n"))

@@ -1,0 +1,171 @@
+"""Withdrawn consent takes published posts down (issue 22): a pupil moved onto the restricted
+list has every live post picturing them deleted on every platform, the DSL mailed, the queue
+held, and the audit log verified; a failing delete is tried again, also across a restart.
+Names appear in the register and the posts only: never in the audit log or the database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from daemon.cli.main import main
+from tests.daemon.harness import StewardUnderTest
+from tests.mailserver import start_mail_server
+
+DSL = "dsl@oakfield.example"
+REGISTER = "Pupil,Photo Consent,Restricted\nJane Smith,yes,{restricted}\nAmir Okafor,{amir},no\n"
+
+
+@pytest.fixture
+def mail_server(tmp_path):
+    controller, inbox, certificate = start_mail_server(tmp_path)
+    yield controller, inbox, certificate
+    controller.stop()
+
+
+def register(steward, restricted="no", amir="yes"):
+    (steward.state_dir / "consent.csv").write_text(
+        REGISTER.format(restricted=restricted, amir=amir), encoding="utf-8")
+
+
+def consenting_steward(tmp_path, mail_server=None, **consent) -> StewardUnderTest:
+    steward = StewardUnderTest(tmp_path / "steward")
+    steward.settings.consent.check_interval_seconds = 0.5
+    for name, value in consent.items():
+        setattr(steward.settings.consent, name, value)
+    steward.settings.mail.esafety_lead = DSL
+    steward.settings.mail.administrators = ["it@oakfield.example"]
+    if mail_server is not None:
+        controller, _, certificate = mail_server
+        steward.settings.mail.smtp_host = "127.0.0.1"
+        steward.settings.mail.smtp_port = controller.port
+        steward.settings.mail.ca_file = certificate
+    steward.state_dir.mkdir(parents=True, exist_ok=True)
+    register(steward)
+    steward.start()
+    return steward
+
+
+def live(steward) -> dict[str, int]:
+    world = steward.world()
+    return {"x": sum(1 for t in world["x"]["tweets"].values()
+                     if t["author_id"] == world["x"]["me"] and not t["deleted"]),
+            "facebook": sum(1 for p in world["facebook"]["posts"].values() if not p["deleted"])}
+
+
+def publish_picturing_jane(steward, name="sports-day"):
+    steward.post(name, f"Our {name} was a joy.", images=1, pictured=["Jane Smith"])
+    assert steward.wait_for_status(name)
+
+
+def wait(steward, condition, timeout=30):
+    assert steward.service.wait_until(condition, timeout), "timed out"
+
+
+def no_names_kept(steward) -> None:
+    for path in (steward.state_dir / "audit.jsonl", steward.state_dir / "steward.sqlite3"):
+        data = path.read_bytes()
+        assert b"Jane" not in data and b"Smith" not in data, path.name
+
+
+def test_a_pupil_moved_onto_the_restricted_list_is_taken_down_everywhere(tmp_path, mail_server,
+                                                                         capsys):
+    steward = consenting_steward(tmp_path, mail_server)
+    try:
+        publish_picturing_jane(steward)
+        steward.post("nativity", "Nativity rehearsals!", images=1, pictured=["Jane Smith"],
+                     publish_at=steward.soon(3600))
+        steward.post("no-jane", "A quiet day.", images=1, pictured=["Amir Okafor"],
+                     publish_at=steward.soon(3600))
+        wait(steward, lambda: steward.events_named("post.scheduled")
+             and len(steward.events_named("post.scheduled")) == 3)
+        assert live(steward) == {"x": 1, "facebook": 1}
+
+        register(steward, restricted="yes")
+        wait(steward, lambda: steward.events_named("takedown.done"))
+
+        assert live(steward) == {"x": 0, "facebook": 0}
+        assert sorted(e["platform"] for e in steward.events_named("post.unpublished")) == [
+            "facebook", "x"]
+        [opened] = steward.events_named("takedown.opened")
+        assert opened["reason"] == "restricted" and len(opened["pupil"]) == 64
+        held = steward.rejected / "nativity.held.txt"
+        assert "restricted list" in held.read_text() and "Policy clause:" in held.read_text()
+        rows = steward.service.store.query("SELECT name, status FROM submissions ORDER BY name")
+        assert {r["name"]: r["status"] for r in rows} == {
+            "nativity": "held", "no-jane": "scheduled", "sports-day": "unpublished"}
+        _, inbox, _ = mail_server
+        [(recipients, message, encrypted)] = inbox.wait_for(1)
+        assert recipients == [DSL] and encrypted and "Takedown" in message["Subject"]
+        assert "x: deleted" in message.get_content()
+        no_names_kept(steward)
+    finally:
+        steward.stop()
+    capsys.readouterr()
+    assert main(["audit", "verify", "--state-dir", str(steward.state_dir)]) == 0
+
+
+def test_a_delete_that_fails_is_tried_again_until_the_post_is_gone(tmp_path):
+    steward = consenting_steward(tmp_path)
+    try:
+        publish_picturing_jane(steward)
+        steward.fault(method="DELETE", path=r"^/2/tweets/", status=503, times=2)
+        register(steward, restricted="yes")
+        wait(steward, lambda: steward.events_named("takedown.done"))
+        assert live(steward) == {"x": 0, "facebook": 0}
+        assert len(steward.events_named("post.unpublish_failed")) == 2
+        assert [e["platform"] for e in steward.events_named("post.unpublished")] == [
+            "facebook", "x"]
+    finally:
+        steward.stop()
+
+
+def test_a_takedown_cut_short_by_a_restart_finishes_after_it(tmp_path):
+    steward = consenting_steward(tmp_path)
+    try:
+        publish_picturing_jane(steward)
+        steward.fault(method="DELETE", path=r"^/2/tweets/", status=503, times=1000)
+        register(steward, restricted="yes")
+        wait(steward, lambda: steward.events_named("post.unpublish_failed"))
+        assert live(steward) == {"x": 1, "facebook": 0}
+    finally:
+        steward.stop()
+    state_file = steward.root / "sandbox-state.json"  # while stopped, X comes back
+    world = json.loads(state_file.read_text(encoding="utf-8"))
+    world["faults"] = []
+    state_file.write_text(json.dumps(world), encoding="utf-8")
+    steward.start()
+    try:
+        wait(steward, lambda: steward.events_named("takedown.done"))
+        assert live(steward) == {"x": 0, "facebook": 0}
+        assert len(steward.events_named("takedown.opened")) == 1
+    finally:
+        steward.stop()
+
+
+def test_withdrawn_consent_waits_for_the_dsl_who_may_keep_or_confirm(tmp_path):
+    steward = consenting_steward(tmp_path, takedown_grace_hours=48)
+    try:
+        steward.post("garden", "The garden.", images=1, pictured=["Amir Okafor"])
+        steward.post("library", "The library.", images=1, pictured=["Amir Okafor"])
+        assert steward.wait_for_status("garden") and steward.wait_for_status("library")
+        register(steward, amir="no")
+        wait(steward, lambda: steward.events_named("takedown.opened"))
+        takedowns = steward.service.takedowns()
+        [waiting] = steward.service.store.takedowns(("waiting",))
+        assert waiting.reason == "withdrawn"
+        takedowns.keep(waiting.id, by="DSL Marlowe")
+        takedowns.run()
+        assert live(steward) == {"x": 2, "facebook": 2}
+        assert steward.service.store.takedown(waiting.id).status == "kept"
+
+        report = takedowns.request_pupil("amir okafor", dry_run=True)
+        assert report is None and live(steward) == {"x": 2, "facebook": 2}
+        [post_id] = [r["id"] for r in steward.service.store.query(
+            "SELECT id FROM submissions WHERE name = 'garden'")]
+        takedowns.request_post(post_id)
+        result = takedowns.run()
+        assert live(steward) == {"x": 1, "facebook": 1} and not result.capped
+    finally:
+        steward.stop()
