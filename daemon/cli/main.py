@@ -8,10 +8,10 @@ import sys
 
 import click
 
-from daemon.cli import accounts, audit, credentials, moderation, posts, service
+from daemon.cli import accounts, audit, consent, credentials, moderation, posts, service
 from daemon.cli.common import StewardGroup, run_group
 
-WINGS = (posts, moderation, accounts, credentials, audit, service)
+WINGS = (posts, consent, moderation, accounts, credentials, audit, service)
 
 
 @click.group(cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]})

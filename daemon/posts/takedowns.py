@@ -114,65 +114,24 @@ class Takedowns:
         return opened
 
     def _affected(self, pupil_hash: str) -> list[StoredSubmission]:
-        """The pupil's posts still up somewhere or still to go out."""
-        return [s for s in self.store.submissions_picturing(pupil_hash)
-                if any(d.state in ("sent", "pending", "sending") for d in
-                       self.store.deliveries(s.id)) and s.status != "unpublished"]
+        return affected(self.store, pupil_hash)
 
-    # -- on request --------------------------------------------------------------------------
+    # -- on request, and the DSL's decisions (also from the commands: module functions) ------
 
-    def request_pupil(self, pupil: str, dry_run: bool = False) -> int | None:
-        """Take down every post picturing `pupil` (a parent's complaint): a takedown due now."""
-        pupil_hash = self.hasher(pupil)
-        posts = [s.id for s in self._affected(pupil_hash)]
-        if dry_run:
-            self.audit.record("takedown.would_open", pupil=short(pupil_hash), reason="request",
-                              posts=posts, dry_run=True)
-            return None
-        now = self.clock.now()
-        takedown = self.store.add_takedown(reason="request", status="due", due_at=now, now=now,
-                                           pupil_hash=pupil_hash)
-        self.audit.record("takedown.opened", level="warning", takedown=takedown,
-                          pupil=pupil_hash, reason="request", posts=posts,
-                          clause=self._clause("request"), audience="DSL")
-        return takedown
+    def request_pupil(self, pupil: str, dry_run: bool = False) -> tuple[int | None, list[str]]:
+        return open_for_pupil(self.settings, self.store, self.audit, self.clock,
+                              self.hasher(pupil), dry_run=dry_run)
 
-    def request_post(self, submission_id: str, dry_run: bool = False) -> int | None:
-        if self.store.submission(submission_id) is None:
-            raise TakedownError(f"there is no post '{visible(submission_id)}'; use the ID from "
-                                "`steward status` or the acceptance notice")
-        if dry_run:
-            return None
-        now = self.clock.now()
-        takedown = self.store.add_takedown(reason="request", status="due", due_at=now, now=now,
-                                           submission_id=submission_id)
-        self.audit.record("takedown.opened", level="warning", takedown=takedown,
-                          reason="request", posts=[submission_id],
-                          clause=self._clause("request"), audience="DSL")
-        return takedown
-
-    # -- the DSL's decisions -----------------------------------------------------------------
+    def request_post(self, submission_id: str, dry_run: bool = False
+                     ) -> tuple[int | None, list[str]]:
+        return open_for_post(self.settings, self.store, self.audit, self.clock, submission_id,
+                             dry_run=dry_run)
 
     def confirm(self, takedown_id: int, by: str) -> None:
-        now = self.clock.now()
-        if not self.store.set_takedown_status(takedown_id, "due", now, from_statuses=("waiting",),
-                                              due_at=now):
-            raise TakedownError(self._not_waiting(takedown_id))
-        self.audit.record("takedown.confirmed", takedown=takedown_id, by=by, audience="DSL")
+        decide(self.store, self.audit, self.clock, takedown_id, "confirm", by)
 
     def keep(self, takedown_id: int, by: str) -> None:
-        if not self.store.set_takedown_status(takedown_id, "kept", self.clock.now(),
-                                              from_statuses=("waiting",)):
-            raise TakedownError(self._not_waiting(takedown_id))
-        self.audit.record("takedown.kept", takedown=takedown_id, by=by, audience="DSL")
-
-    def _not_waiting(self, takedown_id: int) -> str:
-        found = self.store.takedown(takedown_id)
-        if found is None:
-            return f"there is no takedown {takedown_id} (see `steward consent takedowns`)"
-        return (f"takedown {takedown_id} is {found.status}, not waiting for a decision; only a "
-                "takedown for withdrawn consent, within its grace period, can be confirmed or "
-                "kept")
+        decide(self.store, self.audit, self.clock, takedown_id, "keep", by)
 
     # -- carrying them out -------------------------------------------------------------------
 
@@ -325,3 +284,67 @@ class Takedowns:
                        f"  steward consent confirm {takedown_id}   (take them down now)\n"
                        f"  steward consent keep {takedown_id}      (keep them, e.g. once "
                        "cropped)\n"))
+
+
+# -- what the commands do too (`steward consent ...`), with the store and the audit log ------
+
+def affected(store: Store, pupil_hash: str) -> list[StoredSubmission]:
+    """The pupil's posts still up somewhere or still to go out."""
+    return [s for s in store.submissions_picturing(pupil_hash)
+            if s.status != "unpublished" and any(
+                d.state in ("sent", "pending", "sending") for d in store.deliveries(s.id))]
+
+
+def open_for_pupil(settings: StewardSettings, store: Store, audit: AuditLog, clock: Clock,
+                   pupil_hash: str, *, dry_run: bool = False) -> tuple[int | None, list[str]]:
+    """Take down every post picturing the pupil (a parent's complaint): a takedown due now,
+    carried out at the service's next check. Return it (None when dry) and the posts."""
+    posts = [s.id for s in affected(store, pupil_hash)]
+    if dry_run:
+        return None, posts
+    now = clock.now()
+    takedown = store.add_takedown(reason="request", status="due", due_at=now, now=now,
+                                  pupil_hash=pupil_hash)
+    audit.record("takedown.opened", level="warning", takedown=takedown, pupil=pupil_hash,
+                 reason="request", posts=posts,
+                 clause=settings.policy.clause_id("photo-consent"), audience="DSL")
+    return takedown, posts
+
+
+def open_for_post(settings: StewardSettings, store: Store, audit: AuditLog, clock: Clock,
+                  submission_id: str, *, dry_run: bool = False) -> tuple[int | None, list[str]]:
+    """Take one post down everywhere (and hold it if it has not gone out)."""
+    if store.submission(submission_id) is None:
+        raise TakedownError(f"there is no post '{visible(submission_id)}'; use the ID from "
+                            "`steward status` or the acceptance notice")
+    if dry_run:
+        return None, [submission_id]
+    now = clock.now()
+    takedown = store.add_takedown(reason="request", status="due", due_at=now, now=now,
+                                  submission_id=submission_id)
+    audit.record("takedown.opened", level="warning", takedown=takedown, reason="request",
+                 posts=[submission_id], clause=settings.policy.clause_id("photo-consent"),
+                 audience="DSL")
+    return takedown, [submission_id]
+
+
+def decide(store: Store, audit: AuditLog, clock: Clock, takedown_id: int, decision: str,
+           by: str) -> None:
+    """The DSL's decision on a takedown waiting out its grace period: `confirm` (due now) or
+    `keep` (the posts stay, e.g. cropped). TakedownError when it is not waiting."""
+    now = clock.now()
+    if decision == "confirm":
+        moved = store.set_takedown_status(takedown_id, "due", now, from_statuses=("waiting",),
+                                          due_at=now)
+    else:
+        moved = store.set_takedown_status(takedown_id, "kept", now, from_statuses=("waiting",))
+    if not moved:
+        found = store.takedown(takedown_id)
+        if found is None:
+            raise TakedownError(f"there is no takedown {takedown_id} (see `steward consent "
+                                "takedowns`)")
+        raise TakedownError(f"takedown {takedown_id} is {found.status}, not waiting for a "
+                            "decision: only a takedown for withdrawn consent, within its grace "
+                            "period, can be confirmed or kept")
+    audit.record("takedown.confirmed" if decision == "confirm" else "takedown.kept",
+                 takedown=takedown_id, by=by, audience="DSL")

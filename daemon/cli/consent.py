@@ -1,0 +1,206 @@
+"""Commands for consent takedowns (issue 22): `consent takedowns` lists them, `consent confirm|
+keep ID` decides one waiting out its grace period, `consent takedown --pupil NAME | --post ID`
+asks for one (a parent's complaint). The commands record; the running service carries out a
+takedown at its next check (every `consent.check_interval_seconds`)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from daemon.cli.common import (
+    EXIT_OK,
+    Refused,
+    SettingsSource,
+    StewardGroup,
+    UsageProblem,
+    open_audit_log,
+    settings_options,
+)
+
+if TYPE_CHECKING:
+    from config.settings import StewardSettings
+
+
+@click.group(cls=StewardGroup)
+def consent() -> None:
+    """Posts taken down when a pupil's photo consent changes.
+
+    \b
+    Example:
+      steward consent takedowns
+    """
+
+
+def _who() -> str:
+    return os.environ.get("SUDO_USER") or getpass.getuser()  # the person, under sudo
+
+
+def _number(takedown: str) -> int:
+    reference = takedown.upper().removeprefix("T")
+    if not reference.isdigit():
+        raise UsageProblem(f"'{takedown}' is not a takedown ID (e.g. T3: see `steward consent "
+                           "takedowns`)")
+    return int(reference)
+
+
+def _writable(settings: StewardSettings, words: list[str], source: SettingsSource) -> None:
+    from daemon.cli.moderation import as_the_service_types, refuse_unless_writable  # noqa: PLC0415
+
+    refuse_unless_writable(settings, f"'consent {words[1]}'",
+                           as_the_service_types(words, source))
+
+
+@consent.command("takedowns")
+@click.option("--all", "show_all", is_flag=True, help="include finished and kept ones")
+@settings_options
+def consent_takedowns(show_all: bool, source: SettingsSource) -> int:
+    """List takedowns: waiting (the DSL may confirm or keep), due, and with --all the rest.
+
+    Pupils appear as the first digits of their keyed hash: Steward keeps no names.
+
+    \b
+    Example:
+      steward consent takedowns --all
+    """
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.cli.moderation import store_for_reading  # noqa: PLC0415
+
+    settings = source.load()
+    store = store_for_reading(settings, "the takedowns")
+    if store is None:
+        print("No takedowns: Steward has not run here yet.")
+        return EXIT_OK
+    zone = ZoneInfo(settings.school.time_zone)
+    try:
+        found = store.takedowns(None if show_all else ("waiting", "due"))
+        if not found:
+            print("No takedowns" + ("." if show_all else " waiting or due."))
+        for takedown in found:
+            who = f"pupil {takedown.pupil_hash[:12]}" if takedown.pupil_hash else \
+                f"post {takedown.submission_id}"
+            when = {"waiting": f"goes ahead {takedown.due_at.astimezone(zone):%a %d %b %H:%M} "
+                               f"unless kept: steward consent keep T{takedown.id}",
+                    "due": "due now: the service carries it out at its next check"}.get(
+                takedown.status, f"{takedown.status} "
+                f"{takedown.done_at.astimezone(zone):%a %d %b %H:%M}" if takedown.done_at
+                else takedown.status)
+            print(f"T{takedown.id}  {takedown.reason:<10} {who}: {when}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _decide(takedown: str, decision: str, source: SettingsSource) -> int:
+    from daemon.posts.takedowns import TakedownError, decide  # noqa: PLC0415
+    from daemon.runtime.clock import Clock  # noqa: PLC0415
+    from daemon.runtime.store import Store  # noqa: PLC0415
+
+    settings = source.load()
+    number = _number(takedown)
+    _writable(settings, ["consent", decision, f"T{number}"], source)
+    store = Store(settings.paths.state_dir / "steward.sqlite3")
+    audit = open_audit_log(settings)
+    try:
+        decide(store, audit, Clock(), number, decision, _who())
+    except TakedownError as error:
+        raise Refused(str(error)) from None
+    finally:
+        audit.close()
+        store.close()
+    print(f"T{number}: " + ("confirmed; the service takes the posts down at its next check."
+                            if decision == "confirm" else
+                            "kept; the posts stay up. Steward will not take them down for "
+                            "this change of consent."))
+    return EXIT_OK
+
+
+@consent.command("confirm")
+@click.argument("takedown", metavar="ID")
+@settings_options
+def consent_confirm(takedown: str, source: SettingsSource) -> int:
+    """Take down now the posts of a takedown waiting out its grace period.
+
+    \b
+    Example:
+      steward consent confirm T3
+      (writes the state: as the service, sudo steward admin consent confirm T3)
+    """
+    return _decide(takedown, "confirm", source)
+
+
+@consent.command("keep")
+@click.argument("takedown", metavar="ID")
+@settings_options
+def consent_keep(takedown: str, source: SettingsSource) -> int:
+    """Keep the posts of a takedown waiting out its grace period (e.g. the school cropped
+    the photo instead).
+
+    \b
+    Example:
+      steward consent keep T3
+      (writes the state: as the service, sudo steward admin consent keep T3)
+    """
+    return _decide(takedown, "keep", source)
+
+
+@consent.command("takedown")
+@click.option("--pupil", metavar="NAME", help="every post picturing this pupil, as written "
+              "in the consent register")
+@click.option("--post", "post", metavar="ID", help="one post, everywhere it went out")
+@click.option("--dry-run", is_flag=True, help="say which posts would come down; change nothing")
+@settings_options
+def consent_takedown(pupil: str | None, post: str | None, dry_run: bool,
+                     source: SettingsSource) -> int:
+    """Take down every post picturing a pupil (a parent's complaint), or one post.
+
+    The service deletes them on every platform at its next check, holds any not yet out,
+    and e-mails the DSL. The pupil's name is not kept: only its keyed hash.
+
+    \b
+    Example:
+      steward consent takedown --pupil "Jane Smith" --dry-run
+      (as the service: sudo steward admin consent takedown --post ID)
+    """
+    from daemon.posts.pupil_hashes import pupil_hasher  # noqa: PLC0415
+    from daemon.posts.takedowns import TakedownError, open_for_post, open_for_pupil  # noqa: PLC0415
+    from daemon.runtime.clock import Clock  # noqa: PLC0415
+    from daemon.runtime.store import Store  # noqa: PLC0415
+
+    if (pupil is None) == (post is None):
+        raise UsageProblem("give either --pupil NAME or --post ID")
+    settings = source.load()
+    words = ["consent", "takedown"] + (["--pupil", pupil] if pupil is not None else
+                                       ["--post", str(post)]) + (["--dry-run"] if dry_run else [])
+    _writable(settings, words, source)
+    store = Store(settings.paths.state_dir / "steward.sqlite3")
+    audit = open_audit_log(settings)
+    try:
+        if pupil is not None:
+            number, posts = open_for_pupil(settings, store, audit, Clock(),
+                                           pupil_hasher(settings)(pupil), dry_run=dry_run)
+        else:
+            number, posts = open_for_post(settings, store, audit, Clock(), str(post),
+                                          dry_run=dry_run)
+    except TakedownError as error:
+        raise Refused(str(error)) from None
+    finally:
+        audit.close()
+        store.close()
+    listed = "".join(f"  {post_id}\n" for post_id in posts) or "  (none still up or queued)\n"
+    if number is None:
+        print(f"Would take down {len(posts)} post(s) (dry run; nothing changed):\n{listed}",
+              end="")
+    else:
+        print(f"T{number}: {len(posts)} post(s) to take down at the service's next check "
+              f"(within {settings.consent.check_interval_seconds:g} s):\n{listed}", end="")
+    return EXIT_OK
+
+
+def register(group: click.Group) -> None:
+    """Add this wing's commands to `steward`."""
+    group.add_command(consent)
