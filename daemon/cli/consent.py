@@ -201,6 +201,59 @@ def consent_takedown(pupil: str | None, post: str | None, dry_run: bool,
     return EXIT_OK
 
 
+@consent.command("check")
+@click.option("--dry-run", is_flag=True, help="say what the service's next check would take "
+              "down; change nothing")
+@settings_options
+def consent_check(dry_run: bool, source: SettingsSource) -> int:
+    """Compare the consent register with the live posts, as the service does every
+    consent.check_interval_seconds (it re-reads the register when the file changes).
+
+    Without --dry-run this only says that the running service does it: deleting needs its
+    connection to the platforms.
+
+    \b
+    Example:
+      steward consent check --dry-run
+    """
+    from daemon.audit.chain import AuditLog  # noqa: PLC0415
+    from daemon.posts.pupil_hashes import pupil_hasher  # noqa: PLC0415
+    from daemon.posts.requests import Requests  # noqa: PLC0415
+    from daemon.posts.takedowns import Takedowns  # noqa: PLC0415
+    from daemon.runtime.clock import Clock  # noqa: PLC0415
+    from daemon.runtime.mail import Mailer  # noqa: PLC0415
+    from daemon.runtime.store import Store  # noqa: PLC0415
+
+    settings = source.load()
+    if not dry_run:
+        print("The running service compares the register every "
+              f"{settings.consent.check_interval_seconds:g} s and whenever the file changes; "
+              "`steward consent check --dry-run` shows what it would take down.")
+        return EXIT_OK
+    _writable(settings, ["consent", "check", "--dry-run"], source)
+    store = Store(settings.paths.state_dir / "steward.sqlite3")
+    audit: AuditLog = open_audit_log(settings)
+    clock = Clock()
+    try:
+        takedowns = Takedowns(settings, store, audit, clock,
+                              Requests(settings, store, audit, clock, dict),
+                              pupil_hasher(settings),
+                              Mailer(settings.mail, settings.paths.state_dir / "outbox", clock))
+        report = takedowns.run(dry_run=True)
+    finally:
+        audit.close()
+        store.close()
+    lines = [f"New takedown for {line}" for line in report.would_open]
+    lines += [f"Would delete {line}" for line in report.deleted]
+    lines += [f"Would hold {post}" for post in report.held]
+    if report.capped:
+        lines.append(f"(capped at {settings.consent.takedowns_per_run} posts a run; the rest "
+                     "follow in the next)")
+    print("\n".join(lines) if lines else "Nothing to take down.")
+    print("Dry run: nothing was changed.")
+    return EXIT_OK
+
+
 def register(group: click.Group) -> None:
     """Add this wing's commands to `steward`."""
     group.add_command(consent)

@@ -45,6 +45,7 @@ class RunReport:
     """What one run did (or, dry, would do)."""
 
     opened: list[int] = field(default_factory=list)
+    would_open: list[str] = field(default_factory=list)  # dry run: "pupil HASH (why): IDs"
     deleted: list[str] = field(default_factory=list)  # "ID platform: ..."
     held: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -71,7 +72,8 @@ class Takedowns:
 
     # -- the register ------------------------------------------------------------------------
 
-    def compare_register(self, dry_run: bool = False) -> list[int]:
+    def compare_register(self, dry_run: bool = False, report: RunReport | None = None
+                         ) -> list[int]:
         """Open a takedown for each pupil newly restricted or withdrawn who is pictured in a
         live or scheduled post; remember the register as seen. Return the takedowns opened."""
         register = load_consent(self.settings)
@@ -95,8 +97,11 @@ class Takedowns:
             if not posts:
                 continue
             if dry_run:
-                self.audit.record("takedown.would_open", pupil=short(pupil_hash), reason=state,
+                self.audit.record("takedown.would_open", pupil=pupil_hash, reason=state,
                                   posts=posts, dry_run=True)
+                if report is not None:
+                    report.would_open.append(f"pupil {short(pupil_hash)} ({state}): "
+                                             f"{', '.join(posts)}")
                 continue
             due = now if state == "restricted" else now + grace
             takedown = self.store.add_takedown(
@@ -109,7 +114,7 @@ class Takedowns:
             opened.append(takedown)
             if state == "withdrawn":
                 self._mail_dsl_grace(takedown, posts, due)
-        if not dry_run:
+        if not dry_run and states != seen:
             self.store.replace_consent_seen(states, now)
         return opened
 
@@ -138,25 +143,26 @@ class Takedowns:
     def run(self, dry_run: bool = False) -> RunReport:
         """Compare the register, then carry out what is due, at most the cap of posts."""
         with self._lock:
-            report = RunReport(opened=self.compare_register(dry_run))
+            report = RunReport()
+            report.opened = self.compare_register(dry_run, report)
             now = self.clock.now()
             budget = self.settings.consent.takedowns_per_run
             for takedown in self.store.takedowns(OPEN):
+                if takedown.status == "waiting" and takedown.due_at > now:
+                    continue
                 if budget <= 0:
                     report.capped = True
-                    self.audit.record("takedown.capped", level="warning",
-                                      cap=self.settings.consent.takedowns_per_run,
-                                      dry_run=dry_run)
                     break
                 if takedown.status == "waiting":
-                    if takedown.due_at > now:
-                        continue
                     if not dry_run:
                         self.store.set_takedown_status(takedown.id, "due", now,
                                                        from_statuses=("waiting",))
                         self.audit.record("takedown.grace_ended", takedown=takedown.id,
                                           audience="DSL")
                 budget = self._carry_out(takedown, report, budget, dry_run)
+            if report.capped:
+                self.audit.record("takedown.capped", level="warning",
+                                  cap=self.settings.consent.takedowns_per_run, dry_run=dry_run)
             return report
 
     def _posts(self, takedown: StoredTakedown) -> list[StoredSubmission]:
@@ -173,8 +179,9 @@ class Takedowns:
         deleted_here: list[str] = []
         by_hand: list[str] = []
         for submission in self._posts(takedown):
-            if budget <= 0:
-                return budget
+            if budget <= 0:  # the cap: the rest of this takedown follows in the next run
+                report.capped = remaining = True
+                break
             budget -= 1
             deliveries = self.store.deliveries(submission.id)
             if dry_run:

@@ -220,3 +220,23 @@ def test_a_withdrawal_goes_ahead_when_the_dsl_confirms_it(tmp_path, capsys):
         assert live(steward) == {"x": 0, "facebook": 0}
     finally:
         steward.stop()
+
+
+def test_a_dry_run_says_what_would_come_down_and_a_run_takes_at_most_its_cap(tmp_path, capsys):
+    steward = consenting_steward(tmp_path, check_interval_seconds=3600, takedowns_per_run=1)
+    try:
+        publish_picturing_jane(steward, "sports-day")
+        publish_picturing_jane(steward, "harvest")
+        register(steward, restricted="yes")
+        code, out = command(steward, capsys, "consent", "check", "--dry-run")
+        assert code == 0 and "New takedown for pupil" in out and "(restricted)" in out
+        assert "Dry run: nothing was changed." in out
+        assert live(steward) == {"x": 2, "facebook": 2}
+        assert steward.service.store.takedowns() == []
+
+        first = steward.service.takedowns().run()
+        assert first.capped and live(steward) == {"x": 1, "facebook": 1}
+        second = steward.service.takedowns().run()
+        assert second.finished == [1] and live(steward) == {"x": 0, "facebook": 0}
+    finally:
+        steward.stop()
