@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from config.settings import StewardSettings
 from connectors.domain import PostRef
-from connectors.errors import ConnectorError, Unsupported
+from connectors.errors import ConnectorError, Rejected, Unsupported
 from connectors.protocol import Connector
 from daemon.audit.chain import AuditLog
 from daemon.posts.approval import verify_approvals
@@ -198,15 +198,27 @@ class Requests:
                 cannot.append(f"{delivery.platform}: {delivery.url or delivery.remote_id}")
                 continue
             except ConnectorError as error:
-                self.audit.record("post.unpublish_failed", level="error", reason=error.message,
-                                  audience="SLT", **fields)
-                failures.append(f"{delivery.platform}: NOT deleted ({error.message})")
-                continue
+                if not (isinstance(error, Rejected) and connector is not None
+                        and self._gone(connector, str(delivery.remote_id))):
+                    self.audit.record("post.unpublish_failed", level="error",
+                                      reason=error.message, audience="SLT", **fields)
+                    failures.append(f"{delivery.platform}: NOT deleted ({error.message})")
+                    continue
+                fields["already_gone"] = True  # deleted before a crash, or by a person
             self.store.transition(submission.id, delivery.platform, ("sent",), "deleted",
                                   self.clock.now(), last_error=None)
             self.audit.record("post.unpublished", url=delivery.url, **fields)
             lines.append(f"{delivery.platform}: deleted {delivery.url or delivery.remote_id}")
         return lines, failures, cannot
+
+    @staticmethod
+    def _gone(connector: Connector, remote_id: str) -> bool:
+        """Whether a post the platform refused to delete is no longer there (Steward deleted
+        it and stopped before recording so, or a person did): then it counts as deleted."""
+        try:
+            return connector.get_post(remote_id) is None
+        except ConnectorError:
+            return False
 
     def _unpublish(self, submission: StoredSubmission, who: tuple[str, ...]) -> Outcome:
         sent = [d for d in self.store.deliveries(submission.id)

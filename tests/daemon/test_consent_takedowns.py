@@ -240,3 +240,25 @@ def test_a_dry_run_says_what_would_come_down_and_a_run_takes_at_most_its_cap(tmp
         assert second.finished == [1] and live(steward) == {"x": 0, "facebook": 0}
     finally:
         steward.stop()
+
+
+def test_a_post_deleted_just_before_a_crash_counts_as_deleted_after_the_restart(tmp_path):
+    steward = consenting_steward(tmp_path, check_interval_seconds=3600)
+    try:
+        publish_picturing_jane(steward)
+        with steward.service.sandbox.state.change() as world:  # deleted, not yet recorded
+            for post in world["facebook"]["posts"].values():
+                post["deleted"] = True
+    finally:
+        steward.stop()
+    register(steward, restricted="yes")
+    steward.start()
+    try:
+        report = steward.service.takedowns().run()
+        assert report.finished == [1] and report.failed == []
+        assert live(steward) == {"x": 0, "facebook": 0}
+        [facebook] = [e for e in steward.events_named("post.unpublished")
+                      if e["platform"] == "facebook"]
+        assert facebook["already_gone"] is True
+    finally:
+        steward.stop()
