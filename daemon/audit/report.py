@@ -99,6 +99,7 @@ class Tally:
     incidents: list = field(default_factory=list)
     outcomes: dict = field(default_factory=dict)  # incident number -> its latest outcome
     problems: Counter = field(default_factory=Counter)
+    takedowns: list = field(default_factory=list)  # seconds from register change to removal
     spend_per_month: dict = field(default_factory=lambda: defaultdict(float))  # US$
     spend_per_operation: dict = field(default_factory=lambda: defaultdict(float))
     events: int = 0
@@ -143,6 +144,8 @@ def tally(events: Iterable[dict[str, Any]], zone: ZoneInfo) -> Tally:
                 entry.get("usd") or 0)
             for operation, usd in (entry.get("operations") or {}).items():
                 counts.spend_per_operation[(platform, operation)] += float(usd or 0)
+        elif name == "takedown.done":
+            counts.takedowns.append(float(entry.get("seconds") or 0))
         elif name == "incident.recorded":
             counts.incidents.append(entry)
             counts.outcomes[entry.get("incident")] = "open"
@@ -301,6 +304,25 @@ def _weeks(counts: Tally, start: date | None, end: date | None) -> list[date]:
     return weeks
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def takedown_figure(durations: list[float]) -> str:
+    """`2 takedowns, each within 1 min (the longest 40 s)`: consent takedowns finished."""
+    if not durations:
+        return "none"
+    ordered = sorted(durations)
+    middle = ordered[len(ordered) // 2]
+    return (f"{len(ordered)} takedown{'s' if len(ordered) != 1 else ''}: typically "
+            f"{_duration(middle)}, the longest {_duration(ordered[-1])} (a withdrawal "
+            "includes its grace period)")
+
+
 def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *,
                   school: str, zone: ZoneInfo, generated: datetime,
                   since: datetime | None = None, until: datetime | None = None,
@@ -323,6 +345,8 @@ def render_report(events: Iterable[dict[str, Any]], verification: ChainReport, *
         ("Follower and following changes", len(counts.follower_changes)),
         ("Privacy settings found changed (a person sets them back)", len(counts.settings_changes)),
         ("Handover steps", len(counts.handovers)),
+        ("Posts taken down for consent (from the register's change to removal)",
+         takedown_figure(counts.takedowns)),
         ("Errors needing an administrator", sum(counts.problems.values()))]
     if counts.spend_per_month:  # X bills per call: what the platforms cost, month by month
         figures.append(("Platform API spend (US$)", "; ".join(

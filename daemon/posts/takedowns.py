@@ -177,6 +177,7 @@ class Takedowns:
                    "pupil": takedown.pupil_hash}
         remaining = False
         deleted_here: list[str] = []
+        failed_here: list[str] = []
         by_hand: list[str] = []
         for submission in self._posts(takedown):
             if budget <= 0:  # the cap: the rest of this takedown follows in the next run
@@ -195,6 +196,7 @@ class Takedowns:
                 report.held.append(submission.id)
             lines, failures, cannot = self.requests.delete_everywhere(submission, **audited)
             deleted_here += [f"{submission.id} {line}" for line in lines]
+            failed_here += [f"{submission.id} {line}" for line in failures]
             report.failed += [f"{submission.id} {line}" for line in failures]
             for where in cannot:
                 key = f"takedown:{takedown.id}:{submission.id}:{where.split(':', 1)[0]}"
@@ -211,9 +213,12 @@ class Takedowns:
                 self.store.set_submission_status(submission.id, "unpublished")
         report.deleted += deleted_here
         report.by_hand += by_hand
+        if failed_here:
+            self._tell_it_is_failing(takedown, failed_here)
         if dry_run or remaining:
             return budget
         now = self.clock.now()
+        self.store.resolve_checklist_item(f"takedown:{takedown.id}:failing", now)
         if self.store.set_takedown_status(takedown.id, "done", now, from_statuses=OPEN):
             seconds = (now - takedown.created_at).total_seconds()
             self.audit.record("takedown.done", takedown=takedown.id, reason=takedown.reason,
@@ -253,6 +258,32 @@ class Takedowns:
                           reason=WHY[takedown.reason], clause=clause, audience="SLT")
 
     # -- telling the DSL ---------------------------------------------------------------------
+
+    def _tell_it_is_failing(self, takedown: StoredTakedown, failed: list[str]) -> None:
+        """The first time a takedown's deletes fail: on the checklist (resolved when it is
+        done) and an e-mail to the DSL and the administrators; it is tried again each check."""
+        key = f"takedown:{takedown.id}:failing"
+        if self.store.checklist_item(key) is not None:
+            return
+        self.store.add_checklist_item(
+            key, "consent", f"Takedown T{takedown.id} is not complete: {'; '.join(failed)}. "
+            "Steward tries again at every check; if it keeps failing, delete the posts by "
+            "hand on the platform.", self.clock.now())
+        self.audit.record("takedown.failing", level="error", takedown=takedown.id,
+                          failures=len(failed), audience="admin")
+        lead = self.settings.mail.esafety_lead
+        recipients = ([lead] if lead else []) + list(self.settings.mail.administrators)
+        body = (f"Steward could not yet delete every post of takedown T{takedown.id} "
+                f"({WHY[takedown.reason]}):\n" + "".join(f"  {line}\n" for line in failed)
+                + f"\nIt tries again every {self.settings.consent.check_interval_seconds:g} s "
+                "and will e-mail when the takedown is done. If it keeps failing, delete the "
+                "posts by hand on the platform.\n")
+        try:
+            self.mailer.send(recipients, f"[Steward] Takedown T{takedown.id} not complete yet",
+                             body)
+        except MailError as error:
+            self.audit.record("takedown.mail_failed", level="error", takedown=takedown.id,
+                              reason=str(error), audience="admin")
 
     def _mail(self, takedown_id: int, subject: str, body: str) -> None:
         lead = self.settings.mail.esafety_lead

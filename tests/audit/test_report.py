@@ -349,3 +349,17 @@ def test_the_report_shows_what_x_cost_month_by_month_and_the_dearest_operations(
     html = report.read_text(encoding="utf-8")
     assert "Platform API spend (US$)" in html and "x 2026-09 $0.75" in html
     assert "x GET /2/users/{id}/followers $" in html
+
+
+def test_the_report_counts_consent_takedowns_and_how_long_they_took():
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from daemon.audit.report import takedown_figure, tally  # noqa: PLC0415
+
+    events = [{"event": "takedown.done", "timestamp": "2026-12-01T09:00:00+00:00",
+               "seconds": seconds} for seconds in (12.0, 40.0, 90000.0)]
+    counts = tally(events, ZoneInfo("Europe/London"))
+    assert counts.takedowns == [12.0, 40.0, 90000.0]
+    assert takedown_figure(counts.takedowns).startswith(
+        "3 takedowns: typically 40 s, the longest 25.0 h")
+    assert takedown_figure([]) == "none"

@@ -130,7 +130,9 @@ def test_a_takedown_cut_short_by_a_restart_finishes_after_it(tmp_path):
         steward.fault(method="DELETE", path=r"^/2/tweets/", status=503, times=1000)
         register(steward, restricted="yes")
         wait(steward, lambda: steward.events_named("post.unpublish_failed"))
+        wait(steward, lambda: steward.events_named("takedown.failing"))
         assert live(steward) == {"x": 1, "facebook": 0}
+        assert steward.service.store.checklist_item("takedown:1:failing").resolved_at is None
     finally:
         steward.stop()
     state_file = steward.root / "sandbox-state.json"  # while stopped, X comes back
@@ -142,6 +144,8 @@ def test_a_takedown_cut_short_by_a_restart_finishes_after_it(tmp_path):
         wait(steward, lambda: steward.events_named("takedown.done"))
         assert live(steward) == {"x": 0, "facebook": 0}
         assert len(steward.events_named("takedown.opened")) == 1
+        assert len(steward.events_named("takedown.failing")) == 1  # told once, not each try
+        assert steward.service.store.checklist_item("takedown:1:failing").resolved_at
     finally:
         steward.stop()
 
