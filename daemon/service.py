@@ -74,6 +74,7 @@ class Service:
         self._slt_view = ViewWriter()
         self._hasher: PupilHasher | None = None
         self._takedowns: Takedowns | None = None
+        self._takedown_problem: str | None = None
 
     # -- start -------------------------------------------------------------------------------
 
@@ -152,13 +153,24 @@ class Service:
     def consent_takedowns(self) -> None:
         """Compare the consent register with the live posts and carry out what is due; a
         register that cannot be read, or a vault that cannot give the key, is reported."""
+        from daemon.posts.rosters import consent_path  # noqa: PLC0415
+        from daemon.posts.takedowns import OPEN  # noqa: PLC0415
         from policies.roster import RosterError  # noqa: PLC0415
 
+        if self._takedowns is None and not consent_path(self.settings).exists() \
+                and not self.store.takedowns(OPEN):
+            return  # no register, nothing asked: the vault's key is not needed yet
         try:
             self.takedowns().run()
         except (RosterError, VaultError) as error:
-            self.audit.record("takedown.check_failed", level="error", reason=str(error),
-                              audience="admin")
+            if str(error) != self._takedown_problem:  # said once, not at every check
+                self._takedown_problem = str(error)
+                self.audit.record("takedown.check_failed", level="error", reason=str(error),
+                                  audience="admin")
+            return
+        if self._takedown_problem is not None:
+            self._takedown_problem = None
+            self.audit.record("takedown.check_recovered", audience="admin")
 
     def _read_credentials(self) -> None:
         """Take the secrets from the vault (a vault that cannot be opened stops the start, with

@@ -266,3 +266,22 @@ def test_a_post_deleted_just_before_a_crash_counts_as_deleted_after_the_restart(
         assert facebook["already_gone"] is True
     finally:
         steward.stop()
+
+
+def test_a_register_change_while_the_post_is_going_out_takes_down_what_went_out(tmp_path):
+    steward = consenting_steward(tmp_path)
+    try:
+        steward.fault(method="POST", path=r"^/2/tweets$", delay=2, times=1)
+        steward.post("sports-day", "Our sports day was a joy.", images=1,
+                     pictured=["Jane Smith"])
+        wait(steward, lambda: any(e["platform"] == "x"
+                                  for e in steward.events_named("delivery.sending")))
+        register(steward, restricted="yes")  # X is still answering
+        wait(steward, lambda: steward.events_named("takedown.done"))
+        assert live(steward) == {"x": 0, "facebook": 0}
+        assert sorted(e["platform"] for e in steward.events_named("post.unpublished")) == [
+            "facebook", "x"]
+        names = [(e["event"], e.get("platform")) for e in steward.audit_events()]
+        assert names.index(("takedown.opened", None)) < names.index(("post.published", "x"))
+    finally:
+        steward.stop()
