@@ -112,7 +112,7 @@ class XApi:
             if not self._authenticated(request):
                 return _problem(401, "Unauthorized", "Unauthorized")
             limit = RATE_LIMITS.get(limit_key, DEFAULT_RATE_LIMIT)
-            with self.state.change() as world:
+            with self.state.bookkeeping() as world:
                 windows = world["x"]["rate_windows"]
                 now = time.time()
                 window = windows.get(limit_key)
