@@ -224,6 +224,16 @@ def _judge_the_record(report: ChainReport, walker: _Walker, anchor: AuditAnchor 
 
 
 _READ_EXACTLY = frozenset({CHECKPOINT_EVENT, RETIRED_EVENT, TAMPERING_EVENT})
+CHUNK = 4 << 20  # bytes of a log read at a time
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    """Whether the file holds `needle` (a single byte), read a chunk at a time."""
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK):
+            if needle in block:
+                return True
+    return False
 
 
 class _Walker:
@@ -256,19 +266,32 @@ class _Walker:
         return False
 
     def walk(self, path: Path, first_file: bool) -> bool:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        if b"\r" in data:  # lines as text reads them (a lone \r ends one): the careful way
+        """Walk the file's lines as bytes, a few megabytes at a time (a file that holds a
+        carriage return, which text reading takes for a line's end, the careful way)."""
+        if _holds(path, b"\r"):
             return self.walk_text(path, first_file)
-        lines = data.split(b"\n")
-        last = len(lines) - 1  # after the last newline: b"", or an incomplete line
-        # The commonest line, an event as Steward writes it that follows the one before it, is
-        # checked here, inline; any other goes through `fast_line` and `accept`.
+        number, rest = 0, b""
+        with open(path, "rb") as handle:
+            while block := handle.read(CHUNK):
+                lines = (rest + block).split(b"\n")
+                rest = lines.pop()  # after the last newline: b"", or a line not yet whole
+                if not self.lines(path, number, lines, first_file):
+                    return False
+                number += len(lines)
+        if rest and not self.line(path, number + 1, rest.decode("utf-8", errors="replace"),
+                                  first_file):
+            return False
+        self.previous_file = path
+        return True
+
+    def lines(self, path: Path, number: int, lines: list[bytes], first_file: bool) -> bool:
+        """Walk `lines` (whole lines, without their newlines), the first being line
+        `number` + 1. The commonest line, an event as Steward writes it that follows the one
+        before it, is checked here, inline; any other goes through `fast_line` and `accept`."""
         sha256, loads, special = hashlib.sha256, orjson.loads, _READ_EXACTLY
         anchor_seq = self.anchor.seq if self.anchor is not None else None
         previous, expected, counted = self.previous_hash, self.expected_seq, 0
-        for index in range(last):
-            raw = lines[index]
+        for index, raw in enumerate(lines, start=number + 1):
             end = len(raw)
             if raw.startswith(b',"hash":"', end - 75) and raw.endswith(b'"}'):
                 recorded = raw[-66:-2].decode("latin-1")
@@ -287,15 +310,11 @@ class _Walker:
             if counted:
                 self._counted(previous, expected, counted)
                 counted = 0
-            if not self.fast_line(path, index + 1, raw, first_file):
+            if not self.fast_line(path, index, raw, first_file):
                 return False
             previous, expected = self.previous_hash, self.expected_seq
         if counted:
             self._counted(previous, expected, counted)
-        if lines[last] and not self.line(path, last + 1, lines[last].decode(
-                "utf-8", errors="replace"), first_file):
-            return False
-        self.previous_file = path
         return True
 
     def walk_text(self, path: Path, first_file: bool) -> bool:

@@ -178,3 +178,21 @@ def test_a_name_that_is_not_utf8_is_written_as_its_escape_as_before(tmp_path):
     del entry["hash"]
     assert (tmp_path / "audit.jsonl").read_text() == old_hashed_line(entry)[0]
     assert "\\udcff" in (tmp_path / "audit.jsonl").read_text()
+
+
+@pytest.mark.parametrize("chunk", [1, 97, 300, 1 << 20])
+@pytest.mark.parametrize("mutation", ["a character changed", "the line removed", None])
+def test_the_verdict_does_not_depend_on_where_reading_cuts_the_file(tmp_path, monkeypatch,
+                                                                    chunk, mutation):
+    from daemon.audit import verification  # noqa: PLC0415
+
+    write_log(tmp_path / "audit.jsonl")
+    if mutation is not None:
+        lines = (tmp_path / "audit.jsonl").read_bytes().split(b"\n")
+        lines[3] = MUTATIONS[mutation](lines[3])
+        if not lines[3]:
+            del lines[3]
+        (tmp_path / "audit.jsonl").write_bytes(b"\n".join(lines))
+    monkeypatch.setattr(verification, "CHUNK", chunk)
+    fast, careful = verdicts(tmp_path, monkeypatch)
+    assert fast == careful
