@@ -38,3 +38,26 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def machine() -> str:
+    """The machine a figure was measured on: cores and load average (shared machines drift)."""
+    load = ", ".join(f"{figure:.2f}" for figure in os.getloadavg())
+    return f"machine: {os.cpu_count()} cores, load average {load}"
+
+
+def median(values: list[float]) -> float:
+    return percentile(values, 0.5)
+
+
+def compare(measure: str, unit: str, steward: list[float], baseline: list[float],
+            baseline_name: str, higher_is_better: bool = True) -> float:
+    """Print Steward's and the baseline's medians from the same (interleaved) rounds and the
+    ratio, `how many times better Steward is` (> 1 is better); return that ratio."""
+    ours, theirs = median(steward), median(baseline)
+    ratio = ours / theirs if higher_is_better else theirs / ours
+    print(f"{measure}: Steward {ours:,.3f} {unit}, {baseline_name} {theirs:,.3f} {unit} "
+          f"(medians of {len(steward)} interleaved rounds); Steward {ratio:.2f}x "
+          f"{'as fast' if ratio >= 1 else 'slower: as fast'} as the baseline")
+    print(machine())
+    return ratio

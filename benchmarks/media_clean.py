@@ -1,13 +1,14 @@
-"""Cleaning throughput on 200 generated 12-megapixel JPEGs (about 4.5 MB, like a phone's) carrying
-EXIF with GPS, XMP, IPTC and a thumbnail, measured in one run against ExifTool removing all
-metadata over the same folder (`exiftool -all= -o OUT/ IN/`, one process) and a plain file copy.
+"""Cleaning 12-megapixel JPEGs (about 4.5 MB, like a phone's, with EXIF and GPS, XMP, IPTC and
+a thumbnail), generated, against ExifTool removing all metadata (`exiftool -all= -o OUT/ IN/`,
+one process) and a plain copy, in interleaved rounds (medians, ratios, the machine):
 
-Steward is measured three ways, all in one process: cleaning in memory (the CPU cost), writing
-files without fsync (what ExifTool and `cp` do), and the intake's own path (temporary file,
-fsync, prove clean by a second pass, rename). Like is compared with like: without fsync against
-ExifTool and a plain copy; with fsync against a plain copy with fsync. Targets (issue 3): at
-least 5x ExifTool's throughput, at least 30% of a plain copy; memory bounded by the metadata.
-Run: .venv/bin/python benchmarks/media_clean.py   (needs Pillow and exiftool: `make test` installs both)
+- `steward media clean IN/* -o OUT/`, the whole command (start-up included), against the
+  whole ExifTool command (target, issue 21: at least 3x faster);
+- cleaning in process, `clean_file` without fsync, against the same ExifTool run (target: at
+  least 5x) and a plain copy;
+- `clean_file` with fsync (the durable way) against a plain copy with fsync (target: >= 50%).
+
+Run: .venv/bin/python benchmarks/media_clean.py [COUNT] [ROUNDS]   (needs Pillow and exiftool)
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.posts.media_fixing import clean_file  # noqa: E402
-from policies.media import clean_stream  # noqa: E402
+from common import machine, median  # noqa: E402
+
+from daemon.posts.picture_files import clean_file  # noqa: E402
 from tests.media import XMP, _iptc_city, _noise, segment  # noqa: E402
 
 COUNT = 200
@@ -66,15 +68,22 @@ def _exif_with_gps(number: int, thumbnail: bytes) -> bytes:
         b"Exif\x00\x00" + tiff
 
 
-def timed(label: str, action) -> float:
+def timed(action) -> float:
     started = time.perf_counter()
     action()
-    elapsed = time.perf_counter() - started
-    print(f"  {label:<34} {elapsed:7.2f} s  {COUNT / elapsed:7.1f} files/s")
-    return elapsed
+    return time.perf_counter() - started
+
+
+def fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
 
 
 def main() -> None:
+    global COUNT
+    COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else COUNT
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     if shutil.which("exiftool") is None:
         raise SystemExit("exiftool is not installed: run scripts/install-system-packages")
     root = Path(tempfile.mkdtemp(prefix="steward-media-bench-"))
@@ -82,59 +91,65 @@ def main() -> None:
     source.mkdir()
     total = make_photos(source)
     files = sorted(source.iterdir())
-    print(f"{COUNT} JPEGs of {WIDTH}x{HEIGHT} ({total / COUNT / 1e6:.1f} MB each, EXIF with GPS, "
-          "XMP, IPTC, thumbnail) in one run:")
-    for name in ("steward", "copy", "exiftool"):
-        (root / name).mkdir()
+    out = root / "out"
+    steward_command = [str(Path(sys.executable).parent / "steward"), "media", "clean",
+                       *map(str, files), "-o", str(out)]
 
-    def steward() -> None:
-        for path in files:
-            clean_file(path, root / "steward" / path.name)
-
-    def copy() -> None:
-        for path in files:
-            target = root / "copy" / path.name
-            shutil.copyfile(path, target)
-            with open(target, "rb+") as handle:
-                os.fsync(handle.fileno())
+    def command() -> None:
+        subprocess.run(steward_command, check=True, stdout=subprocess.DEVNULL)
 
     def exiftool() -> None:
-        subprocess.run(["exiftool", "-q", "-all=", "-o", str(root / "exiftool") + "/",
-                        str(source)], check=True)
+        subprocess.run(["exiftool", "-q", "-all=", "-o", str(out) + "/", str(source)],
+                       check=True)
 
-    def steward_in_memory() -> None:
-        for path in files:
-            clean_stream(io.BytesIO(path.read_bytes()), io.BytesIO())
+    def in_process(durable: bool):
+        def clean() -> None:
+            for path in files:
+                clean_file(path, out / path.name, durable=durable)
+        return clean
 
-    def steward_no_fsync() -> None:
-        for path in files:
-            with open(path, "rb") as source_file, \
-                    open(root / "steward" / path.name, "wb") as target_file:
-                clean_stream(source_file, target_file)
+    def copy(durable: bool):
+        def copy_files() -> None:
+            for path in files:
+                target = out / path.name
+                shutil.copyfile(path, target)
+                if durable:
+                    with open(target, "rb+") as handle:
+                        os.fsync(handle.fileno())
+        return copy_files
 
-    def copy_no_fsync() -> None:
-        for path in files:
-            shutil.copyfile(path, root / "copy" / path.name)
-
-    memory = timed("Steward, in memory", steward_in_memory)
-    plain = timed("Steward, to files (no fsync)", steward_no_fsync)
-    copied = timed("plain copy (no fsync)", copy_no_fsync)
-    exiftool_seconds = timed("ExifTool -all= (one process)", exiftool)
-    for name in ("steward", "copy"):
-        shutil.rmtree(root / name)
-        (root / name).mkdir()
-    synced = timed("Steward, intake path (fsync, prove)", steward)
-    copied_synced = timed("plain copy (with fsync)", copy)
-    print(f"  Steward vs ExifTool (no fsync either): {exiftool_seconds / plain:.1f}x its "
-          f"throughput, {exiftool_seconds / memory:.1f}x in memory (target >= 5x)")
-    print(f"  Steward vs plain copy: {copied / plain:.0%} without fsync, "
-          f"{copied_synced / synced:.0%} with fsync (target >= 30%)")
+    runs = {"command": command, "exiftool": exiftool, "clean_file": in_process(False),
+            "copy": copy(False), "clean_file+fsync": in_process(True),
+            "copy+fsync": copy(True)}
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, action in runs.items():
+            fresh(out)
+            seconds[name].append(timed(action))
+    shutil.rmtree(out, ignore_errors=True)
+    m = {name: median(values) for name, values in seconds.items()}
+    print(f"{COUNT} JPEGs of {WIDTH}x{HEIGHT} ({total / COUNT / 1e6:.1f} MB each, EXIF with GPS, "
+          f"XMP, IPTC, thumbnail); medians of {rounds} interleaved rounds:")
+    for name, label in (("command", "steward media clean (whole command)"),
+                        ("exiftool", "exiftool -all= -o OUT/ (whole command)"),
+                        ("clean_file", "clean_file in process, no fsync"),
+                        ("copy", "plain copy, no fsync"),
+                        ("clean_file+fsync", "clean_file in process, fsync"),
+                        ("copy+fsync", "plain copy, fsync")):
+        print(f"  {label:<40} {m[name]:7.3f} s  {COUNT / m[name]:7.1f} files/s")
+    print(f"  steward media clean vs ExifTool: {m['exiftool'] / m['command']:.2f}x as fast "
+          "(target >= 3x)")
+    print(f"  clean_file vs ExifTool: {m['exiftool'] / m['clean_file']:.2f}x as fast (target "
+          f">= 5x); vs a plain copy: {m['copy'] / m['clean_file']:.0%} of its speed")
+    print(f"  clean_file with fsync vs a plain copy with fsync: "
+          f"{m['copy+fsync'] / m['clean_file+fsync']:.0%} of its speed (target >= 50%)")
     tracemalloc.start()
     clean_file(files[0], root / "peak.jpg")
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(f"  peak memory cleaning one {files[0].stat().st_size / 1e6:.1f} MB file: "
           f"{peak / 1e6:.1f} MB (Python allocations)")
+    print(machine())
     shutil.rmtree(root)
 
 

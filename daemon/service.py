@@ -308,7 +308,8 @@ class Service:
                          rotate_max_bytes=options.rotate_max_megabytes * 1024 * 1024,
                          rotate_daily=options.rotate_daily,
                          on_checkpoint=self._anchor_checkpoint,
-                         on_tampering=self._alert_tampering)
+                         on_tampering=self._alert_tampering,
+                         echo_info=False)  # the file is the record; journald gets warnings
         if anchor is None and report.events:
             audit.record("audit.anchored", audience="admin", detail=(
                 "the database held no record of the log's last checkpoint (the first start "

@@ -23,6 +23,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sandbox.state import SandboxState
 
+IDLE_LOOK_SECONDS = 5.0  # how often the idle server's loop looks for a stop (stop() wakes it)
+
 
 @dataclass
 class Reply:
@@ -164,19 +166,30 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         """Serve in a background thread; return self."""
-        # shutdown() waits for the loop's next look (every 0.5 s by default): each stop, in
-        # each test's teardown, paid up to that
+        # The loop sleeps until a request comes (it looks for a stop only every
+        # IDLE_LOOK_SECONDS, so an idle sandbox costs no wake-ups); stop() knocks to wake it.
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-http",
-            daemon=True
+            target=self.httpd.serve_forever, kwargs={"poll_interval": IDLE_LOOK_SECONDS},
+            name="sandbox-http", daemon=True
         )
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.httpd.shutdown()
+        """Stop serving, close the socket, and write the state if requests were counted
+        since it was last written."""
+        stopping = threading.Thread(target=self.httpd.shutdown, name="sandbox-stop", daemon=True)
+        stopping.start()
+        while stopping.is_alive() and self._thread is not None and self._thread.is_alive():
+            host, port = self.httpd.server_address[:2]
+            try:  # a connection wakes the loop, which then sees the stop
+                socket.create_connection((str(host), int(port)), timeout=1).close()
+            except OSError:
+                pass
+            stopping.join(0.05)
+        stopping.join()
         self.httpd.server_close()
+        self.state.flush()
 
     # -- one request -------------------------------------------------------------------------
 
@@ -193,9 +206,7 @@ class SandboxServer:
         )
         platform = platform_of(request.path)
         if platform != "sandbox":
-            with self.state.change() as world:
-                key = f"{request.method} {request.path}"
-                world["request_counts"][key] = world["request_counts"].get(key, 0) + 1
+            self.state.count(f"{request.method} {request.path}")
         fault = None if platform == "sandbox" else self._take_fault(request)
         if fault and not fault.get("after"):
             if self._apply_fault(handler, fault, platform):
@@ -225,7 +236,9 @@ class SandboxServer:
         return Reply(status, default_fault_body(platform_of(request.path), status))
 
     def _take_fault(self, request: SandboxRequest) -> dict[str, Any] | None:
-        with self.state.change() as world:
+        """The first fault that matches the request, used up by one; the state is written
+        only when a fault was used (a request that meets none writes nothing)."""
+        with self.state.read() as world:
             for fault in world["faults"]:
                 if fault.get("times", 1) == 0:
                     continue
@@ -234,10 +247,12 @@ class SandboxServer:
                 if not re.search(fault.get("path", ".*"), request.path):
                     continue
                 if fault.get("skip", 0) > 0:  # let this many matching requests through first
-                    fault["skip"] -= 1
+                    with self.state.change():
+                        fault["skip"] -= 1
                     continue
                 if fault.get("times", 1) > 0:
-                    fault["times"] = fault.get("times", 1) - 1
+                    with self.state.change():
+                        fault["times"] = fault.get("times", 1) - 1
                 return dict(fault)
         return None
 

@@ -79,6 +79,7 @@ class SandboxState:
     def __init__(self, state_file: Path | None = None) -> None:
         self.state_file = Path(state_file) if state_file else None
         self._lock = threading.RLock()
+        self._unsaved = False
         if self.state_file is not None and self.state_file.exists():
             self.world = json.loads(self.state_file.read_text(encoding="utf-8"))
         else:
@@ -91,6 +92,29 @@ class SandboxState:
         with self._lock:
             yield self.world
             self._save()
+
+    @contextmanager
+    def bookkeeping(self) -> Iterator[dict[str, Any]]:
+        """Lock the world for a change that is only bookkeeping (a rate window's count): it
+        is written with the next change, or at flush, not on its own."""
+        with self._lock:
+            yield self.world
+            self._unsaved = True
+
+    def count(self, key: str) -> None:
+        """Count a request (the tests' view of what the platforms were asked). Only counted:
+        written with the next change, or at flush, so that a daemon's idle health checks do
+        not rewrite the file."""
+        with self._lock:
+            counts = self.world["request_counts"]
+            counts[key] = counts.get(key, 0) + 1
+            self._unsaved = True
+
+    def flush(self) -> None:
+        """Write the state if anything was counted since it was last written."""
+        with self._lock:
+            if self._unsaved:
+                self._save()
 
     @contextmanager
     def read(self) -> Iterator[dict[str, Any]]:
@@ -117,6 +141,7 @@ class SandboxState:
             return str(int(time.time() * 1000) * 1000 + self.world["sequence"] % 1000)
 
     def _save(self) -> None:
+        self._unsaved = False
         if self.state_file is None:
             return
         temporary = self.state_file.with_name(self.state_file.name + ".tmp")

@@ -147,7 +147,7 @@ class XApi:
             if not self._authenticated(request, operation):
                 return _problem(401, "Unauthorized", "Unauthorized")
             limit = RATE_LIMITS.get(operation_key, DEFAULT_RATE_LIMIT)
-            with self.state.change() as world:
+            with self.state.bookkeeping() as world:  # counted, saved with the next change
                 windows = world["x"]["rate_windows"]
                 now = time.time()
                 window = windows.get(operation_key)

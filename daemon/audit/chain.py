@@ -46,9 +46,11 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
 
 from daemon.runtime.clock import Clock
@@ -75,15 +77,60 @@ def line_hash(body: str) -> str:
 def hashed_line(entry: dict[str, Any]) -> tuple[str, str]:
     """The log line for `entry` (its JSON with `hash` last, and a newline) and that hash: the
     one way a line is written, so split_line and line_hash can take it apart again."""
+    line, digest = hashed_line_bytes(entry)
+    return line.decode("utf-8"), digest
+
+
+def hashed_line_bytes(entry: dict[str, Any], plain: bool = False) -> tuple[bytes, str]:
+    """`hashed_line` as the UTF-8 bytes written to the file. `plain`: the caller knows the
+    entry holds only str, int, bool and None (see _json_body)."""
+    try:
+        body = orjson.dumps(entry) if plain else _json_body(entry)
+    except TypeError:  # orjson's refusal of a lone surrogate
+        body = _json_body(entry)
+    digest = hashlib.sha256(body).hexdigest()
+    return b'%s,"hash":"%s"}\n' % (body[:-1], digest.encode("ascii")), digest
+
+
+def _json_body(entry: dict[str, Any]) -> bytes:
+    """The entry's JSON, compact, keys in order, not ASCII-escaped: the bytes of
+    json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str).
+
+    orjson writes exactly those bytes for str, int, bool and None in dicts and lists, several
+    times faster; anything else (a float, whose exponent and NaN it writes otherwise, an enum,
+    a datetime, a number beyond 64 bits, a lone surrogate) is written by json, as before."""
+    if _plain(entry):
+        try:
+            return orjson.dumps(entry)
+        except (TypeError, orjson.JSONEncodeError):
+            pass  # a lone surrogate, or an integer orjson cannot hold
     body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
     try:
-        body.encode("utf-8")
+        return body.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate (a file name that is not UTF-8, as the OS hands it over) cannot be
         # written as UTF-8: write it as the JSON escape it is (\udcff), which reads back the same.
-        body = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), default=str)
-    digest = line_hash(body)
-    return f'{body[:-1]},"hash":"{digest}"}}\n', digest
+        return json.dumps(entry, ensure_ascii=True, separators=(",", ":"),
+                          default=str).encode("ascii")
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` holds only str, int, bool and None (exactly those types, not
+    subclasses) in dicts with str keys and lists."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item)):
+                return False
+        return True
+    if type(value) is list:
+        for item in value:
+            if type(item) not in _SCALARS and not _plain(item):
+                return False
+        return True
+    return type(value) in _SCALARS
 
 
 def checkpoint_message(entry: dict[str, Any]) -> bytes:
@@ -221,6 +268,9 @@ class AuditLog:
     A writer that cannot read it (None) still chains its events; the next writer that can
     sign covers them.
 
+    `echo_info`: also hand info events to the structlog pipeline (stdout). The daemon, whose
+    record is this file, echoes only warnings and errors, for journald.
+
     `on_checkpoint(entry)` is called with each checkpoint this writer signs (its `hash`
     included), `on_tampering(entry)` with each `audit.tampering_detected` event it records;
     both after the file's lock is released, so they may write to a database, send e-mail or
@@ -231,8 +281,13 @@ class AuditLog:
                  signing_key: Any = "default", checkpoint_every_events: int = 1000,
                  rotate_max_bytes: int = 64 * 1024 * 1024, rotate_daily: bool = True,
                  on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
-                 on_tampering: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_tampering: Callable[[dict[str, Any]], None] | None = None,
+                 echo_info: bool = True) -> None:
         self.path = Path(path)
+        self._path_text = os.fspath(self.path)
+        self._second: int | None = None
+        self._second_text = ""
+        self.echo_info = echo_info
         refuse_to_write_as_another_user(self.path.parent)
         self.clock = clock or Clock()
         self.checkpoint_every_events = max(1, checkpoint_every_events)
@@ -263,21 +318,27 @@ class AuditLog:
     def record(self, event: str, level: str = "info", **fields: Any) -> dict[str, Any]:
         """Append one event and return it (with its chain fields)."""
         entry: dict[str, Any] = {"timestamp": self._timestamp(), "event": event, "level": level}
-        entry.update(REDACTOR.clean(fields))
+        strings = REDACTOR.clean_strings(fields)
+        entry.update(REDACTOR.clean_fields(fields) if strings is None else strings)
+        # Strings only (and the chain's int and hash): orjson's bytes, no need to look again.
+        plain = strings is not None and type(event) is str and type(level) is str
         with self._lock:
             self._acquire()
             try:
-                self._append(entry)
+                self._append(entry, plain)
                 if self._uncovered >= self.checkpoint_every_events:
                     self._checkpoint("events")
                 if self._known_size >= self.rotate_max_bytes:
                     self._rotate("size")
             finally:
-                fcntl.flock(self._handle, fcntl.LOCK_UN)
-        self._announce()
-        log_fields = {k: v for k, v in entry.items() if k not in ("event", "level", "timestamp")}
-        getattr(self._logger, level if level in ("warning", "error") else "info")(
-            event, audit=True, **log_fields)
+                fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+        if self._announcements:
+            self._announce()
+        if self.echo_info or level in ("warning", "error"):
+            log_fields = {k: v for k, v in entry.items()
+                          if k not in ("event", "level", "timestamp")}
+            getattr(self._logger, level if level in ("warning", "error") else "info")(
+                event, audit=True, **log_fields)
         return entry
 
     def checkpoint(self, reason: str = "hourly") -> bool:
@@ -348,6 +409,9 @@ class AuditLog:
 
     def _open(self) -> None:
         self._handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open
+        self._descriptor = self._handle.fileno()
+        opened = os.fstat(self._descriptor)
+        self._identity = (opened.st_ino, opened.st_dev)
         try:
             os.chmod(self.path, 0o640)
         except PermissionError:  # another user's file; writing still works if allowed
@@ -360,30 +424,40 @@ class AuditLog:
     def _acquire(self) -> None:
         """Lock the live file, following it if another writer rotated it meanwhile, and
         recording tampering if the file changed in any other way."""
+        fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+        try:
+            current: os.stat_result | None = os.stat(self._path_text)
+        except FileNotFoundError:
+            current = None
+        if current is not None and current.st_size == self._known_size and \
+                (current.st_ino, current.st_dev) == self._identity:
+            return  # the commonest case: the file we have open, as we left it
         while True:
-            fcntl.flock(self._handle, fcntl.LOCK_EX)
-            try:
-                current = os.stat(self.path)
-            except FileNotFoundError:
-                current = None
-            mine = os.fstat(self._handle.fileno())
-            if current is not None and (current.st_ino, current.st_dev) == (mine.st_ino,
-                                                                           mine.st_dev):
-                kind = self._catch_up()
+            if current is not None and (current.st_ino, current.st_dev) == self._identity:
+                # The path names the file we have open: its size is our file's.
+                kind = self._catch_up(current.st_size)
                 if kind is not None:
-                    self._tampered(kind, mine)
+                    self._tampered(kind, os.fstat(self._handle.fileno()))
                 return
+            mine = os.fstat(self._handle.fileno())
             if self._known_size >= 0 and not self._chain_continues_at_path(mine):
                 self._tampered("vanished" if current is None else "replaced", mine)
                 return
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._open()
+            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+            try:
+                current = os.stat(self._path_text)
+            except FileNotFoundError:
+                current = None
 
-    def _catch_up(self) -> str | None:
+    def _catch_up(self, size: int | None = None) -> str | None:
         """Re-read the tail if another process appended since our last write. Return the kind
-        of tampering if the file no longer holds what we wrote ("shrank", "rewritten")."""
-        size = os.fstat(self._handle.fileno()).st_size
+        of tampering if the file no longer holds what we wrote ("shrank", "rewritten").
+        `size`: the open file's size, when the caller has just read it."""
+        if size is None:
+            size = os.fstat(self._handle.fileno()).st_size
         if size == self._known_size:
             return None
         if self._known_size > 0 and self._last_hash != GENESIS:
@@ -525,22 +599,28 @@ class AuditLog:
         self._checkpoint("tampering")
         _log.error(TAMPERING_EVENT, kind=kind, evidence=evidence, recovered=recoverable)
 
-    def _append(self, entry: dict[str, Any]) -> None:
+    def _append(self, entry: dict[str, Any], plain: bool = False) -> None:
         entry["seq"] = self._next_seq
         entry["prev"] = self._last_hash
-        if entry["event"] == CHECKPOINT_EVENT:
+        checkpoint = entry["event"] == CHECKPOINT_EVENT
+        if checkpoint:
             from daemon.runtime.keys import sign_bytes  # noqa: PLC0415
 
             entry["signature"] = sign_bytes(self._signing_key, checkpoint_message(entry))
-        line, digest = hashed_line(entry)
-        self._handle.write(line)
-        self._handle.flush()
+        line, digest = hashed_line_bytes(entry, plain)
+        # One write() to the file opened for appending, under its lock: the text handle
+        # above it never holds anything unwritten.
+        descriptor = self._descriptor
+        written = os.write(descriptor, line)
+        while written < len(line):  # a short write (a full disk raises instead)
+            written += os.write(descriptor, line[written:])
         entry["hash"] = digest
-        if self._next_seq == 0 or self._first_timestamp is None:
+        if self._first_timestamp is None or self._next_seq == 0:
             self._first_seq, self._first_timestamp = self._next_seq, entry["timestamp"]
         self._last_hash, self._next_seq = digest, self._next_seq + 1
-        self._uncovered = 0 if entry["event"] == CHECKPOINT_EVENT else self._uncovered + 1
-        self._known_size = os.fstat(self._handle.fileno()).st_size
+        self._uncovered = 0 if checkpoint else self._uncovered + 1
+        self._known_size = os.fstat(descriptor).st_size if self._known_size < 0 \
+            else self._known_size + len(line)
 
     def _checkpoint(self, reason: str) -> bool:
         if self._signing_key is None:
@@ -611,7 +691,16 @@ class AuditLog:
                 return
 
     def _timestamp(self) -> str:
-        return self.clock.now().isoformat(timespec="milliseconds")
+        """The time, as isoformat(timespec="milliseconds") writes it; in UTC, the date and
+        second are formatted once a second (formatting was a tenth of a write)."""
+        now = self.clock.now()
+        if now.tzinfo is not UTC:
+            return now.isoformat(timespec="milliseconds")
+        second = int(now.timestamp())
+        if second != self._second:
+            self._second = second
+            self._second_text = now.isoformat(timespec="seconds")[:19]
+        return f"{self._second_text}.{now.microsecond // 1000:03d}+00:00"
 
 
 def load_signing_key(state_dir: Path):

@@ -15,11 +15,14 @@ writer that found its file shrunk, rewritten, replaced or deleted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from daemon.audit.chain import (
     ARCHIVE_FOLDER,
@@ -220,6 +223,19 @@ def _judge_the_record(report: ChainReport, walker: _Walker, anchor: AuditAnchor 
     return True
 
 
+_READ_EXACTLY = frozenset({CHECKPOINT_EVENT, RETIRED_EVENT, TAMPERING_EVENT})
+CHUNK = 4 << 20  # bytes of a log read at a time
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    """Whether the file holds `needle` (a single byte), read a chunk at a time."""
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK):
+            if needle in block:
+                return True
+    return False
+
+
 class _Walker:
     """Carries the chain from line to line and file to file."""
 
@@ -250,12 +266,94 @@ class _Walker:
         return False
 
     def walk(self, path: Path, first_file: bool) -> bool:
+        """Walk the file's lines as bytes, a few megabytes at a time (a file that holds a
+        carriage return, which text reading takes for a line's end, the careful way)."""
+        if _holds(path, b"\r"):
+            return self.walk_text(path, first_file)
+        number, rest = 0, b""
+        with open(path, "rb") as handle:
+            while block := handle.read(CHUNK):
+                lines = (rest + block).split(b"\n")
+                rest = lines.pop()  # after the last newline: b"", or a line not yet whole
+                if not self.lines(path, number, lines, first_file):
+                    return False
+                number += len(lines)
+        if rest and not self.line(path, number + 1, rest.decode("utf-8", errors="replace"),
+                                  first_file):
+            return False
+        self.previous_file = path
+        return True
+
+    def lines(self, path: Path, number: int, lines: list[bytes], first_file: bool) -> bool:
+        """Walk `lines` (whole lines, without their newlines), the first being line
+        `number` + 1. The commonest line, an event as Steward writes it that follows the one
+        before it, is checked here, inline; any other goes through `fast_line` and `accept`."""
+        sha256, loads, special = hashlib.sha256, orjson.loads, _READ_EXACTLY
+        anchor_seq = self.anchor.seq if self.anchor is not None else None
+        previous, expected, counted = self.previous_hash, self.expected_seq, 0
+        for index, raw in enumerate(lines, start=number + 1):
+            end = len(raw)
+            if raw.startswith(b',"hash":"', end - 75) and raw.endswith(b'"}'):
+                recorded = raw[-66:-2].decode("latin-1")
+                if sha256(raw[:-75] + b"}").hexdigest() == recorded:
+                    body = raw  # the whole line is an object too, with `hash` last
+                    try:
+                        entry = loads(body)
+                    except orjson.JSONDecodeError:
+                        entry = None
+                    if type(entry) is dict and entry.get("prev") == previous:
+                        seq, event = entry.get("seq", expected), entry.get("event")
+                        if seq == expected and seq != anchor_seq and \
+                                (type(event) is not str or event not in special):
+                            previous, expected, counted = recorded, expected + 1, counted + 1
+                            continue
+            if counted:
+                self._counted(previous, expected, counted)
+                counted = 0
+            if not self.fast_line(path, index, raw, first_file):
+                return False
+            previous, expected = self.previous_hash, self.expected_seq
+        if counted:
+            self._counted(previous, expected, counted)
+        return True
+
+    def walk_text(self, path: Path, first_file: bool) -> bool:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for number, raw in enumerate(handle, start=1):
                 if not self.line(path, number, raw, first_file):
                     return False
         self.previous_file = path
         return True
+
+    def _counted(self, previous: str, expected: int, counted: int) -> None:
+        """`counted` ordinary events (not checkpoints) were accepted inline, up to `previous`."""
+        self.previous_hash, self.expected_seq = previous, expected
+        self.report.events += counted
+        self.report.uncovered += counted
+        self.last_was_checkpoint = False
+
+    def fast_line(self, path: Path, number: int, raw: bytes, first_file: bool) -> bool:
+        """`line` for a line's bytes (without its newline), the same verdicts in a fraction of
+        the time: a line is taken apart and parsed here only when it is as Steward writes it
+        (the hash where it belongs, matching, valid JSON that orjson reads as json does);
+        anything else is handed to `line`, which says what is wrong with it."""
+        body = raw[:-75] + b"}"
+        recorded = raw[-66:-2].decode("latin-1")
+        if raw[-75:-66] == b',"hash":"' and raw[-2:] == b'"}' and \
+                hashlib.sha256(body).hexdigest() == recorded:
+            try:
+                entry = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                entry = None
+            if type(entry) is dict and type(entry.get("seq")) is not float:
+                # orjson reads a number beyond 64 bits as a float, json as an int: the events
+                # whose other fields count (checkpoints, retirement, tampering) are read by
+                # json, as before.
+                event = entry.get("event")
+                if type(event) is str and event in _READ_EXACTLY:
+                    entry = json.loads(body)
+                return self.accept(path, number, entry, recorded, first_file)
+        return self.line(path, number, raw.decode("utf-8", errors="replace") + "\n", first_file)
 
     def line(self, path: Path, number: int, raw: str, first_file: bool) -> bool:
         if not raw.endswith("\n"):
@@ -275,6 +373,11 @@ class _Walker:
             return self.fail(path, number, "the line is not valid JSON")
         if not isinstance(entry, dict):
             return self.fail(path, number, "the line is not an audit event")
+        return self.accept(path, number, entry, recorded, first_file)
+
+    def accept(self, path: Path, number: int, entry: dict[str, Any], recorded: str,
+               first_file: bool) -> bool:
+        """Carry the chain over one line whose hash matched, parsed as `entry`."""
         if entry.get("prev") != self.previous_hash:
             return self.fail(path, number, self._broken_link(path, number, entry, first_file))
         seq = entry.get("seq", self.expected_seq)

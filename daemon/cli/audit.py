@@ -59,13 +59,13 @@ def auditor_keys(given_keys: tuple[str, ...], settings,
     holding it); else the one the administrator installed beside the configuration at install
     time (`/etc/steward/audit-signing.pub`, root's, so the service cannot replace it); else this
     machine's own key, with a note saying why that proves less."""
+    keys = [given_key(given) for given in given_keys]
+    if keys:
+        return keys, None
     from config.loading import DEFAULT_CONFIG_FILE  # noqa: PLC0415
     from daemon.audit.chain import load_signing_key  # noqa: PLC0415
     from daemon.runtime.keys import public_key_text  # noqa: PLC0415
 
-    keys = [given_key(given) for given in given_keys]
-    if keys:
-        return keys, None
     configuration = Path(source.config_file) if source and source.config_file \
         else DEFAULT_CONFIG_FILE
     installed = configuration.parent / INSTALLED_PUBLIC_KEY
@@ -168,11 +168,14 @@ def audit_verify(files: tuple[str, ...], given_keys: tuple[str, ...], open_tail:
     """
     from daemon.audit.verification import verify_chain  # noqa: PLC0415
 
-    settings = source.load()
+    # An auditor's files and key need no configuration: it is read (a quarter of a second of
+    # start-up) only for the state directory's log or this machine's key.
+    settings = source.load() if not files or not given_keys else None
     paths = existing_paths(files, settings)
     keys, note_text = auditor_keys(given_keys, settings, source)
     record = state_record(paths)
-    live = not files and not open_tail and _daemon_is_writing(settings.paths.state_dir)
+    live = not files and not open_tail and settings is not None and \
+        _daemon_is_writing(settings.paths.state_dir)
     report = verify_chain(paths, keys, open_tail=open_tail or live, anchor=record.anchor,
                           earlier_activity=record.activity)
     if note_text:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from daemon.runtime.access import current_user, describe_owner
+
 if TYPE_CHECKING:
     from config.settings import StewardSettings
     from daemon.audit.chain import AuditLog
@@ -190,16 +192,6 @@ class SltSettings:
     view: Path | None = None
 
 
-def current_user() -> str:
-    """The name of the user this process runs as (its number if it has none)."""
-    import pwd  # noqa: PLC0415
-
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return f"user {os.geteuid()}"
-
-
 def settings_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Give a command --config FILE and --state-dir DIR; it receives them as `source`, a
     SettingsSource. Put it just above the `def`, so that both options come last in --help."""
@@ -265,10 +257,6 @@ def plain_message(error: BaseException) -> str:
 def permission_message(error: PermissionError) -> str:
     """`PATH: USER may not read or write it (owner:group, mode 0750)`, and the fix: SLT
     commands need nothing of the service's; other commands run as the service."""
-    import grp  # noqa: PLC0415
-    import pwd  # noqa: PLC0415
-    import stat  # noqa: PLC0415
-
     user = current_user()
     target = error.filename
     if target is None:
@@ -282,15 +270,7 @@ def permission_message(error: PermissionError) -> str:
         except OSError:
             break
         blocked = folder
-        try:
-            owner_name = pwd.getpwuid(info.st_uid).pw_name
-        except KeyError:
-            owner_name = str(info.st_uid)
-        try:
-            group_name = grp.getgrgid(info.st_gid).gr_name
-        except KeyError:
-            group_name = str(info.st_gid)
-        owner = f"{owner_name}:{group_name}, mode {stat.S_IMODE(info.st_mode):04o}"
+        owner = describe_owner(info)[2]
         if folder != path and not os.access(folder, os.X_OK):
             break
     where = "" if blocked == path else f", because the folder {blocked} is closed to {user}"

@@ -4,7 +4,6 @@ and `media clean`."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -277,31 +276,9 @@ def media_clean(files: tuple[str, ...], output: str) -> int:
     Example:
       steward media clean IMG_0042.jpg IMG_0043.heic -o cleaned/
     """
-    from daemon.posts.media_fixing import clean_file  # noqa: PLC0415
-    from policies.media import UncleanableMedia  # noqa: PLC0415
+    from daemon.cli.pictures import clean_pictures  # noqa: PLC0415
 
-    sources = [Path(name) for name in files]
-    target_path = Path(output)
-    many = len(sources) > 1 or target_path.is_dir()
-    if many:
-        target_path.mkdir(parents=True, exist_ok=True)
-    refused = 0
-    for source in sources:
-        target = target_path / source.name if many else target_path
-        try:
-            report = clean_file(source, target)
-        except UncleanableMedia as error:
-            refused += 1
-            print(f"{source}: refused: {error}", file=sys.stderr)
-            continue
-        except OSError as error:
-            refused += 1
-            print(f"{source}: cannot be read or written ({error.strerror})", file=sys.stderr)
-            continue
-        removed = "; ".join(report.removed) or "nothing to remove"
-        print(f"{source} -> {target}: {report.format}, removed {removed}"
-              + (f"; orientation {report.orientation} kept" if report.orientation else ""))
-    return EXIT_REFUSED if refused else EXIT_OK
+    return clean_pictures(files, output)
 
 
 def register(group: click.Group) -> None:

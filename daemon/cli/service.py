@@ -43,28 +43,22 @@ def run(source: SettingsSource) -> int:
     if invocation is not None:  # None only when a test runs the command outside run_group
         invocation.logs_to_journal = True
     service = Service(settings)
-    stop = threading.Event()
-    reload_requested = threading.Event()
-    received: list[int] = []
-
-    def on_signal(number, frame) -> None:
-        received.append(number)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, lambda number, frame: reload_requested.set())
+    # The signals wait, blocked, for sigwait below (no handler, no polling: an idle daemon
+    # sleeps). Blocked before the service starts its threads, which inherit the mask, so
+    # that none of them takes a signal meant for this loop.
+    signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
-        service.start()
-    except StartupError as error:
-        service.stop("start-up failed")
-        raise UsageProblem(f"cannot start: {error}") from None
-    while not stop.wait(0.5):
-        if reload_requested.is_set():
-            reload_requested.clear()
+        try:
+            service.start()
+        except StartupError as error:
+            service.stop("start-up failed")
+            raise UsageProblem(f"cannot start: {error}") from None
+        while (number := signal.sigwait(signals)) == signal.SIGHUP:
             reload(service, source)
-    number = received[0] if received else signal.SIGTERM
-    service.stop(f"signal {signal.Signals(number).name}")
+        service.stop(f"signal {signal.Signals(number).name}")
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return EXIT_OK if number == signal.SIGTERM else 128 + number
 
 

@@ -110,6 +110,8 @@ def newest_change(path: Path) -> float:
     return max(stamps, default=0.0)
 
 
+SETTLE_POLL_SECONDS = 0.2  # how often entries still being written are looked at
+
 class Intake:
     """Watches the inbox and feeds complete submissions, one at a time, to `process`."""
 
@@ -130,6 +132,7 @@ class Intake:
         self._candidates: dict[str, tuple[tuple, float]] = {}
         self._guard = threading.Lock()
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # a candidate to settle, or stopping: the ticker looks
         self._threads: list[threading.Thread] = []
         self._observer: BaseObserver | None = None
         self.requests: Requests | None = None  # cancel/unpublish; set by the service
@@ -254,6 +257,7 @@ class Intake:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching; let the submission being processed finish."""
         self._stopping.set()
+        self._wake.set()
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout)
@@ -289,6 +293,7 @@ class Intake:
         with self._guard:
             if name not in self._queued:
                 self._candidates[name] = ((), self.clock.monotonic())
+        self._wake.set()  # the ticker settles it from now on
 
     def scan(self) -> None:
         """Look at every entry in the inbox; take the settled ones, watch the others, and try
@@ -320,8 +325,20 @@ class Intake:
         self._work.put(name)
 
     def _ticker(self) -> None:
+        """Settle candidates every 0.2 s while there are any; otherwise sleep until the next
+        rescan is due or inotify reports a change (`changed` wakes it): an idle inbox costs
+        one wake-up a scan interval, not five a second."""
         last_scan = self.clock.monotonic()
-        while not self._stopping.wait(0.2):
+        while not self._stopping.is_set():
+            with self._guard:
+                settling = bool(self._candidates)
+            interval = self.settings.intake.scan_interval_seconds
+            due = interval - (self.clock.monotonic() - last_scan)
+            self._wake.wait(SETTLE_POLL_SECONDS if settling else
+                            min(max(due, SETTLE_POLL_SECONDS), interval))
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
             try:
                 last_scan = self._tick(last_scan)
             except Exception as error:  # noqa: BLE001 - one entry must not stop the intake

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from dataclasses import dataclass, replace
-from pathlib import Path
 
+from daemon.posts.picture_files import clean_file, verify_clean
 from policies.media import UncleanableMedia, clean_stream, prove_clean
 from policies.media.cleaning import CleanReport
 from policies.media_files import sniff_image_type
 from policies.submission import MediaFile, Submission, readable_media
 
 CLEAN_FOLDER = ".steward-clean"
+__all__ = ["CLEAN_FOLDER", "CleanedImage", "PreparedMedia", "clean_bytes", "clean_file",
+           "prepare_media", "verify_clean"]
 
 
 @dataclass(frozen=True)
@@ -103,28 +103,3 @@ def clean_bytes(data: bytes) -> tuple[bytes, CleanReport]:
     return output, report
 
 
-def verify_clean(path: Path) -> CleanReport:
-    """Run the cleaner over a cleaned file; raise UncleanableMedia if anything would go."""
-    with open(path, "rb") as handle:
-        return prove_clean(handle)
-
-
-def clean_file(source: Path, target: Path) -> CleanReport:
-    """Clean `source` into `target` (atomically: temporary file, fsync, rename), then prove it.
-
-    Raise UncleanableMedia (and leave no `target`) if the file cannot be cleaned or proved.
-    """
-    target = Path(target)
-    descriptor, temporary = tempfile.mkstemp(prefix=".cleaning-", dir=target.parent)
-    try:
-        with open(source, "rb") as handle, os.fdopen(descriptor, "wb") as output:
-            report = clean_stream(handle, output)
-            output.flush()
-            os.fsync(output.fileno())
-        verify_clean(Path(temporary))
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return report

@@ -27,7 +27,7 @@ def current_user() -> str:
         return f"user {os.geteuid()}"
 
 
-def _owner(info: os.stat_result) -> tuple[str, str, str]:
+def describe_owner(info: os.stat_result) -> tuple[str, str, str]:
     """(user, group, "user:group, mode 0640") of a file or folder."""
     try:
         user = pwd.getpwuid(info.st_uid).pw_name
@@ -69,7 +69,7 @@ def cannot_read(path: Path, what: str) -> str:
     because = f": the folder {where} is closed to it" if folder else ""
     if info is None:
         return f"{user} cannot read {what}, {path}{because}; ask the administrator why"
-    _, group, owner = _owner(info)
+    _, group, owner = describe_owner(info)
     text = f"{user} cannot read {what}, {path}{because} ({owner}). "
     needed = stat.S_IXGRP if folder else stat.S_IRGRP
     if info.st_mode & needed:  # its group may: join the group (steward, in the layout)

@@ -37,6 +37,7 @@ class Redactor:
 
     def __init__(self, secret_values: Iterable[str] = ()) -> None:
         self.secret_values: set[str] = set()
+        self._plain_names: set[str] = set()
         self.add(secret_values)
 
     def add(self, secret_values: Iterable[str]) -> None:
@@ -50,18 +51,77 @@ class Redactor:
         if key is not None and key.lower() in SECRET_KEYS:
             return REDACTED
         if isinstance(value, dict):
-            return {k: self.clean(v, str(k)) for k, v in value.items()}
+            return self.clean_fields(value)
         if isinstance(value, list | tuple):
             return [self.clean(item) for item in value]
         if isinstance(value, str):
             return self.scrub(value)
         return value
 
+    def clean_strings(self, fields: dict) -> dict | None:
+        """The commonest event, strings under plain names, when nothing in it is secret:
+        `fields` itself (the caller's own dictionary, e.g. its **keywords). None when a value
+        is not a string, a name is a secret's, or there is something to scrub (then
+        `clean_fields`)."""
+        names = self._plain_names
+        for key, value in fields.items():
+            if type(value) is not str or (key not in names and not self._plain_name(key)):
+                return None
+        # No secret or token in the strings together: none in any one of them.
+        text = "\x00".join(fields.values())
+        for secret in self.secret_values:
+            if secret in text:
+                return None
+        if _may_hold_a_token(text) and _TOKEN_IN_TEXT.search(text) is not None:
+            return None
+        return fields
+
+    def _plain_name(self, key: Any) -> bool:
+        """Whether `key` is a string that is not a secret's name (remembered: names are few)."""
+        if type(key) is not str or key.lower() in SECRET_KEYS:
+            return False
+        if len(self._plain_names) < 4096:
+            self._plain_names.add(key)
+        return True
+
+    def clean_fields(self, fields: dict) -> dict:
+        """`clean` of a dictionary: each value cleaned under its key (a string, the commonest
+        value, scrubbed without a further call)."""
+        cleaned = {}
+        for key, value in fields.items():
+            name = str(key)
+            if name.lower() in SECRET_KEYS:
+                cleaned[key] = REDACTED
+            elif type(value) is str:
+                cleaned[key] = self.scrub(value)
+            else:
+                cleaned[key] = self.clean(value)
+        return cleaned
+
+    def anything_to_scrub(self, text: str) -> bool:
+        """Whether `scrub` would change `text`."""
+        for secret in self.secret_values:
+            if secret in text:
+                return True
+        return _may_hold_a_token(text) and _TOKEN_IN_TEXT.search(text) is not None
+
     def scrub(self, text: str) -> str:
         for secret in self.secret_values:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        if not _may_hold_a_token(text):
+            return text
         return _TOKEN_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+def _may_hold_a_token(text: str) -> bool:
+    """False only when _TOKEN_IN_TEXT cannot match: ASCII text (where its case-blind match
+    is a match in lower case) that holds none of its words. Each of its words contains
+    `token`, `bearer` or `oauth_signature`. Other text is left to the expression itself."""
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return "token" in lowered or "bearer" in lowered or "oauth_signature" in lowered
 
 
 REDACTOR = Redactor()

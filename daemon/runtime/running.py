@@ -69,11 +69,17 @@ def daemon_running(state_dir: Path) -> Running | None:
             record = json.loads(os.pread(descriptor, 4096, 0) or b"{}")
         except ValueError:
             record = {}
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return Running(True, record.get("pid"), record.get("since"))
-        fcntl.flock(descriptor, fcntl.LOCK_UN)
-        return Running(False, record.get("pid"), record.get("since"))
+        return Running(held_by_another(descriptor), record.get("pid"), record.get("since"))
     finally:
         os.close(descriptor)
+
+
+def held_by_another(descriptor: int) -> bool:
+    """Whether another process holds an exclusive lock on this open file (a running daemon:
+    the lock goes when its process does, so it is never stale)."""
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(descriptor, fcntl.LOCK_UN)
+    return False

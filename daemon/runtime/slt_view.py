@@ -27,6 +27,7 @@ from typing import Any
 import tomlkit
 
 from config.settings import StewardSettings
+from daemon.runtime.running import held_by_another
 
 VIEW_NAME = "slt-settings.toml"
 DEFAULT_VIEW = Path("/srv/steward") / VIEW_NAME
@@ -166,12 +167,7 @@ def daemon_holds(path: Path) -> bool | None:
     except OSError:
         return None
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(descriptor, fcntl.LOCK_UN)
-        return False
+        return held_by_another(descriptor)
     finally:
         os.close(descriptor)
 

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from policies.media.gif import GifError, clean_gif
 from policies.media.icc import IccError
 from policies.media.isobmff import IsoError, clean_isobmff
 from policies.media.jpeg import JpegError, clean_jpeg
 from policies.media.png import PngError, clean_png
-from policies.media.streams import Ambiguous, Reader, SeekableSink, Sink, Truncated
+from policies.media.streams import (
+    Ambiguous,
+    BufferReader,
+    Reader,
+    SeekableSink,
+    Sink,
+    Truncated,
+)
 from policies.media.tiff_file import TiffError, clean_tiff
 from policies.media.webp import WebpError, clean_webp
 
@@ -72,6 +79,14 @@ class _Counting:
         self._written += len(data)
         return self.sink.write(data)
 
+    @property
+    def copies_ranges(self) -> bool:
+        return bool(getattr(self.sink, "copies_ranges", False))
+
+    def copy_range(self, start: int, end: int) -> None:
+        self._written += end - start
+        self.sink.copy_range(start, end)  # type: ignore[attr-defined]
+
     def seekable(self) -> bool:
         return self._seekable is not None
 
@@ -111,7 +126,27 @@ def _kind(head: bytes) -> str:
 
 def clean_stream(source: BinaryIO, sink: Sink) -> CleanReport:
     """Clean `source` into `sink`; raise UncleanableMedia if that cannot be done safely."""
-    reader = Reader(source)
+    return _clean(Reader(source), source, sink)
+
+
+def clean_buffer(data: Any, sink: Sink, scan_ends: dict[int, int] | None = None) -> CleanReport:
+    """Clean a picture held in memory or mapped from a file (`data`: bytes, an mmap) into
+    `sink`. A `Plan` sink records the picture data as ranges of `data` instead of copying it.
+    `scan_ends`: where picture data copied as it was ends in `data` (a Plan's copied_ranges,
+    when `data` is that plan's output), checked instead of searched for. A TIFF needs a
+    file: use clean_stream."""
+    return _clean(BufferReader(data, scan_ends), None, sink)
+
+
+def prove_clean_buffer(data: Any, scan_ends: dict[int, int] | None = None) -> CleanReport:
+    """prove_clean for a picture in memory or mapped (see clean_buffer)."""
+    report = clean_buffer(data, _NullSink(), scan_ends)
+    if report.removed:
+        raise UncleanableMedia("after cleaning, the file still holds: " + ", ".join(report.removed))
+    return report
+
+
+def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -> CleanReport:
     counting = _Counting(sink)
     head = reader.peek(16)
     if not head:
@@ -131,7 +166,7 @@ def clean_stream(source: BinaryIO, sink: Sink) -> CleanReport:
             removed, orientation, (width, height) = clean_gif(reader, counting)
         elif head[:4] in (b"II*\x00", b"MM\x00*"):
             kind = "TIFF"
-            if not getattr(source, "seekable", lambda: False)():
+            if source is None or not getattr(source, "seekable", lambda: False)():
                 raise UncleanableMedia(f"a TIFF can only be cleaned from a file. {ADVICE}")
             source.seek(0)
             removed, orientation, (width, height) = clean_tiff(source, counting)
@@ -172,5 +207,10 @@ def prove_clean(cleaned: BinaryIO) -> CleanReport:
 
 
 class _NullSink:
+    copies_ranges = True  # a range of a buffer is not even sliced
+
     def write(self, data: bytes | bytearray) -> int:
         return len(data)
+
+    def copy_range(self, start: int, end: int) -> None:
+        pass

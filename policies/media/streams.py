@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 BLOCK = 1 << 20
 
@@ -117,3 +117,101 @@ class Reader:
             dropped += len(block)
         self.position += dropped
         return dropped
+
+
+class BufferReader(Reader):
+    """Reader's operations over bytes already in memory or mapped from a file (an mmap):
+    nothing is buffered, and picture data is not copied but handed to the sink as a range
+    when the sink copies ranges itself (`copies_ranges`, like Plan), so that a file's
+    picture data can go from file to file without passing through Python."""
+
+    def __init__(self, data: Any, scan_ends: dict[int, int] | None = None) -> None:
+        self.stream = None  # type: ignore[assignment]
+        self.buffer = bytearray()
+        self.data: Any = data  # bytes, bytearray, memoryview or mmap
+        self.size = len(data)
+        self.position = 0
+        # Where data copied as it was ends, by where it starts: a scan's end known already
+        # (Steward's own output, proved clean) is checked, not searched for again.
+        self.scan_ends = scan_ends or {}
+
+    def exact(self, count: int) -> bytes:
+        end = self.position + count
+        if end > self.size:
+            raise Truncated(f"the file ends early (at byte {self.size})")
+        data = bytes(self.data[self.position:end])
+        self.position = end
+        return data
+
+    def peek(self, count: int) -> bytes:
+        return bytes(self.data[self.position:self.position + count])
+
+    def at_end(self) -> bool:
+        return self.position >= self.size
+
+    def copy(self, count: int, sink: Sink, digest: Digest | None = None) -> None:
+        end = self.position + count
+        if end > self.size:
+            raise Truncated(f"the file ends early (at byte {self.size})")
+        if digest is not None:
+            digest.update(self.data[self.position:end])
+        self._emit(sink, end)
+
+    def copy_until(self, pattern: re.Pattern[bytes], sink: Sink, keep_tail: int = 1) -> None:
+        known = self.scan_ends.get(self.position)
+        if known is not None and pattern.match(self.data, known):
+            self._emit(sink, known)
+            return
+        match = pattern.search(self.data, self.position)
+        if not match:
+            raise Truncated("the file ends inside the picture data")
+        self._emit(sink, match.start())
+
+    def skip_rest(self) -> int:
+        dropped = self.size - self.position
+        self.position = self.size
+        return dropped
+
+    def _emit(self, sink: Sink, end: int) -> None:
+        start, self.position = self.position, end
+        if start == end:
+            return
+        if getattr(sink, "copies_ranges", False):
+            sink.copy_range(start, end)  # type: ignore[attr-defined]
+            return
+        for offset in range(start, end, BLOCK):
+            sink.write(self.data[offset:min(end, offset + BLOCK)])
+
+
+class Plan:
+    """A sink that records what to write instead of writing it: bytes, and ranges of the
+    source to copy as they are (`pieces`, in order; `size`, the total)."""
+
+    copies_ranges = True
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes | tuple[int, int]] = []
+        self.size = 0
+
+    def write(self, data: bytes | bytearray, /) -> int:
+        if self.pieces and isinstance(self.pieces[-1], bytes):
+            self.pieces[-1] += bytes(data)
+        else:
+            self.pieces.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def copy_range(self, start: int, end: int) -> None:
+        self.pieces.append((start, end))
+        self.size += end - start
+
+    def copied_ranges(self) -> dict[int, int]:
+        """Where each copied range lies in the output: its end, by its start."""
+        ranges, offset = {}, 0
+        for piece in self.pieces:
+            if isinstance(piece, tuple):
+                ranges[offset] = offset + piece[1] - piece[0]
+                offset += piece[1] - piece[0]
+            else:
+                offset += len(piece)
+        return ranges

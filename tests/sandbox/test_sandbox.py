@@ -85,3 +85,24 @@ def test_sandbox_serve_runs_from_the_command_line(tmp_path):
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_counting_requests_does_not_rewrite_the_state_file_until_the_sandbox_stops(tmp_path):
+    """An idle daemon's health checks are requests too: counted, not written each time."""
+    state_file = tmp_path / "state.json"
+    server = start_sandbox(state_file=state_file)
+    written = state_file.read_bytes()
+    XConnector(**DEFAULT_X_CREDENTIALS, sandbox_url=server.url).check()
+    assert state_file.read_bytes() == written
+    counted = requests.get(f"{server.url}/_sandbox/state", timeout=5).json()["request_counts"]
+    assert counted
+    server.stop()
+    import json  # noqa: PLC0415
+
+    assert json.loads(state_file.read_text())["request_counts"] == counted
+
+
+def test_a_sandbox_stops_at_once_though_its_loop_sleeps(tmp_path):
+    server = start_sandbox()
+    server.stop()  # returns: the stop knocks to wake the loop
+    assert server._thread is not None and not server._thread.is_alive()
