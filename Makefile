@@ -43,4 +43,4 @@ test: lint
 	$(VENV)/bin/python -m pytest
 
 test-fast: lint
-	$(VENV)/bin/python -m pytest -q -m "not slow"
+	$(VENV)/bin/python -m pytest -q -m "not slow" -n auto
