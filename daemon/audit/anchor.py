@@ -102,11 +102,10 @@ def reset_anchor(state_dir: Path, reason: str, *, mailer=None,
     the database cannot be opened, the log matches the anchor (nothing to reset), or the log
     itself does not verify (it cannot be continued: move it aside first). `clock` stamps the
     event and the new anchor (the real one unless a test gives its own)."""
-    import getpass  # noqa: PLC0415
-    import os  # noqa: PLC0415
 
     from daemon.audit.chain import AuditLog, load_signing_key  # noqa: PLC0415
     from daemon.audit.verification import verify_chain  # noqa: PLC0415
+    from daemon.runtime.access import person_behind_command  # noqa: PLC0415
     from daemon.runtime.keys import public_key_text  # noqa: PLC0415
     from daemon.runtime.store import Store, StoreError  # noqa: PLC0415
 
@@ -150,7 +149,7 @@ def reset_anchor(state_dir: Path, reason: str, *, mailer=None,
         try:
             event = audit.record(
                 "audit.anchor_reset", level="warning", audience="admin", reason=reason,
-                by=os.environ.get("SUDO_USER") or getpass.getuser(),
+                by=person_behind_command(),
                 previous_anchor=previous.as_fields() if previous else None,
                 earlier_activity=activity, problem=checked.problem.message,
                 log_found=f"{chain.events} events, {chain.checkpoints} signed checkpoint(s)")

@@ -5,8 +5,6 @@ takedown at its next check (every `consent.check_interval_seconds`)."""
 
 from __future__ import annotations
 
-import getpass
-import os
 from typing import TYPE_CHECKING
 
 import click
@@ -20,6 +18,7 @@ from daemon.cli.common import (
     open_audit_log,
     settings_options,
 )
+from daemon.runtime.access import person_behind_command
 
 if TYPE_CHECKING:
     from config.settings import StewardSettings
@@ -33,10 +32,6 @@ def consent() -> None:
     Example:
       steward consent takedowns
     """
-
-
-def _who() -> str:
-    return os.environ.get("SUDO_USER") or getpass.getuser()  # the person, under sudo
 
 
 def _number(takedown: str) -> int:
@@ -106,7 +101,7 @@ def _decide(takedown: str, decision: str, source: SettingsSource) -> int:
     store = Store(settings.paths.state_dir / "steward.sqlite3")
     audit = open_audit_log(settings)
     try:
-        decide(store, audit, Clock(), number, decision, _who())
+        decide(store, audit, Clock(), number, decision, person_behind_command())
     except TakedownError as error:
         raise Refused(str(error)) from None
     finally:

@@ -132,8 +132,7 @@ def moderate_queue(show_text: bool, source: SettingsSource) -> int:
 
 def queue_decision(source: SettingsSource, reply: str, decision: str, allowed: tuple) -> int:
     """Record a moderator's decision on a reply for the daemon to apply at its next poll."""
-    import getpass  # noqa: PLC0415
-
+    from daemon.runtime.access import person_behind_command  # noqa: PLC0415
     from daemon.runtime.store import Store  # noqa: PLC0415
 
     settings = source.load()
@@ -157,7 +156,7 @@ def queue_decision(source: SettingsSource, reply: str, decision: str, allowed: t
                       f"that are {' or '.join(allowed)}")
     audit = open_audit_log(settings)
     audit.record("moderation.decision_queued", reply=f"R{reference}", decision=decision,
-                 by=os.environ.get("SUDO_USER") or getpass.getuser())  # the person, under sudo
+                 by=person_behind_command())
     audit.close()
     print(f"R{reference}: '{decision}' queued; Steward applies it at its next poll "
           f"(every {settings.moderation.poll_interval_seconds:g} s)")
@@ -344,8 +343,6 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
       steward incidents close INC-2026-0001 --outcome "parent spoken to; account reported to X"
       sudo steward admin incidents close INC-2026-0001 --outcome "parent spoken to"
     """
-    import getpass  # noqa: PLC0415
-
     from daemon.moderation.casework import (  # noqa: PLC0415
         AlreadyClosed,
         OutcomeRefused,
@@ -355,6 +352,7 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
         close_incident,
         usable_outcome,
     )
+    from daemon.runtime.access import person_behind_command  # noqa: PLC0415
     from daemon.runtime.clock import Clock  # noqa: PLC0415
     from daemon.runtime.store import Store  # noqa: PLC0415
     from policies.displayed_text import visible  # noqa: PLC0415
@@ -373,7 +371,7 @@ def incidents_close(number: str, outcome: str, amend: bool, source: SettingsSour
     store.close()
     as_the_service = run_as_the_service(number, outcome, amend, source)
     refuse_unless_writable(settings, "closing an incident", as_the_service)
-    by = os.environ.get("SUDO_USER") or getpass.getuser()  # the person, under sudo
+    by = person_behind_command()
     store = Store(database)
     audit = open_audit_log(settings)
     try:

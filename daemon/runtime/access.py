@@ -27,6 +27,14 @@ def current_user() -> str:
         return f"user {os.geteuid()}"
 
 
+def person_behind_command() -> str:
+    """Who ran this command, for the audit log: the person behind sudo (SUDO_USER, which sudo
+    sets and `steward admin` passes on), not the service's user it runs as."""
+    import getpass  # noqa: PLC0415
+
+    return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
 def describe_owner(info: os.stat_result) -> tuple[str, str, str]:
     """(user, group, "user:group, mode 0640") of a file or folder."""
     try:
