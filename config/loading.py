@@ -18,10 +18,12 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     TomlConfigSettingsSource,
 )
 
+from config.schools import SCHOOL_ENVIRONMENT, SchoolInstance, SchoolNameError
 from config.settings import SECRET_FIELDS, StewardSettings
 
 DEFAULT_CONFIG_FILE = Path("/etc/steward/steward.toml")
@@ -67,6 +69,12 @@ class _Sourced(StewardSettings):
         env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if isinstance(env_settings, EnvSettingsSource):
+            # STEWARD_SCHOOL selects a trust's school (config.schools); it is not the
+            # [school] section, which pydantic would otherwise try to read it as.
+            env_settings.env_vars = {
+                key: value for key, value in env_settings.env_vars.items()
+                if key.lower() != SCHOOL_ENVIRONMENT.lower()}
         sources: list[PydanticBaseSettingsSource] = [
             init_settings, env_settings, CredentialsDirectorySource(settings_cls)]
         path = _config_file.get()
@@ -86,6 +94,13 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> StewardSe
         if config_unreadable(default):
             raise ConfigurationError(unreadable_message(default))
         path = default if default.is_file() else None
+        if path is None and os.environ.get(SCHOOL_ENVIRONMENT) \
+                and not os.environ.get(CONFIG_FILE_ENVIRONMENT):
+            raise ConfigurationError(
+                f"{default}: there is no configuration for the school "
+                f"{os.environ[SCHOOL_ENVIRONMENT]}: check the name (`steward trust status` "
+                "lists the trust's schools), or set the school up as docs/administrator.md "
+                "says (\"A trust of schools\")")
     elif config_unreadable(Path(path)):
         raise ConfigurationError(unreadable_message(Path(path)))
     elif not Path(path).is_file():
@@ -121,9 +136,16 @@ def config_file_read(path: str | Path | None = None) -> Path | None:
 
 
 def default_config_file() -> Path:
-    """The file read when no --config is given: $STEWARD_CONFIG_FILE, else
+    """The file read when no --config is given: $STEWARD_CONFIG_FILE, else the selected
+    school's /etc/steward/NAME/steward.toml (`steward --school NAME`), else
     /etc/steward/steward.toml."""
-    return Path(os.environ.get(CONFIG_FILE_ENVIRONMENT) or DEFAULT_CONFIG_FILE)
+    given = os.environ.get(CONFIG_FILE_ENVIRONMENT)
+    if given:
+        return Path(given)
+    try:
+        return SchoolInstance.selected().config_file
+    except SchoolNameError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def config_unreadable(path: Path) -> bool:

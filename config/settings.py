@@ -40,8 +40,14 @@ class Section(BaseModel):
 
 
 def default_state_dir() -> Path:
-    """systemd's $STATE_DIRECTORY when set (StateDirectory=), else /var/lib/steward."""
-    return Path(os.environ.get("STATE_DIRECTORY", "/var/lib/steward").split(":")[0])
+    """systemd's $STATE_DIRECTORY when set (StateDirectory=), else /var/lib/steward, or the
+    selected school's /var/lib/steward/NAME in a trust (config.schools)."""
+    from config.schools import SchoolInstance  # noqa: PLC0415 - below this module, tiny
+
+    given = os.environ.get("STATE_DIRECTORY")
+    if given:
+        return Path(given.split(":")[0])
+    return SchoolInstance.selected().state_dir
 
 
 class SchoolSettings(Section):

@@ -1,6 +1,7 @@
-"""The shipped unit, checked with systemd's own tools (installed by
-scripts/install-system-packages): it verifies without a single warning, and its exposure score
-stays at 2.0 or lower. `systemd-analyze verify` exits 0 even on typos, so any output fails."""
+"""The shipped units, checked with systemd's own tools (installed by
+scripts/install-system-packages): the single school's and the trust's template (as the instance
+steward@oakfield.service) each verify without a single warning, and their exposure score stays
+at 2.0 or lower. `systemd-analyze verify` exits 0 even on typos, so any output fails."""
 
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "steward.service"
+TEMPLATE = ROOT / "systemd" / "steward@.service"
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
                                 reason="systemd-analyze is not installed")
 
 
-@pytest.fixture
-def unit(tmp_path) -> Path:
-    """The unit with ExecStart pointing at this checkout's steward (verify checks it exists)."""
+@pytest.fixture(params=["steward.service", "steward@oakfield.service"])
+def unit(tmp_path, request) -> Path:
+    """Each unit with ExecStart pointing at this checkout's steward (verify checks it exists);
+    the template as systemd reads it for the instance oakfield."""
     steward = shutil.which("steward") or str(ROOT / ".venv" / "bin" / "steward")
-    text = UNIT.read_text().replace("/opt/steward/venv/bin/steward", steward)
-    path = tmp_path / "steward.service"
+    source = TEMPLATE if "@" in request.param else UNIT
+    text = source.read_text().replace("/opt/steward/venv/bin/steward", steward)
+    path = tmp_path / request.param
     path.write_text(text)
     return path
 
@@ -41,8 +45,9 @@ def test_the_unit_is_hardened_to_an_exposure_of_2_or_lower(unit):
     assert score <= 2.0, result.stdout[-2000:]
 
 
-def test_every_hardening_directive_is_explained():
-    lines = UNIT.read_text().splitlines()
+@pytest.mark.parametrize("shipped", [UNIT, TEMPLATE], ids=["single", "template"])
+def test_every_hardening_directive_is_explained(shipped):
+    lines = shipped.read_text().splitlines()
     for index, line in enumerate(lines):
         if "=" in line and not line.startswith("#") and index and line.split("=")[0] in (
                 "NoNewPrivileges", "ProtectSystem", "MemoryDenyWriteExecute",
@@ -53,8 +58,9 @@ def test_every_hardening_directive_is_explained():
             assert above, f"no comment explains {line}"
 
 
-def test_the_unit_restarts_on_failure_but_not_on_a_configuration_error():
-    text = UNIT.read_text()
+@pytest.mark.parametrize("shipped", [UNIT, TEMPLATE], ids=["single", "template"])
+def test_the_unit_restarts_on_failure_but_not_on_a_configuration_error(shipped):
+    text = shipped.read_text()
     assert "Restart=on-failure" in text and "RestartPreventExitStatus=2" in text
     assert "Type=notify" in text and "WatchdogSec=" in text and "ExecReload=" in text
     assert "LoadCredentialEncrypted=steward.master-key:" in text

@@ -62,12 +62,12 @@ def auditor_keys(given_keys: tuple[str, ...], settings,
     keys = [given_key(given) for given in given_keys]
     if keys:
         return keys, None
-    from config.loading import DEFAULT_CONFIG_FILE  # noqa: PLC0415
+    from config.loading import default_config_file  # noqa: PLC0415
     from daemon.audit.chain import load_signing_key  # noqa: PLC0415
     from daemon.runtime.keys import public_key_text  # noqa: PLC0415
 
     configuration = Path(source.config_file) if source and source.config_file \
-        else DEFAULT_CONFIG_FILE
+        else default_config_file()
     installed = configuration.parent / INSTALLED_PUBLIC_KEY
     another_state = source is not None and source.state_dir is not None  # not the installed one
     if not another_state and installed.is_file() and os.access(installed, os.R_OK):

@@ -88,6 +88,7 @@ class Invocation:
 
     command: str = ""  # the word after `steward`, e.g. "audit" for `steward audit show`
     logs_to_journal: bool = False  # `steward run`: its log is standard output, the journal
+    school: str | None = None  # `steward --school NAME`, checked when a command starts
 
 
 # -- commands that record themselves -------------------------------------------------------------
@@ -110,7 +111,26 @@ def begin_command(context: click.Context) -> None:
     invocation = context.find_object(Invocation)
     if invocation is not None:
         invocation.command = top_command(context)
+    select_school(invocation.school if invocation is not None else None)
     configure_logging(stream=sys.stderr, level=logging.WARNING)
+
+
+def select_school(given: str | None) -> None:
+    """Make the school given with --school (else $STEWARD_SCHOOL) this process's and its
+    children's (config.schools), checked first, since it becomes part of paths: a name that
+    cannot be one is a usage error that says why. Done when a command starts, not for
+    --help, which stays free of the configuration's modules."""
+    from config.schools import SCHOOL_ENVIRONMENT, checked_school_name  # noqa: PLC0415
+
+    chosen = given if given is not None else os.environ.get(SCHOOL_ENVIRONMENT) or None
+    if chosen is None:
+        os.environ.pop(SCHOOL_ENVIRONMENT, None)
+        return
+    try:
+        os.environ[SCHOOL_ENVIRONMENT] = checked_school_name(chosen)
+    except ValueError as error:
+        where = "--school" if given is not None else SCHOOL_ENVIRONMENT
+        raise UsageProblem(f"{where}: {error}") from None
 
 
 class StewardCommand(click.Command):

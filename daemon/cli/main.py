@@ -23,14 +23,18 @@ def _tree() -> dict[str, Any]:
         posts,
         service,
     )
-    from daemon.cli.common import StewardGroup  # noqa: PLC0415
+    from daemon.cli.common import Invocation, StewardGroup  # noqa: PLC0415
 
     wings = (posts, consent, moderation, accounts, credentials, audit, service)
 
     @click.group(cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="school-steward", prog_name="steward",
                           message="%(prog)s %(version)s")
-    def steward() -> None:
+    @click.option("--school", metavar="NAME", default=None,
+                  help="in a trust, the school whose instance every command is for "
+                  "(its /etc/steward/NAME/, /var/lib/steward/NAME/ and steward@NAME); "
+                  "default $STEWARD_SCHOOL, else the single school")
+    def steward(school: str | None) -> None:
         """Runs a school's social media accounts by its policy.
 
         Exit codes: 0 success, 1 refused or failed check, 2 usage or configuration error.
@@ -39,7 +43,12 @@ def _tree() -> dict[str, Any]:
         \\b
         Example:
           steward check my-post --config /etc/steward/steward.toml
+          steward --school oakfield status
         """
+        context = click.get_current_context()
+        invocation = context.find_object(Invocation)
+        if invocation is not None:
+            invocation.school = school
 
     for wing in wings:
         wing.register(steward)

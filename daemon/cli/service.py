@@ -259,7 +259,8 @@ def refuse_other_settings_under_sudo(unit_file: str | None, command: tuple[str, 
 @click.command(cls=StewardCommand, context_settings={"ignore_unknown_options": True,
                                                     "allow_interspersed_args": False})
 @click.option("--unit", "unit_file", metavar="FILE", default=None,
-              help="the service's unit file (default: /etc/systemd/system/steward.service)")
+              help="the service's unit file (default: /etc/systemd/system/steward.service, or "
+              "steward@.service for a school of a trust)")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 def admin(unit_file: str | None, command: tuple[str, ...]) -> int:
     """Run a steward command as the service runs, for an administrator (as root).
@@ -276,11 +277,14 @@ def admin(unit_file: str | None, command: tuple[str, ...]) -> int:
     """
     import sys  # noqa: PLC0415
 
-    from daemon.runtime.unit import INSTALLED_UNIT, ServiceUnit, UnitError, run_as_service  # noqa: PLC0415
+    from config.schools import SchoolInstance  # noqa: PLC0415
+    from daemon.runtime.unit import ServiceUnit, UnitError, run_as_service  # noqa: PLC0415
 
     refuse_other_settings_under_sudo(unit_file, command)
+    instance = SchoolInstance.selected()
     try:
-        unit = ServiceUnit.read(Path(unit_file) if unit_file else INSTALLED_UNIT)
+        unit = ServiceUnit.read(Path(unit_file) if unit_file else instance.unit_file,
+                                instance.school)
         return run_as_service(unit, [sys.executable, "-m", "daemon.cli", *command])
     except UnitError as error:
         raise UsageProblem(str(error)) from None

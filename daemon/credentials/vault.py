@@ -24,6 +24,7 @@ import stat
 from datetime import UTC
 from pathlib import Path
 
+from config.schools import SchoolInstance
 from config.settings import SECRET_FIELDS, StewardSettings
 from daemon.credentials.sealing import SealError, b64, new_key, seal, unb64, unseal
 from daemon.runtime.clock import Clock
@@ -61,7 +62,12 @@ def key_id(key: bytes) -> str:
 
 def master_key_file(settings: StewardSettings) -> Path:
     """The configured key file, else the default outside the state directory."""
-    return settings.credentials.master_key_file or DEFAULT_KEY_FILE
+    return settings.credentials.master_key_file or default_key_file()
+
+
+def default_key_file() -> Path:
+    """/etc/steward/master.key, or the selected school's /etc/steward/NAME/master.key."""
+    return SchoolInstance.selected().master_key_file
 
 
 def key_file_in_state_dir(settings: StewardSettings) -> Path:

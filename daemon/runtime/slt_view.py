@@ -26,6 +26,7 @@ from typing import Any
 
 import tomlkit
 
+from config.schools import SchoolInstance
 from config.settings import StewardSettings
 from daemon.runtime.running import held_by_another
 
@@ -56,8 +57,12 @@ def view_path(settings: StewardSettings) -> Path:
 
 
 def default_view_path() -> Path:
-    """Where SLT commands read it: $STEWARD_SLT_SETTINGS, else /srv/steward/slt-settings.toml."""
-    return Path(os.environ.get(VIEW_ENVIRONMENT) or DEFAULT_VIEW)
+    """Where SLT commands read it: $STEWARD_SLT_SETTINGS, else /srv/steward/slt-settings.toml
+    (/srv/steward/NAME/slt-settings.toml for the school selected with `steward --school`)."""
+    given = os.environ.get(VIEW_ENVIRONMENT)
+    if given:
+        return Path(given)
+    return SchoolInstance.selected().drop_root / VIEW_NAME
 
 
 def is_view(path: Path) -> bool:

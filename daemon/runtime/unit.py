@@ -69,8 +69,13 @@ class ServiceUnit:
     environment: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: Path) -> ServiceUnit:
-        """Read the directives that matter from a unit file (the [Service] section)."""
+    def read(cls, path: Path, instance: str | None = None) -> ServiceUnit:
+        """Read the directives that matter from a unit file (the [Service] section); for a
+        template (`steward@.service`), as systemd reads it for `instance` (a school's checked
+        name, config.schools): `%i` and `%I` become the name, `%%` a percent sign."""
+        if instance is None and Path(path).name.endswith("@.service"):
+            raise UnitError(f"{path}: is the template for a trust's schools: say which school "
+                            "with `steward --school NAME admin ...`")
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
@@ -87,7 +92,8 @@ class ServiceUnit:
                 continue
             if section == "Service" and "=" in line:
                 key, value = line.split("=", 1)
-                values.setdefault(key.strip(), []).append(value.strip())
+                values.setdefault(key.strip(), []).append(
+                    _specifiers(value.strip(), instance) if instance else value.strip())
 
         def last(key: str, default: str | None = None) -> str | None:
             return values.get(key, [default])[-1]
@@ -115,7 +121,15 @@ class ServiceUnit:
             environment=environment)
 
     def state_path(self) -> Path | None:
+        """The folder systemd makes for StateDirectory=, under /var/lib."""
         return Path("/var/lib") / self.state_directory if self.state_directory else None
+
+
+def _specifiers(value: str, instance: str) -> str:
+    """`value` with systemd's instance specifiers filled in (%i, %I; %% is a percent sign).
+    The instance name is a checked school name, so no escaping is needed."""
+    return value.replace("%%", "\0").replace("%i", instance).replace("%I", instance) \
+        .replace("\0", "%")
 
 
 def run_as_service(unit: ServiceUnit, command: list[str], *, extra_environment:
@@ -141,7 +155,7 @@ def run_as_service(unit: ServiceUnit, command: list[str], *, extra_environment:
     # the audit log: `sudo steward admin incidents close ...` is closed by the DSL.
     environment = {key: value for key, value in os.environ.items()
                    if key in ("PATH", "LANG", "LC_ALL", "TERM", "TZ", "STEWARD_FIXTURES",
-                              "SUDO_USER")}
+                              "SUDO_USER", "STEWARD_SCHOOL")}
     environment.update(unit.environment)
     environment.update(HOME=account.pw_dir, USER=unit.user, LOGNAME=unit.user)
     environment.update(extra_environment or {})

@@ -1,0 +1,86 @@
+"""`steward --school NAME` and STEWARD_SCHOOL: a name that could reach a path in any other
+shape than a plain word is refused in words, and every default follows the school chosen,
+while a single-school installation keeps its paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.loading import default_config_file, load_settings
+from config.schools import SchoolInstance, SchoolNameError, checked_school_name
+from daemon.cli.main import main
+from daemon.credentials.vault import default_key_file
+from daemon.runtime.slt_view import default_view_path
+
+HOSTILE = ["../oakfield", "oak/field", "oak.field", ".", "", "Oakfield", "oak field",
+           "oak\x1b[2Jfield", "oak\nfield", "oak\u202efield", "-oakfield", "oakfield-",
+           "1oakfield", "a" * 20, "oakfield\x00", "ōakfield", "oak\\field", "oak%ifield"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_refuses_a_school_name_that_is_not_a_plain_word(name):
+    with pytest.raises(SchoolNameError) as refused:
+        checked_school_name(name)
+    message = str(refused.value)
+    assert "cannot be a school's name" in message and message.isprintable()
+
+
+@pytest.mark.parametrize("name", ["oakfield", "st-marys", "a", "hill2", "a" * 19])
+def test_accepts_a_plain_school_name(name):
+    assert checked_school_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["../etc", "oak\x1b]0;pwned\x07", "Oak Field"])
+def test_the_command_line_refuses_a_hostile_school_in_words_with_exit_2(name, capsys,
+                                                                         monkeypatch):
+    monkeypatch.delenv("STEWARD_SCHOOL", raising=False)
+    assert main(["--school", name, "status"]) == 2
+    error = capsys.readouterr().err
+    assert "cannot be a school's name" in error and "Traceback" not in error
+    assert "\x1b" not in error and "\x07" not in error
+
+
+def test_the_environment_is_checked_the_same(capsys, monkeypatch):
+    monkeypatch.setenv("STEWARD_SCHOOL", "oak/field")
+    assert main(["status"]) == 2
+    assert "STEWARD_SCHOOL: 'oak/field' cannot be a school's name" in capsys.readouterr().err
+
+
+def test_every_default_follows_the_school(monkeypatch):
+    for name in ("STEWARD_CONFIG_FILE", "STEWARD_SLT_SETTINGS", "STATE_DIRECTORY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STEWARD_SCHOOL", "st-marys")
+    assert default_config_file() == Path("/etc/steward/st-marys/steward.toml")
+    assert default_view_path() == Path("/srv/steward/st-marys/slt-settings.toml")
+    assert default_key_file() == Path("/etc/steward/st-marys/master.key")
+    assert SchoolInstance.selected().state_dir == Path("/var/lib/steward/st-marys")
+    assert SchoolInstance.selected().unit_name == "steward@st-marys.service"
+
+
+def test_a_single_school_keeps_its_paths(monkeypatch):
+    for name in ("STEWARD_CONFIG_FILE", "STEWARD_SLT_SETTINGS", "STATE_DIRECTORY",
+                 "STEWARD_SCHOOL"):
+        monkeypatch.delenv(name, raising=False)
+    assert default_config_file() == Path("/etc/steward/steward.toml")
+    assert default_view_path() == Path("/srv/steward/slt-settings.toml")
+    assert default_key_file() == Path("/etc/steward/master.key")
+    assert SchoolInstance.selected().unit_file == Path("/etc/systemd/system/steward.service")
+
+
+def test_the_school_variable_is_not_read_as_the_school_section(monkeypatch, tmp_path):
+    """STEWARD_SCHOOL would otherwise be pydantic's STEWARD_ + `school` (the [school] table)."""
+    config = tmp_path / "steward.toml"
+    config.write_text(f'[school]\nname = "St Mary\'s"\n[paths]\nstate_dir = "{tmp_path}"\n')
+    monkeypatch.setenv("STEWARD_SCHOOL", "st-marys")
+    settings = load_settings(config)
+    assert settings.school.name == "St Mary's"
+
+
+def test_a_school_without_a_configuration_is_named_not_run_on_defaults(monkeypatch, capsys):
+    monkeypatch.delenv("STEWARD_CONFIG_FILE", raising=False)
+    monkeypatch.delenv("STEWARD_SCHOOL", raising=False)
+    assert main(["--school", "nosuchschool", "status"]) == 2
+    error = capsys.readouterr().err
+    assert "no configuration for the school nosuchschool" in error

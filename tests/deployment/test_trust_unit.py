@@ -1,0 +1,65 @@
+"""A trust's template unit, `steward@.service`: each school's instance has the single-school
+unit's hardening, word for word, and paths and users of its own, so that nothing is shared
+between two schools but the program."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.cli.main import main
+from daemon.runtime.unit import ServiceUnit, UnitError
+
+SYSTEMD = Path(__file__).resolve().parents[2] / "systemd"
+UNIT, TEMPLATE = SYSTEMD / "steward.service", SYSTEMD / "steward@.service"
+# The directives that name the school; every other one is the single-school unit's.
+PER_SCHOOL = {"Description", "ExecStart", "User", "Group", "SupplementaryGroups",
+              "StateDirectory", "RuntimeDirectory", "ReadWritePaths", "LoadCredentialEncrypted"}
+
+
+def directives(path: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split("=", 1)) for line in path.read_text().splitlines()
+            if "=" in line and not line.startswith(("#", ";"))]
+
+
+def test_the_template_has_every_hardening_directive_of_the_single_school_unit():
+    single = [entry for entry in directives(UNIT) if entry[0] not in PER_SCHOOL]
+    template = [entry for entry in directives(TEMPLATE) if entry[0] not in PER_SCHOOL]
+    assert template == single
+    assert {key for key, _ in directives(TEMPLATE)} == {key for key, _ in directives(UNIT)}
+
+
+def test_three_schools_share_no_path_and_no_user():
+    schools = ("oakfield", "st-marys", "hillcrest")
+    units = {school: ServiceUnit.read(TEMPLATE, school) for school in schools}
+    owned: dict[str, set[str]] = {}
+    for school, unit in units.items():
+        assert unit.exec_start[1:5] == ("--school", school, "run", "--config")
+        assert unit.exec_start[5] == f"/etc/steward/{school}/steward.toml"
+        assert unit.state_path() == Path("/var/lib/steward") / school
+        assert unit.credentials == (("steward.master-key",
+                                     Path(f"/etc/steward/{school}/steward.master-key.cred")),)
+        assert (unit.user, unit.group, unit.supplementary_groups) == (
+            f"steward-{school}", f"steward-{school}", (f"steward-{school}-slt",))
+        owned[school] = {unit.user, unit.group, *unit.supplementary_groups,
+                         str(unit.state_path()), unit.exec_start[5],
+                         *(str(source) for _, source in unit.credentials)}
+    for school in schools:
+        for other in schools:
+            if other != school:
+                assert not owned[school] & owned[other]
+
+
+def test_the_template_cannot_be_read_without_a_school():
+    with pytest.raises(UnitError, match="--school NAME"):
+        ServiceUnit.read(TEMPLATE)
+
+
+def test_admin_for_a_school_reads_the_template_for_that_school(tmp_path, capsys):
+    """No template installed here: the message names the template, so the instance would have
+    been read from it."""
+    code = main(["--school", "oakfield", "admin", "--unit", str(tmp_path / "steward@.service"),
+                 "status"])
+    assert code == 2
+    assert "steward@.service" in capsys.readouterr().err
