@@ -22,10 +22,11 @@ def _tree() -> dict[str, Any]:
         moderation,
         posts,
         service,
+        trust,
     )
     from daemon.cli.common import Invocation, StewardGroup  # noqa: PLC0415
 
-    wings = (posts, consent, moderation, accounts, credentials, audit, service)
+    wings = (posts, consent, moderation, accounts, credentials, audit, trust, service)
 
     @click.group(cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="school-steward", prog_name="steward",

@@ -1,0 +1,137 @@
+"""`steward trust status|report`: a trust's schools side by side, each verified with its own
+public key only, counted only as far as its signed checkpoints go, and nothing else of a
+school read; one school's broken record is that school's line, never the others' loss."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.audit.chain import AuditLog
+from daemon.audit.trust import discover, read_trust
+from daemon.cli.main import main
+from daemon.runtime.keys import audit_signing_key, public_key_text
+
+SCHOOLS = ("oakfield", "st-marys", "hillcrest")
+
+
+def write_school(roots: tuple[Path, Path], school: str, posts: int) -> Path:
+    """A school's state directory with a signed log (as its daemon leaves it) and its public
+    key installed in its configuration folder, and secrets the trust must never open."""
+    config_root, state_root = roots
+    state = state_root / school
+    state.mkdir(parents=True)
+    audit = AuditLog(state / "audit.jsonl")
+    for number in range(posts):
+        audit.record("post.published", submission=f"S{number}", platform="x")
+    audit.record("incident.recorded", incident=f"INC-{school}", platform="x")
+    audit.close()
+    (config_root / school).mkdir(parents=True)
+    (config_root / school / "audit-signing.pub").write_text(
+        public_key_text(audit_signing_key(state)) + "\n")
+    (config_root / school / "steward.toml").write_text("# the school's own\n")
+    (state / "steward.sqlite3").write_bytes(b"a school's database")
+    (state / "vault.json").write_text("{}")
+    return state
+
+
+@pytest.fixture
+def roots(tmp_path) -> tuple[Path, Path]:
+    config_root, state_root = tmp_path / "etc", tmp_path / "lib"
+    for number, school in enumerate(SCHOOLS):
+        write_school((config_root, state_root), school, posts=number + 1)
+    return config_root, state_root
+
+
+def arguments(roots) -> list[str]:
+    return ["--config-root", str(roots[0]), "--state-root", str(roots[1])]
+
+
+def test_every_school_is_verified_with_its_own_key_and_counted(roots, capsys):
+    assert main(["trust", "status", *arguments(roots)]) == 0
+    out = capsys.readouterr().out
+    for school in SCHOOLS:
+        assert f"{school}: verified with the school's own key" in out
+    assert "posts published 1;" in out and "posts published 3;" in out
+
+
+def test_one_schools_tampered_log_is_its_own_line_and_the_others_still_show(roots, capsys):
+    log = roots[1] / "st-marys" / "audit.jsonl"
+    log.write_text(log.read_text().replace('"S0"', '"S9"'))
+    assert main(["trust", "status", *arguments(roots)]) == 1
+    out = capsys.readouterr().out
+    assert "st-marys: NOT VERIFIED" in out
+    assert "oakfield: verified" in out and "hillcrest: verified" in out
+
+
+def test_another_schools_key_does_not_verify_a_log(roots, capsys):
+    """Each log is checked with its own school's key and no other: given a neighbour's key,
+    it is refused, not verified by the trust's keys put together."""
+    (roots[0] / "oakfield" / "audit-signing.pub").write_text(
+        (roots[0] / "hillcrest" / "audit-signing.pub").read_text())
+    assert main(["trust", "status", *arguments(roots)]) == 1
+    out = capsys.readouterr().out
+    assert "oakfield: NOT VERIFIED" in out and "not a key you gave" in out
+
+
+def test_events_after_the_last_signed_checkpoint_are_left_out(roots):
+    state = roots[1] / "oakfield"
+    audit = AuditLog(state / "audit.jsonl", checkpoint_every_events=1000)
+    audit.record("post.published", submission="unsigned", platform="x")  # no checkpoint yet
+    (record,) = [r for r in read_trust(discover(*roots)) if r.school == "oakfield"]
+    assert record.verified and record.unsigned_tail >= 1
+    assert len(record.counts.published_submissions) == 1
+    audit.close()
+
+
+def test_a_school_without_an_installed_key_says_how_to_install_it(roots, capsys):
+    (roots[0] / "hillcrest" / "audit-signing.pub").unlink()
+    assert main(["trust", "status", *arguments(roots)]) == 1
+    out = capsys.readouterr().out
+    assert "hillcrest: not verified: there is no readable public key" in out
+    assert "steward --school hillcrest admin audit pubkey" in out
+
+
+def test_folders_that_are_not_schools_are_not_read(roots, capsys):
+    (roots[1] / "<script>alert(1)<").mkdir()
+    (roots[1] / "Oak Field").mkdir()
+    (roots[1] / "..hidden").mkdir()
+    assert [place.school for place in discover(*roots)] == sorted(SCHOOLS)
+
+
+def test_nothing_but_the_logs_and_public_keys_is_opened(roots, tmp_path):
+    """A school's secrets never leave its instance: its configuration, database, vault and
+    signing key are never opened (seen at the interpreter's own audit hook, not a mock)."""
+    opened: list[str] = []
+    watching = [True]
+
+    def hook(event: str, details: tuple) -> None:
+        if watching[0] and event == "open" and isinstance(details[0], (str, Path)):
+            path = str(details[0])
+            if path.startswith(str(tmp_path)):
+                opened.append(path)
+
+    sys.addaudithook(hook)
+    try:
+        read_trust(discover(*roots))
+    finally:
+        watching[0] = False
+    assert opened
+    for path in opened:
+        name = Path(path).name
+        assert name == "audit-signing.pub" or (name.endswith(".jsonl")
+                                               and name.startswith("audit")), path
+
+
+def test_the_trust_report_is_one_page_with_every_school(roots, tmp_path, capsys):
+    out = tmp_path / "trust.html"
+    assert main(["trust", "report", "--html", str(out), "--name", "Riverside <Trust>",
+                 *arguments(roots)]) == 0
+    page = out.read_text()
+    assert "Riverside &lt;Trust&gt;" in page and "<script" not in page
+    for school in SCHOOLS:
+        assert f"<h3>{school}</h3>" in page
+    assert "Every school's record (3) verified with its own key." in page
+    assert "wrote" in capsys.readouterr().out
