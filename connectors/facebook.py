@@ -73,6 +73,7 @@ MAX_TEXT_LENGTH = 63206
 _AUTH_CODES = {102, 190, 463, 467, 10, 200, 299}
 _THROTTLE_CODES = {4, 17, 32, 341, 368, 613, 80001, 80002, 80004, 80005, 80006}
 _TRANSIENT_CODES = {1, 2}
+_NO_CAPABILITY = 3  # the app may never make this call
 _SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 _USAGE_HEADERS = ("x-app-usage", "x-business-use-case-usage", "x-page-usage")
 
@@ -276,6 +277,13 @@ class FacebookPageConnector:
                 PLATFORM, f"Facebook sent a response Steward could not read while trying to "
                 f"{action}", ambiguous=ambiguous,
             )
+        if code == _NO_CAPABILITY:
+            # "(#3) Application does not have the capability to make this API call": the API
+            # will never let this app do it (e.g. delete a post it did not make), so a person
+            # must, on facebook.com; asking again would only be refused again.
+            return Unsupported(
+                PLATFORM, f"Facebook does not let this app {action} (code 3, the app lacks the "
+                "capability): a person must do it on facebook.com", status=status)
         if code in _THROTTLE_CODES or status == 429:
             return RateLimited(
                 PLATFORM, f"Facebook rate limit reached (code {code}) while trying to {action}",

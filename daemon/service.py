@@ -36,6 +36,7 @@ from daemon.posts.publishing import Publisher
 from daemon.posts.pupil_hashes import PupilHasher, pupil_hasher
 from daemon.posts.requests import Requests
 from daemon.posts.scheduling import Scheduler
+from daemon.posts.takedowns import OPEN as OPEN_TAKEDOWNS
 from daemon.posts.takedowns import Takedowns
 from daemon.runtime import systemd
 from daemon.runtime.clock import Clock
@@ -128,6 +129,10 @@ class Service:
         if isinstance(x, RefreshesTokens) and not x.user_auth:  # OAuth 2.0 lasts two hours
             self.scheduler.every("x-oauth2-refresh", 3600, self.refresh_x_token)
         self.scheduler.start()
+        if self.store.takedowns(OPEN_TAKEDOWNS):
+            # Takedowns opened while the service was stopped (`steward consent reload`, or a
+            # crash mid-takedown) are carried out now, not after a whole check interval.
+            self.scheduler.run_soon("consent-takedowns")
         self._started = True
         self.audit.record("service.started", mode=self.settings.mode,
                           platforms=sorted(self.connectors), state_dir=str(self.state_dir),
@@ -590,6 +595,9 @@ class Service:
                 getattr(self, part).settings = settings
         self.audit.record("config.reloaded", changed=changed, restart_needed=restart_only)
         self._write_slt_view()
+        # A reload also re-reads the consent register at once (`steward consent reload`):
+        # a pupil just put on the restricted list must not wait for the next check.
+        self.scheduler.run_soon("consent-takedowns")
         return restart_only
 
     def _write_slt_view(self) -> None:

@@ -1,7 +1,8 @@
-"""Commands for consent takedowns (issue 22): `consent takedowns` lists them, `consent confirm|
-keep ID` decides one waiting out its grace period, `consent takedown --pupil NAME | --post ID`
-asks for one (a parent's complaint). The commands record; the running service carries out a
-takedown at its next check (every `consent.check_interval_seconds`)."""
+"""Commands for consent takedowns (issue 22): `consent reload` re-reads the register now,
+`consent takedowns` lists them, `consent confirm|keep ID` decides one waiting out its grace
+period, `consent takedown --pupil NAME | --post ID` asks for one (a parent's complaint). The
+commands record; the running service carries out a takedown at its next check (every
+`consent.check_interval_seconds`, or at once after `consent reload`)."""
 
 from __future__ import annotations
 
@@ -196,21 +197,10 @@ def consent_takedown(pupil: str | None, post: str | None, dry_run: bool,
     return EXIT_OK
 
 
-@consent.command("check")
-@click.option("--dry-run", is_flag=True, help="say what the service's next check would take "
-              "down; change nothing")
-@settings_options
-def consent_check(dry_run: bool, source: SettingsSource) -> int:
-    """Compare the consent register with the live posts, as the service does every
-    consent.check_interval_seconds (it re-reads the register when the file changes).
-
-    Without --dry-run this only says that the running service does it: deleting needs its
-    connection to the platforms.
-
-    \b
-    Example:
-      steward consent check --dry-run
-    """
+def _compare_here(settings: StewardSettings, dry_run: bool, source: SettingsSource) -> list[str]:
+    """Compare the register with the live posts in this process (no service is running, or
+    a dry run): takedowns are opened (never carried out: deleting needs the service's
+    connection to the platforms); return what to say."""
     from daemon.audit.chain import AuditLog  # noqa: PLC0415
     from daemon.posts.pupil_hashes import pupil_hasher  # noqa: PLC0415
     from daemon.posts.requests import Requests  # noqa: PLC0415
@@ -219,13 +209,8 @@ def consent_check(dry_run: bool, source: SettingsSource) -> int:
     from daemon.runtime.mail import Mailer  # noqa: PLC0415
     from daemon.runtime.store import Store  # noqa: PLC0415
 
-    settings = source.load()
-    if not dry_run:
-        print("The running service compares the register every "
-              f"{settings.consent.check_interval_seconds:g} s and whenever the file changes; "
-              "`steward consent check --dry-run` shows what it would take down.")
-        return EXIT_OK
-    _writable(settings, ["consent", "check", "--dry-run"], source)
+    words = ["consent", "reload", *(["--dry-run"] if dry_run else [])]
+    _writable(settings, words, source)
     store = Store(settings.paths.state_dir / "steward.sqlite3")
     audit: AuditLog = open_audit_log(settings)
     clock = Clock()
@@ -234,6 +219,12 @@ def consent_check(dry_run: bool, source: SettingsSource) -> int:
                               Requests(settings, store, audit, clock, dict),
                               pupil_hasher(settings),
                               Mailer(settings.mail, settings.paths.state_dir / "outbox", clock))
+        if not dry_run:
+            audit.record("consent.reloaded", by=person_behind_command(), service="stopped")
+            opened = takedowns.compare_register()
+            return [f"Opened takedown T{number}" for number in opened] + [
+                "The service is not running: it carries out what is due when it starts."
+                if opened else "Nothing to take down."]
         report = takedowns.run(dry_run=True)
     finally:
         audit.close()
@@ -244,9 +235,75 @@ def consent_check(dry_run: bool, source: SettingsSource) -> int:
     if report.capped:
         lines.append(f"(capped at {settings.consent.takedowns_per_run} posts a run; the rest "
                      "follow in the next)")
-    print("\n".join(lines) if lines else "Nothing to take down.")
-    print("Dry run: nothing was changed.")
+    return (lines or ["Nothing to take down."]) + ["Dry run: nothing was changed."]
+
+
+def _ask_the_service(settings: StewardSettings, pid: int) -> list[str]:
+    """SIGHUP to the running service: it reloads its configuration and re-reads the consent
+    register at once (daemon.service.Service.reload)."""
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise Refused(f"the service (process {pid}) stopped just now: run the command again"
+                      ) from None
+    except PermissionError:
+        raise Refused("only the service's own user or root may ask the running service to "
+                      "re-read the register: sudo steward admin consent reload") from None
+    return [f"Asked the running service (process {pid}) to re-read the register now; "
+            "takedowns it opens are listed by `steward consent takedowns`, and the DSL is "
+            "e-mailed as each one opens and is done."]
+
+
+def _reload(dry_run: bool, source: SettingsSource) -> int:
+    import os  # noqa: PLC0415
+
+    from daemon.runtime.running import daemon_running  # noqa: PLC0415
+
+    settings = source.load()
+    running = daemon_running(settings.paths.state_dir)
+    if not dry_run and running is not None and running.running and running.pid \
+            and int(running.pid) != os.getpid():  # never the process itself (a test's service)
+        lines = _ask_the_service(settings, int(running.pid))
+    else:
+        lines = _compare_here(settings, dry_run, source)
+    print("\n".join(lines))
     return EXIT_OK
+
+
+@consent.command("reload")
+@click.option("--dry-run", is_flag=True, help="say what the comparison would take down; "
+              "change nothing")
+@settings_options
+def consent_reload(dry_run: bool, source: SettingsSource) -> int:
+    """Re-read the consent register now and compare it with the live posts, as the service
+    does by itself every consent.check_interval_seconds.
+
+    With the service running, it is asked to do it at once (a pupil just put on the
+    restricted list is taken down within seconds); with it stopped, takedowns are opened
+    here and carried out when it starts. --dry-run says what would come down.
+
+    \b
+    Example:
+      steward consent reload --dry-run
+      sudo steward admin consent reload
+    """
+    return _reload(dry_run, source)
+
+
+@consent.command("check", hidden=True)
+@click.option("--dry-run", is_flag=True, help="say what the comparison would take down")
+@settings_options
+def consent_check(dry_run: bool, source: SettingsSource) -> int:
+    """The former name of `steward consent reload`, kept so that scripts go on working.
+
+    \b
+    Example:
+      steward consent check --dry-run
+    """
+    return _reload(dry_run, source)
 
 
 def register(group: click.Group) -> None:

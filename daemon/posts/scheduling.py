@@ -77,6 +77,16 @@ class Scheduler:
         self._scheduler.add_job(function, "interval", seconds=seconds, id=name,
                                 replace_existing=True)
 
+    def run_soon(self, name: str) -> bool:
+        """Run the housekeeping job `name` (from `every`) now rather than at its next time,
+        keeping its interval; False if there is no such job. Never a second run at once:
+        one already running is left to finish (max_instances=1)."""
+        try:
+            self._scheduler.modify_job(name, next_run_time=self._clock.now())
+        except JobLookupError:
+            return False
+        return True
+
     def start(self) -> None:
         self._scheduler.start()
 

@@ -114,6 +114,8 @@ class Takedowns:
             opened.append(takedown)
             if state == "withdrawn":
                 self._mail_dsl_grace(takedown, posts, due)
+            else:
+                self._mail_dsl_opened(takedown, pupil_hash, posts)
         if not dry_run and states != seen:
             self.store.replace_consent_seen(states, now)
         return opened
@@ -256,6 +258,32 @@ class Takedowns:
         self.audit.record("post.held", level="warning", submission=submission.id,
                           name=submission.name, takedown=takedown.id, file=notice,
                           reason=WHY[takedown.reason], clause=clause, audience="SLT")
+        self._mail_submitters(submission, takedown, clause, local)
+
+    def _mail_submitters(self, submission: StoredSubmission, takedown: StoredTakedown,
+                         clause: str, local) -> None:
+        """Tell the SLT members who signed the held post, those with an e-mail address, as a
+        refusal is told: why, with the clause, and what to do. The audit log records that it
+        was sent and to how many, never what it says."""
+        addresses = [signer.email for signer in self.settings.approval.signers
+                     if signer.name in submission.signers and signer.email]
+        if not addresses:
+            return
+        body = (f"Steward has held '{visible(submission.name)}' ({submission.id}), due "
+                f"{local:%A %d %B %Y at %H:%M}: {WHY[takedown.reason]}.\n\n"
+                f"Policy clause: {clause}\n\nNothing of it was published. If it should still "
+                "go out, remove every photo showing that pupil (and the pupil from "
+                "`pictured`), have it signed again and put it in the inbox as usual. The DSL "
+                "can tell you which photos.\n")
+        try:
+            how = self.mailer.send(addresses, f"[Steward] Held: {visible(submission.name)}",
+                                   body)
+        except MailError as error:
+            self.audit.record("post.held_mail_failed", level="error",
+                              submission=submission.id, reason=str(error), audience="admin")
+            return
+        self.audit.record("post.held_mailed", submission=submission.id, takedown=takedown.id,
+                          recipients=len(addresses), channel=how)
 
     # -- telling the DSL ---------------------------------------------------------------------
 
@@ -295,6 +323,17 @@ class Takedowns:
             return
         self.audit.record("takedown.mailed", takedown=takedown_id, recipients=1 if lead else 0,
                           channel=how)
+
+    def _mail_dsl_opened(self, takedown_id: int, pupil_hash: str, posts: list[str]) -> None:
+        """A pupil is now on the restricted list: the DSL hears at once, before any delete
+        is tried (a platform that is down must not delay the safeguarding lead knowing)."""
+        self._mail(takedown_id, f"Restricted list: takedown {takedown_id} under way", (
+            f"A pupil now on the restricted list is pictured in {len(posts)} post(s): "
+            f"{', '.join(posts)}.\n\nSteward is deleting every one of them on every platform "
+            "now, and holding any not yet published; it e-mails again when the takedown is "
+            "done, or if a platform refuses.\n\n"
+            f"Pupil reference: {short(pupil_hash)} (Steward keeps no names; check against the "
+            "register).\nProgress: steward consent takedowns\n"))
 
     def _mail_dsl_done(self, takedown: StoredTakedown, deleted: list[str],
                        by_hand: list[str]) -> None:

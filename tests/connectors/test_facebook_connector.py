@@ -122,3 +122,17 @@ def test_http_statuses_map_to_project_errors(facebook_connector, control, status
     control.fault(method="GET", path="^/v25.0/100000000000001$", status=status)
     with pytest.raises(error):
         facebook_connector.check()
+
+
+def test_a_delete_the_app_may_never_make_is_unsupported_not_retried(facebook_connector, control):
+    """Graph's code 3 ("Application does not have the capability"): a person must delete the
+    post; a takedown puts it on the checklist instead of asking again forever."""
+    from connectors.errors import Unsupported  # noqa: PLC0415
+
+    ref = facebook_connector.publish(Post("Sports day"))
+    control.fault(method="DELETE", path=r"/[\d_]+$", status=400,
+                  body={"error": {"message": "(#3) Application does not have the capability "
+                                  "to make this API call.", "code": 3,
+                                  "type": "OAuthException"}})
+    with pytest.raises(Unsupported, match="a person must do it on facebook.com"):
+        facebook_connector.delete(ref)

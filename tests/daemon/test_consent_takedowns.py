@@ -14,6 +14,7 @@ from tests.daemon.harness import StewardUnderTest
 from tests.mailserver import start_mail_server
 
 DSL = "dsl@oakfield.example"
+DEPUTY = "deputy@oakfield.example"  # the SLT member who signs the posts
 REGISTER = "Pupil,Photo Consent,Restricted\nJane Smith,yes,{restricted}\nAmir Okafor,{amir},no\n"
 
 
@@ -36,6 +37,7 @@ def consenting_steward(tmp_path, mail_server=None, **consent) -> StewardUnderTes
         setattr(steward.settings.consent, name, value)
     steward.settings.mail.esafety_lead = DSL
     steward.settings.mail.administrators = ["it@oakfield.example"]
+    steward.settings.approval.signers[0].email = DEPUTY
     if mail_server is not None:
         controller, _, certificate = mail_server
         steward.settings.mail.smtp_host = "127.0.0.1"
@@ -98,10 +100,54 @@ def test_a_pupil_moved_onto_the_restricted_list_is_taken_down_everywhere(tmp_pat
         assert {r["name"]: r["status"] for r in rows} == {
             "nativity": "held", "quiet-day": "scheduled", "sports-day": "unpublished"}
         _, inbox, _ = mail_server
-        [(recipients, message, encrypted)] = inbox.wait_for(1)
-        assert recipients == [DSL] and encrypted and "Takedown" in message["Subject"]
-        assert "x: deleted" in message.get_content()
+        # The DSL hears as the takedown opens, the signer of the held post why (with the
+        # clause), and the DSL again when it is done; all over STARTTLS, none naming Jane.
+        opened_mail, held_mail, done_mail = inbox.wait_for(3)
+        assert opened_mail[0] == [DSL] and "Restricted list" in opened_mail[1]["Subject"]
+        assert "nativity" in held_mail[1]["Subject"] and held_mail[0] == [DEPUTY]
+        assert "Policy clause:" in held_mail[1].get_content()
+        assert done_mail[0] == [DSL] and "Takedown" in done_mail[1]["Subject"]
+        assert "x: deleted" in done_mail[1].get_content()
+        for _, message, encrypted in (opened_mail, held_mail, done_mail):
+            assert encrypted and "jane" not in message.as_string().lower()
+        assert steward.events_named("post.held_mailed")[0]["recipients"] == 1
         no_names_kept(steward)
+    finally:
+        steward.stop()
+    capsys.readouterr()
+    assert main(["audit", "verify", "--state-dir", str(steward.state_dir)]) == 0
+
+
+NO_CAPABILITY = json.dumps({"error": {
+    "message": "(#3) Application does not have the capability to make this API call.",
+    "type": "OAuthException", "code": 3, "fbtrace_id": "AbCdEf"}})
+
+
+def test_a_platform_that_cannot_delete_puts_the_post_on_a_checklist_for_a_person(
+        tmp_path, mail_server, capsys):
+    """Facebook answers a delete with code 3 (the app may never make this call): X's copy is
+    deleted, Facebook's goes on the checklist with what to do, and the DSL's mail says a person
+    must delete it; the takedown is done as far as an API can take it, never retried forever."""
+    steward = consenting_steward(tmp_path, mail_server)
+    try:
+        publish_picturing_jane(steward)
+        steward.fault(method="DELETE", path=r"^/v\d+\.\d+/[\d_]+$", status=400,
+                      raw_body=NO_CAPABILITY, headers={"Content-Type": "application/json"},
+                      times=-1)
+        register(steward, restricted="yes")
+        wait(steward, lambda: steward.events_named("takedown.done"))
+        assert live(steward) == {"x": 0, "facebook": 1}
+        [done] = steward.events_named("takedown.done")
+        assert done["by_hand"] == 1
+        [unsupported] = steward.events_named("post.unpublish_unsupported")
+        assert unsupported["platform"] == "facebook" and "facebook.com" in unsupported["reason"]
+        [item] = steward.service.store.open_checklist_items("takedown:")
+        assert "Delete post" in item.text and "by hand" in item.text
+        assert f"steward reconcile --confirm {item.key}" in item.text
+        _, inbox, _ = mail_server
+        done_mail = inbox.wait_for(2)[-1][1]
+        assert "A person must delete these" in done_mail.get_content()
+        assert "[ ] " in done_mail.get_content()
     finally:
         steward.stop()
     capsys.readouterr()
@@ -232,7 +278,7 @@ def test_a_dry_run_says_what_would_come_down_and_a_run_takes_at_most_its_cap(tmp
         publish_picturing_jane(steward, "sports-day")
         publish_picturing_jane(steward, "harvest")
         register(steward, restricted="yes")
-        code, out = command(steward, capsys, "consent", "check", "--dry-run")
+        code, out = command(steward, capsys, "consent", "reload", "--dry-run")
         assert code == 0 and "New takedown for pupil" in out and "(restricted)" in out
         assert "Dry run: nothing was changed." in out
         assert live(steward) == {"x": 2, "facebook": 2}
@@ -283,5 +329,40 @@ def test_a_register_change_while_the_post_is_going_out_takes_down_what_went_out(
             "facebook", "x"]
         names = [(e["event"], e.get("platform")) for e in steward.audit_events()]
         assert names.index(("takedown.opened", None)) < names.index(("post.published", "x"))
+    finally:
+        steward.stop()
+
+
+def test_consent_reload_with_the_service_stopped_opens_the_takedown_it_then_carries_out(
+        tmp_path, capsys):
+    steward = consenting_steward(tmp_path, check_interval_seconds=3600)
+    try:
+        publish_picturing_jane(steward)
+    finally:
+        steward.stop()
+    register(steward, restricted="yes")
+    code, out = command(steward, capsys, "consent", "reload")
+    assert code == 0 and "Opened takedown T1" in out and "not running" in out
+    steward.start()
+    try:
+        wait(steward, lambda: steward.events_named("takedown.done"))
+        assert live(steward) == {"x": 0, "facebook": 0}
+        [reloaded] = steward.events_named("consent.reloaded")
+        assert reloaded["by"]
+        assert command(steward, capsys, "consent", "check", "--dry-run")[0] == 0  # old name
+    finally:
+        steward.stop()
+
+
+def test_a_reload_of_the_running_service_re_reads_the_register_at_once(tmp_path):
+    """SIGHUP (what `steward consent reload` sends the running service) does not wait for
+    the next check: here an hour away."""
+    steward = consenting_steward(tmp_path, check_interval_seconds=3600)
+    try:
+        publish_picturing_jane(steward)
+        register(steward, restricted="yes")
+        steward.service.reload(steward.settings)
+        wait(steward, lambda: steward.events_named("takedown.done"))
+        assert live(steward) == {"x": 0, "facebook": 0}
     finally:
         steward.stop()
