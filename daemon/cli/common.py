@@ -416,6 +416,18 @@ def run_group(group: click.Group, arguments: Sequence[str]) -> int:
     command's own, 0 when the reader of its output went away early, 2 for a usage or
     configuration error, 1 for anything refused or failed, 130 when interrupted."""
     invocation = Invocation()
+    school = os.environ.get("STEWARD_SCHOOL")  # `--school` sets it for this command only
+    try:
+        return _run(group, arguments, invocation)
+    finally:
+        if school is None:
+            os.environ.pop("STEWARD_SCHOOL", None)
+        else:
+            os.environ["STEWARD_SCHOOL"] = school
+
+
+def _run(group: click.Group, arguments: Sequence[str], invocation: Invocation) -> int:
+    """`run_group`, without putting the school back."""
     try:
         with group.make_context("steward", list(arguments), obj=invocation) as context:
             code = group.invoke(context)

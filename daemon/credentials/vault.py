@@ -67,7 +67,8 @@ def master_key_file(settings: StewardSettings) -> Path:
 
 def default_key_file() -> Path:
     """/etc/steward/master.key, or the selected school's /etc/steward/NAME/master.key."""
-    return SchoolInstance.selected().master_key_file
+    instance = SchoolInstance.selected()
+    return instance.master_key_file if instance.school else DEFAULT_KEY_FILE
 
 
 def key_file_in_state_dir(settings: StewardSettings) -> Path:

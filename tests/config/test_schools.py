@@ -84,3 +84,12 @@ def test_a_school_without_a_configuration_is_named_not_run_on_defaults(monkeypat
     assert main(["--school", "nosuchschool", "status"]) == 2
     error = capsys.readouterr().err
     assert "no configuration for the school nosuchschool" in error
+
+
+def test_the_school_given_to_one_command_is_not_left_for_the_next(monkeypatch, capsys):
+    """`main` run in process (as tests and the demo do): --school is for that command only."""
+    monkeypatch.delenv("STEWARD_SCHOOL", raising=False)
+    main(["--school", "nosuchschool", "status"])
+    import os  # noqa: PLC0415
+
+    assert "STEWARD_SCHOOL" not in os.environ
