@@ -23,7 +23,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from config.schools import SCHOOL_ENVIRONMENT, SchoolInstance, SchoolNameError
+from config.schools import (
+    CONFIG_ROOT,
+    SCHOOL_ENVIRONMENT,
+    SchoolInstance,
+    SchoolNameError,
+    school_name_problem,
+)
 from config.settings import SECRET_FIELDS, StewardSettings
 
 DEFAULT_CONFIG_FILE = Path("/etc/steward/steward.toml")
@@ -101,6 +107,14 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> StewardSe
                 f"{os.environ[SCHOOL_ENVIRONMENT]}: check the name (`steward trust status` "
                 "lists the trust's schools), or set the school up as docs/administrator.md "
                 "says (\"A trust of schools\")")
+        if path is None and not os.environ.get(SCHOOL_ENVIRONMENT) \
+                and not os.environ.get(CONFIG_FILE_ENVIRONMENT):
+            schools = trust_schools()
+            if schools:
+                raise ConfigurationError(
+                    f"{default}: there is none, and this machine serves a trust of schools "
+                    f"({', '.join(schools)}): say which school, e.g. `steward --school "
+                    f"{schools[0]} ...` (or set STEWARD_SCHOOL)")
     elif config_unreadable(Path(path)):
         raise ConfigurationError(unreadable_message(Path(path)))
     elif not Path(path).is_file():
@@ -146,6 +160,17 @@ def default_config_file() -> Path:
         return SchoolInstance.selected().config_file
     except SchoolNameError as error:
         raise ConfigurationError(str(error)) from None
+
+
+def trust_schools() -> list[str]:
+    """The schools of a trust installed on this machine (folders /etc/steward/NAME holding a
+    steward.toml), for saying which to choose; [] on a single-school machine."""
+    try:
+        folders = sorted(CONFIG_ROOT.iterdir())
+    except OSError:
+        return []
+    return [folder.name for folder in folders if school_name_problem(folder.name) is None
+            and (folder / "steward.toml").exists()]
 
 
 def config_unreadable(path: Path) -> bool:

@@ -93,3 +93,22 @@ def test_the_school_given_to_one_command_is_not_left_for_the_next(monkeypatch, c
     import os  # noqa: PLC0415
 
     assert "STEWARD_SCHOOL" not in os.environ
+
+
+def test_a_trust_machine_asks_which_school_rather_than_running_on_defaults(
+        monkeypatch, tmp_path):
+    import config.loading  # noqa: PLC0415
+    from config.loading import ConfigurationError  # noqa: PLC0415
+
+    for school in ("oakfield", "st-marys"):
+        (tmp_path / school).mkdir()
+        (tmp_path / school / "steward.toml").write_text("")
+    (tmp_path / "Not A School").mkdir()
+    monkeypatch.setattr(config.loading, "CONFIG_ROOT", tmp_path)
+    monkeypatch.setattr(config.loading, "DEFAULT_CONFIG_FILE", tmp_path / "steward.toml")
+    for name in ("STEWARD_SCHOOL", "STEWARD_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(config.loading, "default_config_file", lambda: tmp_path / "steward.toml")
+    with pytest.raises(ConfigurationError, match=r"serves a trust of schools \(oakfield, "
+                       r"st-marys\): say which school, e\.g\. `steward --school oakfield"):
+        load_settings()
