@@ -11,10 +11,12 @@ import io
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from policies.media.boxes import IsoError, Source
 from policies.media.gif import GifError, clean_gif
 from policies.media.icc import IccError
-from policies.media.isobmff import IsoError, clean_isobmff
+from policies.media.isobmff import clean_isobmff
 from policies.media.jpeg import JpegError, clean_jpeg
+from policies.media.movie import clean_movie
 from policies.media.png import PngError, clean_png
 from policies.media.streams import (
     Ambiguous,
@@ -34,8 +36,9 @@ UNSUPPORTED = (
     (b"MM\x00+", "a BigTIFF"),
 )
 ADVICE = "Export the picture as JPEG or PNG and add it again."
-VIDEO_ADVICE = ("Record or export the video again with location turned off for the camera, "
-                "or post a photo instead.")
+VIDEO_ADVICE = ("Save the video again as a standard MP4 (on a phone: share or export it from the "
+                "Photos or Gallery app; on a computer: export it from a video editor), then add "
+                "it again; or record it again with location turned off for the camera.")
 
 
 class UncleanableMedia(Exception):
@@ -174,7 +177,12 @@ def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -
         elif head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
             kind = {"a HEIC/HEIF": "HEIF", "an AVIF": "AVIF"}.get(describe_unsupported(head),
                                                                   "video")
-            removed, orientation, (width, height) = clean_isobmff(reader, counting)
+            if kind == "video":
+                movie = _random_access(reader, source)
+                removed, orientation, (width, height) = clean_movie(movie, counting), None, (0, 0)
+                reader.position = movie.size
+            else:
+                removed, orientation, (width, height) = clean_isobmff(reader, counting)
         else:
             what = describe_unsupported(head)
             raise UncleanableMedia(
@@ -195,6 +203,19 @@ def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -
             f"as {standard} from your photo app and add it again.") from None
     return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count,
                        width, height)
+
+
+def _random_access(reader: Reader | BufferReader, source: BinaryIO | None) -> Source:
+    """The whole file, readable at any offset: a video's index may come after its media.
+    From a stream that cannot seek (a pipe), what is left is read into memory."""
+    if isinstance(reader, BufferReader):
+        return Source(data=reader.data)
+    if source is not None and getattr(source, "seekable", lambda: False)():
+        return Source(stream=source)
+    parts = []
+    while not reader.at_end():
+        parts.append(reader.exact(len(reader.buffer)))
+    return Source(data=b"".join(parts))
 
 
 def prove_clean(cleaned: BinaryIO) -> CleanReport:
