@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass, field
 
 from policies.media.boxes import Box, IsoError, children
-from policies.media.sample_tables import SampleTable, read_table
+from policies.media.sample_tables import MAX_CHUNKS, SampleTable, read_table
 
 KEPT_HANDLERS = {b"vide": "video", b"soun": "sound"}
 MOVIE_KEEPS = {b"mvhd", b"trak", b"iods"}
@@ -29,6 +29,10 @@ DATED = {b"mvhd", b"tkhd", b"mdhd"}
 LABELS = {b"udta": "user data (place, camera, dates)", b"meta": "metadata (keys, location)",
           b"uuid": "XMP or vendor data", b"XMP_": "XMP or vendor data"}
 PADDING = {b"free", b"skip", b"wide"}
+# Boxes whose content the cleaner reads: two of one kind would be read differently by players.
+UNIQUE = {b"tkhd", b"tref", b"edts", b"mdia", b"mdhd", b"hdlr", b"minf", b"dinf", b"stbl",
+          b"stsd", b"stsz", b"stz2", b"stsc", b"stco", b"co64"}
+NAMED = "the camera or software named in the tracks"
 TRACK_LABELS = {b"meta": "a timed metadata track (location or camera data, frame by frame)",
                 b"text": "a text track (captions, chapters or location)",
                 b"sbtl": "a text track (captions, chapters or location)",
@@ -92,6 +96,8 @@ def read_index(data: bytes) -> MovieIndex:
             _note_dropped(data, box, index.removed)
     if not index.kept:
         raise IsoError("it has no picture or sound track")
+    if sum(len(track.table.chunk_offsets) for track in index.kept if track.table) > MAX_CHUNKS:
+        raise IsoError("its tracks claim an implausible number of pieces (chunks)")
     return index
 
 
@@ -122,12 +128,19 @@ def _read_track(data: bytes, trak: Box, removed: list[str]) -> Track:
     _note_all_dropped(data, media, MEDIA_KEEPS, removed)
     information = _by_kind(data, media[b"minf"])
     _note_all_dropped(data, information, MEDIA_INFO_KEEPS, removed)
+    for hdlr in (media.get(b"hdlr"), information.get(b"hdlr")):
+        if hdlr is not None and _anonymous_handler(data, hdlr) != data[hdlr.start:hdlr.end]:
+            removed.append(NAMED)
     if b"dinf" in information:
         _refuse_external_data(data, information[b"dinf"])
     if b"stbl" not in information:
         raise IsoError(f"its {KEPT_HANDLERS[handler]} track has no sample table")
     table = _by_kind(data, information[b"stbl"])
     _note_all_dropped(data, table, TABLE_KEEPS, removed)
+    stsd = table.get(b"stsd")
+    if stsd is not None and (_anonymous_descriptions(data, stsd, handler == b"vide")
+                             != data[stsd.start:stsd.end]):
+        removed.append(NAMED)
     track.table = read_table(data, table)
     return track
 
@@ -136,9 +149,13 @@ def _by_kind(data: bytes, parent: Box) -> dict[bytes, Box]:
     """The children of `parent` by type; refuse two of a kind that must be unique."""
     found: dict[bytes, Box] = {}
     for box in children(data, parent.payload, parent.end):
-        if box.kind in found and box.kind not in PADDING | {b"udta", b"meta", b"uuid"}:
+        if box.kind in found and box.kind in UNIQUE:
             raise IsoError(f"a '{parent.name}' box holds two '{box.name}' boxes")
         found.setdefault(box.kind, box)
+    for pair in ((b"stsz", b"stz2"), (b"stco", b"co64")):
+        if all(kind in found for kind in pair):
+            raise IsoError(f"a track has both '{pair[0].decode()}' and '{pair[1].decode()}' "
+                           "tables")
     return found
 
 
@@ -224,9 +241,13 @@ def _media(data: bytes, mdia: Box, track: Track, shift: int, after: int) -> byte
             for info in children(data, box.payload, box.end):
                 if info.kind == b"stbl":
                     inner.append(_table(data, info, track, shift, after))
+                elif info.kind == b"hdlr":
+                    inner.append(_anonymous_handler(data, info))
                 elif info.kind in MEDIA_INFO_KEEPS:
                     inner.append(_dateless(data, info))
             parts.append(_box(b"minf", b"".join(inner)))
+        elif box.kind == b"hdlr":
+            parts.append(_anonymous_handler(data, box))
         elif box.kind in MEDIA_KEEPS:
             parts.append(_dateless(data, box))
     return _box(b"mdia", b"".join(parts))
@@ -238,6 +259,8 @@ def _table(data: bytes, stbl: Box, track: Track, shift: int, after: int) -> byte
     for box in children(data, stbl.payload, stbl.end):
         if box.kind in (b"stco", b"co64"):
             parts.append(track.table.offsets_box(shift, after))
+        elif box.kind == b"stsd":
+            parts.append(_anonymous_descriptions(data, box, track.handler == b"vide"))
         elif box.kind in TABLE_KEEPS:
             parts.append(_dateless(data, box))
     return _box(b"stbl", b"".join(parts))
@@ -253,3 +276,31 @@ def _references(data: bytes, tref: Box, dropped: set[int]) -> bytes:
         if kept:
             parts.append(_box(reference.kind, struct.pack(f">{len(kept)}I", *kept)))
     return _box(b"tref", b"".join(parts)) if parts else b""
+
+
+def _anonymous_handler(data: bytes, hdlr: Box) -> bytes:
+    """An hdlr box without its maker (QuickTime's manufacturer, e.g. 'appl') and its name
+    ('Core Media Video', 'GoPro AVC'): kept are the handler's class and type, which players
+    need; the name becomes empty (an empty C string and an empty Pascal string alike)."""
+    if hdlr.end - hdlr.payload < 12:
+        raise IsoError("a track's handler is cut off")
+    kept = bytes(data[hdlr.payload:hdlr.payload + 12])
+    return _box(b"hdlr", kept + bytes(12) + b"\x00")
+
+
+def _anonymous_descriptions(data: bytes, stsd: Box, visual: bool) -> bytes:
+    """The sample descriptions with the vendor (bytes 12-15 of each, e.g. 'appl', 'FFMP') and,
+    for pictures, the compressor name (32 bytes at 42, e.g. 'GoPro AVC encoder') zeroed.
+    Nothing else changes: the codec's configuration is the decoder's, and stays byte for byte."""
+    copy = bytearray(data[stsd.start:stsd.end])
+    if stsd.end - stsd.payload < 8:
+        raise IsoError("a track's sample descriptions are cut off")
+    for entry in children(data, stsd.payload + 8, stsd.end):
+        base = entry.payload - stsd.start
+        length = entry.end - entry.payload
+        if length >= 16:
+            copy[base + 12:base + 16] = bytes(4)
+        if visual and length >= 74:
+            copy[base + 42:base + 74] = bytes(32)
+    return bytes(copy)
+

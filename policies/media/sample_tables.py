@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from policies.media.boxes import Box, IsoError, Source
 
 MAX_SAMPLES = 8_000_000   # listed sizes: about four hours of 60 fps video with its sound
-MAX_CHUNKS = 4_000_000
+MAX_CHUNKS = 2_000_000    # in all kept tracks together: a chunk per sample for hours
 
 
 @dataclass(frozen=True)

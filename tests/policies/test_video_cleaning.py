@@ -35,7 +35,8 @@ from tests.movies import (
 )
 
 LOCATION_WORDS = ("gps", "location", "coordinates", "latitude", "longitude", "xyz", "make",
-                  "model", "software", "author", "owner", "serial")
+                  "model", "software", "author", "owner", "serial", "vendor", "compressorname",
+                  "handlerdescription", "encoder")
 
 
 def samples_of(data: bytes):
@@ -212,6 +213,36 @@ def _patched(data: bytes, kind: bytes, new_payload: bytes) -> bytes:
     return data[:at] + new_payload + data[at + len(new_payload):]
 
 
+def _with_in_first_table(data: bytes, extra: bytes) -> bytes:
+    """`data` with `extra` appended to the first sample table (stbl), every size around it
+    grown to match (the boxes holding it: moov, trak, mdia, minf, stbl)."""
+    stbl = data.index(b"stbl") - 4
+    holders = [start for kind, start, end in _enclosing(data, stbl)]
+    grown = bytearray(data)
+    for start in holders + [stbl]:
+        size = struct.unpack_from(">I", grown, start)[0]
+        struct.pack_into(">I", grown, start, size + len(extra))
+    end = stbl + struct.unpack_from(">I", data, stbl)[0]
+    return bytes(grown[:end]) + extra + bytes(grown[end:])
+
+
+def _enclosing(data: bytes, position: int) -> list[tuple[bytes, int, int]]:
+    """The boxes (moov, trak, mdia, minf) that hold the box at `position`."""
+    found = []
+    for kind, start, end in top_boxes(data):
+        if start < position < end and kind == b"moov":
+            found.append((kind, start, end))
+            at = start + 8
+            while at < position:
+                size, inner = struct.unpack_from(">I4s", data, at)
+                if at < position < at + size:
+                    found.append((inner, at, at + size))
+                    at += 8
+                else:
+                    at += size
+    return found
+
+
 def _hostile() -> dict[str, tuple[bytes, str]]:
     base = movie(index_first=True)
     stco = base.index(b"stco") + 4
@@ -240,6 +271,10 @@ def _hostile() -> dict[str, tuple[bytes, str]]:
                                          "larger than what holds it|cut off|do not add up"),
         "media in another file": (_patched(base, b"url ", b"\x00\x00\x00\x00"),
                                   "kept in another file"),
+        "two offset tables": (_with_in_first_table(base, full(b"co64", struct.pack(">I", 0))),
+                              "both 'stco' and 'co64'"),
+        "two sample descriptions": (_with_in_first_table(base, full(b"stsd", struct.pack(">I", 0))),
+                                    "two 'stsd' boxes"),
         "cut inside the media": (base[:-20], "larger than what holds it"),
         "mdat without a size that is not last": (
             box(b"ftyp", b"isom\x00\x00\x02\x00isom") + struct.pack(">I", 1) + b"mdat"
@@ -290,3 +325,21 @@ def test_a_text_track_is_dropped_with_its_samples():
     text = Track(b"text", [b"\x00\x12" + PLACE], entry=b"tx3g", per_chunk=1)
     clean, removed = cleaned(movie([video(), text]))
     assert "a text track (captions, chapters or location)" in removed and PLACE not in clean
+
+
+def test_the_names_of_the_camera_and_its_software_go_from_the_tracks():
+    track = video()
+    track.entry = b"avc1"
+    dirty = movie([track, sound()])
+    named = dirty.replace(b"Example\x00", b"GoProAV\x00")
+    clean, removed = cleaned(named)
+    assert b"GoProAV" not in clean and "the camera or software named in the tracks" in removed
+    assert samples_of(clean) == samples_of(named)
+
+
+def test_repeated_sample_groups_are_kept():
+    sample_group = full(b"sgpd", b"roll" + struct.pack(">I", 0))
+    dirty = _with_in_first_table(_with_in_first_table(movie([video(), sound()]), sample_group),
+                                 sample_group)
+    clean, _ = cleaned(dirty)
+    assert clean.count(b"sgpd") == 2 and samples_of(clean) == samples_of(dirty)
