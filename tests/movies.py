@@ -57,8 +57,11 @@ def gps(count: int = 4) -> Track:
 
 
 def user_data() -> bytes:
-    """udta as phones write it: ©xyz, Samsung's smta/SDLN/auth, make and model."""
-    return box(b"udta", box(b"\xa9xyz", struct.pack(">HH", len(PLACE), 0x15C7) + PLACE)
+    """udta as phones write it: ©xyz, 3GPP loci, Samsung's smta/SDLN/auth, make and model."""
+    loci = full(b"loci", b"\x15\xc7School\x00\x00" + struct.pack(">iii", int(-0.1246 * 65536),
+                                                                  int(51.5007 * 65536), 0)
+                + b"earth\x00\x00")
+    return box(b"udta", box(b"\xa9xyz", struct.pack(">HH", len(PLACE), 0x15C7) + PLACE) + loci
                + box(b"\xa9mak", struct.pack(">HH", 10, 0x15C7) + b"ExampleCam")
                + box(b"smta", b"\x00\x00\x00\x00" + box(b"saut", b"\x00" * 4))
                + box(b"SDLN", b"PLAYBACK") + box(b"auth", b"\x00\x00\x00\x00Owner Name"))
