@@ -40,6 +40,8 @@ class Track:
     entry: bytes = b"avc1"
     per_chunk: int = 3
     references: dict[bytes, list[int]] = field(default_factory=dict)
+    turned: bool = False  # the matrix turns the picture a quarter (a phone held upright)
+    size: tuple[int, int] = (64, 48)
 
 
 def video(count: int = 12, seed: int = 1) -> Track:
@@ -94,8 +96,12 @@ def _sample_entry(kind: bytes) -> bytes:
 
 def _trak(track_id: int, track: Track, offsets: list[int], wide: bool) -> bytes:
     dated = struct.pack(">II", DATE, DATE)
+    matrix = (0, 1 << 16, 0, -(1 << 16), 0, 0, 0, 0, 1 << 30) if track.turned else \
+        (1 << 16, 0, 0, 0, 1 << 16, 0, 0, 0, 1 << 30)
+    width, height = track.size
     tkhd = full(b"tkhd", dated + struct.pack(">II", track_id, 0) + struct.pack(">I", 100)
-                + b"\x00" * 52 + struct.pack(">II", 64 << 16, 48 << 16), flags=3)
+                + b"\x00" * 16 + struct.pack(">9i", *matrix)
+                + struct.pack(">II", width << 16, height << 16), flags=3)
     mdhd = full(b"mdhd", dated + struct.pack(">II", 1000, 100) + b"\x55\xc4\x00\x00")
     hdlr = full(b"hdlr", b"\x00" * 4 + track.handler + b"\x00" * 12 + b"Example\x00")
     header = {b"vide": full(b"vmhd", b"\x00" * 8, flags=1),

@@ -48,6 +48,7 @@ class Track:
     track_id: int
     handler: bytes
     table: SampleTable | None = None
+    boxes: dict[bytes, Box] = field(default_factory=dict)  # tkhd, mdhd, stsd of a kept track
 
     @property
     def kept(self) -> bool:
@@ -61,6 +62,7 @@ class MovieIndex:
     data: bytes
     tracks: list[Track] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    header: Box | None = None  # mvhd
 
     @property
     def kept(self) -> list[Track]:
@@ -92,6 +94,8 @@ def read_index(data: bytes) -> MovieIndex:
             raise IsoError("it is a fragmented (streaming) video")
         elif box.kind in MOVIE_KEEPS:
             _note_dates(data, box, index.removed)
+            if box.kind == b"mvhd":
+                index.header = box
         else:
             _note_dropped(data, box, index.removed)
     if not index.kept:
@@ -142,6 +146,9 @@ def _read_track(data: bytes, trak: Box, removed: list[str]) -> Track:
                              != data[stsd.start:stsd.end]):
         removed.append(NAMED)
     track.table = read_table(data, table)
+    track.boxes = {kind: box for kind, box in ((b"tkhd", boxes.get(b"tkhd")),
+                                                (b"mdhd", media.get(b"mdhd")), (b"stsd", stsd))
+                   if box is not None}
     return track
 
 

@@ -343,3 +343,17 @@ def test_repeated_sample_groups_are_kept():
                                  sample_group)
     clean, _ = cleaned(dirty)
     assert clean.count(b"sgpd") == 2 and samples_of(clean) == samples_of(dirty)
+
+
+def test_media_clean_says_which_platforms_take_the_cleaned_video(tmp_path, capsys):
+    from daemon.cli.main import main  # noqa: PLC0415
+
+    hevc = video()
+    hevc.entry, hevc.turned, hevc.size = b"hvc1", True, (1280, 720)
+    (tmp_path / "phone.mov").write_bytes(movie([hevc, sound()]))
+    assert main(["media", "clean", str(tmp_path / "phone.mov"), "-o",
+                 str(tmp_path / "clean.mov")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "  720×1280, 120 fps, HEVC, 0.1 seconds; fits Facebook"
+    assert any(line.startswith("  X: X takes H.264 video; this one is HEVC.") for line in lines)
+    assert any("at least 0.5 seconds" in line for line in lines)
