@@ -57,6 +57,8 @@ class CleanReport:
     bytes_out: int
     width: int = 0
     height: int = 0
+    # A video's picture and sound samples, hashed as they were copied (see policies.media.movie)
+    samples_sha256: str = ""
 
     @property
     def megapixels(self) -> float:
@@ -151,6 +153,7 @@ def prove_clean_buffer(data: Any, scan_ends: dict[int, int] | None = None) -> Cl
 
 def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -> CleanReport:
     counting = _Counting(sink)
+    samples = ""
     head = reader.peek(16)
     if not head:
         raise UncleanableMedia(f"the file is empty. {ADVICE}")
@@ -179,7 +182,9 @@ def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -
                                                                   "video")
             if kind == "video":
                 movie = _random_access(reader, source)
-                removed, orientation, (width, height) = clean_movie(movie, counting), None, (0, 0)
+                cleaned_movie = clean_movie(movie, counting)
+                removed, orientation, (width, height) = cleaned_movie.removed, None, (0, 0)
+                samples = cleaned_movie.samples_sha256
                 reader.position = movie.size
             else:
                 removed, orientation, (width, height) = clean_isobmff(reader, counting)
@@ -202,7 +207,7 @@ def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -
             f"the {kind} file is built in a way Steward refuses: {error}. Export the photo again "
             f"as {standard} from your photo app and add it again.") from None
     return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count,
-                       width, height)
+                       width, height, samples)
 
 
 def _random_access(reader: Reader | BufferReader, source: BinaryIO | None) -> Source:
@@ -218,12 +223,17 @@ def _random_access(reader: Reader | BufferReader, source: BinaryIO | None) -> So
     return Source(data=b"".join(parts))
 
 
-def prove_clean(cleaned: BinaryIO) -> CleanReport:
+def prove_clean(cleaned: BinaryIO, original: CleanReport | None = None) -> CleanReport:
     """Run the cleaner over something already cleaned; raise UncleanableMedia if anything
-    would still go (a cleaner that left something behind is a bug, never passed through)."""
+    would still go (a cleaner that left something behind is a bug, never passed through), or
+    if a video's picture and sound samples differ from those of the `original` cleaning."""
     report = clean_stream(cleaned, _NullSink())
     if report.removed:
         raise UncleanableMedia("after cleaning, the file still holds: " + ", ".join(report.removed))
+    if original is not None and original.samples_sha256 != report.samples_sha256:
+        raise UncleanableMedia("the cleaned copy's pictures or sound differ from the original's "
+                               "(a fault in Steward: the file was not used). Report it to the "
+                               "administrator with the file.")
     return report
 
 

@@ -7,7 +7,9 @@ index is rebuilt with only the video and audio tracks (`movie_index`); inside th
 (`mdat`), every byte that no kept track's sample uses (the samples of a dropped GPS track, and
 anything hidden between samples) is written as zero, so nothing moves and no offset changes
 there. Only when the index comes before the media data and shrinks do the kept tracks' chunk
-offsets move, by exactly the bytes the index lost. Other top-level boxes (XMP `uuid`, `udta`,
+offsets move, by exactly the bytes the index lost. The kept bytes are hashed as they are
+copied; cleaning the result again must give the same hash (`prove_clean` checks), so every
+file Steward cleans is proved lossless, not only the tests' files. Other top-level boxes (XMP `uuid`, `udta`,
 `meta`, vendor boxes) become `free` boxes of the same size, zero-filled; padding is zeroed; a
 trailer that is not a box is dropped.
 
@@ -19,27 +21,38 @@ add up.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import struct
+from dataclasses import dataclass
 
 from policies.media.boxes import Box, IsoError, Source, top_level
 from policies.media.movie_index import LABELS, PADDING, MovieIndex, read_index
-from policies.media.streams import Sink
+from policies.media.streams import Digest, Sink
 
 MAX_INDEX = 64 * 1024 * 1024
 FRAGMENTED = {b"moof", b"mfra", b"sidx", b"styp", b"ssix", b"emsg", b"prft"}
 KEPT_AS_IS = {b"ftyp"}
 
 
-def clean_movie(source: Source, sink: Sink) -> list[str]:
-    """Write the cleaned movie to `sink`; return what was removed. Raise IsoError if the file
-    cannot be cleaned safely (nothing useful is written then: the caller discards it)."""
+@dataclass(frozen=True)
+class CleanedMovie:
+    """What cleaning removed, and the SHA-256 of every picture and sound sample byte, in file
+    order: the same for the original and the cleaned copy, or cleaning lost something."""
+
+    removed: list[str]
+    samples_sha256: str
+
+
+def clean_movie(source: Source, sink: Sink) -> CleanedMovie:
+    """Write the cleaned movie to `sink`. Raise IsoError if the file cannot be cleaned safely
+    (nothing useful is written then: the caller discards it)."""
     try:
         return _clean(source, sink)
     except (IndexError, struct.error, ValueError, OverflowError) as error:
         raise IsoError(f"its structure is damaged ({error.__class__.__name__})") from None
 
 
-def _clean(source: Source, sink: Sink) -> list[str]:
+def _clean(source: Source, sink: Sink) -> CleanedMovie:
     boxes = list(top_level(source))
     fragments = [box for box in boxes if box.kind in FRAGMENTED]
     if fragments:
@@ -62,12 +75,13 @@ def _clean(source: Source, sink: Sink) -> list[str]:
         rebuilt = index.rebuild(shift, moov.end)
     if boxes and boxes[-1].end < source.size:
         removed.append("data after the end of the video")
+    digest = hashlib.sha256()
     for box in boxes:
         if box is moov:
             sink.write(rebuilt)
         elif box.kind == b"mdat":
             sink.write(source.read_at(box.start, box.header))
-            if _copy_keeping(source, sink, box, kept):
+            if _copy_keeping(source, sink, box, kept, digest):
                 removed.append("data no picture or sound track uses")
         elif box.kind in KEPT_AS_IS:
             sink.write(source.read_at(box.start, box.end - box.start))
@@ -76,7 +90,7 @@ def _clean(source: Source, sink: Sink) -> list[str]:
                 removed.append(LABELS.get(box.kind, f"a '{box.name}' box"))
             if _zeroed(source, sink, box) and box.kind in PADDING:
                 removed.append("unused space holding data")
-    return list(dict.fromkeys(removed))
+    return CleanedMovie(list(dict.fromkeys(removed)), digest.hexdigest())
 
 
 def _kept_ranges(index: MovieIndex, media: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -98,9 +112,10 @@ def _kept_ranges(index: MovieIndex, media: list[tuple[int, int]]) -> list[tuple[
     return merged
 
 
-def _copy_keeping(source: Source, sink: Sink, box: Box, kept: list[tuple[int, int]]) -> bool:
-    """Copy the payload of `box`, keeping the bytes in `kept` and zeroing the rest; return
-    whether any byte zeroed was not zero already."""
+def _copy_keeping(source: Source, sink: Sink, box: Box, kept: list[tuple[int, int]],
+                  digest: Digest) -> bool:
+    """Copy the payload of `box`, keeping the bytes in `kept` (and feeding them to `digest`)
+    and zeroing the rest; return whether any byte zeroed was not zero already."""
     position, found = box.payload, False
     first = max(0, bisect.bisect_right(kept, (box.payload, box.payload)) - 1)
     for start, end in kept[first:]:
@@ -113,6 +128,7 @@ def _copy_keeping(source: Source, sink: Sink, box: Box, kept: list[tuple[int, in
             position = start
         for block in source.blocks(position, end - position):
             sink.write(block)
+            digest.update(block)
         position = end
     if position < box.end:
         found = _write_zeros(source, sink, position, box.end - position) or found

@@ -357,3 +357,18 @@ def test_media_clean_says_which_platforms_take_the_cleaned_video(tmp_path, capsy
     assert lines[1] == "  720×1280, 120 fps, HEVC, 0.1 seconds; fits Facebook"
     assert any(line.startswith("  X: X takes H.264 video; this one is HEVC.") for line in lines)
     assert any("at least 0.5 seconds" in line for line in lines)
+
+
+def test_the_proof_of_a_cleaned_video_fails_when_a_sample_byte_changed():
+    from policies.media.cleaning import prove_clean  # noqa: PLC0415
+
+    dirty = movie()
+    output = io.BytesIO()
+    report = clean_stream(io.BytesIO(dirty), output)
+    clean = output.getvalue()
+    assert prove_clean(io.BytesIO(clean), report).samples_sha256 == report.samples_sha256
+    first_sample = samples_of(clean)[0].samples[0]
+    at = clean.index(first_sample)
+    damaged = clean[:at] + bytes([clean[at] ^ 1]) + clean[at + 1:]
+    with pytest.raises(UncleanableMedia, match="differ from the original's"):
+        prove_clean(io.BytesIO(damaged), report)
