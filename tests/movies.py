@@ -42,6 +42,7 @@ class Track:
     references: dict[bytes, list[int]] = field(default_factory=dict)
     turned: bool = False  # the matrix turns the picture a quarter (a phone held upright)
     size: tuple[int, int] = (64, 48)
+    entry_boxes: bytes = b""  # boxes inside the sample entry, after its fixed fields
 
 
 def video(count: int = 12, seed: int = 1) -> Track:
@@ -85,13 +86,13 @@ def xmp_box() -> bytes:
     return box(b"uuid", XMP_UUID + XMP_PACKET)
 
 
-def _sample_entry(kind: bytes) -> bytes:
+def _sample_entry(kind: bytes, boxes: bytes = b"") -> bytes:
     body = b"\x00" * 6 + struct.pack(">H", 1)
     if kind == b"avc1":
         body += b"\x00" * 16 + struct.pack(">HH", 64, 48) + b"\x00" * 50
     elif kind == b"mp4a":
         body += b"\x00" * 8 + struct.pack(">HHHHI", 1, 16, 0, 0, 16000 << 16)
-    return box(kind, body)
+    return box(kind, body + boxes)
 
 
 def _trak(track_id: int, track: Track, offsets: list[int], wide: bool) -> bytes:
@@ -108,7 +109,7 @@ def _trak(track_id: int, track: Track, offsets: list[int], wide: bool) -> bytes:
               b"soun": full(b"smhd", b"\x00" * 4)}.get(track.handler, full(b"nmhd", b""))
     dinf = box(b"dinf", full(b"dref", struct.pack(">I", 1) + full(b"url ", b"", flags=1)))
     count = len(track.samples)
-    stsd = full(b"stsd", struct.pack(">I", 1) + _sample_entry(track.entry))
+    stsd = full(b"stsd", struct.pack(">I", 1) + _sample_entry(track.entry, track.entry_boxes))
     stts = full(b"stts", struct.pack(">III", 1, count, 10))
     last = count % track.per_chunk
     chunks = len(offsets)

@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass, field
 
 from policies.media.boxes import Box, IsoError, children
+from policies.media.descriptions import anonymous_descriptions, anonymous_handler
 from policies.media.sample_tables import MAX_CHUNKS, SampleTable, read_table
 
 KEPT_HANDLERS = {b"vide": "video", b"soun": "sound"}
@@ -133,7 +134,7 @@ def _read_track(data: bytes, trak: Box, removed: list[str]) -> Track:
     information = _by_kind(data, media[b"minf"])
     _note_all_dropped(data, information, MEDIA_INFO_KEEPS, removed)
     for hdlr in (media.get(b"hdlr"), information.get(b"hdlr")):
-        if hdlr is not None and _anonymous_handler(data, hdlr) != data[hdlr.start:hdlr.end]:
+        if hdlr is not None and anonymous_handler(data, hdlr) != data[hdlr.start:hdlr.end]:
             removed.append(NAMED)
     if b"dinf" in information:
         _refuse_external_data(data, information[b"dinf"])
@@ -142,7 +143,7 @@ def _read_track(data: bytes, trak: Box, removed: list[str]) -> Track:
     table = _by_kind(data, information[b"stbl"])
     _note_all_dropped(data, table, TABLE_KEEPS, removed)
     stsd = table.get(b"stsd")
-    if stsd is not None and (_anonymous_descriptions(data, stsd, handler == b"vide")
+    if stsd is not None and (anonymous_descriptions(data, stsd, handler == b"vide")
                              != data[stsd.start:stsd.end]):
         removed.append(NAMED)
     track.table = read_table(data, table)
@@ -249,12 +250,12 @@ def _media(data: bytes, mdia: Box, track: Track, shift: int, after: int) -> byte
                 if info.kind == b"stbl":
                     inner.append(_table(data, info, track, shift, after))
                 elif info.kind == b"hdlr":
-                    inner.append(_anonymous_handler(data, info))
+                    inner.append(anonymous_handler(data, info))
                 elif info.kind in MEDIA_INFO_KEEPS:
                     inner.append(_dateless(data, info))
             parts.append(_box(b"minf", b"".join(inner)))
         elif box.kind == b"hdlr":
-            parts.append(_anonymous_handler(data, box))
+            parts.append(anonymous_handler(data, box))
         elif box.kind in MEDIA_KEEPS:
             parts.append(_dateless(data, box))
     return _box(b"mdia", b"".join(parts))
@@ -267,7 +268,7 @@ def _table(data: bytes, stbl: Box, track: Track, shift: int, after: int) -> byte
         if box.kind in (b"stco", b"co64"):
             parts.append(track.table.offsets_box(shift, after))
         elif box.kind == b"stsd":
-            parts.append(_anonymous_descriptions(data, box, track.handler == b"vide"))
+            parts.append(anonymous_descriptions(data, box, track.handler == b"vide"))
         elif box.kind in TABLE_KEEPS:
             parts.append(_dateless(data, box))
     return _box(b"stbl", b"".join(parts))
@@ -283,31 +284,4 @@ def _references(data: bytes, tref: Box, dropped: set[int]) -> bytes:
         if kept:
             parts.append(_box(reference.kind, struct.pack(f">{len(kept)}I", *kept)))
     return _box(b"tref", b"".join(parts)) if parts else b""
-
-
-def _anonymous_handler(data: bytes, hdlr: Box) -> bytes:
-    """An hdlr box without its maker (QuickTime's manufacturer, e.g. 'appl') and its name
-    ('Core Media Video', 'GoPro AVC'): kept are the handler's class and type, which players
-    need; the name becomes empty (an empty C string and an empty Pascal string alike)."""
-    if hdlr.end - hdlr.payload < 12:
-        raise IsoError("a track's handler is cut off")
-    kept = bytes(data[hdlr.payload:hdlr.payload + 12])
-    return _box(b"hdlr", kept + bytes(12) + b"\x00")
-
-
-def _anonymous_descriptions(data: bytes, stsd: Box, visual: bool) -> bytes:
-    """The sample descriptions with the vendor (bytes 12-15 of each, e.g. 'appl', 'FFMP') and,
-    for pictures, the compressor name (32 bytes at 42, e.g. 'GoPro AVC encoder') zeroed.
-    Nothing else changes: the codec's configuration is the decoder's, and stays byte for byte."""
-    copy = bytearray(data[stsd.start:stsd.end])
-    if stsd.end - stsd.payload < 8:
-        raise IsoError("a track's sample descriptions are cut off")
-    for entry in children(data, stsd.payload + 8, stsd.end):
-        base = entry.payload - stsd.start
-        length = entry.end - entry.payload
-        if length >= 16:
-            copy[base + 12:base + 16] = bytes(4)
-        if visual and length >= 74:
-            copy[base + 42:base + 74] = bytes(32)
-    return bytes(copy)
 

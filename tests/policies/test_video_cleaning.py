@@ -372,3 +372,15 @@ def test_the_proof_of_a_cleaned_video_fails_when_a_sample_byte_changed():
     damaged = clean[:at] + bytes([clean[at] ^ 1]) + clean[at + 1:]
     with pytest.raises(UncleanableMedia, match="differ from the original's"):
         prove_clean(io.BytesIO(damaged), report)
+
+
+def test_metadata_inside_a_sample_description_goes_and_the_codec_settings_stay():
+    settings_box = box(b"avcC", b"\x01\x64\x00\x1f\xff\xe1\x00\x04abcd\x01\x00\x02ef")
+    track = video()
+    track.entry_boxes = settings_box + user_data() + box(b"colr", b"nclx\x00\x01\x00\x01\x00\x01\x00")
+    dirty = movie([track, sound()])
+    clean, removed = cleaned(dirty)
+    assert PLACE not in clean and "the camera or software named in the tracks" in removed
+    assert settings_box in clean and b"colr" in clean
+    assert samples_of(clean) == samples_of(dirty)
+    assert cleaned(clean)[1] == ()
