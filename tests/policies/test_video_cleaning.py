@@ -50,15 +50,17 @@ def cleaned(data: bytes) -> tuple[bytes, tuple[str, ...]]:
 
 
 def exiftool_findings(path: Path) -> list[str]:
-    """What `exiftool -ee -G1 -a` reports that names a place, a camera or a person."""
+    """What `exiftool -ee -G1 -a` reports that names a place, a camera or a person, and any
+    warning it has about the file's structure."""
     if shutil.which("exiftool") is None:
         pytest.skip("exiftool is not installed (scripts/install-system-packages installs it)")
     result = subprocess.run(["exiftool", "-j", "-ee", "-G1", "-a", str(path)],
                             capture_output=True, text=True, timeout=60)
     tags = json.loads(result.stdout)[0]
     return [f"{key}={value}" for key, value in tags.items()
-            if not key.startswith(("ExifTool:", "System:", "File:")) and key != "SourceFile"
-            and any(word in key.lower() for word in LOCATION_WORDS)]
+            if key in ("ExifTool:Warning", "ExifTool:Error") or (
+                not key.startswith(("ExifTool:", "System:", "File:")) and key != "SourceFile"
+                and any(word in key.lower() for word in LOCATION_WORDS))]
 
 
 def ffmpeg_movie(tmp_path: Path, suffix: str, *extra: str) -> bytes:
@@ -202,6 +204,24 @@ def test_camera_videos_from_the_shared_fixtures_are_cleaned_losslessly(fixtures_
 def test_a_video_whose_sample_tables_were_stripped_is_refused(fixtures_dir):
     with pytest.raises(UncleanableMedia, match="chunk table"):
         clean_bytes((fixtures_dir / "images" / "exiftool" / "QuickTime.mov").read_bytes())
+
+
+def test_an_ffmpeg_video_with_timecode_and_chapters_keeps_only_picture_and_sound(tmp_path):
+    plain = tmp_path / "plain.mov"
+    plain.write_bytes(ffmpeg_movie(tmp_path, ".mov", "-timecode", "10:11:12:13"))
+    (tmp_path / "chapters.txt").write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\n"
+                                           "END=1500\ntitle=Arrival at 51.5007N\n")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(plain), "-i",
+                    str(tmp_path / "chapters.txt"), "-map_metadata", "1", "-map_chapters", "1",
+                    "-c", "copy", str(tmp_path / "chapters.mp4")], check=True, timeout=120)
+    dirty = (tmp_path / "chapters.mp4").read_bytes()
+    clean, removed = cleaned(dirty)
+    assert {"a text track (captions, chapters or location)",
+            "a timecode track (the time of day it was recorded)"} <= set(removed)
+    assert b"51.5007N" not in clean
+    (tmp_path / "clean.mp4").write_bytes(clean)
+    assert samples_of(clean) == samples_of(dirty) and decodes(tmp_path / "clean.mp4")
+    assert exiftool_findings(tmp_path / "clean.mp4") == []
 
 
 # -- refused, with advice ----------------------------------------------------------------------
