@@ -32,6 +32,7 @@ from policies.media.streams import Digest, Sink
 MAX_INDEX = 64 * 1024 * 1024
 FRAGMENTED = {b"moof", b"mfra", b"sidx", b"styp", b"ssix", b"emsg", b"prft"}
 KEPT_AS_IS = {b"ftyp"}
+MAX_FILE_TYPE = 1024  # a phone's ftyp is 20 to 40 bytes: its brands, four characters each
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def _clean(source: Source, sink: Sink) -> CleanedMovie:
         raise IsoError("it has no movie header (moov): it is incomplete")
     if len(movies) > 1:
         raise IsoError("it has two movie headers (moov), which players would read differently")
+    if any(box.end - box.start > MAX_FILE_TYPE for box in boxes if box.kind in KEPT_AS_IS):
+        raise IsoError("its file type box (ftyp) is implausibly large")
     moov = movies[0]
     if moov.end - moov.start > MAX_INDEX:
         raise IsoError("its movie header is implausibly large")

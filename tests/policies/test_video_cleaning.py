@@ -277,6 +277,8 @@ def _hostile() -> dict[str, tuple[bytes, str]]:
         "no index": (box(b"ftyp", b"isom\x00\x00\x02\x00isom") + box(b"mdat", b"\x00" * 200),
                      "no movie header"),
         "only a GPS track": (movie([gps()]), "no picture or sound track"),
+        "a file type box carrying data": (box(b"ftyp", b"mp42" * 300) + base[base.index(b"moov") - 4:],
+                                          "file type box"),
         "offset outside the file": (base[:stco + 8] + struct.pack(">I", 2**31)
                                     + base[stco + 12:], "outside its media data"),
         "offset inside the index": (base[:stco + 8] + struct.pack(">I", 40) + base[stco + 12:],
