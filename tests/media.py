@@ -186,24 +186,12 @@ def box(kind: bytes, payload: bytes) -> bytes:
 
 
 def movie_with_location(timed_metadata: bool = False) -> bytes:
-    """A minimal MP4 whose movie carries QuickTime location in UserData (©xyz), Keys/ItemList
-    (com.apple.quicktime.location.ISO6709) and XMP, as a phone's videos do."""
-    location = b"+51.5007-000.1246/"
-    udta = box(b"udta", box(b"\xa9xyz", struct.pack(">HH", len(location), 0x15c7) + location)
-               + box(b"\xa9mak", struct.pack(">HH", 10, 0x15c7) + b"ExampleCam"))
-    keys = box(b"keys", b"\x00\x00\x00\x00" + struct.pack(">I", 1)
-               + box(b"mdta", b"com.apple.quicktime.location.ISO6709"))
-    ilst = box(b"ilst", box(struct.pack(">I", 1), box(b"data", b"\x00\x00\x00\x01\x00\x00\x00\x00"
-                                                    + location)))
-    meta = box(b"meta", box(b"hdlr", b"\x00" * 8 + b"mdta" + b"\x00" * 13) + keys + ilst)
-    mvhd = box(b"mvhd", b"\x00" * 100)
-    tracks = b""
-    if timed_metadata:
-        tracks = box(b"trak", box(b"mdia", box(b"hdlr", b"\x00" * 8 + b"meta" + b"\x00" * 13)))
-    moov = box(b"moov", mvhd + udta + meta + tracks)
-    xmp = box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac") + XMP[29:])
-    return (box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + box(b"mdat", b"\x00\x11" * 500)
-            + moov + xmp)
+    """A small MP4 with a video and a sound track whose movie carries QuickTime location in
+    UserData (©xyz), Keys/ItemList (com.apple.quicktime.location.ISO6709) and XMP, as a
+    phone's videos do; with `timed_metadata`, a GPS track too (tests/movies.py builds it)."""
+    from tests.movies import gps, movie, sound, video  # noqa: PLC0415
+
+    return movie([video(), sound()] + ([gps()] if timed_metadata else []))
 
 
 def dirty_tiff(orientation: int = 8) -> bytes:

@@ -4,7 +4,8 @@
 `-o OUT`), before the command tree (click, every wing) is imported; anything else (`--help`,
 an unknown option) goes the ordinary way, to the same `clean_pictures`. Several files are
 cleaned by one process a core (forked: nothing is imported again). Lines come out in the
-order the files were given.
+order the files were given. A cleaned video is also measured against each platform's limits
+(policies.video_limits), so that SLT know before they post it whether X and Facebook take it.
 """
 
 from __future__ import annotations
@@ -37,24 +38,50 @@ def clean_pictures(files: Sequence[str], output: str) -> int:
             refused += 1
             print(outcome, file=sys.stderr)
             continue
-        removed = "; ".join(outcome.removed) or "nothing to remove"
-        print(f"{source} -> {target}: {outcome.format}, removed {removed}"
-              + (f"; orientation {outcome.orientation} kept" if outcome.orientation else ""))
+        report, notes = outcome
+        removed = "; ".join(report.removed) or "nothing to remove"
+        print(f"{source} -> {target}: {report.format}, removed {removed}"
+              + (f"; orientation {report.orientation} kept" if report.orientation else ""))
+        for note in notes:
+            print(f"  {note}")
     return EXIT_REFUSED if refused else EXIT_OK
 
 
-def _clean_one(source: Path, target: Path) -> CleanReport | str:
-    """The file's CleanReport, or the line that says why it was refused. Like cp and
-    ExifTool, the copies are not forced to disk one by one (run `sync` for that)."""
+Outcome = tuple[CleanReport, list[str]] | str
+
+
+def _clean_one(source: Path, target: Path) -> Outcome:
+    """The file's CleanReport and notes on it, or the line that says why it was refused. Like
+    cp and ExifTool, the copies are not forced to disk one by one (run `sync` for that)."""
     try:
-        return clean_file(source, target, durable=False)
+        report = clean_file(source, target, durable=False)
+        return report, _platform_notes(target) if report.format == "video" else []
     except UncleanableMedia as error:
         return f"{source}: refused: {error}"
     except OSError as error:
         return f"{source}: cannot be read or written ({error.strerror})"
 
 
-def _cleaned(jobs: list[tuple[Path, Path]]) -> Iterator[tuple[Path, Path, CleanReport | str]]:
+def _platform_notes(video: Path) -> list[str]:
+    """What the cleaned video is, and what each platform would refuse about it."""
+    from policies.media.boxes import IsoError, Source  # noqa: PLC0415
+    from policies.media.video_facts import video_facts  # noqa: PLC0415
+    from policies.video_limits import VIDEO_LIMITS, video_problems  # noqa: PLC0415
+
+    try:
+        with open(video, "rb") as handle:
+            facts = video_facts(Source(stream=handle))
+    except IsoError as error:
+        return [f"not measured against the platforms' limits: {error}"]
+    problems = {limits.platform: video_problems(facts, limits) for limits in VIDEO_LIMITS.values()}
+    fits = [platform for platform, found in problems.items() if not found]
+    notes = [facts.describe() + (f"; fits {' and '.join(fits)}" if fits else "")]
+    notes += [f"{platform}: {problem}. {advice}" for platform, found in problems.items()
+              for problem, advice in found]
+    return notes
+
+
+def _cleaned(jobs: list[tuple[Path, Path]]) -> Iterator[tuple[Path, Path, Outcome]]:
     """Each job with its outcome, in order; many at once, one process a core, when there are
     enough of them and their targets all differ."""
     workers = min(os.cpu_count() or 1, MAX_WORKERS)

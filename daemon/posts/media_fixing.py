@@ -99,7 +99,7 @@ def clean_bytes(data: bytes) -> tuple[bytes, CleanReport]:
     sink = io.BytesIO()
     report = clean_stream(io.BytesIO(data), sink)
     output = sink.getvalue()
-    prove_clean(io.BytesIO(output))
+    prove_clean(io.BytesIO(output), report)
     return output, report
 
 

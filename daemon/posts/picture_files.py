@@ -30,10 +30,11 @@ from policies.media.streams import BLOCK, Plan
 __all__ = ["UncleanableMedia", "clean_file", "verify_clean"]
 
 
-def verify_clean(path: Path) -> CleanReport:
-    """Run the cleaner over a cleaned file; raise UncleanableMedia if anything would go."""
+def verify_clean(path: Path, original: CleanReport | None = None) -> CleanReport:
+    """Run the cleaner over a cleaned file; raise UncleanableMedia if anything would go, or if
+    its video samples differ from those `original` (the first cleaning's report) copied."""
     with open(path, "rb") as handle:
-        return prove_clean(handle)
+        return prove_clean(handle, original)
 
 
 def clean_file(source: Path, target: Path, *, durable: bool = True) -> CleanReport:
@@ -53,7 +54,7 @@ def clean_file(source: Path, target: Path, *, durable: bool = True) -> CleanRepo
             else:
                 report = clean_stream(handle, output)
                 output.flush()
-                verify_clean(Path(temporary))
+                verify_clean(Path(temporary), report)
             if durable:
                 os.fsync(output.fileno())
         os.replace(temporary, target)

@@ -11,10 +11,12 @@ import io
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from policies.media.boxes import IsoError, Source
 from policies.media.gif import GifError, clean_gif
 from policies.media.icc import IccError
-from policies.media.isobmff import IsoError, clean_isobmff
+from policies.media.isobmff import clean_isobmff
 from policies.media.jpeg import JpegError, clean_jpeg
+from policies.media.movie import clean_movie
 from policies.media.png import PngError, clean_png
 from policies.media.streams import (
     Ambiguous,
@@ -34,8 +36,9 @@ UNSUPPORTED = (
     (b"MM\x00+", "a BigTIFF"),
 )
 ADVICE = "Export the picture as JPEG or PNG and add it again."
-VIDEO_ADVICE = ("Record or export the video again with location turned off for the camera, "
-                "or post a photo instead.")
+VIDEO_ADVICE = ("Save the video again as a standard MP4 (on a phone: share or export it from the "
+                "Photos or Gallery app; on a computer: export it from a video editor), then add "
+                "it again; or record it again with location turned off for the camera.")
 
 
 class UncleanableMedia(Exception):
@@ -54,6 +57,8 @@ class CleanReport:
     bytes_out: int
     width: int = 0
     height: int = 0
+    # A video's picture and sound samples, hashed as they were copied (see policies.media.movie)
+    samples_sha256: str = ""
 
     @property
     def megapixels(self) -> float:
@@ -148,6 +153,7 @@ def prove_clean_buffer(data: Any, scan_ends: dict[int, int] | None = None) -> Cl
 
 def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -> CleanReport:
     counting = _Counting(sink)
+    samples = ""
     head = reader.peek(16)
     if not head:
         raise UncleanableMedia(f"the file is empty. {ADVICE}")
@@ -174,7 +180,14 @@ def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -
         elif head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
             kind = {"a HEIC/HEIF": "HEIF", "an AVIF": "AVIF"}.get(describe_unsupported(head),
                                                                   "video")
-            removed, orientation, (width, height) = clean_isobmff(reader, counting)
+            if kind == "video":
+                movie = _random_access(reader, source)
+                cleaned_movie = clean_movie(movie, counting)
+                removed, orientation, (width, height) = cleaned_movie.removed, None, (0, 0)
+                samples = cleaned_movie.samples_sha256
+                reader.position = movie.size
+            else:
+                removed, orientation, (width, height) = clean_isobmff(reader, counting)
         else:
             what = describe_unsupported(head)
             raise UncleanableMedia(
@@ -194,15 +207,33 @@ def _clean(reader: Reader | BufferReader, source: BinaryIO | None, sink: Sink) -
             f"the {kind} file is built in a way Steward refuses: {error}. Export the photo again "
             f"as {standard} from your photo app and add it again.") from None
     return CleanReport(kind, tuple(removed), orientation, reader.position, counting.count,
-                       width, height)
+                       width, height, samples)
 
 
-def prove_clean(cleaned: BinaryIO) -> CleanReport:
+def _random_access(reader: Reader | BufferReader, source: BinaryIO | None) -> Source:
+    """The whole file, readable at any offset: a video's index may come after its media.
+    From a stream that cannot seek (a pipe), what is left is read into memory."""
+    if isinstance(reader, BufferReader):
+        return Source(data=reader.data)
+    if source is not None and getattr(source, "seekable", lambda: False)():
+        return Source(stream=source)
+    parts = []
+    while not reader.at_end():
+        parts.append(reader.exact(len(reader.buffer)))
+    return Source(data=b"".join(parts))
+
+
+def prove_clean(cleaned: BinaryIO, original: CleanReport | None = None) -> CleanReport:
     """Run the cleaner over something already cleaned; raise UncleanableMedia if anything
-    would still go (a cleaner that left something behind is a bug, never passed through)."""
+    would still go (a cleaner that left something behind is a bug, never passed through), or
+    if a video's picture and sound samples differ from those of the `original` cleaning."""
     report = clean_stream(cleaned, _NullSink())
     if report.removed:
         raise UncleanableMedia("after cleaning, the file still holds: " + ", ".join(report.removed))
+    if original is not None and original.samples_sha256 != report.samples_sha256:
+        raise UncleanableMedia("the cleaned copy's pictures or sound differ from the original's "
+                               "(a fault in Steward: the file was not used). Report it to the "
+                               "administrator with the file.")
     return report
 
 

@@ -1,4 +1,6 @@
-"""HEIC/HEIF, AVIF, MP4 and MOV (the ISO base media file format): neutralise metadata in place.
+"""HEIC/HEIF and AVIF pictures (the ISO base media file format): neutralise metadata in place.
+
+Videos (MP4, MOV) have their own cleaner, `policies.media.movie`, which rebuilds the index.
 
 These files locate their picture and sample data by absolute offsets, so removing bytes would
 mean rewriting every offset. Instead, nothing moves: metadata boxes (`udta`, `meta` in a movie
@@ -7,7 +9,7 @@ a HEIF's Exif and XMP items have their bytes zeroed and their item type renamed,
 finds them. Picture and sample data are copied byte for byte; orientation lives in HEIF's
 `irot`/`imir` properties and a track's matrix, both untouched.
 
-Refused: a video with a timed metadata track (phones record location there, frame by frame), a
+Refused: an image sequence with a timed metadata track (phones record location there, frame by frame), a
 HEIF whose metadata items live before its `meta` box, and any structure that does not add up.
 """
 
@@ -17,6 +19,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from policies.media.boxes import IsoError
 from policies.media.streams import Reader, Sink
 
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"edts", b"dinf", b"stbl", b"moof", b"traf",
@@ -25,10 +28,6 @@ NEUTRALISE = {b"udta", b"meta", b"uuid", b"XMP_", b"loci", b"\xa9xyz"}
 MAX_HEADER_BOX = 64 * 1024 * 1024
 HIDDEN_ITEM = b"hide"
 MAX_EXTENTS = 100_000
-
-
-class IsoError(Exception):
-    """The file's box structure cannot be followed."""
 
 
 @dataclass
