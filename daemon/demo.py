@@ -2,8 +2,10 @@
 
 It starts the daemon on the built-in sandbox in a temporary (or given) state directory, makes
 an SLT approval key, submits two signed posts (one with a photo) due within seconds and one
-unsigned post, waits until they are published or refused, and prints what happened, where the
-audit log is, and whether the log verifies. Nothing leaves this machine.
+unsigned post, waits until they are published or refused, then has four invented people reply
+on X (thanks, a parent's fair complaint, a threat, and someone condemning abuse by quoting it)
+and shows what the moderation detector decided for each and why. It prints where the audit log
+is and whether the log verifies. Nothing leaves this machine.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from zoneinfo import ZoneInfo
 from config.settings import (
     ApprovalSettings,
     IntakeSettings,
+    ModerationSettings,
     PathSettings,
     SandboxSettings,
     SignerSettings,
@@ -36,6 +39,19 @@ SIGNER = "Head Teacher (demo)"
 DEMO_ROSTER = ("First Name,Surname,Preferred Name,Year\n"  # invented pupils, for the name check
                "Amelia,Hartley,Millie,4\nOliver,Nwosu,Olly,6\nSofia,Lindqvist,,2\n")
 WAIT_SECONDS = 60
+# The first sweep builds the contextual model's graph (about 10 s, once per state directory).
+MODERATION_WAIT_SECONDS = 120
+# Replies from invented people, each with what the demo expects: "act" (hidden, evidence kept,
+# reported), "not act" (a parent's fair complaint and counter-speech must never be hidden), or
+# "allow". The threat's and the quote's words are not printed, only their description.
+DEMO_REPLIES = (
+    ("a thank-you", "Thank you, the children had a brilliant day!", "allow"),
+    ("a parent's fair complaint", "Really disappointed the juniors' races were cut short "
+     "again. Please plan the timings better next year.", "not act"),
+    ("a threat", "I will find you after school and hurt you", "act"),
+    ("counter-speech quoting abuse", "Whoever wrote 'go back to your own country' under the "
+     "last post should be ashamed, our families are welcome here", "not act"),
+)
 
 
 def _draft(folder: Path, publish_at: datetime, text: str, image: bytes | None = None) -> Path:
@@ -61,6 +77,7 @@ def _settings(state_dir: Path, key: ApprovalKey) -> StewardSettings:
                                                           public_key=key.public_key_base64())]),
         sandbox=SandboxSettings(state_file=state_dir / "sandbox-state.json",
                                 scenario=Path(str(scenario))),
+        moderation=ModerationSettings(poll_interval_seconds=2),
     )
 
 
@@ -134,6 +151,7 @@ def _run(service: Service, settings: StewardSettings, key: ApprovalKey, state_di
     print("\nWaiting for the posts' publish times...", flush=True)
     completed = service.wait_until(finished, WAIT_SECONDS, poll=0.2)
     ok = completed and _report(service, settings, names, rejected_dir)
+    ok = _moderation(service, state_dir / "audit.jsonl") and ok
     audit_path = state_dir / "audit.jsonl"
     service.audit.checkpoint("demo")
     verification = verify_chain([state_dir], [public_key_text(audit_signing_key(state_dir))],
@@ -188,6 +206,67 @@ def _report(service: Service, settings: StewardSettings, names: list[str],
               f"{'yes' if never else 'NO'}")
         ok &= once and never
     return ok and bool(reasons)
+
+
+def _audit_events(path: Path, name: str) -> list[dict]:
+    import json  # noqa: PLC0415
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    events = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a line being written
+        if event.get("event") == name:
+            events.append(event)
+    return events
+
+
+def _moderation(service: Service, audit_path: Path) -> bool:
+    """Four invented replies on the school's latest post on X, and what the detector did with
+    each (its verdict and its reasons: the layers, the model's score and thresholds, the rule
+    that decided), as the audit log's `reply.classified` events record them."""
+    if service.sandbox is None:
+        return True
+    from sandbox.events import apply_event  # noqa: PLC0415
+
+    print("\nModeration: four people reply to the school's post on X.")
+    print("  (the first sweep builds the contextual model's graph in the state directory, "
+          "once)", flush=True)
+    replies = []
+    for number, (label, text, expected) in enumerate(DEMO_REPLIES, start=1):
+        created = apply_event(service.sandbox.state, {
+            "kind": "x.reply", "user_id": f"{3900000000000000000 + number}",
+            "username": f"DemoParent{number}", "text": text})
+        replies.append((label, created["id"], expected))
+
+    def classified() -> dict[str, dict]:
+        return {event["reply_id"]: event for event in _audit_events(audit_path,
+                                                                      "reply.classified")}
+
+    service.wait_until(lambda: all(reply_id in classified() for _, reply_id, _ in replies),
+                       MODERATION_WAIT_SECONDS, poll=0.5)
+    found = classified()
+    [ready, *_] = _audit_events(audit_path, "moderation.detector_ready") or [{}]
+    print(f"  Detector: {ready.get('detector', 'did not start')}")
+    ok = True
+    for label, reply_id, expected in replies:
+        event = found.get(reply_id)
+        if event is None:
+            print(f"  {label:<30} NOT classified within {MODERATION_WAIT_SECONDS} s")
+            ok = False
+            continue
+        verdict = event["verdict"]
+        met = (verdict == "act") if expected == "act" else (
+            verdict != "act") if expected == "not act" else True
+        ok &= met
+        print(f"  {label:<30} {verdict:<6} {'' if met else '(UNEXPECTED) '}"
+              f"{'; '.join(event['reasons'])}")
+    return ok
 
 
 def _keep_running(service: Service, settings: StewardSettings, state_dir: Path) -> None:

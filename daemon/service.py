@@ -654,6 +654,8 @@ class Service:
             self.intake.stop()
         if hasattr(self, "scheduler"):
             self.scheduler.shutdown(wait=True)
+        if getattr(self, "moderator", None) is not None:
+            self.moderator.close()  # after the sweeps: none is using the worker now
         if hasattr(self, "audit"):
             self.audit.record("service.stopped", reason=reason)
         if hasattr(self, "audit"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ from sandbox.app import start_sandbox
 from sandbox.state import DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The contextual model's int8 graph, built once per machine for the whole suite rather than
+# in every test's state directory (about 5 s each); its name carries a digest of what it is
+# built from and its SHA-256 is checked before use, so a stale one is rebuilt, never used.
+os.environ.setdefault("STEWARD_MODEL_CACHE", os.path.join(
+    tempfile.gettempdir(), f"steward-test-model-{os.getuid()}"))
 
 
 def shared_fixtures() -> Path:

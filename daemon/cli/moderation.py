@@ -53,11 +53,21 @@ def moderate_classify(jsonl: bool, school_model: bool, source: SettingsSource) -
     """
     from dataclasses import replace  # noqa: PLC0415
 
+    from daemon.moderation.contextual_model import (  # noqa: PLC0415
+        detector_sentence,
+        open_contextual_model,
+        with_scores,
+    )
     from daemon.moderation.rules import moderation_rules  # noqa: PLC0415
+    from daemon.moderation.worker import model_cache_directory  # noqa: PLC0415
     from policies.moderation import classify_many  # noqa: PLC0415
 
     settings = source.load()
     rules = moderation_rules(settings)
+    model, why_not = open_contextual_model(model_cache_directory(settings.paths.state_dir),
+                                           build=False)
+    if model is None:  # said on stderr, so that the verdicts on stdout stay machine-readable
+        click.echo(f"Classifying with {detector_sentence(model, why_not)}.", err=True)
     batch: list[str] = []
     score_with_school_model = None
     if school_model:
@@ -83,11 +93,11 @@ def moderate_classify(jsonl: bool, school_model: bool, source: SettingsSource) -
                 raise Refused("the school model is no longer usable (it was removed or "
                               "replaced while the texts were read); run the command again")
             batch_rules = replace(rules, school_scores=tuple(scores))
-        for verdict in classify_many(batch, batch_rules):
+        for verdict in classify_many(batch, with_scores(batch, batch_rules, model)):
             if jsonl:
                 print(json.dumps(verdict.as_json()))
             else:
-                reasons = ", ".join(verdict.reasons) or "-"
+                reasons = "; ".join(verdict.reasons) or "-"
                 print(f"{verdict.verdict:<6} {verdict.score:.2f}  {reasons}")
         batch.clear()
 

@@ -85,7 +85,7 @@ def queue_lines(replies: list[StoredReply], zone: ZoneInfo, show_text: bool) -> 
              "moderator's decision, oldest first:", ""]
     for reply in replies:
         when = reply.received_at.astimezone(zone)
-        reasons = ", ".join(visible(reason) for reason in reply.reasons) or "no layer"
+        reasons = "; ".join(visible(reason) for reason in reply.reasons) or "no layer"
         lines.append(f"R{reply.id:<5} {reply.platform:<9} {when:%Y-%m-%d %H:%M}  "
                      f"{visible(reply.author_handle)}  {reply.verdict} {reply.score:.2f} "
                      f"({reasons}); {why_waiting(reply)}")
@@ -214,7 +214,7 @@ def incident_lines(case: IncidentFile, zone: ZoneInfo) -> list[str]:
                   f"  collected:    {_when(record.get('collected_at'), zone)}",
                   f"  verdict:      {visible(verdict.get('verdict'))} "
                   f"{visible(verdict.get('score'))} ("
-                  + ", ".join(visible(reason) for reason in verdict.get("reasons") or [])
+                  + "; ".join(visible(reason) for reason in verdict.get("reasons") or [])
                   + ")", ""]
     elif reply is not None:
         lines += [f"The message (R{reply.id}), as Steward's database holds it (the evidence "

@@ -38,7 +38,7 @@ from daemon.audit.chain import AuditLog
 from daemon.moderation.evidence import EvidenceStore
 from daemon.moderation.rules import moderation_rules
 from daemon.moderation.school_model import model_path
-from daemon.moderation.worker import classify_elsewhere
+from daemon.moderation.worker import ClassifierWorker, model_cache_directory
 from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
 from daemon.runtime.spend import Budgets
@@ -70,6 +70,20 @@ class Moderator:
         self._cap_alerted: dict[str, datetime] = {}
         self._school_model_failure: str | None = None
         self._bugs_alerted: set[tuple[str, str, str]] = set()
+        state_dir = settings.paths.state_dir
+        self.classifier = ClassifierWorker(model_cache_directory(state_dir),
+                                           model_path(state_dir), self._detector_ready)
+
+    def _detector_ready(self, status: dict) -> None:
+        """The worker has started: say which detector answers (the contextual model, or why
+        not and what stands in), so that a weaker detector is never in use unannounced."""
+        contextual = bool(status.get("contextual"))
+        self.audit.record("moderation.detector_ready", detector=str(status.get("detector")),
+                          level="info" if contextual else "warning", audience="admin")
+
+    def close(self) -> None:
+        """Stop the classifier worker."""
+        self.classifier.close()
 
     # -- one sweep ---------------------------------------------------------------------------
 
@@ -147,10 +161,9 @@ class Moderator:
         if not fresh:
             return
         try:
-            verdicts = classify_elsewhere([reply.text for reply in fresh],
-                                          moderation_rules(self.settings),
-                                          model_path(self.settings.paths.state_dir),
-                                          self._school_model_failed)
+            verdicts = self.classifier.classify([reply.text for reply in fresh],
+                                                moderation_rules(self.settings),
+                                                self._school_model_failed)
         except (RuntimeError, OSError, subprocess.SubprocessError) as error:
             self.audit.record("moderation.classifier_failed", level="error", platform=platform,
                               reason=str(error), audience="admin")
@@ -329,7 +342,7 @@ class Moderator:
         mail = self.settings.mail
         recipients = [address for address in (mail.head_teacher, mail.esafety_lead) if address]
         number = "DRY-RUN" if dry_run else self._incident_number()
-        nature = ", ".join(verdict.reasons) or "offensive"
+        nature = ", ".join(verdict.layers) or "offensive"
         body = "\n".join([
             f"{'[DRY RUN: nothing was changed] ' if dry_run else ''}Incident {number}",
             f"School: {self.settings.school.name}",
@@ -372,7 +385,8 @@ class Moderator:
                  "moderator's decision:", ""]
         for row in rows:
             lines += [f"R{row.id}  {row.url}  by {row.author_handle}  score "
-                      f"{row.score:.2f}  ({', '.join(row.reasons) or '-'})",
+                      f"{row.score:.2f}",
+                      f"    why: {'; '.join(row.reasons) or '-'}",
                       *[f"    > {line}" for line in (row.text or "").splitlines()],
                       f"    decide: steward moderate decide R{row.id} act|allow", ""]
         try:

@@ -1,17 +1,29 @@
-"""Classify in a separate, short-lived process, so the daemon never carries the model.
+"""Classify in a separate, long-lived process, so that a crash of a model library cannot take
+the daemon down and the daemon itself never carries the model.
 
-The packaged model needs scikit-learn (about 80 MB resident); the daemon only needs it for the
-seconds a sweep with new replies takes. The daemon starts `python -m daemon.moderation.worker`,
-writes one JSON line with the rules, then one JSON string per text; the worker answers one JSON
-verdict per line, in order, and exits. A crash of the model library cannot take the daemon down.
+The moderator starts `python -m daemon.moderation.worker` at its first sweep and keeps it
+(`ClassifierWorker`). The worker opens the contextual model once (building its int8 graph in the
+state directory at the very first start: daemon.moderation.contextual_model) and answers
+requests, one JSON line each way:
+
+- on start it writes `{"ready": true, "detector": SENTENCE, "contextual": BOOL}`: which
+  detector answers (the contextual model, or why not and what stands in);
+- then for each `{"rules": RULES, "texts": [...]}` it writes `{"verdicts": [...]}` (and
+  `"school_model_failed": REASON` when only the school's own model broke).
+
+A worker that dies, hangs or answers nonsense is killed and started afresh at the next request;
+the replies it was given are classified again then (the sweep's cursor has not moved).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import selectors
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, fields, replace
 from functools import cache
@@ -24,11 +36,14 @@ from policies.moderation.classifier import ModerationRules, Verdict, classify_ma
 from policies.roster import Pupil, build_roster
 
 TIMEOUT_SECONDS = 120
+# The first start builds the int8 graph (about 20 s on one core, more on a busy machine).
+START_TIMEOUT_SECONDS = 600
 
 
 def rules_to_json(rules: ModerationRules) -> str:
     data = asdict(rules)
     data.pop("school_scores")
+    data.pop("contextual_scores")
     data["roster"] = None if rules.roster is None else [
         {"first_names": sorted(p.first_names), "surname": p.surname}
         for p in rules.roster.pupils]
@@ -57,38 +72,144 @@ def rules_from_json(text: str) -> ModerationRules:
 
 
 def worker_input(rules: ModerationRules, texts: list[str]) -> str:
-    """What the worker reads on stdin: the rules on one line, then one JSON string per text."""
-    return "\n".join([rules_to_json(rules), *(json.dumps(text) for text in texts)]) + "\n"
+    """One request as the worker reads it: a JSON line with the rules and the texts."""
+    return json.dumps({"rules": json.loads(rules_to_json(rules)), "texts": texts}) + "\n"
 
 
-SCHOOL_MODEL_FAILED = "school model failed: "
+def model_cache_directory(state_dir: Path) -> Path:
+    """Where the contextual model's int8 graph is built and kept: the state directory, unless
+    STEWARD_MODEL_CACHE names another folder (the test suite builds it once for every test;
+    the graph's name and recorded SHA-256 keep a stale or foreign one from being used)."""
+    override = os.environ.get("STEWARD_MODEL_CACHE")
+    return Path(override) if override else Path(state_dir) / "moderation" / "contextual"
+
+
+class ClassifierWorker:
+    """The worker process, started when first needed and kept; thread-safe."""
+
+    def __init__(self, model_cache: Path | None, school_model: Path | None = None,
+                 on_ready: Callable[[dict], None] = lambda status: None) -> None:
+        self.model_cache = model_cache
+        self.school_model = school_model
+        self.on_ready = on_ready
+        self._process: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+        self._lock = threading.Lock()
+        self.status: dict = {}
+        self._school_model_seen: int | None = None
+
+    def _school_model_version(self) -> int | None:
+        """The school model's modification time: a model trained (or removed) while the worker
+        runs is picked up by starting the worker afresh."""
+        try:
+            return None if self.school_model is None else Path(self.school_model).stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _start(self) -> None:
+        environment = dict(os.environ)
+        if self.model_cache is not None:
+            environment["STEWARD_MODEL_CACHE"] = str(self.model_cache)
+        if self.school_model is not None and Path(self.school_model).exists():
+            environment["STEWARD_SCHOOL_MODEL"] = str(self.school_model)
+        self._buffer = b""
+        self._school_model_seen = self._school_model_version()
+        self._process = subprocess.Popen(  # noqa: S603 - our own module, no shell
+            [sys.executable, "-m", "daemon.moderation.worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment)
+        self.status = self._answer(START_TIMEOUT_SECONDS)
+        if self.status.get("ready") is not True:
+            raise RuntimeError("the classifier process did not start")
+        self.on_ready(self.status)
+
+    def _answer(self, timeout: float) -> dict:
+        """The worker's next line, parsed; RuntimeError when it dies or takes too long."""
+        assert self._process is not None and self._process.stdout is not None
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._process.stdout, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    raise RuntimeError(f"the classifier process gave no answer in {timeout:.0f} s")
+                chunk = os.read(self._process.stdout.fileno(), 1 << 16)
+                if not chunk:
+                    raise RuntimeError(f"the classifier process ended (exit "
+                                       f"{self._process.wait()})")
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise RuntimeError("the classifier process answered something that is not JSON") \
+                from None
+        if not isinstance(answer, dict):
+            raise RuntimeError("the classifier process answered something unexpected")
+        return answer
+
+    def classify(self, texts: list[str], rules: ModerationRules,
+                 on_school_model_failure: Callable[[str], None] = lambda reason: None,
+                 ) -> list[Verdict]:
+        """Verdicts for `texts`, in order; RuntimeError (and the worker stopped) on failure."""
+        if not texts:
+            return []
+        with self._lock:
+            try:
+                if self._process is not None and (
+                        self._school_model_version() != self._school_model_seen):
+                    self._stop()
+                if self._process is None or self._process.poll() is not None:
+                    self._start()
+                assert self._process is not None and self._process.stdin is not None
+                self._process.stdin.write(worker_input(rules, texts).encode())
+                self._process.stdin.flush()
+                answer = self._answer(TIMEOUT_SECONDS)
+                verdicts = [Verdict(item["verdict"], float(item["score"]),
+                                    tuple(item["reasons"])) for item in answer["verdicts"]]
+            except (OSError, KeyError, TypeError, ValueError, RuntimeError) as error:
+                self._stop()
+                if isinstance(error, RuntimeError):
+                    raise
+                raise RuntimeError(f"the classifier process failed ({type(error).__name__})") \
+                    from None
+        if len(verdicts) != len(texts):
+            raise RuntimeError("the classifier process answered the wrong number of verdicts")
+        if answer.get("school_model_failed"):
+            on_school_model_failure(str(answer["school_model_failed"]))
+        return verdicts
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            if process.stdin is not None:
+                process.stdin.close()
+            process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+        finally:
+            if process.stdout is not None:
+                process.stdout.close()
+
+    def close(self) -> None:
+        """Stop the worker (it exits when its input closes)."""
+        with self._lock:
+            self._stop()
 
 
 def classify_elsewhere(texts: list[str], rules: ModerationRules,
                        school_model: Path | None = None,
                        on_school_model_failure: Callable[[str], None] = lambda reason: None,
-                       ) -> list[Verdict]:
-    """Classify `texts` in a worker process (with the school's model, if one is given and
-    exists); raise RuntimeError if it fails. If only the school's model fails, the default
-    detector's verdicts come back and `on_school_model_failure` is told why."""
-    if not texts:
-        return []
-    payload = worker_input(rules, texts)
-    environment = dict(os.environ)
-    if school_model is not None and Path(school_model).exists():
-        environment["STEWARD_SCHOOL_MODEL"] = str(school_model)
-    result = subprocess.run([sys.executable, "-m", "daemon.moderation.worker"],  # noqa: S603
-                            input=payload, capture_output=True, text=True,
-                            timeout=TIMEOUT_SECONDS, env=environment)
-    if result.returncode != 0:
-        raise RuntimeError(f"the classifier process failed (exit {result.returncode})")
-    for line in result.stderr.splitlines():
-        if line.startswith(SCHOOL_MODEL_FAILED):
-            on_school_model_failure(line.removeprefix(SCHOOL_MODEL_FAILED))
-    verdicts = [json.loads(line) for line in result.stdout.splitlines()]
-    if len(verdicts) != len(texts):
-        raise RuntimeError("the classifier process answered the wrong number of verdicts")
-    return [Verdict(item["verdict"], item["score"], tuple(item["reasons"])) for item in verdicts]
+                       model_cache: Path | None = None) -> list[Verdict]:
+    """Classify `texts` in a worker started for this call alone (commands and tests; the
+    daemon keeps one `ClassifierWorker`)."""
+    worker = ClassifierWorker(model_cache, school_model)
+    try:
+        return worker.classify(texts, rules, on_school_model_failure)
+    finally:
+        worker.close()
 
 
 def describe_failure(error: Exception, texts: list[str]) -> str:
@@ -101,22 +222,39 @@ def describe_failure(error: Exception, texts: list[str]) -> str:
 
 
 def main() -> int:
-    lines = sys.stdin.read().splitlines()
-    rules = rules_from_json(lines[0])
-    texts = [json.loads(line) for line in lines[1:]]
-    model_file = os.environ.get("STEWARD_SCHOOL_MODEL")
-    if model_file:
-        from daemon.moderation.school_model import school_model_scores  # noqa: PLC0415
+    from daemon.moderation.contextual_model import (  # noqa: PLC0415 - only the worker
+        detector_sentence,
+        open_contextual_model,
+        with_scores,
+    )
 
-        try:
-            scores = school_model_scores(texts, Path(model_file))
-        except Exception as error:  # noqa: BLE001 - whatever broke, the default still answers
-            sys.stderr.write(SCHOOL_MODEL_FAILED + describe_failure(error, texts) + "\n")
-            scores = None
-        if scores is not None:
-            rules = replace(rules, school_scores=tuple(scores))
-    for verdict in classify_many(texts, rules):
-        sys.stdout.write(json.dumps(verdict.as_json() | {"score": verdict.score}) + "\n")
+    cache = os.environ.get("STEWARD_MODEL_CACHE")
+    model, why_not = open_contextual_model(Path(cache) if cache else None)
+    school_file = os.environ.get("STEWARD_SCHOOL_MODEL")
+    out = sys.stdout
+    out.write(json.dumps({"ready": True, "contextual": model is not None,
+                          "detector": detector_sentence(model, why_not)}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        rules = rules_from_json(json.dumps(request["rules"]))
+        texts = [str(text) for text in request["texts"]]
+        answer: dict[str, object] = {}
+        if school_file:
+            from daemon.moderation.school_model import school_model_scores  # noqa: PLC0415
+
+            try:
+                scores = school_model_scores(texts, Path(school_file))
+            except Exception as error:  # noqa: BLE001 - whatever broke, the default answers
+                answer["school_model_failed"] = describe_failure(error, texts)
+                scores = None
+            if scores is not None:
+                rules = replace(rules, school_scores=tuple(scores))
+        verdicts = classify_many(texts, with_scores(texts, rules, model))
+        answer["verdicts"] = [verdict.as_json() | {"score": verdict.score}
+                              for verdict in verdicts]
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
     return 0
 
 

@@ -9,6 +9,10 @@ in. So, in this order:
 - links become OLID's placeholder `URL`, and handles its `@USER` (OLID was anonymised that way;
   Davidson and the platforms were not); a retweet's "RT @someone:" becomes `@USER`, and a run
   of mentions (a reply in a thread starts with several) is kept once;
+- the mentions a message starts with are dropped: they say whom a reply answers, not what it
+  says, and nearly every OLID tweet starts with one while Davidson's and Steward's own cases do
+  not, so a model that saw them learnt "@USER first, probably harmless" (a threat scored 1.00
+  alone and 0.39 after "@OakfieldSchool");
 - hashtags are split into their words ("#LiberalsAreIdiots" -> "Liberals Are Idiots",
   "#Trump2020" -> "Trump 2020"), because the hashtag is often the whole message and WordPiece
   would cut "LiberalsAreIdiots" into pieces that mean nothing;
@@ -35,6 +39,7 @@ URL = re.compile(r"\b(?:https?://|https?:|www\.)\S*|\b(?:[\w-]+\.)+(?:com|org|ne
 RETWEET = re.compile(r"\bRT\s+@\w{1,30}:?")
 HANDLE = re.compile(r"(?<![\w@])@\w{1,30}")
 MENTIONS = re.compile(r"@USER(?:[\s,:]*@USER\b)+")
+LEADING_MENTION = re.compile(r"^\s*@USER\b[\s,:.]*")
 HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|"
                    r"(?<=\d)(?=[A-Za-z])")
@@ -52,6 +57,7 @@ def prepare(text: str) -> str:
     text = RETWEET.sub(" @USER ", text)
     text = HANDLE.sub(lambda match: "@USER", text)
     text = MENTIONS.sub("@USER", text)
+    text = LEADING_MENTION.sub("", text)
     text = HASHTAG.sub(lambda match: " " + CAMEL.sub(" ", match.group(1)).replace("_", " "),
                        text)
     text = spell_emoji(text)

@@ -185,7 +185,7 @@ def test_borderline_replies_go_to_moderators_who_decide(tmp_path, mail_server):
     try:
         school_post(steward)
         reply = event(steward, kind="x.reply", user_id="3100000000000000005",
-                      text="what a joke this school is")
+                      text="the teachers here are useless muppets")
         wait(steward, lambda: steward.events_named("review.digest_sent"))
         _, inbox, _ = mail_server
         [(recipients, message, _)] = inbox.wait_for(1)
@@ -194,6 +194,11 @@ def test_borderline_replies_go_to_moderators_who_decide(tmp_path, mail_server):
         config = tmp_path / "steward.toml"
         config.write_text(f'[paths]\nstate_dir = "{steward.state_dir}"\n')
         assert f"R{row['id']}" in message.get_content()
+        # the digest says why: the layers, the model's score and thresholds, the rule
+        [why] = [line for line in message.get_content().splitlines() if "why:" in line]
+        assert "model 0." in why and "reviews at" in why and "decided: " in why
+        [ready] = steward.events_named("moderation.detector_ready")
+        assert ready["detector"].startswith("the contextual model")
         assert main(["moderate", "decide", f"R{row['id']}", "act", "--config", str(config)]) == 0
         wait(steward, lambda: steward.world()["x"]["tweets"][reply]["hidden"])
         wait(steward, lambda: steward.service.store.query(

@@ -139,6 +139,14 @@ def test_moderate_classify_prints_one_json_verdict_per_line_in_order(tmp_path):
                for line in lines)
 
 
+def contextual(texts: list[str], rules: ModerationRules) -> ModerationRules:
+    """The rules with the contextual model's scores, as the worker fills them in."""
+    from daemon.moderation.contextual_model import ContextualModel, with_scores  # noqa: PLC0415
+    from daemon.moderation.worker import model_cache_directory  # noqa: PLC0415
+
+    return with_scores(texts, rules, ContextualModel(model_cache_directory(Path("unused"))))
+
+
 def test_the_worker_process_classifies_exactly_as_the_daemon_would():
     from daemon.moderation.worker import (  # noqa: PLC0415
         classify_elsewhere,
@@ -153,7 +161,7 @@ def test_the_worker_process_classifies_exactly_as_the_daemon_would():
         ROSTER.by_surname.keys()
     texts = ["Thank you!", "Mrs Example is useless", "Jane Smith did it", "gr0ckle",
              "see casino.example/win"]
-    assert classify_elsewhere(texts, rules) == classify_many(texts, rules)
+    assert classify_elsewhere(texts, rules) == classify_many(texts, contextual(texts, rules))
 
 
 def test_the_school_model_asks_for_review_only_at_its_own_threshold():
@@ -194,7 +202,7 @@ def test_a_broken_school_model_leaves_the_default_detector_answering(tmp_path):
     failures: list[str] = []
     texts = ["Thank you!", "I will find you after school and hurt you"]
     verdicts = classify_elsewhere(texts, ModerationRules(), broken, failures.append)
-    assert verdicts == classify_many(texts)
+    assert verdicts == classify_many(texts, contextual(texts, ModerationRules()))
     assert len(failures) == 1 and failures[0].startswith("JSONDecodeError: ")
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from daemon.moderation import encoder_graph
 from tests.write_execute import run_denying_write_execute, write_execute_denial_available
-from training import encoder_graph
 
 onnx = pytest.importorskip("onnx", reason="needs onnx (the model's build step)")
 pytest.importorskip("onnxruntime", reason="needs onnxruntime (the model's run time)")
@@ -170,7 +170,7 @@ def test_an_adapter_is_merged_as_w_plus_scale_b_a():
 SCORE_IN_A_PROCESS = """
 import sys
 import numpy as np
-from training import encoder_graph
+from daemon.moderation import encoder_graph
 session = encoder_graph.open_session(sys.argv[1])
 (embedding,) = session.run(None, {"input_ids": np.array([[1, 5, 2]]),
                                   "attention_mask": np.array([[1, 1, 1]])})

@@ -47,7 +47,7 @@ def test_every_word_named_for_disguise_is_in_its_case():
 
 
 def test_the_committed_disguise_files_are_what_the_generator_writes():
-    for function, rows in generate_disguises.disguised().items():
+    for function, rows in generate_disguises.rows_by_file().items():
         with open(functional.CASES / f"{function}.csv", encoding="utf-8", newline="") as handle:
             committed = [(row["text"], row["expect"], row["source"])
                          for row in csv.DictReader(handle)]

@@ -15,9 +15,17 @@ def test_html_entities_are_decoded_even_when_escaped_twice():
 
 
 def test_handles_become_olids_placeholder_and_a_run_of_them_is_kept_once():
-    assert prepare("@OakfieldPTA thank you") == "@USER thank you"
-    assert prepare("@USER @USER @USER great photos") == "@USER great photos"
-    assert prepare("@parent_one, @parent_two see you there") == "@USER see you there"
+    assert prepare("thank you @OakfieldPTA") == "thank you @USER"
+    assert prepare("ask @USER @USER @USER for photos") == "ask @USER for photos"
+    assert prepare("see @parent_one, @parent_two there") == "see @USER there"
+
+
+def test_the_mentions_a_reply_starts_with_are_dropped():
+    """They say whom it answers; OLID's tweets nearly all start with one, the other corpora's
+    do not, so the model would learn that they make a message harmless."""
+    assert prepare("@OakfieldPTA thank you") == "thank you"
+    assert prepare("@USER @USER @USER great photos") == "great photos"
+    assert prepare("@parent_one, @parent_two see you there") == "see you there"
 
 
 def test_an_email_address_is_not_taken_for_a_handle():
@@ -25,7 +33,7 @@ def test_an_email_address_is_not_taken_for_a_handle():
 
 
 def test_a_retweet_marker_becomes_the_mention_it_carries():
-    assert prepare("RT @someone: As a parent I agree") == "@USER As a parent I agree"
+    assert prepare("RT @someone: As a parent I agree") == "As a parent I agree"
 
 
 @pytest.mark.parametrize("link", ["https://example.org/term-dates?x=1", "http://t.co/AbC123",

@@ -56,7 +56,7 @@ def test_without_the_extra_train_says_how_to_install_it(tmp_path, capsys):
     assert 'pip install -e ".[train]"' in capsys.readouterr().err
 
 
-needs_the_extra = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+needs_the_extra = pytest.mark.skipif(importlib.util.find_spec("transformers") is None,
                                      reason="needs the optional [train] extra (PyTorch); "
                                      "install with .venv/bin/pip install -e \".[train]\"")
 
@@ -90,7 +90,9 @@ def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
             capture_output=True, text=True, timeout=300,
             env=os.environ | {"STEWARD_SCHOOL_MODEL": str(saved)})
         assert result.returncode == 0, result.stderr[-2000:]
-        assert "school-model" in json.loads(result.stdout)["reasons"]
+        ready, answer = (json.loads(line) for line in result.stdout.splitlines())
+        assert ready["ready"] is True
+        assert "school-model" in answer["verdicts"][0]["reasons"]
 
 
 def test_the_daemon_says_whether_a_school_model_is_used_and_why_not(tmp_path):

@@ -74,3 +74,50 @@ def read_function(function: str) -> list[Case]:
 def load() -> list[Case]:
     """Every case of the suite, function by function in FUNCTIONS' order."""
     return [case for function in FUNCTIONS for case in read_function(function)]
+
+
+def _original_text(case: Case) -> str:
+    """The hand-written case a case comes from: itself, or for a disguised case the case that
+    generate_disguises.py disguised (found by running its deterministic generator)."""
+    if not case.function.startswith("disguise-"):
+        return case.text
+    return _disguise_origins().get((case.function, case.text), case.text)
+
+
+def disguised() -> list[tuple[str, str, Case]]:
+    """Every disguised case generate_disguises.py writes: (its function, its text, the
+    hand-written case it was made from). Each hand-written case that names a word in its
+    `disguise` column gets one disguise, the disguises taken in turn, its randomness seeded by
+    the case's function, text and disguise, so the output is the same on every run."""
+    import random  # noqa: PLC0415
+
+    from training.disguises import DISGUISES as APPLY  # noqa: PLC0415
+
+    sources = [case for function in ABUSIVE if function not in DISGUISES
+               for case in read_function(function) if case.disguise]
+    found = []
+    for number, case in enumerate(sources):
+        function = DISGUISES[number % len(DISGUISES)]
+        kind = function.removeprefix("disguise-")
+        found.append((function, APPLY[kind](case.text, case.disguise, random.Random(
+            f"{case.function}:{case.text}:{kind}")), case))
+    return found
+
+
+def _disguise_origins() -> dict[tuple[str, str], str]:
+    global _ORIGINS  # noqa: PLW0603 - computed once: it replays every disguise
+    if _ORIGINS is None:
+        _ORIGINS = {(function, text): case.text for function, text, case in disguised()}
+    return _ORIGINS
+
+
+_ORIGINS: dict[tuple[str, str], str] | None = None
+
+
+def held_out(case: Case) -> bool:
+    """Whether the case is in the half the contextual model was never trained on (issue 20):
+    about half of each function, chosen by a hash of the hand-written text, a disguised case
+    going with the case it was made from."""
+    import hashlib  # noqa: PLC0415
+
+    return hashlib.sha256(_original_text(case).encode()).digest()[0] < 128

@@ -12,34 +12,26 @@ on every run and a change shows in the diff. Run after changing a case or traini
 from __future__ import annotations
 
 import csv
-import random
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from tests.moderation.functional import ABUSIVE, CASES, DISGUISES, read_function  # noqa: E402
-from training.disguises import DISGUISES as APPLY  # noqa: E402
+from tests.moderation.functional import CASES, DISGUISES, disguised  # noqa: E402
 
 
-def disguised() -> dict[str, list[tuple[str, str, str]]]:
+def rows_by_file() -> dict[str, list[tuple[str, str, str]]]:
     """Each disguise file's rows (text, expect, source), by the file's function name."""
     rows: dict[str, list[tuple[str, str, str]]] = {function: [] for function in DISGUISES}
-    sources = [case for function in ABUSIVE if function not in DISGUISES
-               for case in read_function(function) if case.disguise]
-    for number, case in enumerate(sources):
-        function = DISGUISES[number % len(DISGUISES)]
-        kind = function.removeprefix("disguise-")
-        text = APPLY[kind](case.text, case.disguise,
-                           random.Random(f"{case.function}:{case.text}:{kind}"))
+    for function, text, case in disguised():
         if text == case.text:
-            raise SystemExit(f"{kind} left a case of {case.function} unchanged")
+            raise SystemExit(f"{function} left a case of {case.function} unchanged")
         rows[function].append((text, case.expect, case.function))
     return rows
 
 
 def main() -> None:
-    for function, rows in disguised().items():
+    for function, rows in rows_by_file().items():
         with open(CASES / f"{function}.csv", "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(["text", "expect", "source"])
