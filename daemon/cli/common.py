@@ -340,8 +340,10 @@ def print_error(command: str, message: str) -> None:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
+    from config.schools import for_this_instance  # noqa: PLC0415
     from policies.displayed_text import visible  # noqa: PLC0415
 
+    message = for_this_instance(message)  # in a trust, the commands it names are the school's
     prefix = f"steward {command}: " if command else "steward: "
     # What a person typed can be in the message (`--outcome $'\e[2J'`): a line holding a
     # control character is shown escaped, so it cannot clear or rewrite the terminal.

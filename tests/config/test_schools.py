@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from config.loading import default_config_file, load_settings
-from config.schools import SchoolInstance, SchoolNameError, checked_school_name
+from config.schools import (
+    SchoolInstance,
+    SchoolNameError,
+    checked_school_name,
+    for_this_instance,
+)
 from daemon.cli.main import main
 from daemon.credentials.vault import default_key_file
 from daemon.runtime.slt_view import default_view_path
@@ -112,3 +117,30 @@ def test_a_trust_machine_asks_which_school_rather_than_running_on_defaults(
     with pytest.raises(ConfigurationError, match=r"serves a trust of schools \(oakfield, "
                        r"st-marys\): say which school, e\.g\. `steward --school oakfield"):
         load_settings()
+
+
+def test_what_a_school_is_told_to_type_names_its_instance(monkeypatch):
+    monkeypatch.setenv("STEWARD_SCHOOL", "st-marys")
+    assert for_this_instance(
+        "run `sudo steward admin config validate`; ask IT (`sudo systemctl start steward`), "
+        "journalctl -u steward; steward@x and systemctl start steward.service stay") == (
+        "run `sudo steward --school st-marys admin config validate`; ask IT (`sudo systemctl "
+        "start steward@st-marys`), journalctl -u steward@st-marys; steward@x and systemctl "
+        "start steward.service stay")
+    monkeypatch.delenv("STEWARD_SCHOOL")
+    assert for_this_instance("sudo steward admin run") == "sudo steward admin run"
+
+
+def test_a_schools_missing_secrets_are_set_with_its_own_command(monkeypatch, tmp_path, capsys):
+    """Tried in a Debian 13 chroot: `sudo steward --school oakfield admin config validate`
+    said to store each secret with `sudo steward admin credentials set NAME`, which on a
+    trust's machine runs no school's instance."""
+    monkeypatch.delenv("STEWARD_SCHOOL", raising=False)
+    config = tmp_path / "steward.toml"
+    config.write_text(f'mode = "live"\n[facebook]\npage_id = "100000000000001"\n'
+                      f'[paths]\nstate_dir = "{tmp_path}"\n'
+                      f'[credentials]\nmaster_key_file = "{tmp_path}/master.key"\n')
+    assert main(["--school", "oakfield", "config", "validate", "--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert "sudo steward --school oakfield admin credentials set x.consumer_key" in error
+    assert "sudo steward admin" not in error
