@@ -4,6 +4,11 @@ while a single-school installation keeps its paths."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -144,3 +149,31 @@ def test_a_schools_missing_secrets_are_set_with_its_own_command(monkeypatch, tmp
     error = capsys.readouterr().err
     assert "sudo steward --school oakfield admin credentials set x.consumer_key" in error
     assert "sudo steward admin" not in error
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run a command as another user")
+def test_on_a_trust_an_slt_member_without_a_school_is_asked_which_not_refused():
+    """Tried in a Debian 13 chroot as an SLT member: `steward status` without --school ended
+    '/etc/steward/oakfield/steward.toml: deputy.head may not open it', because looking for
+    the trust's schools met their closed folders (0750), instead of naming the schools."""
+    base = Path(tempfile.mkdtemp())  # in /tmp: pytest's own folders are closed to `nobody`
+    try:
+        base.chmod(0o755)
+        for school in ("oakfield", "st-marys"):
+            (base / school).mkdir(mode=0o750)
+            (base / school / "steward.toml").write_text("# the school's own\n")
+        program = ("import sys, pathlib, config.loading as loading; "
+                   f"loading.CONFIG_ROOT = pathlib.Path({str(base)!r}); "
+                   "from daemon.cli.main import main; sys.exit(main(['status']))")
+        environment = {key: value for key, value in os.environ.items()
+                       if not key.startswith("STEWARD_") and key != "STATE_DIRECTORY"}
+        done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                               "--clear-groups", sys.executable, "-c", program],
+                              capture_output=True, text=True, timeout=120, env=environment,
+                              cwd=Path(__file__).resolve().parents[2])
+        assert done.returncode == 2, done.stderr
+        assert "this machine serves a trust of schools (oakfield, st-marys)" in done.stderr
+        assert "steward --school oakfield" in done.stderr and "may not open" not in done.stderr
+    finally:
+        shutil.rmtree(base)
