@@ -102,6 +102,8 @@ def discover(config_root: Path = CONFIG_ROOT, state_root: Path = STATE_ROOT) -> 
 def _public_key(place: SchoolPlace) -> str | None:
     try:
         text = place.public_key_file.read_text(encoding="ascii").strip()
+    except PermissionError:
+        raise
     except (OSError, UnicodeDecodeError):
         return None
     return text or None
@@ -146,7 +148,13 @@ def unsafe_files(state_dir: Path) -> str | None:
 def read_school(place: SchoolPlace) -> SchoolRecord:
     """Verify one school's log with its own key and count what its checkpoints seal. Never
     raises for a school's fault: that is the record's verdict."""
-    key = _public_key(place)
+    try:
+        key = _public_key(place)
+    except PermissionError:
+        return SchoolRecord(place.school, False, (
+            f"not read: {place.public_key_file} is closed to you (the school's folders are "
+            f"its own): run `sudo steward trust ...`, or ask to join the group "
+            f"steward-{place.school}, as a single school's auditor is"))
     if key is None:
         return SchoolRecord(place.school, False, (
             f"not verified: there is no readable public key at {place.public_key_file} (the "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -251,5 +252,29 @@ def test_as_root_a_schools_log_is_read_with_that_schools_own_rights():
             return SchoolRecord("oakfield", True, "read it")
 
         assert _as_the_school(place, reads_a_root_file).verified is False
+    finally:
+        shutil.rmtree(base)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run a command as another user")
+def test_a_reader_outside_a_schools_group_is_told_so_not_to_install_its_key():
+    """Tried in a Debian 13 chroot as a lead in no school's group: every school said 'there
+    is no readable public key ... installs it', for keys that were installed."""
+    base = Path(tempfile.mkdtemp())  # in /tmp: pytest's own folders are closed to `nobody`
+    try:
+        base.chmod(0o755)
+        roots = (base / "etc", base / "lib")
+        write_school(roots, "oakfield", posts=1)
+        (roots[0] / "oakfield").chmod(0o750)
+        done = subprocess.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable,
+             "-m", "daemon.cli.main", "trust", "status", *arguments(roots)],
+            capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+            env={key: value for key, value in os.environ.items()
+                 if not key.startswith("STEWARD_")})
+        assert done.returncode == 1, done.stderr
+        assert "oakfield: not read: " in done.stdout and "is closed to you" in done.stdout
+        assert "installs it" not in done.stdout
     finally:
         shutil.rmtree(base)
