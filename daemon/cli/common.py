@@ -89,6 +89,7 @@ class Invocation:
     command: str = ""  # the word after `steward`, e.g. "audit" for `steward audit show`
     logs_to_journal: bool = False  # `steward run`: its log is standard output, the journal
     school: str | None = None  # `steward --school NAME`, checked when a command starts
+    schools: tuple[str, ...] = ()  # every --school given: more than one is refused
 
 
 # -- commands that record themselves -------------------------------------------------------------
@@ -111,6 +112,9 @@ def begin_command(context: click.Context) -> None:
     invocation = context.find_object(Invocation)
     if invocation is not None:
         invocation.command = top_command(context)
+    if invocation is not None and len(invocation.schools) > 1:
+        raise UsageProblem(f"--school was given {len(invocation.schools)} times: give it once, "
+                           "before the command (`steward --school NAME COMMAND ...`)")
     select_school(invocation.school if invocation is not None else None)
     configure_logging(stream=sys.stderr, level=logging.WARNING)
 

@@ -177,3 +177,17 @@ def test_on_a_trust_an_slt_member_without_a_school_is_asked_which_not_refused():
         assert "steward --school oakfield" in done.stderr and "may not open" not in done.stderr
     finally:
         shutil.rmtree(base)
+
+
+def test_a_school_is_named_once_and_before_admin(monkeypatch, capsys):
+    """A trust may give a school's administrator `sudo steward --school oakfield *`. With
+    --school given again after it, the last one won: oakfield's administrator ran St Mary's
+    instance as root. And `admin --school st-marys ...` ran oakfield's service user on St
+    Mary's paths."""
+    monkeypatch.delenv("STEWARD_SCHOOL", raising=False)
+    assert main(["--school", "oakfield", "--school", "st-marys", "status"]) == 2
+    assert "--school was given 2 times: give it once" in capsys.readouterr().err
+    for words in (["--school", "st-marys"], ["--school=st-marys"]):
+        assert main(["--school", "oakfield", "admin", *words, "credentials", "check"]) == 2
+        assert "name the school before `admin`" in capsys.readouterr().err
+    assert os.environ.get("STEWARD_SCHOOL") is None
