@@ -93,3 +93,19 @@ def test_a_schools_snippets_are_written_where_the_folder_may_not_exist_yet():
         if "/etc/sysusers.d/" in line or "/etc/tmpfiles.d/" in line:
             assert "tee" not in line.split("|")[-1] and (
                 "systemd-" in line or "install -D" in line), line
+
+
+def test_each_schools_configuration_starts_with_its_own_name(tmp_path):
+    """Installed word for word for two schools, the template made both 'Oakfield Primary
+    School' until someone edited them: in their reports, escrow bundles and mails."""
+    from config.loading import load_settings
+
+    template = (SYSTEMD / "trust" / "steward.toml").read_text()
+    names = set()
+    for school in ("oakfield", "st-marys"):
+        config = tmp_path / f"{school}.toml"
+        config.write_text(template.replace("@SCHOOL@", school).replace(
+            f"/var/lib/steward/{school}", str(tmp_path / school)).replace(
+            'mode = "live"', 'mode = "sandbox"'))
+        names.add(load_settings(config).school.name)
+    assert names == {"oakfield", "st-marys"}
