@@ -170,7 +170,19 @@ def trust_schools() -> list[str]:
     except OSError:
         return []
     return [folder.name for folder in folders if school_name_problem(folder.name) is None
-            and (folder / "steward.toml").exists()]
+            and _holds_a_configuration(folder)]
+
+
+def _holds_a_configuration(folder: Path) -> bool:
+    """Whether `folder` holds a steward.toml; a school's folder closed to this user (0750,
+    as every school's is to another school's SLT) counts too: it is a school all the same,
+    and looking inside must not end the command with "permission denied"."""
+    try:
+        return (folder / "steward.toml").exists()
+    except PermissionError:
+        return True
+    except OSError:
+        return False
 
 
 def config_unreadable(path: Path) -> bool:

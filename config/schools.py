@@ -127,3 +127,24 @@ class SchoolInstance:
     def unit_file(self) -> Path:
         """The installed unit file: the template for a school of a trust."""
         return UNIT_FOLDER / (TEMPLATE_UNIT if self.school else "steward.service")
+
+
+_SERVICE_COMMAND = re.compile(
+    r"\b(systemctl (?:start|stop|reload|restart|status|enable --now) |journalctl -u )steward"
+    r"(?![@\w.-])")
+
+
+def for_this_instance(text: str) -> str:
+    """`text` (a message to a person) with each command it tells them to type, written for a
+    single school (`sudo steward admin ...`, `systemctl start steward`), naming the selected
+    school's instance instead (`sudo steward --school oakfield admin ...`,
+    `systemctl start steward@oakfield`): in a trust, the single-school command would run
+    nothing, or ask which school. Unchanged without a school, or with a name that is not one."""
+    try:
+        school = selected_school()
+    except SchoolNameError:
+        return text
+    if school is None:
+        return text
+    text = text.replace("sudo steward admin", f"sudo steward --school {school} admin")
+    return _SERVICE_COMMAND.sub(rf"\g<1>steward@{school}", text)

@@ -63,6 +63,10 @@ RETIRED_EVENT = "audit.retired"  # older files moved off the machine: see audit_
 CONTINUED_EVENT = "audit.continued"
 TAMPERING_EVENT = "audit.tampering_detected"
 ARCHIVE_FOLDER = "audit-archive"
+# Steward's events hold hashes and names, never content: a few kilobytes at most. Readers of a
+# log take a line longer than this (a file of zeros, or one filled to stop it being read) for
+# what it is, not Steward's, instead of holding all of it in memory.
+LONGEST_LINE = 16 << 20
 TAMPERED_FOLDER = "audit-tampered"  # files found tampered with, kept as evidence, never read
 SIGNATURE_CONTEXT = "steward-audit-checkpoint/1"
 _HASH_SUFFIX = re.compile(r',"hash":"([0-9a-f]{64})"\}\Z')

@@ -19,11 +19,12 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from daemon.audit.chain import split_line
+from daemon.audit.chain import LONGEST_LINE, split_line
 from policies.clauses import ClauseCatalogue
 from policies.displayed_text import visible
 
@@ -133,7 +134,13 @@ def read_events(files: Iterable[Path]) -> Iterator[dict[str, Any]]:
     not an event is skipped here; `steward audit verify` is what judges the log."""
     for path in files:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            for raw in handle:
+            # A line as long as a whole file of zeros is not an event: read in bounded pieces,
+            # and none of such a line's pieces is taken for one.
+            inside_a_long_line = False
+            for raw in iter(partial(handle.readline, LONGEST_LINE + 1), ""):
+                if inside_a_long_line or len(raw) > LONGEST_LINE:
+                    inside_a_long_line = not raw.endswith("\n")
+                    continue
                 parts = split_line(raw.rstrip("\n"))
                 if parts is None:
                     continue

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from daemon.audit.chain import (
     ARCHIVE_FOLDER,
     CHECKPOINT_EVENT,
     GENESIS,
+    LONGEST_LINE,
     RETIRED_EVENT,
     TAMPERING_EVENT,
     checkpoint_message,
@@ -119,7 +121,7 @@ def gather_files(paths: list[Path]) -> list[Path]:
 
 def _first_line(path: Path) -> dict[str, Any]:
     with open(path, encoding="utf-8", errors="replace") as handle:
-        line = handle.readline().rstrip("\n")
+        line = handle.readline(LONGEST_LINE).rstrip("\n")
     parts = split_line(line)
     try:
         entry = json.loads(parts[0]) if parts else {}
@@ -225,6 +227,10 @@ def _judge_the_record(report: ChainReport, walker: _Walker, anchor: AuditAnchor 
 
 _READ_EXACTLY = frozenset({CHECKPOINT_EVENT, RETIRED_EVENT, TAMPERING_EVENT})
 CHUNK = 4 << 20  # bytes of a log read at a time
+# A "line" longer than LONGEST_LINE is not Steward's; reading on would hold all of it in
+# memory, copied again with every chunk.
+TOO_LONG = ("the line is longer than 16 MB without ending: Steward never writes such a line, so "
+            "this is not its log (a file filled with something else, or to stop it being read)")
 
 
 def _holds(path: Path, needle: bytes) -> bool:
@@ -278,6 +284,8 @@ class _Walker:
                 if not self.lines(path, number, lines, first_file):
                     return False
                 number += len(lines)
+                if len(rest) > LONGEST_LINE:
+                    return self.fail(path, number + 1, TOO_LONG)
         if rest and not self.line(path, number + 1, rest.decode("utf-8", errors="replace"),
                                   first_file):
             return False
@@ -319,7 +327,10 @@ class _Walker:
 
     def walk_text(self, path: Path, first_file: bool) -> bool:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(iter(partial(handle.readline, LONGEST_LINE + 1), ""),
+                                         start=1):
+                if len(raw) > LONGEST_LINE:
+                    return self.fail(path, number, TOO_LONG)
                 if not self.line(path, number, raw, first_file):
                     return False
         self.previous_file = path

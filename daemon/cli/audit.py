@@ -184,7 +184,14 @@ def audit_verify(files: tuple[str, ...], given_keys: tuple[str, ...], open_tail:
         report.notes.append("Steward is running and still writing this log, so its last events "
                             "may not be sealed by a checkpoint yet: they were checked as with "
                             "--open-tail")
-    print(report.describe())
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    # The verdict quotes the log (a line's number, a tampering event's detail), which whoever
+    # could write the file chose: escaped, it cannot clear or rewrite the auditor's terminal.
+    # Each part is escaped whole: a newline in what the log says is shown as \n, not a line.
+    print("\n".join(visible(part) for part in [
+        report.headline(), *(f"TAMPERING: {found}" for found in report.tampering),
+        *(f"note: {note}" for note in report.notes)]))
     return EXIT_OK if report.intact else EXIT_REFUSED
 
 
@@ -329,7 +336,9 @@ def audit_report(files: tuple[str, ...], since: str | None, until: str | None, o
                          clauses=settings.policy.catalogue())
     out_path = Path(out)
     out_path.write_text(page, encoding="utf-8")
-    print(f"wrote {out_path} ({len(page) // 1024 + 1} KB); {verification.headline()}")
+    from policies.displayed_text import visible  # noqa: PLC0415
+
+    print(visible(f"wrote {out_path} ({len(page) // 1024 + 1} KB); {verification.headline()}"))
     return EXIT_OK if verification.intact else EXIT_REFUSED
 
 

@@ -89,6 +89,7 @@ class Invocation:
     command: str = ""  # the word after `steward`, e.g. "audit" for `steward audit show`
     logs_to_journal: bool = False  # `steward run`: its log is standard output, the journal
     school: str | None = None  # `steward --school NAME`, checked when a command starts
+    schools: tuple[str, ...] = ()  # every --school given: more than one is refused
 
 
 # -- commands that record themselves -------------------------------------------------------------
@@ -111,6 +112,9 @@ def begin_command(context: click.Context) -> None:
     invocation = context.find_object(Invocation)
     if invocation is not None:
         invocation.command = top_command(context)
+    if invocation is not None and len(invocation.schools) > 1:
+        raise UsageProblem(f"--school was given {len(invocation.schools)} times: give it once, "
+                           "before the command (`steward --school NAME COMMAND ...`)")
     select_school(invocation.school if invocation is not None else None)
     configure_logging(stream=sys.stderr, level=logging.WARNING)
 
@@ -340,8 +344,10 @@ def print_error(command: str, message: str) -> None:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
+    from config.schools import for_this_instance  # noqa: PLC0415
     from policies.displayed_text import visible  # noqa: PLC0415
 
+    message = for_this_instance(message)  # in a trust, the commands it names are the school's
     prefix = f"steward {command}: " if command else "steward: "
     # What a person typed can be in the message (`--outcome $'\e[2J'`): a line holding a
     # control character is shown escaped, so it cannot clear or rewrite the terminal.

@@ -6,6 +6,7 @@ commands record; the running service carries out a takedown at its next check (e
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -146,7 +147,8 @@ def consent_keep(takedown: str, source: SettingsSource) -> int:
 
 @consent.command("takedown")
 @click.option("--pupil", metavar="NAME", help="every post picturing this pupil, as written "
-              "in the consent register")
+              "in the consent register; `-` asks for the name instead, so that it is not left in "
+              "the shell's history, the process list or (under sudo) the system log")
 @click.option("--post", "post", metavar="ID", help="one post, everywhere it went out")
 @click.option("--dry-run", is_flag=True, help="say which posts would come down; change nothing")
 @settings_options
@@ -159,8 +161,8 @@ def consent_takedown(pupil: str | None, post: str | None, dry_run: bool,
 
     \b
     Example:
-      steward consent takedown --pupil "Jane Smith" --dry-run
-      (as the service: sudo steward admin consent takedown --post ID)
+      steward consent takedown --pupil - --dry-run   (asks for the name)
+      (as the service: sudo steward admin consent takedown --pupil -)
     """
     from daemon.posts.pupil_hashes import pupil_hasher  # noqa: PLC0415
     from daemon.posts.takedowns import TakedownError, open_for_post, open_for_pupil  # noqa: PLC0415
@@ -168,9 +170,15 @@ def consent_takedown(pupil: str | None, post: str | None, dry_run: bool,
     from daemon.runtime.store import Store  # noqa: PLC0415
 
     if (pupil is None) == (post is None):
-        raise UsageProblem("give either --pupil NAME or --post ID")
+        raise UsageProblem("give either --pupil NAME (or --pupil - to be asked) or --post ID")
+    typed = pupil  # `-` stays `-` in any command shown to type again
+    if pupil == "-":
+        pupil = _asked_name()
+    elif pupil is not None:
+        print("note: a name typed on the command line stays in the shell's history and, "
+              "under sudo, in the system log; `--pupil -` asks for it instead", file=sys.stderr)
     settings = source.load()
-    words = ["consent", "takedown"] + (["--pupil", pupil] if pupil is not None else
+    words = ["consent", "takedown"] + (["--pupil", typed] if typed is not None else
                                        ["--post", str(post)]) + (["--dry-run"] if dry_run else [])
     _writable(settings, words, source)
     store = Store(settings.paths.state_dir / "steward.sqlite3")
@@ -195,6 +203,18 @@ def consent_takedown(pupil: str | None, post: str | None, dry_run: bool,
         print(f"T{number}: {len(posts)} post(s) to take down at the service's next check "
               f"(within {settings.consent.check_interval_seconds:g} s):\n{listed}", end="")
     return EXIT_OK
+
+
+def _asked_name() -> str:
+    """The pupil's name, read from standard input (asked for on a terminal): never part of the
+    command line, which sudo logs and every user of the machine may see while it runs."""
+    if sys.stdin.isatty():
+        print("The pupil's name, as written in the consent register: ", end="",
+              file=sys.stderr, flush=True)
+    name = sys.stdin.readline().strip()
+    if not name:
+        raise UsageProblem("no name was given (--pupil - reads it from standard input)")
+    return name
 
 
 def _compare_here(settings: StewardSettings, dry_run: bool, source: SettingsSource) -> list[str]:

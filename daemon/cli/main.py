@@ -31,11 +31,11 @@ def _tree() -> dict[str, Any]:
     @click.group(cls=StewardGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="school-steward", prog_name="steward",
                           message="%(prog)s %(version)s")
-    @click.option("--school", metavar="NAME", default=None,
+    @click.option("--school", metavar="NAME", multiple=True,
                   help="in a trust, the school whose instance every command is for "
                   "(its /etc/steward/NAME/, /var/lib/steward/NAME/ and steward@NAME); "
                   "default $STEWARD_SCHOOL, else the single school")
-    def steward(school: str | None) -> None:
+    def steward(school: tuple[str, ...]) -> None:
         """Runs a school's social media accounts by its policy.
 
         Exit codes: 0 success, 1 refused or failed check, 2 usage or configuration error.
@@ -49,7 +49,10 @@ def _tree() -> dict[str, Any]:
         context = click.get_current_context()
         invocation = context.find_object(Invocation)
         if invocation is not None:
-            invocation.school = school
+            # Given twice, the last would win: a sudoers line `steward --school oakfield *`
+            # would then run any school's instance as root. Once only.
+            invocation.school = school[0] if school else None
+            invocation.schools = school
 
     for wing in wings:
         wing.register(steward)

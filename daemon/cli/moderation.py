@@ -433,9 +433,11 @@ def run_as_the_service(number: str, outcome: str, amend: bool, source: SettingsS
 def as_the_service_types(words: list[str], source: SettingsSource) -> str:
     """`steward WORDS...` as typed to run as the service: `sudo steward admin WORDS...`, with
     the same --config and --state-dir, quoted for the shell and escaped for the terminal."""
+    from config.schools import selected_school  # noqa: PLC0415
     from policies.displayed_text import visible  # noqa: PLC0415
 
-    words = ["sudo", "steward", "admin", *words]
+    school = selected_school()
+    words = ["sudo", "steward", *(["--school", school] if school else []), "admin", *words]
     words += ["--config", source.config_file] if source.config_file else []
     words += ["--state-dir", source.state_dir] if source.state_dir else []
     return " ".join(shlex.quote(visible(word)) for word in words)

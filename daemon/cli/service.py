@@ -245,6 +245,11 @@ def refuse_other_settings_under_sudo(unit_file: str | None, command: tuple[str, 
     runs it on the installed service's configuration and state, never on files of their own
     choosing: the `*` in sudoers would otherwise let them point the service's user elsewhere
     (an empty roster, so that a pupil's name passes). Root itself may."""
+    if command and command[0].split("=")[0] == "--school":
+        # The unit, user and master key are chosen before `admin`: a school named after it
+        # would run one school's service on another's paths.
+        raise UsageProblem("name the school before `admin`: `steward --school NAME admin "
+                           "COMMAND ...`")
     if os.environ.get("SUDO_UID") in (None, "0"):
         return
     given = [word.split("=")[0] for word in command

@@ -8,6 +8,7 @@ import os
 from collections import deque
 from pathlib import Path
 
+from config.schools import for_this_instance
 from config.settings import StewardSettings
 from daemon.audit.reading import visible
 from daemon.runtime.clock import Clock
@@ -102,13 +103,14 @@ def print_slt_status(settings: StewardSettings, view: Path) -> int:
     written = written_at(view) or "unknown"
     print(f"Steward for {settings.school.name} (SLT view: {view})")
     if running is None:
-        print("Daemon: cannot tell from here whether it is running (ask IT: `systemctl "
-              "status steward`)")
+        print(for_this_instance("Daemon: cannot tell from here whether it is running (ask IT: "
+                                "`systemctl status steward`)"))
     elif running:
         print(f"Daemon: running (its settings for SLT written {written})")
     else:
-        print(f"Daemon: NOT RUNNING (last started {written}): posts wait in the inbox until "
-              "it starts again; ask IT (`sudo systemctl start steward`)")
+        print(for_this_instance(f"Daemon: NOT RUNNING (last started {written}): posts wait in "
+                                "the inbox until it starts again; ask IT (`sudo systemctl "
+                                "start steward`)"))
     print(f"Inbox: {settings.paths.resolved('inbox')}")
     answers = recent_answers(settings)
     print("\nAnswers to posts (newest first):" if answers else
@@ -116,5 +118,6 @@ def print_slt_status(settings: StewardSettings, view: Path) -> int:
     for answer in answers:
         print(visible(f"  {answer.written:%Y-%m-%d %H:%M}  {answer.kind:<9}  {answer.name}  "
                       f"({answer.path})"))
-    print("\nThe queue and the platforms' health are for IT (`sudo steward admin status`).")
+    print(for_this_instance("\nThe queue and the platforms' health are for IT (`sudo steward "
+                            "admin status`)."))
     return 0

@@ -360,6 +360,26 @@ def test_audit_verify_exits_1_naming_the_file_and_line(log_file, public_key, cap
     assert f"NOT VERIFIED: {log_file}, line 3:" in capsys.readouterr().out
 
 
+def test_audit_verify_shows_what_the_log_says_escaped(log_file, public_key, capsys):
+    """The verdict quotes the log (here a line's number), and anyone who can write the file
+    can put terminal escapes there with a matching hash and no key."""
+    last = json.loads(lines_of(log_file)[-1])
+    line, _ = hashed_line({"timestamp": "2026-12-07T15:40:00.000+00:00", "event": "x",
+                           "seq": "\x1b[2J\x1b[HVERIFIED: all is well\n", "prev": last["hash"]})
+    with log_file.open("a") as out:
+        out.write(line)
+    assert main(["audit", "verify", str(log_file), "--key", public_key]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "numbered #\\x1b[2J\\x1b[HVERIFIED: all is well\\n where" in out
+
+
+def test_audit_verify_refuses_an_endless_line_without_holding_it(log_file, public_key, capsys):
+    with log_file.open("ab") as out:
+        out.write(b"\0" * (17 << 20))
+    assert main(["audit", "verify", str(log_file), "--key", public_key]) == 1
+    assert f"{log_file}, line 12: the line is longer than 16 MB" in capsys.readouterr().out
+
+
 def test_audit_verify_exits_0_when_verified(log_file, public_key, capsys):
     assert main(["audit", "verify", str(log_file), "--key", public_key]) == 0
     assert "VERIFIED: 11 events in 1 file(s), chain unbroken, 1 signed checkpoint(s)" in \

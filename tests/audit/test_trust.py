@@ -4,13 +4,18 @@ school read; one school's broken record is that school's line, never the others'
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from daemon.audit.chain import AuditLog
-from daemon.audit.trust import discover, read_trust
+from daemon.audit.chain import AuditLog, hashed_line, split_line
+from daemon.audit.trust import SchoolRecord, _as_the_school, discover, read_trust
 from daemon.cli.main import main
 from daemon.runtime.keys import audit_signing_key, public_key_text
 
@@ -135,3 +140,141 @@ def test_the_trust_report_is_one_page_with_every_school(roots, tmp_path, capsys)
         assert f"<h3>{school}</h3>" in page
     assert "Every school's record (3) verified with its own key." in page
     assert "wrote" in capsys.readouterr().out
+
+
+# -- a hostile school: what its service (or whoever holds its user) leaves in its folders --------
+
+def test_a_log_that_is_a_link_to_another_schools_vault_is_not_followed(roots, tmp_path, capsys):
+    """Tried on a Debian 13 trust: oakfield's service replaced its audit.jsonl by a link to
+    st-marys's vault, and `sudo steward trust status` opened the vault as root."""
+    oakfield, vault = roots[1] / "oakfield", roots[1] / "st-marys" / "vault.json"
+    (oakfield / "audit.jsonl").unlink()
+    (oakfield / "audit.jsonl").symlink_to(vault)
+    opened: list[str] = []
+    watching = [True]
+
+    def hook(event: str, details: tuple) -> None:
+        if watching[0] and event == "open" and isinstance(details[0], (str, Path)):
+            opened.append(os.path.realpath(details[0]))
+
+    sys.addaudithook(hook)
+    try:
+        assert main(["trust", "status", *arguments(roots)]) == 1
+    finally:
+        watching[0] = False
+    out = capsys.readouterr().out
+    assert f"oakfield: NOT VERIFIED: {oakfield / 'audit.jsonl'} is a symbolic link" in out
+    assert "st-marys: verified" in out and "hillcrest: verified" in out
+    assert str(vault.resolve()) not in opened
+
+
+def test_a_link_to_dev_zero_or_a_fifo_in_the_archive_never_stops_the_report(roots, capsys):
+    """A link to /dev/zero in audit-archive/ once held `steward trust status` reading zeros
+    (and memory) for ever; a FIFO would have waited for ever. Neither is opened."""
+    archive = roots[1] / "oakfield" / "audit-archive"
+    archive.mkdir()
+    (archive / "audit-00000000.jsonl").symlink_to("/dev/zero")
+    os.mkfifo(roots[1] / "hillcrest" / "audit-extra.jsonl")
+    assert main(["trust", "status", *arguments(roots)]) == 1
+    out = capsys.readouterr().out
+    assert "oakfield: NOT VERIFIED:" in out and "is a symbolic link" in out
+    assert "hillcrest: NOT VERIFIED:" in out and "audit-extra.jsonl is a FIFO" in out
+    assert "st-marys: verified" in out
+
+
+def test_an_endless_line_is_refused_without_reading_it_all(roots, capsys):
+    """A log of zeros with no newline, as a full disk or a hostile school leaves it."""
+    log = roots[1] / "oakfield" / "audit.jsonl"
+    with log.open("ab") as out:
+        out.write(b"\0" * (17 << 20))
+    assert main(["trust", "status", *arguments(roots)]) == 1
+    out = capsys.readouterr().out
+    assert "oakfield: NOT VERIFIED:" in out and "longer than 16 MB" in out
+    assert "st-marys: verified" in out
+
+
+def test_a_signed_event_no_steward_writes_is_that_schools_line_not_a_fault(roots, capsys):
+    """Whoever holds a school's key can sign anything: an unhashable `submission` once ended
+    `steward trust status` with a fault, and no school was shown."""
+    audit = AuditLog(roots[1] / "oakfield" / "audit.jsonl")
+    audit.record("post.published", submission=["not", "a", "name"], platform={"x": 1})
+    audit.record("takedown.done", seconds="soon")
+    audit.close()
+    assert main(["trust", "status", *arguments(roots)]) == 1
+    out = capsys.readouterr().out
+    assert "oakfield: NOT COUNTED: the log verified with the school's own key" in out
+    assert "st-marys: verified" in out and "hillcrest: verified" in out
+
+
+def test_a_schools_log_cannot_write_over_another_schools_line(roots, tmp_path, capsys):
+    """Tried: a line numbered with terminal escapes and a newline (no key is needed for that,
+    only the hash) drew a forged `st-marys:` line over the real one. It is shown escaped."""
+    log = roots[1] / "oakfield" / "audit.jsonl"
+    last = log.read_text().splitlines()[-1]
+    forged = "\x1b[2K\x1b[1A\rst-marys: NOT VERIFIED: the log was deleted\n\u202e"
+    line, _ = hashed_line({"timestamp": "2026-12-07T15:40:00.000+00:00", "event": "x",
+                           "seq": forged, "prev": split_line(last)[1]})
+    with log.open("a") as out:
+        out.write(line)
+    assert main(["trust", "status", *arguments(roots)]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    assert [line for line in out.splitlines() if line.startswith("st-marys:")] == [
+        "st-marys: verified with the school's own key: 3 events sealed by 1 file(s)"]
+    assert "numbered #\\x1b[2K" in out
+    page = tmp_path / "trust.html"
+    main(["trust", "report", "--html", str(page), *arguments(roots)])
+    assert "\x1b" not in page.read_text() and "\u202e" not in page.read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root reads as another user")
+def test_as_root_a_schools_log_is_read_with_that_schools_own_rights():
+    """A link swapped in between the check and the read (a race the check cannot close)
+    reaches only what the school's own user may read: the reading runs as that user."""
+    base = Path(tempfile.mkdtemp())  # in /tmp: pytest's own folders are closed to `nobody`
+    try:
+        base.chmod(0o755)
+        roots = (base / "etc", base / "lib")
+        state = write_school(roots, "oakfield", posts=2)
+        nobody = pwd.getpwnam("nobody")
+        for path in [state, *state.rglob("*")]:
+            os.lchown(path, nobody.pw_uid, nobody.pw_gid)
+        place = discover(*roots)[0]
+        (record,) = read_trust([place])
+        assert record.verified and ("posts published", 2) in record.figures()
+        assert record.last_checkpoint and record.last_signed is not None
+        secret = base / "another-schools-vault.json"
+        secret.write_text("{}")
+        secret.chmod(0o600)
+
+        def reads_a_root_file() -> SchoolRecord:
+            secret.read_text()
+            return SchoolRecord("oakfield", True, "read it")
+
+        assert _as_the_school(place, reads_a_root_file).verified is False
+    finally:
+        shutil.rmtree(base)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to run a command as another user")
+def test_a_reader_outside_a_schools_group_is_told_so_not_to_install_its_key():
+    """Tried in a Debian 13 chroot as a lead in no school's group: every school said 'there
+    is no readable public key ... installs it', for keys that were installed."""
+    base = Path(tempfile.mkdtemp())  # in /tmp: pytest's own folders are closed to `nobody`
+    try:
+        base.chmod(0o755)
+        roots = (base / "etc", base / "lib")
+        write_school(roots, "oakfield", posts=1)
+        (roots[0] / "oakfield").chmod(0o750)
+        done = subprocess.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable,
+             "-m", "daemon.cli.main", "trust", "status", *arguments(roots)],
+            capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+            env={key: value for key, value in os.environ.items()
+                 if not key.startswith("STEWARD_")})
+        assert done.returncode == 1, done.stderr
+        assert "oakfield: not read: " in done.stdout and "is closed to you" in done.stdout
+        assert "installs it" not in done.stdout
+    finally:
+        shutil.rmtree(base)
