@@ -523,6 +523,61 @@ class FacebookSettings(Section):
         return value
 
 
+class InstagramSettings(Section):
+    """The school's Instagram professional account, linked to its Facebook Page (Instagram API
+    with Facebook Login: the Page's token publishes). Instagram takes no upload: it fetches
+    each photo from a public address, so Steward serves the cleaned file itself, at a
+    short-lived unguessable URL, on `serve_address`, which the administrator's reverse proxy
+    makes public as `public_base_url` (docs/administrator.md)."""
+
+    enabled: bool = Field(False, description="Publish photos and carousels to Instagram. "
+                          "Needs public_base_url in live mode.")
+    user_id: str | None = Field(None, description="The Instagram professional account's id "
+                                "(GET /{page-id}?fields=instagram_business_account).")
+    public_base_url: str | None = Field(None, description="The public https:// address under "
+                                        "which the reverse proxy forwards to serve_address, "
+                                        "e.g. 'https://media.oakfield.example/steward'. Each "
+                                        "photo is served there under a new unguessable name "
+                                        "for a few minutes only. Without it Instagram cannot "
+                                        "be used (in sandbox mode, the local address is used).")
+    serve_address: str = Field("127.0.0.1:8790", description="host:port where Steward serves "
+                               "the photos Instagram fetches; keep it on this machine (the "
+                               "reverse proxy reaches it). Port 0 picks a free one.")
+    url_lifetime_minutes: int = Field(15, ge=1, le=120, description="The longest a photo's URL "
+                                      "works; it is withdrawn sooner, as soon as Instagram "
+                                      "has fetched it.")
+    poll_seconds: float = Field(2.0, gt=0, description="How often Steward asks whether "
+                                "Instagram has finished processing a photo.")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_address(cls, value: str | None) -> str | None:
+        return None if value is None else _platform_url(value)
+
+    @field_validator("serve_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("must be host:port, e.g. '127.0.0.1:8790'")
+        return value
+
+    def unavailable_reason(self, mode: str) -> str | None:
+        """Why Instagram cannot be used with this configuration, in plain words; None if it
+        can."""
+        if not self.enabled:
+            return None
+        if mode == "live" and self.public_base_url is None:
+            return ("Instagram cannot be used: it takes no upload and fetches each photo from a "
+                    "public https:// address, and instagram.public_base_url is not set. Set it "
+                    "to the address your reverse proxy forwards to instagram.serve_address "
+                    "(docs/administrator.md, 'Instagram's public address').")
+        if mode == "live" and self.user_id is None:
+            return ("Instagram cannot be used: instagram.user_id (the professional account's "
+                    "id) is not set.")
+        return None
+
+
 class SandboxSettings(Section):
     """The built-in stand-in for X and Facebook, used when `mode = "sandbox"`."""
 
@@ -686,6 +741,8 @@ class StewardSettings(BaseSettings):
     x: XSettings = Field(default_factory=XSettings, description="The X account.")
     facebook: FacebookSettings = Field(default_factory=FacebookSettings,
                                        description="The Facebook Page.")
+    instagram: InstagramSettings = Field(default_factory=InstagramSettings,
+                                         description="The Instagram account.")
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings,
                                      description="The built-in sandbox.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="The audit log.")
@@ -721,7 +778,10 @@ class StewardSettings(BaseSettings):
 
     def enabled_platforms(self) -> list[str]:
         """The platforms Steward publishes to, in a fixed order."""
-        return [name for name in ("x", "facebook") if getattr(self, name).enabled]
+        platforms = [name for name in ("x", "facebook") if getattr(self, name).enabled]
+        if self.instagram.enabled and self.instagram.unavailable_reason(self.mode) is None:
+            platforms.append("instagram")
+        return platforms
 
     def secret_values(self) -> list[str]:
         """Every configured secret value, so logs can be scrubbed of them."""

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -166,3 +166,25 @@ def comparable_text(text: str) -> str:
     text = html.unescape(text)
     text = re.sub(r"https?://\S+", "<link>", text)
     return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class ExposedMedia:
+    """A cleaned file made reachable for a platform that fetches media itself (Instagram):
+    the unguessable, short-lived address to give it, and the token to withdraw it by."""
+
+    url: str
+    token: str
+
+
+class MediaHost(Protocol):
+    """Where a connector puts a file for a platform to fetch, and takes it back from. The
+    daemon provides it (`daemon.runtime.public_media`); a connector never serves files."""
+
+    def expose(self, data: bytes, mime_type: str) -> ExposedMedia:
+        """Make `data` fetchable at a new unguessable URL, for a short time."""
+        ...
+
+    def withdraw(self, exposed: ExposedMedia) -> None:
+        """Stop serving it (at once; it would also expire by itself)."""
+        ...

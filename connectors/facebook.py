@@ -164,6 +164,7 @@ class FacebookPageConnector:
     """One Facebook Page, through a Page access token."""
 
     platform = PLATFORM
+    brand = "Facebook"  # the platform's name in messages
     capabilities = Capabilities(
         max_images_per_post=MAX_IMAGES,
         max_text_length=MAX_TEXT_LENGTH,
@@ -240,23 +241,23 @@ class FacebookPageConnector:
             raise self._translate_graph_error(error, action, ambiguous) from None
         except requests.Timeout:
             raise TemporaryFailure(
-                PLATFORM, f"Facebook did not answer in time while trying to {action}",
+                self.platform, f"{self.brand} did not answer in time while trying to {action}",
                 ambiguous=ambiguous,
             ) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError):
             raise TemporaryFailure(
-                PLATFORM, f"could not reach Facebook (connection failed) while trying to {action}",
+                self.platform, f"could not reach {self.brand} (connection failed) while trying to {action}",
                 ambiguous=ambiguous,
             ) from None
         except json.JSONDecodeError:  # not JSON at all: a proxy's error page, a cut-off body
             raise TemporaryFailure(
-                PLATFORM,
-                f"Facebook sent a response Steward could not read while trying to {action}",
+                self.platform,
+                f"{self.brand} sent a response Steward could not read while trying to {action}",
                 ambiguous=ambiguous, status=self.last_response.status,
             ) from None
         except BUG_CLASSES as error:  # JSON of a shape Steward does not know, or a plain bug
-            raise connector_bug(PLATFORM, action, error, ambiguous=ambiguous) from error
+            raise connector_bug(self.platform, action, error, ambiguous=ambiguous) from error
 
     def _translate_graph_error(self, error: facebook.GraphAPIError, action: str,
                                ambiguous: bool) -> ConnectorError:
@@ -267,14 +268,14 @@ class FacebookPageConnector:
         kind = details.get("type", "")
         if status is not None and status >= 500 or code in _TRANSIENT_CODES:
             return TemporaryFailure(
-                PLATFORM, f"Facebook had a server error ({status}, code {code}) while trying to "
+                self.platform, f"{self.brand} had a server error ({status}, code {code}) while trying to "
                 f"{action}", ambiguous=ambiguous, status=status,
             )
         if status is None and not details:
             # facebook-sdk raises GraphAPIError("Maintype was not text, image, or querystring")
             # for a body it cannot read, such as an HTML error page from a proxy.
             return TemporaryFailure(
-                PLATFORM, f"Facebook sent a response Steward could not read while trying to "
+                self.platform, f"{self.brand} sent a response Steward could not read while trying to "
                 f"{action}", ambiguous=ambiguous,
             )
         if code == _NO_CAPABILITY:
@@ -282,27 +283,27 @@ class FacebookPageConnector:
             # will never let this app do it (e.g. delete a post it did not make), so a person
             # must, on facebook.com; asking again would only be refused again.
             return Unsupported(
-                PLATFORM, f"Facebook does not let this app {action} (code 3, the app lacks the "
+                self.platform, f"{self.brand} does not let this app {action} (code 3, the app lacks the "
                 "capability): a person must do it on facebook.com", status=status)
         if code in _THROTTLE_CODES or status == 429:
             return RateLimited(
-                PLATFORM, f"Facebook rate limit reached (code {code}) while trying to {action}",
+                self.platform, f"{self.brand} rate limit reached (code {code}) while trying to {action}",
                 retry_after=_regain_seconds(self.last_response.usage), status=status,
             )
         if "appsecret_proof" in str(details.get("message", "")):
             return AuthenticationFailed(
-                PLATFORM, f"Facebook refused the call to {action}: the Meta app requires the "
+                self.platform, f"{self.brand} refused the call to {action}: the Meta app requires the "
                 "app secret ('Require App Secret') and Steward's is missing or wrong; run "
                 "`steward credentials set facebook.app_secret`", status=status)
         if code in _AUTH_CODES or kind == "OAuthException" and status in (401, 403) or status == 401:
             return AuthenticationFailed(
-                PLATFORM, f"Facebook refused the Page token or a permission (code {code}) while "
+                self.platform, f"{self.brand} refused the Page token or a permission (code {code}) while "
                 f"trying to {action}; an administrator must renew it", status=status,
             )
         if status == 404 or code == 803 or (code == 100 and details.get("error_subcode") == 33):
-            return Rejected(PLATFORM, f"Facebook found nothing to {action} (404)", status=404)
+            return Rejected(self.platform, f"{self.brand} found nothing to {action} (404)", status=404)
         return Rejected(
-            PLATFORM, f"Facebook refused to {action} (status {status}, code {code})", status=status
+            self.platform, f"{self.brand} refused to {action} (status {status}, code {code})", status=status
         )
 
     # -- reading -----------------------------------------------------------------------------

@@ -9,7 +9,8 @@ raises only the errors of `connectors.errors`.
 Three things only some platforms' credentials have are separate protocols, because the daemon
 asks whether a connector has them (today with `hasattr`): tokens that Steward refreshes (X's
 OAuth 2.0), tokens that expire and must be renewed by a person (a Facebook Page token), and
-tokens that can be revoked by API after a handover (X).
+tokens that can be revoked by API after a handover (X). A fourth is a way of publishing:
+`PublishesInSteps` (Instagram's container, then media_publish), asked with `isinstance`.
 
 tests/connectors/test_protocol.py scans daemon/ and fails when the daemon calls anything on a
 connector that is not declared here.
@@ -185,4 +186,25 @@ class RevocableToken(Protocol):
         ...
 
 
-OPTIONAL_PROTOCOLS = (RefreshesTokens, ExpiringToken, RevocableToken)
+@runtime_checkable
+class PublishesInSteps(Protocol):
+    """A platform whose post is made in two calls, the first of which leaves something the
+    platform can be asked about (Instagram: a media container, then `media_publish`). The
+    publisher records `prepare`'s id before it calls `publish_prepared`, so that after a crash
+    it asks `prepared_state` instead of searching the account for the post."""
+
+    def prepare(self, post: Post) -> str:
+        """Do the first step (the media fetched, the container made and ready); return its id."""
+        ...
+
+    def prepared_state(self, prepared_id: str) -> str:
+        """What became of a prepared post: 'published', 'ready' (may be published now),
+        'processing' (ask again later) or 'gone' (expired or failed: prepare again)."""
+        ...
+
+    def publish_prepared(self, prepared_id: str) -> PostRef:
+        """Do the second step: publish what `prepare` made; return where it lives."""
+        ...
+
+
+OPTIONAL_PROTOCOLS = (RefreshesTokens, ExpiringToken, RevocableToken, PublishesInSteps)

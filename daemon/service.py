@@ -25,7 +25,7 @@ import structlog
 from config.settings import StewardSettings
 from connectors.errors import ConnectorError
 from connectors.protocol import Connector, RefreshesTokens
-from daemon.accounts.platforms import SANDBOX_URL_FILE, build_connectors
+from daemon.accounts.platforms import SANDBOX_URL_FILE, build_connectors, start_media_host
 from daemon.accounts.reconcile import Reconciler
 from daemon.audit.chain import AuditLog, repair_torn_tail
 from daemon.credentials.vault import VaultError, missing_credentials_message, with_vault_secrets
@@ -476,7 +476,14 @@ class Service:
             self.audit.record("sandbox.in_use", url=sandbox_url,
                               note="posts go to the local sandbox, not to real platforms")
         self.sandbox_url = sandbox_url
-        self.connectors = build_connectors(self.settings, sandbox_url, self.clock)
+        reason = self.settings.instagram.unavailable_reason(self.settings.mode)
+        if reason is not None:  # configured, but it cannot work: say so, plainly, at start
+            self.audit.record("platform.unusable", level="error", platform="instagram",
+                              reason=reason, audience="admin")
+        # Clock(), not the service's: the URLs' minutes are real minutes for Instagram
+        self.media_host = start_media_host(self.settings, Clock())
+        self.connectors = build_connectors(self.settings, sandbox_url, self.clock,
+                                           media_host=self.media_host)
         self.check_platforms()
 
     def check_platforms(self) -> None:
@@ -664,6 +671,8 @@ class Service:
             self.store.close()
         if self.sandbox is not None:
             self.sandbox.stop()
+        if getattr(self, "media_host", None) is not None:
+            self.media_host.stop()
         self._slt_view.release()
         if self._running is not None:
             self._running.release()  # last: `steward status` now says it has stopped

@@ -6,9 +6,12 @@
                                "raw_body"}
     DELETE /_sandbox/faults    remove every fault
     POST   /_sandbox/events    apply an event now (see sandbox.events)
-    POST   /_sandbox/time/advance  {"seconds": N}: N seconds pass for X's rate-limit windows
+    POST   /_sandbox/time/advance  {"seconds": N}: N seconds pass for X's rate-limit windows,
+                               Instagram's containers (they expire) and its publishing quota
                                (a benchmark that lists 100,000 followers at X's 15 requests per
                                15 minutes lets the windows end instead of waiting for them)
+    POST   /_sandbox/instagram {"quota_total", "processing_reads", "account_type"}: how the
+                               Instagram account behaves
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Control:
             route("POST", r"/_sandbox/events", self.add_event),
             route("POST", r"/_sandbox/x/tokens", self.issue_x_token),
             route("POST", r"/_sandbox/time/advance", self.advance_time),
+            route("POST", r"/_sandbox/instagram", self.configure_instagram),
         ]
 
     def advance_time(self, request: SandboxRequest) -> Reply:
@@ -43,7 +47,25 @@ class Control:
         with self.state.change() as world:
             for window in world["x"]["rate_windows"].values():
                 window["reset"] = int(window["reset"] - seconds)
+            instagram = world["instagram"]  # containers age, publishing windows roll on
+            for container in instagram["containers"].values():
+                container["created_at"] -= seconds
+            instagram["published_at"] = [at - seconds for at in instagram["published_at"]]
         return Reply(200, {"advanced": seconds})
+
+    def configure_instagram(self, request: SandboxRequest) -> Reply:
+        """Set the account's publishing quota, how many status reads a new container stays
+        IN_PROGRESS for, or its account type (a personal account cannot publish by API)."""
+        changes = request.json()
+        with self.state.change() as world:
+            instagram = world["instagram"]
+            if "quota_total" in changes:
+                instagram["publishing_limit"]["quota_total"] = int(changes["quota_total"])
+            if "processing_reads" in changes:
+                instagram["processing_reads"] = int(changes["processing_reads"])
+            if "account_type" in changes:
+                instagram["user"]["account_type"] = str(changes["account_type"])
+        return Reply(200, {"ok": True})
 
     def get_state(self, request: SandboxRequest) -> Reply:
         return Reply(200, self.state.snapshot())

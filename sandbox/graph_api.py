@@ -84,6 +84,12 @@ PUBLISHING_PARAMETERS = {
     "update_object": {"is_hidden", "message", "attachment_id", "attachment_url"},
     "block_user": {"user", "uid", "asid", "psid"},
     "unblock_user": {"user", "uid", "asid", "psid"},
+    # Instagram (POST /{ig-user-id}/media and /media_publish, Meta's IG User reference)
+    "create_container": {"image_url", "caption", "is_carousel_item", "media_type", "children",
+                         "alt_text", "location_id", "user_tags", "product_tags",
+                         "collaborators", "video_url", "cover_url", "share_to_feed",
+                         "thumb_offset", "audio_name", "upload_type"},
+    "publish_container": {"creation_id"},
 }
 
 

@@ -27,6 +27,22 @@ DEFAULT_X_CREDENTIALS = {
 }
 DEFAULT_FACEBOOK_CREDENTIALS = {"page_id": "100000000000001", "page_access_token": "sandbox-page-token"}
 DEFAULT_FACEBOOK_APP = {"app_id": "200000000000002", "app_secret": "sandbox-app-secret"}
+DEFAULT_INSTAGRAM_USER_ID = "17841400000000001"  # the professional account linked to the Page
+
+
+def empty_instagram() -> dict[str, Any]:
+    """The sandbox's Instagram professional account, linked to the sandbox's Page."""
+    return {
+        "user": {"id": DEFAULT_INSTAGRAM_USER_ID, "username": "oakfieldprimary",
+                 "name": "Oakfield Primary School", "account_type": "BUSINESS"},
+        "containers": {},
+        "media": {},
+        "fetches": [],  # every image the sandbox fetched, as Instagram does
+        "published_at": [],  # when each post was published (the rolling publishing limit)
+        "publishing_limit": {"quota_total": 50, "quota_duration": 86400},
+        "processing_reads": 0,  # status reads a new container reports IN_PROGRESS for
+    }
+
 
 
 def empty_world() -> dict[str, Any]:
@@ -54,7 +70,8 @@ def empty_world() -> dict[str, Any]:
             "rate_windows": {},
         },
         "facebook": {
-            "page": {"id": page_id, "name": "Oakfield Primary School", "username": "oakfieldprimary"},
+            "page": {"id": page_id, "name": "Oakfield Primary School", "username": "oakfieldprimary",
+                     "instagram_business_account": {"id": DEFAULT_INSTAGRAM_USER_ID}},
             "page_access_token": DEFAULT_FACEBOOK_CREDENTIALS["page_access_token"],
             # The Meta app the token belongs to; `require_proof` is Meta's "Require App Secret"
             "app": {"id": DEFAULT_FACEBOOK_APP["app_id"],
@@ -67,6 +84,7 @@ def empty_world() -> dict[str, Any]:
             "blocked": [],
             "conversations": [],
         },
+        "instagram": empty_instagram(),
         "faults": [],
         "request_counts": {},
         "sequence": 0,
@@ -82,6 +100,7 @@ class SandboxState:
         self._unsaved = False
         if self.state_file is not None and self.state_file.exists():
             self.world = json.loads(self.state_file.read_text(encoding="utf-8"))
+            self.world.setdefault("instagram", empty_instagram())  # a state file from before
         else:
             self.world = empty_world()
             self._save()

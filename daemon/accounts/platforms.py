@@ -8,12 +8,19 @@ from contextlib import contextmanager
 import requests
 
 from config.settings import StewardSettings
+from connectors.domain import MediaHost
 from connectors.facebook import FacebookPageConnector
+from connectors.instagram import InstagramConnector
 from connectors.protocol import Connector
 from connectors.x import XConnector
 from daemon.runtime.clock import Clock
 from daemon.runtime.spend import SpendLedger
-from sandbox.state import DEFAULT_FACEBOOK_APP, DEFAULT_FACEBOOK_CREDENTIALS, DEFAULT_X_CREDENTIALS
+from sandbox.state import (
+    DEFAULT_FACEBOOK_APP,
+    DEFAULT_FACEBOOK_CREDENTIALS,
+    DEFAULT_INSTAGRAM_USER_ID,
+    DEFAULT_X_CREDENTIALS,
+)
 
 
 def _secret(value, default: str) -> str:
@@ -30,10 +37,13 @@ def save_refreshed_tokens(settings: StewardSettings, access: str, refresh: str,
 
 
 def build_connectors(settings: StewardSettings, sandbox_url: str | None,
-                     clock: Clock | None = None) -> dict[str, Connector]:
+                     clock: Clock | None = None,
+                     media_host: MediaHost | None = None) -> dict[str, Connector]:
     """One connector per enabled platform. In sandbox mode, missing credentials are the
     sandbox's own, and every request goes to `sandbox_url`. `clock` tells the X connector the
-    time when X's answer does not."""
+    time when X's answer does not. `media_host` serves the photos Instagram fetches; without
+    it (or without a public address: `InstagramSettings.unavailable_reason`) Instagram is not
+    built, and the daemon says why."""
     sandbox = settings.mode == "sandbox"
     if sandbox and not sandbox_url:
         raise ValueError("sandbox mode needs the sandbox's URL")
@@ -70,7 +80,38 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None,
             app_id=facebook.app_id or (DEFAULT_FACEBOOK_APP["app_id"] if sandbox else None),
             app_secret=_secret(facebook.app_secret,
                                DEFAULT_FACEBOOK_APP["app_secret"] if sandbox else "") or None)
+    instagram = settings.instagram
+    if instagram.enabled and media_host is not None and \
+            instagram.unavailable_reason(settings.mode) is None:
+        facebook = settings.facebook
+        connectors["instagram"] = InstagramConnector(
+            instagram_user_id=instagram.user_id or (DEFAULT_INSTAGRAM_USER_ID if sandbox else ""),
+            page_access_token=_secret(facebook.page_access_token,
+                                      DEFAULT_FACEBOOK_CREDENTIALS["page_access_token"]
+                                      if sandbox else ""),
+            media_host=media_host, graph_version=facebook.graph_version,
+            timeout=facebook.timeout_seconds, sandbox_url=url, api_url=facebook.graph_url,
+            app_id=facebook.app_id or (DEFAULT_FACEBOOK_APP["app_id"] if sandbox else None),
+            app_secret=_secret(facebook.app_secret,
+                               DEFAULT_FACEBOOK_APP["app_secret"] if sandbox else "") or None,
+            poll_seconds=instagram.poll_seconds)
     return connectors
+
+
+def start_media_host(settings: StewardSettings, clock: Clock | None = None):
+    """The server of Instagram's short-lived photo URLs, started; None when Instagram is off
+    or cannot be used (`unavailable_reason` says why)."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from daemon.runtime.public_media import PublicMediaServer  # noqa: PLC0415
+
+    instagram = settings.instagram
+    if not instagram.enabled or instagram.unavailable_reason(settings.mode) is not None:
+        return None
+    host, _, port = instagram.serve_address.rpartition(":")
+    return PublicMediaServer(instagram.public_base_url, host=host.strip("[]"), port=int(port),
+                             lifetime=timedelta(minutes=instagram.url_lifetime_minutes),
+                             clock=clock).start()
 
 
 SANDBOX_URL_FILE = "sandbox.url"

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from config.settings import PublishingSettings
-from connectors.domain import Media, Post, PublishedPost, comparable_text
+from connectors.domain import Media, Post, PostRef, PublishedPost, comparable_text
 from connectors.errors import (
     AuthenticationFailed,
     ConnectorBug,
@@ -45,7 +45,7 @@ from connectors.errors import (
     Rejected,
     TemporaryFailure,
 )
-from connectors.protocol import Connector
+from connectors.protocol import Connector, PublishesInSteps
 from daemon.audit.chain import AuditLog
 from daemon.runtime.clock import Clock
 from daemon.runtime.store import Delivery, Store, StoredSubmission
@@ -216,7 +216,10 @@ class Publisher:
             return  # another worker took it
         self.audit.record("delivery.sending", **fields, attempt=attempt)
         try:
-            ref = connector.publish(post)
+            if isinstance(connector, PublishesInSteps):
+                ref = self._publish_in_steps(connector, submission, self._reload(delivery), post)
+            else:
+                ref = connector.publish(post)
         except RateLimited as error:
             wait = error.retry_after if error.retry_after is not None else \
                 backoff_seconds(attempt, self.settings, self.rng)
@@ -256,6 +259,32 @@ class Publisher:
                                   remote_id=ref.remote_id, url=ref.url, last_error=None)
             self.audit.record("post.published", clause=self.clause, **fields,
                               remote_id=ref.remote_id, url=ref.url, attempt=attempt)
+
+    def _publish_in_steps(self, connector: PublishesInSteps, submission: StoredSubmission,
+                          delivery: Delivery, post: Post) -> PostRef:
+        """Publish through a platform's two steps (Instagram: a container, then media_publish),
+        exactly once: the first step's id is committed before the second is asked; a recorded
+        one is asked about first (published: found; ready: publish it; gone: a new one)."""
+        prepared = delivery.prepared_id
+        if prepared is not None:
+            state = connector.prepared_state(prepared)
+            if state == "published":
+                found = self.find_published(submission, delivery)
+                if found is None:
+                    raise TemporaryFailure(delivery.platform, f"{delivery.platform} says the "
+                                           "post was published but does not list it yet",
+                                           ambiguous=True)
+                return found.ref
+            if state == "gone":
+                prepared = None
+        if prepared is None:
+            prepared = connector.prepare(post)
+            self.store.transition(submission.id, delivery.platform, ("sending",), "sending",
+                                  self.clock.now(), prepared_id=prepared)
+            self.audit.record("delivery.prepared", submission=submission.id,
+                              name=submission.name, platform=delivery.platform,
+                              prepared_id=prepared)
+        return connector.publish_prepared(prepared)
 
     def _connector_bug(self, submission: StoredSubmission, delivery: Delivery,
                        error: ConnectorBug) -> None:
@@ -328,6 +357,9 @@ class Publisher:
     def _resolve(self, submission: StoredSubmission, delivery: Delivery) -> Delivery:
         fields = {"submission": submission.id, "name": submission.name,
                   "platform": delivery.platform}
+        connector = self.connectors.get(delivery.platform)
+        if isinstance(connector, PublishesInSteps):
+            return self._resolve_in_steps(connector, submission, delivery)
         try:
             found = self.find_published(submission, delivery)
         except ConnectorBug as error:  # looking again would fail the same way
@@ -366,6 +398,70 @@ class Publisher:
                                   self.clock.now(), next_attempt_at=self.clock.now())
             self.audit.record("delivery.not_found_will_retry", **fields,
                               attempt=delivery.attempts)
+        return self._reload(delivery)
+
+    def _resolve_in_steps(self, connector: PublishesInSteps, submission: StoredSubmission,
+                          delivery: Delivery) -> Delivery:
+        """A two-step delivery found `sending`: nothing can be on the platform unless its first
+        step was recorded (the second is asked only after), so ask what became of that."""
+        fields = {"submission": submission.id, "name": submission.name,
+                  "platform": delivery.platform}
+        state = "gone"
+        if delivery.prepared_id is not None:
+            try:
+                state = connector.prepared_state(delivery.prepared_id)
+            except ConnectorError as error:
+                later = self.clock.now() + timedelta(
+                    seconds=backoff_seconds(delivery.attempts, self.settings, self.rng))
+                self.store.transition(submission.id, delivery.platform, ("sending",), "sending",
+                                      self.clock.now(), next_attempt_at=later,
+                                      last_error=error.message)
+                self.audit.record("delivery.check_postponed", level="warning", **fields,
+                                  reason=error.message, check_at=later.isoformat())
+                return self._reload(delivery)
+        if state == "published":
+            return self._resolve_published(submission, delivery)
+        if delivery.attempts >= self.settings.max_attempts:
+            self.store.transition(submission.id, delivery.platform, ("sending",), "failed",
+                                  self.clock.now(), last_error=delivery.last_error)
+            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
+                              reason=f"gave up after {delivery.attempts} attempts: "
+                              f"{delivery.last_error}", audience="admin")
+            return self._reload(delivery)
+        # ready or processing: publish that container next; gone or never made: a new one
+        keep = delivery.prepared_id if state in ("ready", "processing") else None
+        self.store.transition(submission.id, delivery.platform, ("sending",), "pending",
+                              self.clock.now(), next_attempt_at=self.clock.now(),
+                              prepared_id=keep)
+        self.audit.record("delivery.not_published_will_retry", **fields,
+                          attempt=delivery.attempts, prepared=state)
+        return self._reload(delivery)
+
+    def _resolve_published(self, submission: StoredSubmission, delivery: Delivery) -> Delivery:
+        """The platform says the prepared post was published: find it for its id and URL."""
+        fields = {"submission": submission.id, "name": submission.name,
+                  "platform": delivery.platform}
+        try:
+            found = self.find_published(submission, delivery)
+        except ConnectorError as error:
+            found = None
+            reason = error.message
+        else:
+            reason = "published, but not listed yet"
+        if found is None:  # it is there: never publish again; look for it later
+            later = self.clock.now() + timedelta(
+                seconds=backoff_seconds(max(1, delivery.attempts), self.settings, self.rng))
+            self.store.transition(submission.id, delivery.platform, ("sending",), "sending",
+                                  self.clock.now(), next_attempt_at=later, last_error=reason)
+            self.audit.record("delivery.check_postponed", level="warning", **fields,
+                              reason=reason, check_at=later.isoformat())
+            return self._reload(delivery)
+        self.store.transition(submission.id, delivery.platform, ("sending",), "sent",
+                              self.clock.now(), remote_id=found.ref.remote_id,
+                              url=found.ref.url, last_error=None)
+        self.audit.record("post.published", clause=self.clause, **fields,
+                          remote_id=found.ref.remote_id, url=found.ref.url,
+                          attempt=delivery.attempts, found_after_interruption=True)
         return self._reload(delivery)
 
     def _reload(self, delivery: Delivery) -> Delivery:

@@ -22,6 +22,10 @@ class Delivery:
     remote_id: str | None
     url: str | None
     last_error: str | None
+    # A platform that posts in two steps (Instagram: a container, then media_publish): the
+    # first step's id, recorded before the second is asked, so a crash can be resolved by
+    # asking the platform what became of it.
+    prepared_id: str | None = None
 
 
 @dataclass(frozen=True)

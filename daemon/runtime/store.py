@@ -298,6 +298,10 @@ def _consent_tables(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _prepared_ids(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE deliveries ADD COLUMN prepared_id TEXT")
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema: the version it brings a database to, what it does (for the
@@ -315,6 +319,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "the audit anchor table", _audit_anchor),
     Migration(3, "the pupils each post pictures, as keyed hashes, and consent takedowns",
               _consent_tables),
+    Migration(4, "the first step's id of a post made in two steps (an Instagram container)",
+              _prepared_ids),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -607,7 +613,8 @@ class Store:
             submission_id=row["submission_id"], platform=row["platform"], state=row["state"],
             attempts=row["attempts"], next_attempt_at=_moment(row["next_attempt_at"]),
             sending_since=_moment(row["sending_since"]), remote_id=row["remote_id"],
-            url=row["url"], last_error=row["last_error"])
+            url=row["url"], last_error=row["last_error"],
+            prepared_id=row["prepared_id"] if "prepared_id" in row.keys() else None)
 
     # -- consent: who each post pictures (keyed hashes), and takedowns ---------------------
 

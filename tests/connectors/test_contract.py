@@ -183,12 +183,41 @@ def test_every_facebook_operation_is_served_by_the_strict_sandbox(sandbox, contr
 
 
 def test_every_operation_of_the_protocol_is_in_the_contract(x_connector, control, photo,
-                                                            sandbox):
+                                                            sandbox, tmp_path):
     facebook = FacebookPageConnector(**DEFAULT_FACEBOOK_CREDENTIALS, **DEFAULT_FACEBOOK_APP,
                                      sandbox_url=sandbox.url, timeout=2.0)
     ran = exercise_facebook(facebook, control, photo)[0] | exercise_x(
-        x_connector, control, photo, enterprise=False)
+        x_connector, control, photo, enterprise=False) | exercise_instagram(sandbox, tmp_path)
     assert protocol_operations() - ran == set()
+
+
+def exercise_instagram(sandbox, tmp_path) -> set[str]:
+    """Publish on Instagram in its two steps (`PublishesInSteps`); return the names run."""
+    import hashlib  # noqa: PLC0415
+
+    from connectors.domain import Media  # noqa: PLC0415
+    from connectors.instagram import InstagramConnector  # noqa: PLC0415
+    from daemon.runtime.public_media import PublicMediaServer  # noqa: PLC0415
+    from sandbox.state import DEFAULT_INSTAGRAM_USER_ID  # noqa: PLC0415
+    from tests.media import plain_jpeg  # noqa: PLC0415
+
+    media = PublicMediaServer(None).start()
+    try:
+        connector = InstagramConnector(
+            instagram_user_id=DEFAULT_INSTAGRAM_USER_ID,
+            page_access_token=DEFAULT_FACEBOOK_CREDENTIALS["page_access_token"],
+            media_host=media, sandbox_url=sandbox.url, timeout=2.0, sleep=lambda s: None)
+        data = plain_jpeg(32, 32)
+        (tmp_path / "ig.jpg").write_bytes(data)
+        picture = Media(tmp_path / "ig.jpg", "The hall", "image/jpeg",
+                        hashlib.sha256(data).hexdigest(), data)
+        prepared = connector.prepare(Post("Open day", (picture,)))
+        assert connector.prepared_state(prepared) == "ready"
+        connector.publish_prepared(prepared)
+        assert connector.prepared_state(prepared) == "published"
+    finally:
+        media.stop()
+    return {"prepare", "prepared_state", "publish_prepared"}
 
 
 # -- X's requests against X's whole specification -----------------------------------------------
