@@ -9,6 +9,7 @@
     POST   /_sandbox/time/advance  {"seconds": N}: N seconds pass for X's rate-limit windows
                                (a benchmark that lists 100,000 followers at X's 15 requests per
                                15 minutes lets the windows end instead of waiting for them)
+                               and for X's media uploads (processing steps, expiry)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from sandbox.events import apply_event
 from sandbox.server import Reply, Route, SandboxRequest, route
 from sandbox.state import SandboxState
+from sandbox.x_uploads import ChunkedUploads
 
 FAULT_KEYS = {"method", "path", "status", "delay", "drop", "after", "times", "headers",
               "reset_in", "raw_body", "body", "skip"}
@@ -43,6 +45,7 @@ class Control:
         with self.state.change() as world:
             for window in world["x"]["rate_windows"].values():
                 window["reset"] = int(window["reset"] - seconds)
+            ChunkedUploads.advance(world, seconds)
         return Reply(200, {"advanced": seconds})
 
     def get_state(self, request: SandboxRequest) -> Reply:
