@@ -476,7 +476,7 @@ class Service:
             self.audit.record("sandbox.in_use", url=sandbox_url,
                               note="posts go to the local sandbox, not to real platforms")
         self.sandbox_url = sandbox_url
-        self.connectors = build_connectors(self.settings, sandbox_url, self.clock)
+        self.connectors = build_connectors(self.settings, sandbox_url, self.clock, self.store)
         self.check_platforms()
 
     def check_platforms(self) -> None:
