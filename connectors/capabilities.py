@@ -25,6 +25,15 @@ class Capabilities:
     max_image_bytes: int = 5 * 1024 * 1024
     publish_text: bool = True
     publish_images: bool = True
+    # videos and animated GIFs: how many a post takes (0: none), whether beside photos, and how
+    # large a file the connector uploads
+    max_videos_per_post: int = 0
+    videos_with_images: bool = False
+    max_video_bytes: int = 0
+    max_animated_gif_bytes: int = 0
+    # an upload in chunks continues after a crash from the last chunk the platform took, within
+    # the platform's expiry, instead of starting again (`connectors.uploads`)
+    resumable_uploads: bool = False
     delete_posts: bool = True
     find_recent_posts: bool = True
     # reading what others write

@@ -5,6 +5,13 @@ How it calls X, and why:
 - Images are uploaded with `POST /2/media/upload` (JSON, base64) through `Client.request`, because
   tweepy 4.17 has no v2 upload and its v1.1 upload targets an endpoint X deprecated; alt text goes
   with `POST /2/media/metadata`.
+- Videos (`tweet_video`) and animated GIFs (`tweet_gif`) go in chunks, also through
+  `Client.request` (so signed by tweepy's OAuth 1.0a handler, or with the OAuth 2.0 token):
+  `POST /2/media/upload/initialize`, `/{id}/append` (JSON, base64, `segment_index` in order),
+  `/{id}/finalize`, then `GET /2/media/upload?command=STATUS` every `check_after_secs` (waited
+  on the daemon's clock) until X's processing succeeded or failed. Each acknowledged step is
+  recorded in the `UploadJournal`, so a restarted publish continues from the last chunk X took
+  (or only asks the status again) while X still holds the upload, and never sends it twice.
 - `wait_on_rate_limit` stays off: tweepy retries a 429 without a reset header immediately and
   forever. A `RateLimited` error goes back to the daemon, which schedules the retry.
 - Every request has a timeout (tweepy sets none) via the session adapter in `transport`.
@@ -57,10 +64,23 @@ from connectors.errors import (
     Unsupported,
 )
 from connectors.transport import TWEEPY_HOST, X_API_URL, platform_session
+from connectors.uploads import MemoryJournal, UploadJournal, UploadProgress
 from connectors.x_costs import Usage, usage
 
 PLATFORM = "x"
 MAX_IMAGES = 4
+MB = 1024 * 1024
+# docs.x.com, media upload best practices: GIF 15 MB; a video on a Post 8 GB (default account).
+# A chunk is at most 5 MB (APPEND), sent base64 in JSON (4/3 larger), and segment_index runs
+# 0-999: so a chunk of at most 3.75 MB raw, and at most 1,000 of them.
+MAX_GIF_BYTES = 15 * MB
+MAX_CHUNK_BYTES = 5 * MB * 3 // 4
+MAX_SEGMENTS = 1000
+MAX_VIDEO_BYTES = MAX_CHUNK_BYTES * MAX_SEGMENTS
+VIDEO_TYPES = ("video/mp4", "video/quicktime")
+PROCESSING_STATES = ("pending", "in_progress", "succeeded", "failed")
+# an upload whose session ends sooner than this is started again rather than continued
+EXPIRY_MARGIN_SECONDS = 600
 MAX_TEXT_LENGTH = 280
 USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")  # X's OpenAPI: ^[A-Za-z0-9_]{1,15}$
 REPLY_SETTINGS = ("following", "mentionedUsers", "subscribers", "verified")
@@ -162,6 +182,12 @@ class XConnector:
         max_images_per_post=MAX_IMAGES,
         max_text_length=MAX_TEXT_LENGTH,
         max_image_bytes=5 * 1024 * 1024,  # X media upload: images up to 5 MB
+        # "up to 4 photos, 1 animated GIF or 1 video in a Post" (media upload best practices)
+        max_videos_per_post=1,
+        videos_with_images=False,
+        max_video_bytes=MAX_VIDEO_BYTES,
+        max_animated_gif_bytes=MAX_GIF_BYTES,
+        resumable_uploads=True,
         hide_replies=True,
         mute_users=True,
         list_followers=True,
@@ -204,6 +230,9 @@ class XConnector:
         save_tokens: Callable[[str, str, float], None] | None = None,
         clock: ReadsTheTime | None = None,
         on_usage: Callable[[Usage], None] | None = None,
+        uploads: UploadJournal | None = None,
+        video_chunk_bytes: int = 3 * MB,
+        processing_wait_seconds: float = 900.0,
     ) -> None:
         # Blocking, and so removing a follower (block then unblock), is Enterprise-only.
         enterprise = plan == "enterprise"
@@ -236,6 +265,12 @@ class XConnector:
         self.client.session.hooks["response"].append(self._priced)
         self.reply_settings = reply_settings
         self._account: Account | None = None
+        # where uploads in chunks are remembered (the daemon's store survives a restart)
+        self.uploads: UploadJournal = uploads if uploads is not None else MemoryJournal()
+        if not 0 < video_chunk_bytes <= MAX_CHUNK_BYTES:
+            raise ValueError(f"video_chunk_bytes must be between 1 and {MAX_CHUNK_BYTES}")
+        self.video_chunk_bytes = video_chunk_bytes
+        self.processing_wait_seconds = processing_wait_seconds
 
     def _priced(self, response: requests.Response, *args: object, **kwargs: object) -> None:
         """Tell `on_usage` what X charges for this exchange (nothing for what it refused)."""
@@ -348,10 +383,16 @@ class XConnector:
         return media_id
 
     def publish(self, post: Post) -> PostRef:
-        """Upload the images, then create the post; the create call is the ambiguous one."""
+        """Upload the media, then create the post; the create call is the ambiguous one.
+        A video or an animated GIF goes in chunks (`upload_in_chunks`), alone in its post."""
         if len(post.media) > MAX_IMAGES:
             raise Rejected(PLATFORM, f"X allows at most {MAX_IMAGES} images in a post")
+        chunked = [media for media in post.media if _chunked_category(media)]
+        if chunked and len(post.media) > 1:
+            raise Rejected(PLATFORM, "X takes up to 4 photos, 1 animated GIF or 1 video in a "
+                           "post, not a video or animated GIF with other media")
         media_ids = [
+            self.upload_in_chunks(media) if _chunked_category(media) else
             self.upload_image(media) for media in post.media
         ]
         with translated_errors("create the post", ambiguous=True):
@@ -362,7 +403,118 @@ class XConnector:
                 user_auth=self.user_auth,
             )
             remote_id = str(response.data["id"])
+        for media in chunked:  # used: a later post of the same file uploads it afresh
+            self.uploads.forget_upload(PLATFORM, media.sha256)
         return self._ref(remote_id)
+
+    # -- videos and animated GIFs, in chunks -------------------------------------------------
+
+    def upload_in_chunks(self, media: Media) -> str:
+        """Upload a video (`tweet_video`) or animated GIF (`tweet_gif`) in chunks and wait for
+        X to process it; return its media id, usable in a post.
+
+        Resumable: after each step X acknowledged, the journal records how far the upload got;
+        called again for the same bytes (after a failure or a restart) while X still holds the
+        upload, it sends only the chunks X has not taken, or only asks the status again. If X
+        no longer knows the upload (expired, or forgotten), it starts again, once."""
+        category = _chunked_category(media)
+        if category is None:
+            raise Rejected(PLATFORM, f"X does not take {media.mime_type} in chunks")
+        limit = MAX_VIDEO_BYTES if category == "tweet_video" else MAX_GIF_BYTES
+        if len(media.data) > limit:
+            raise Rejected(PLATFORM, f"X takes {_kind(category)}s up to {limit // MB:,} MB "
+                           f"through Steward; this one is {len(media.data) / MB:,.1f} MB")
+        progress = self.uploads.upload_progress(PLATFORM, media.sha256)
+        now = self.clock.now().timestamp() if self.clock is not None else None
+        if progress is not None and (progress.total_bytes != len(media.data) or (
+                now is not None and progress.expires_at - EXPIRY_MARGIN_SECONDS <= now)):
+            self.uploads.forget_upload(PLATFORM, media.sha256)  # X has forgotten it, or will
+            progress = None
+        if progress is not None:
+            try:
+                return self._continue_upload(media, category, progress)
+            except Rejected as error:
+                if error.status not in (400, 404):
+                    raise
+                # X does not know the upload any more: start again, from nothing
+                self.uploads.forget_upload(PLATFORM, media.sha256)
+        return self._continue_upload(media, category, self._initialize(media, category))
+
+    def _initialize(self, media: Media, category: str) -> UploadProgress:
+        total = len(media.data)
+        chunk = max(self.video_chunk_bytes, -(-total // MAX_SEGMENTS))
+        with translated_errors(f"start uploading a {_kind(category)}"):
+            response = self.client.request(
+                "POST", "/2/media/upload/initialize",
+                json={"media_type": media.mime_type, "total_bytes": total,
+                      "media_category": category}, user_auth=self.user_auth)
+            data = response.json()["data"]
+            media_id = str(data["id"])
+            if not re.fullmatch(r"[0-9]{1,19}", media_id):
+                raise ValueError("X's media id is not a number")
+            lifetime = data.get("expires_after_secs")
+            lifetime = lifetime if isinstance(lifetime, int) and lifetime > 0 else 0
+            issued = answered_at(response) or (self.clock.now() if self.clock else None)
+        # without X's date or a clock the expiry cannot be placed: such an upload is not resumed
+        progress = UploadProgress(media_id, total, chunk, 0, False,
+                                  issued.timestamp() + lifetime if issued else 0.0)
+        self.uploads.record_upload(PLATFORM, media.sha256, progress)
+        return progress
+
+    def _continue_upload(self, media: Media, category: str, progress: UploadProgress) -> str:
+        kind = _kind(category)
+        media_id, chunk = progress.media_id, progress.chunk_bytes
+        segments = -(-progress.total_bytes // chunk)
+        if not progress.finalized:
+            for index in range(progress.segments_sent, segments):
+                piece = media.data[index * chunk:(index + 1) * chunk]
+                with translated_errors(f"upload part {index + 1} of {segments} of a {kind}"):
+                    self.client.request(
+                        "POST", f"/2/media/upload/{media_id}/append",
+                        json={"media": base64.b64encode(piece).decode("ascii"),
+                              "segment_index": index}, user_auth=self.user_auth)
+                progress = replace(progress, segments_sent=index + 1)
+                self.uploads.record_upload(PLATFORM, media.sha256, progress)
+            with translated_errors(f"finish uploading a {kind}"):
+                body = self.client.request("POST", f"/2/media/upload/{media_id}/finalize",
+                                           user_auth=self.user_auth).json()
+            progress = replace(progress, finalized=True)
+            self.uploads.record_upload(PLATFORM, media.sha256, progress)
+        else:
+            body = self._status(media_id, kind)
+        self._await_processing(media, media_id, kind, body)
+        return media_id
+
+    def _status(self, media_id: str, kind: str) -> object:
+        with translated_errors(f"ask X whether the {kind} is ready"):
+            answer: object = self.client.request(
+                "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id},
+                user_auth=self.user_auth).json()
+            return answer
+
+    def _await_processing(self, media: Media, media_id: str, kind: str, body: object) -> None:
+        """Ask X for the upload's status every `check_after_secs` (on the daemon's clock)
+        until it succeeded (return) or failed (Rejected); TemporaryFailure if X is still
+        processing after `processing_wait_seconds`, or answers what Steward cannot read."""
+        waited = 0.0
+        while True:
+            state, check_after = _processing(body, kind)
+            if state == "succeeded":
+                return
+            if state == "failed":
+                self.uploads.forget_upload(PLATFORM, media.sha256)  # the same bytes fail again
+                raise Rejected(PLATFORM, f"X could not process the {kind} (its processing "
+                               "failed): export it again as H.264 MP4 and hand it in again")
+            if waited + check_after > self.processing_wait_seconds:
+                raise TemporaryFailure(PLATFORM, f"X was still processing the {kind} after "
+                                       f"{waited:.0f} seconds; Steward will look again")
+            sleep = getattr(self.clock, "sleep", None)
+            if not callable(sleep):
+                with translated_errors(f"wait for X to process the {kind}"):
+                    raise TypeError("the X connector needs a clock that can wait")
+            sleep(check_after)
+            waited += check_after
+            body = self._status(media_id, kind)
 
     def delete(self, ref: PostRef) -> None:
         """Delete one of the account's posts (`DELETE /2/tweets/{id}`)."""
@@ -702,6 +854,73 @@ class XConnector:
         with translated_errors("unblock a user"):
             self.client.request("DELETE", f"/2/users/{account.account_id}/blocking/{user_id}",
                                 user_auth=self.user_auth)
+
+
+def _kind(category: str) -> str:
+    return "video" if category == "tweet_video" else "animated GIF"
+
+
+def _chunked_category(media: Media) -> str | None:
+    """`tweet_video` for a video, `tweet_gif` for an animated GIF, None for what goes in one
+    request (a photo, a GIF of one picture)."""
+    if media.mime_type in VIDEO_TYPES:
+        return "tweet_video"
+    if media.mime_type == "image/gif" and gif_frames(media.data) > 1:
+        return "tweet_gif"
+    return None
+
+
+def gif_frames(data: bytes, enough: int = 2) -> int:
+    """How many pictures a GIF holds, counted up to `enough` by walking its blocks without
+    decoding (0 for what is not a well-formed GIF, which X then judges as an image)."""
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        return 0
+    at = 13 + (3 * 2 ** ((data[10] & 0x07) + 1) if data[10] & 0x80 else 0)
+    frames = 0
+    while at < len(data) and frames < enough:
+        introducer = data[at]
+        if introducer == 0x3B:
+            break
+        if introducer == 0x2C:
+            if at + 10 > len(data):
+                break
+            flags = data[at + 9]
+            at += 10 + (3 * 2 ** ((flags & 0x07) + 1) if flags & 0x80 else 0) + 1
+            frames += 1
+        elif introducer == 0x21:
+            at += 2
+        else:
+            break
+        while at < len(data) and data[at]:  # sub-blocks, up to the empty one
+            at += data[at] + 1
+        at += 1
+    return frames
+
+
+def _processing(body: object, kind: str) -> tuple[str, float]:
+    """The state and `check_after_secs` of X's answer to finalize or STATUS, read warily: an
+    answer without `processing_info` is a media ready to use; anything Steward cannot read is
+    a TemporaryFailure saying so, never a traceback."""
+    unreadable = TemporaryFailure(PLATFORM, f"X answered the {kind}'s upload status with "
+                                  "something Steward cannot read; Steward will ask again")
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise unreadable
+    info = data.get("processing_info")
+    if info is None:
+        return "succeeded", 0.0
+    if not isinstance(info, dict):
+        raise unreadable
+    state = info.get("state")
+    if state not in PROCESSING_STATES:
+        raise unreadable
+    check_after = info.get("check_after_secs", 1)
+    if state in ("pending", "in_progress") and (
+            isinstance(check_after, bool) or not isinstance(check_after, int | float)
+            or not 0 <= check_after <= 3600):
+        raise unreadable
+    return str(state), max(1.0, float(check_after)) if isinstance(check_after, int | float) \
+        else 1.0
 
 
 def _newest_id(replies: list[Reply], cursor: str | None) -> str | None:

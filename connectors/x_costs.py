@@ -10,7 +10,10 @@ late 2026). Reads are charged per resource returned, writes per request:
     DM Interaction: Create         $0.015 per request (a DM block)
     User Interaction: Create       $0.015 per request (a mute, a block)
     Interaction: Delete            $0.010 per request (deleting a post, unmuting, unfollowing)
-    Content: Manage                $0.005 per request (hiding a reply, media and its alt text)
+    Content: Manage                $0.005 per request (hiding a reply, media and its alt text;
+                                   each step of an upload in chunks is counted as one, erring
+                                   high, since X's table does not single them out)
+    Media: Read                    $0.005 per media returned (the status of an upload)
 
 An hourly full scan of a 2,000-follower account reads 48,000 followers a day: $480. That is
 why the follower reconciler scans incrementally (followers come newest first) and the daemon
@@ -39,6 +42,7 @@ COST_CLASSES: dict[str, tuple[float, str]] = {
     "User Interaction: Create": (0.015, "request"),
     "Interaction: Delete": (0.010, "request"),
     "Content: Manage": (0.005, "request"),
+    "Media: Read": (0.005, "media returned"),
 }
 # (method, path pattern, operation, cost class), first match wins
 OPERATIONS: tuple[tuple[str, str, str, str], ...] = (
@@ -57,6 +61,13 @@ OPERATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("DELETE", r"/2/tweets/\d+", "DELETE /2/tweets/{id}", "Interaction: Delete"),
     ("PUT", r"/2/tweets/\d+/hidden", "PUT /2/tweets/{id}/hidden", "Content: Manage"),
     ("POST", r"/2/media/upload", "POST /2/media/upload", "Content: Manage"),
+    ("POST", r"/2/media/upload/initialize", "POST /2/media/upload/initialize",
+     "Content: Manage"),
+    ("POST", r"/2/media/upload/\d+/append", "POST /2/media/upload/{id}/append",
+     "Content: Manage"),
+    ("POST", r"/2/media/upload/\d+/finalize", "POST /2/media/upload/{id}/finalize",
+     "Content: Manage"),
+    ("GET", r"/2/media/upload", "GET /2/media/upload", "Media: Read"),
     ("POST", r"/2/media/metadata", "POST /2/media/metadata", "Content: Manage"),
     ("POST", r"/2/users/\d+/muting", "POST /2/users/{id}/muting", "User Interaction: Create"),
     ("DELETE", r"/2/users/\d+/muting/\d+", "DELETE /2/users/{id}/muting/{target}",

@@ -483,7 +483,7 @@ class Service:
         # Clock(), not the service's: the URLs' minutes are real minutes for Instagram
         self.media_host = start_media_host(self.settings, Clock())
         self.connectors = build_connectors(self.settings, sandbox_url, self.clock,
-                                           media_host=self.media_host)
+                                           uploads=self.store, media_host=self.media_host)
         self.check_platforms()
 
     def check_platforms(self) -> None:

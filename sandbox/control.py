@@ -10,6 +10,7 @@
                                Instagram's containers (they expire) and its publishing quota
                                (a benchmark that lists 100,000 followers at X's 15 requests per
                                15 minutes lets the windows end instead of waiting for them)
+                               and for X's media uploads (processing steps, expiry)
     POST   /_sandbox/instagram {"quota_total", "processing_reads", "account_type"}: how the
                                Instagram account behaves
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 from sandbox.events import apply_event
 from sandbox.server import Reply, Route, SandboxRequest, route
 from sandbox.state import SandboxState
+from sandbox.x_uploads import ChunkedUploads
 
 FAULT_KEYS = {"method", "path", "status", "delay", "drop", "after", "times", "headers",
               "reset_in", "raw_body", "body", "skip"}
@@ -51,6 +53,7 @@ class Control:
             for container in instagram["containers"].values():
                 container["created_at"] -= seconds
             instagram["published_at"] = [at - seconds for at in instagram["published_at"]]
+            ChunkedUploads.advance(world, seconds)
         return Reply(200, {"advanced": seconds})
 
     def configure_instagram(self, request: SandboxRequest) -> Reply:

@@ -13,7 +13,7 @@ from typing import Any
 from sandbox.state import SandboxState
 
 EVENT_KINDS = ("x.user", "x.follow", "x.following", "x.reply", "x.mention", "x.dm",
-               "x.setting", "facebook.comment", "facebook.message")
+               "x.setting", "x.media_processing_fails", "facebook.comment", "facebook.message")
 
 
 def _x_now() -> str:
@@ -48,7 +48,12 @@ def apply_event(state: SandboxState, event: dict[str, Any]) -> dict[str, Any]:
     kind = event.get("kind")
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}; expected one of {', '.join(EVENT_KINDS)}")
-    if kind.startswith("x.") and kind != "x.setting":
+    if kind == "x.media_processing_fails":  # the next `count` finalized videos or GIFs fail
+        with state.change() as world:
+            x = world["x"]
+            x["processing_failures"] = x.get("processing_failures", 0) + int(event.get("count", 1))
+        return {}
+    if kind.startswith("x.") and kind not in ("x.setting", "x.media_processing_fails"):
         tweet_id = state.next_snowflake()
         with state.change() as world:
             x = world["x"]

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from sandbox import x_spec
 from sandbox.server import Reply, Route, SandboxRequest, route
 from sandbox.state import SandboxState
+from sandbox.x_uploads import ChunkedUploads
 
 WINDOW_SECONDS = 15 * 60
 # Per user per 15 minutes, as docs.x.com's rate-limit table gives them (late 2026), by operation.
@@ -88,6 +89,7 @@ class XApi:
         self.state = state
         self._nonces: deque[str] = deque(maxlen=NONCES_KEPT)
         self._nonce_lock = threading.Lock()
+        self.uploads = ChunkedUploads(state)
 
     def routes(self) -> list[Route]:
         g = self.guarded
@@ -128,6 +130,14 @@ class XApi:
                     "DELETE /2/users/{source_user_id}/following/{target_user_id}")),
             route("GET", r"/2/dm_events", g(self.dm_events, "GET /2/dm_events")),
             route("POST", r"/2/media/upload", g(self.media_upload, "POST /2/media/upload")),
+            route("GET", r"/2/media/upload",
+                  g(self.uploads.status, "GET /2/media/upload")),
+            route("POST", r"/2/media/upload/initialize",
+                  g(self.uploads.initialize, "POST /2/media/upload/initialize")),
+            route("POST", r"/2/media/upload/(?P<id>[^/]+)/append",
+                  g(self.uploads.append, "POST /2/media/upload/{id}/append")),
+            route("POST", r"/2/media/upload/(?P<id>[^/]+)/finalize",
+                  g(self.uploads.finalize, "POST /2/media/upload/{id}/finalize")),
             route("POST", r"/2/oauth2/token", self.oauth2_token),
             route("POST", r"/2/oauth2/revoke", self.oauth2_revoke),
             route("POST", r"/1.1/oauth/invalidate_token",
@@ -269,9 +279,9 @@ class XApi:
         tweet_id = self.state.next_snowflake()
         with self.state.change() as world:
             x = world["x"]
-            unknown_media = [media_id for media_id in media_ids if media_id not in x["media"]]
-            if unknown_media:
-                return _invalid(f"media id not found: {unknown_media[0]}")
+            media_problem = self.uploads.problem_with_media(x, media_ids)
+            if media_problem:
+                return _invalid(media_problem)
             day_ago = datetime.fromtimestamp(time.time() - 86400, UTC).strftime("%Y-%m-%dT%H:%M:%S")
             duplicate = text and any(
                 t["text"] == text and t["author_id"] == x["me"] and not t["deleted"]
@@ -287,7 +297,8 @@ class XApi:
                 "edit_history_tweet_ids": [tweet_id], "deleted": False, "hidden": False,
             }
             if media_ids:
-                tweet["attachments"] = {"media_keys": [x["media"][m]["media_key"] for m in media_ids]}
+                tweet["attachments"] = {"media_keys": [self.uploads.media_key(x, m)
+                                                       for m in media_ids]}
             if reply_settings:
                 tweet["reply_settings"] = reply_settings
             if "geo" in payload:  # recorded so that tests can prove Steward never sends it
@@ -600,8 +611,12 @@ class XApi:
             return _invalid("media_category must be tweet_image, tweet_gif or tweet_video")
         if not content:
             return _invalid("media is empty")
+        if payload["media_category"] == "tweet_video":  # docs.x.com: chunked for all videos
+            return _invalid("videos must be uploaded in chunks (POST /2/media/upload/initialize)")
         if len(content) > 5 * 1024 * 1024 and payload["media_category"] == "tweet_image":
             return _invalid("images must be at most 5 MB")
+        if len(content) > 15 * 1024 * 1024:
+            return _invalid("animated GIFs must be at most 15 MB")
         media_id = self.state.next_snowflake()
         image_type = _sniff_image_type(content)
         record = {"id": media_id, "media_key": f"3_{media_id}", "size": len(content),

@@ -263,6 +263,49 @@ OPERATIONS: dict[str, Any] = {
             'multipart/form-data': {'type': 'object', 'required': ['media', 'media_category'], 'properties': {'additional_owners': {'type': 'string'}, 'media': {'anyOf': [{'type': 'string', 'format': 'binary'}, {'type': 'string', 'format': 'byte'}]}, 'media_category': {'type': 'string', 'enum': ['tweet_image', 'tweet_video', 'tweet_gif', 'dm_image', 'dm_video', 'dm_gif', 'subtitles']}}, 'additionalProperties': False},
         },
     },
+    'POST /2/media/upload/initialize': {
+        'operation_id': 'initializeMediaUpload',
+        'security': ['OAuth2UserToken', 'UserToken'],
+        'body_required': True,
+        'parameters': {
+        },
+        'bodies': {
+            'application/json': {'type': 'object', 'properties': {'additional_owners': {'type': 'array', 'items': {'type': 'string', 'pattern': '^[0-9]{1,19}$'}}, 'media_category': {'type': 'string', 'enum': ['amplify_video', 'tweet_gif', 'tweet_image', 'tweet_video', 'dm_gif', 'dm_image', 'dm_video', 'subtitles']}, 'media_type': {'type': 'string', 'enum': ['video/mp4', 'video/webm', 'video/mp2t', 'video/quicktime', 'text/srt', 'text/vtt', 'image/jpeg', 'image/gif', 'image/bmp', 'image/png', 'image/webp', 'image/pjpeg', 'image/tiff', 'model/gltf-binary', 'model/vnd.usdz+zip']}, 'shared': {'type': 'boolean'}, 'total_bytes': {'type': 'integer', 'minimum': 0, 'maximum': 17179869184}}, 'additionalProperties': False},
+        },
+    },
+    'POST /2/media/upload/{id}/append': {
+        'operation_id': 'appendMediaUpload',
+        'security': ['OAuth2UserToken', 'UserToken'],
+        'body_required': True,
+        'parameters': {
+            'id': {'in': 'path', 'required': True, 'schema': {'type': 'string', 'pattern': '^[0-9]{1,19}$'}},
+        },
+        'bodies': {
+            'application/json': {'type': 'object', 'required': ['media', 'segment_index'], 'properties': {'media': {'anyOf': [{'type': 'string', 'format': 'binary'}, {'type': 'string', 'format': 'byte'}]}, 'segment_index': {'type': 'integer', 'minimum': 0, 'maximum': 999}}, 'additionalProperties': False},
+            'multipart/form-data': {'type': 'object', 'required': ['media', 'segment_index'], 'properties': {'media': {'anyOf': [{'type': 'string', 'format': 'binary'}, {'type': 'string', 'format': 'byte'}]}, 'segment_index': {'type': 'integer', 'minimum': 0, 'maximum': 999}}, 'additionalProperties': False},
+        },
+    },
+    'POST /2/media/upload/{id}/finalize': {
+        'operation_id': 'finalizeMediaUpload',
+        'security': ['OAuth2UserToken', 'UserToken'],
+        'body_required': False,
+        'parameters': {
+            'id': {'in': 'path', 'required': True, 'schema': {'type': 'string', 'pattern': '^[0-9]{1,19}$'}},
+        },
+        'bodies': {
+        },
+    },
+    'GET /2/media/upload': {
+        'operation_id': 'getMediaUploadStatus',
+        'security': ['OAuth2UserToken', 'UserToken'],
+        'body_required': False,
+        'parameters': {
+            'command': {'in': 'query', 'required': False, 'schema': {'type': 'string', 'enum': ['STATUS']}},
+            'media_id': {'in': 'query', 'required': True, 'schema': {'type': 'string', 'pattern': '^[0-9]{1,19}$'}},
+        },
+        'bodies': {
+        },
+    },
     'POST /2/media/metadata': {
         'operation_id': 'createMediaMetadata',
         'security': ['OAuth2UserToken', 'UserToken'],

@@ -38,6 +38,10 @@ OPERATIONS = (
     ("POST", "/2/users/{id}/dm/unblock"),
     ("GET", "/2/dm_events"),
     ("POST", "/2/media/upload"),
+    ("POST", "/2/media/upload/initialize"),
+    ("POST", "/2/media/upload/{id}/append"),
+    ("POST", "/2/media/upload/{id}/finalize"),
+    ("GET", "/2/media/upload"),
     ("POST", "/2/media/metadata"),
 )
 # What a request is checked against; descriptions, examples and response schemas are dropped.

@@ -17,7 +17,8 @@ TEST_FILES = sorted((ROOT / "tests").rglob("*.py"))
 STILL_WAITING_ON_TIME: dict[str, str] = {}
 # The kill campaign sleeps a random time before each kill -9: the randomness (seeded) is the
 # campaign, not a wait for something to happen.
-SLEEPS_ON_PURPOSE = {"tests/reliability/test_kill_campaign.py"}
+SLEEPS_ON_PURPOSE = {"tests/reliability/test_kill_campaign.py",
+                     "tests/reliability/test_video_kill.py"}
 
 
 def _constant(node: ast.expr) -> bool:

@@ -12,6 +12,7 @@ from connectors.domain import MediaHost
 from connectors.facebook import FacebookPageConnector
 from connectors.instagram import InstagramConnector
 from connectors.protocol import Connector
+from connectors.uploads import UploadJournal
 from connectors.x import XConnector
 from daemon.runtime.clock import Clock
 from daemon.runtime.spend import SpendLedger
@@ -38,12 +39,14 @@ def save_refreshed_tokens(settings: StewardSettings, access: str, refresh: str,
 
 def build_connectors(settings: StewardSettings, sandbox_url: str | None,
                      clock: Clock | None = None,
+                     uploads: UploadJournal | None = None,
                      media_host: MediaHost | None = None) -> dict[str, Connector]:
     """One connector per enabled platform. In sandbox mode, missing credentials are the
     sandbox's own, and every request goes to `sandbox_url`. `clock` tells the X connector the
-    time when X's answer does not. `media_host` serves the photos Instagram fetches; without
-    it (or without a public address: `InstagramSettings.unavailable_reason`) Instagram is not
-    built, and the daemon says why."""
+    time when X's answer does not, and waits while X processes a video; `uploads` (the
+    daemon's store) remembers how far each upload in chunks went, across restarts.
+    `media_host` serves the photos Instagram fetches; without it (or without a public address:
+    `InstagramSettings.unavailable_reason`) Instagram is not built, and the daemon says why."""
     sandbox = settings.mode == "sandbox"
     if sandbox and not sandbox_url:
         raise ValueError("sandbox mode needs the sandbox's URL")
@@ -67,7 +70,8 @@ def build_connectors(settings: StewardSettings, sandbox_url: str | None,
             save_tokens=lambda access, refresh, expires: save_refreshed_tokens(
                 settings, access, refresh, expires), clock=clock or Clock(),
             # every charged call goes into the month's ledger (X bills per call)
-            on_usage=SpendLedger(settings.paths.state_dir, clock or Clock()).record)
+            on_usage=SpendLedger(settings.paths.state_dir, clock or Clock()).record,
+            uploads=uploads)
     if settings.facebook.enabled:
         facebook = settings.facebook
         connectors["facebook"] = FacebookPageConnector(

@@ -21,6 +21,10 @@ class Clock:
         """Return seconds from an arbitrary origin that never go backwards."""
         return time.monotonic()
 
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds` (a platform asked Steward to look again later)."""
+        time.sleep(max(0.0, seconds))
+
 
 class FixedClock(Clock):
     """A clock that only moves when told to; for tests and reproducible runs."""
@@ -36,6 +40,10 @@ class FixedClock(Clock):
 
     def monotonic(self) -> float:
         return self._monotonic
+
+    def sleep(self, seconds: float) -> None:
+        """Waiting on a fixed clock moves it on instead."""
+        self.advance(max(0.0, seconds))
 
     def advance(self, seconds: float) -> None:
         """Move both clocks forward by `seconds`."""

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.uploads import UploadProgress
 from daemon.runtime.ownership import refuse_to_write_as_another_user
 from daemon.runtime.records import (
     ChecklistItem,
@@ -302,6 +303,27 @@ def _prepared_ids(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN prepared_id TEXT")
 
 
+# Uploads in chunks (issue 23): how far each went, so that a publish restarted after a crash
+# continues it (or only asks the platform's status again) instead of uploading it twice.
+MEDIA_UPLOADS_TABLE = """
+CREATE TABLE IF NOT EXISTS media_uploads (
+    platform TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    media_id TEXT NOT NULL,
+    total_bytes INTEGER NOT NULL,
+    chunk_bytes INTEGER NOT NULL,
+    segments_sent INTEGER NOT NULL,
+    finalized INTEGER NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (platform, sha256)
+)
+"""
+
+
+def _media_uploads(db: sqlite3.Connection) -> None:
+    db.execute(MEDIA_UPLOADS_TABLE)
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema: the version it brings a database to, what it does (for the
@@ -321,6 +343,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _consent_tables),
     Migration(4, "the first step's id of a post made in two steps (an Instagram container)",
               _prepared_ids),
+    Migration(5, "how far each upload in chunks went, to resume it after a crash",
+              _media_uploads),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -532,6 +556,39 @@ class Store:
         return {row["name"] for row in self.query(
             f"SELECT name FROM submissions WHERE status IN ({marks})",  # noqa: S608 - marks
             statuses)}
+
+    # -- uploads in chunks (connectors.uploads.UploadJournal) ---------------------------------
+
+    def upload_progress(self, platform: str, sha256: str) -> UploadProgress | None:
+        """How far the upload of the file `sha256` to `platform` went; None: not begun."""
+        rows = self.query("SELECT media_id, total_bytes, chunk_bytes, segments_sent, finalized, "
+                          "expires_at FROM media_uploads WHERE platform = ? AND sha256 = ?",
+                          (platform, sha256))
+        if not rows:
+            return None
+        row = rows[0]
+        return UploadProgress(str(row["media_id"]), int(row["total_bytes"]),
+                              int(row["chunk_bytes"]), int(row["segments_sent"]),
+                              bool(row["finalized"]), float(row["expires_at"]))
+
+    def record_upload(self, platform: str, sha256: str, progress: UploadProgress) -> None:
+        """Record (durably, before the next chunk is sent) how far an upload went."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO media_uploads (platform, sha256, media_id, total_bytes, "
+                       "chunk_bytes, segments_sent, finalized, expires_at) VALUES "
+                       "(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, sha256) DO UPDATE SET "
+                       "media_id = excluded.media_id, total_bytes = excluded.total_bytes, "
+                       "chunk_bytes = excluded.chunk_bytes, segments_sent = "
+                       "excluded.segments_sent, finalized = excluded.finalized, expires_at = "
+                       "excluded.expires_at",
+                       (platform, sha256, progress.media_id, progress.total_bytes,
+                        progress.chunk_bytes, progress.segments_sent, int(progress.finalized),
+                        progress.expires_at))
+
+    def forget_upload(self, platform: str, sha256: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM media_uploads WHERE platform = ? AND sha256 = ?",
+                       (platform, sha256))
 
     def set_submission_status(self, submission_id: str, status: str) -> None:
         with self.transaction() as db:

@@ -23,6 +23,12 @@ from sandbox.state import DEFAULT_X_CREDENTIALS
      {"data": {"id": "1"}}, ("Content: Create (with URL)", 1, 0.2)),
     ("POST", "/2/users/1/muting", b"{}", {"data": {"muting": True}},
      ("User Interaction: Create", 1, 0.015)),
+    ("POST", "/2/media/upload/initialize", b"{}", {"data": {"id": "1"}},
+     ("Content: Manage", 1, 0.005)),
+    ("POST", "/2/media/upload/1/append", b"{}", {"data": {}}, ("Content: Manage", 1, 0.005)),
+    ("POST", "/2/media/upload/1/finalize", None, {"data": {"id": "1"}},
+     ("Content: Manage", 1, 0.005)),
+    ("GET", "/2/media/upload", None, {"data": {"id": "1"}}, ("Media: Read", 1, 0.005)),
 ])
 def test_prices_each_call_as_x_bills_it(method, path, body, answer, expected):
     charged = usage(method, path, 200, body, answer)

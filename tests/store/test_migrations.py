@@ -228,3 +228,21 @@ def test_an_upgraded_first_release_database_records_a_prepared_instagram_contain
         assert "prepared_id" in columns(first_release, "deliveries")
     finally:
         store.close()
+
+
+def test_an_upgraded_database_remembers_how_far_an_upload_in_chunks_went(first_release):
+    from connectors.uploads import UploadProgress  # noqa: PLC0415
+
+    store = Store(first_release)
+    try:
+        assert store.upload_progress("x", "c" * 64) is None
+        progress = UploadProgress("1880028106020515840", 12670, 4096, 2, False, 1.8e9)
+        store.record_upload("x", "c" * 64, progress)
+        store.record_upload("x", "c" * 64, UploadProgress(
+            progress.media_id, 12670, 4096, 4, True, 1.8e9))
+        assert store.upload_progress("x", "c" * 64).segments_sent == 4
+        assert store.upload_progress("facebook", "c" * 64) is None
+        store.forget_upload("x", "c" * 64)
+        assert store.upload_progress("x", "c" * 64) is None
+    finally:
+        store.close()
