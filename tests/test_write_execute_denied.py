@@ -35,5 +35,6 @@ def test_the_classifier_process_answers_as_the_unit_would_run_it():
                                        input=payload, capture_output=True, text=True,
                                        timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert [json.loads(line)["verdict"] for line in result.stdout.splitlines()] == [
-        "allow", "act"]
+    ready, answer = (json.loads(line) for line in result.stdout.splitlines())
+    assert ready["ready"] is True
+    assert [verdict["verdict"] for verdict in answer["verdicts"]] == ["allow", "act"]

@@ -37,7 +37,6 @@ import math
 import os
 import random
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from daemon.moderation import encoder_graph
+from daemon.runtime.clock import Clock
 from policies.moderation.prepare import prepare
 from training.disguises import DISGUISES
 
@@ -248,7 +248,8 @@ def batches(rows: list[tuple[str, int]], recipe: Recipe, rng: random.Random
 def train(recipe: Recipe, destination: Path) -> dict:
     import torch  # noqa: PLC0415
 
-    started = time.monotonic()
+    clock = Clock()
+    started = clock.monotonic()
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(1)  # 3x faster than two threads on a two-core machine (issue 20)
     rng = random.Random(recipe.seed)
@@ -293,7 +294,7 @@ def train(recipe: Recipe, destination: Path) -> dict:
             step += 1
             if step % 50 == 0:
                 print(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
-                      f"{time.monotonic() - started:.0f} s", flush=True)
+                      f"{clock.monotonic() - started:.0f} s", flush=True)
 
     adapter = {}
     for key, value in model.adapter.items():
@@ -303,7 +304,7 @@ def train(recipe: Recipe, destination: Path) -> dict:
     destination.mkdir(parents=True, exist_ok=True)
     adapter_path = destination / "adapter.safetensors"
     encoder_graph.write_safetensors(adapter, adapter_path)
-    trained_seconds = time.monotonic() - started
+    trained_seconds = clock.monotonic() - started
 
     return describe(recipe, destination, olid_validation + davidson_validation,
                     len(olid_validation), {"training_examples": len(rows),

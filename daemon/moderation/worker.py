@@ -23,7 +23,6 @@ import selectors
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, fields, replace
 from functools import cache
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
+from daemon.runtime.clock import Clock
 from policies.findings import LinkRules
 from policies.moderation.classifier import ModerationRules, Verdict, classify_many
 from policies.roster import Pupil, build_roster
@@ -125,11 +125,12 @@ class ClassifierWorker:
     def _answer(self, timeout: float) -> dict:
         """The worker's next line, parsed; RuntimeError when it dies or takes too long."""
         assert self._process is not None and self._process.stdout is not None
-        deadline = time.monotonic() + timeout
+        clock = Clock()  # real seconds: a worker's answer does not wait for a FixedClock
+        deadline = clock.monotonic() + timeout
         with selectors.DefaultSelector() as selector:
             selector.register(self._process.stdout, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
-                left = deadline - time.monotonic()
+                left = deadline - clock.monotonic()
                 if left <= 0 or not selector.select(left):
                     raise RuntimeError(f"the classifier process gave no answer in {timeout:.0f} s")
                 chunk = os.read(self._process.stdout.fileno(), 1 << 16)
