@@ -280,6 +280,7 @@ def test_a_rate_limited_initialize_says_when_to_come_back(x, control, clip):
     assert limited.value.retry_after is not None and 0 < limited.value.retry_after <= 61
 
 
+@pytest.mark.slow
 def test_refuses_a_video_larger_than_it_can_send_before_uploading(x, control, tmp_path):
     big = Media(tmp_path / "long.mp4", "", "video/mp4", "0" * 64,
                 b"\0" * (x.capabilities.max_video_bytes + 1))

@@ -126,6 +126,7 @@ def test_a_batch_keeps_its_order():
     assert [v.verdict for v in classify_many(texts)] == ["allow", "act", "allow"]
 
 
+@pytest.mark.slow
 def test_moderate_classify_prints_one_json_verdict_per_line_in_order(tmp_path):
     config = tmp_path / "steward.toml"
     config.write_text(f'[paths]\nstate_dir = "{tmp_path}"\n')
@@ -147,6 +148,7 @@ def contextual(texts: list[str], rules: ModerationRules) -> ModerationRules:
     return with_scores(texts, rules, ContextualModel(model_cache_directory(Path("unused"))))
 
 
+@pytest.mark.slow
 def test_the_worker_process_classifies_exactly_as_the_daemon_would():
     from daemon.moderation.worker import (  # noqa: PLC0415
         classify_elsewhere,
@@ -193,6 +195,7 @@ def test_the_daemon_uses_the_threshold_the_school_model_was_scored_at(tmp_path):
     assert moderation_rules(load_settings(config)).school_threshold == 0.8
 
 
+@pytest.mark.slow
 def test_a_broken_school_model_leaves_the_default_detector_answering(tmp_path):
     from daemon.moderation.worker import classify_elsewhere  # noqa: PLC0415
 
