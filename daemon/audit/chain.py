@@ -241,11 +241,8 @@ def holds_line(path: Path, seq: int, digest: str) -> bool:
 
 
 def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def archive_name(first_seq: int, first_timestamp: str | None) -> str:

@@ -78,11 +78,8 @@ def build_key(description: dict[str, Any]) -> str:
 
 
 def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def cached_graph(cache_directory: Path, folder: Path = COMMITTED, *,

@@ -372,32 +372,15 @@ class Publisher:
                               audience="admin")
             return self._reload(delivery)
         except ConnectorError as error:
-            later = self.clock.now() + timedelta(
-                seconds=backoff_seconds(delivery.attempts, self.settings, self.rng))
-            self.store.transition(submission.id, delivery.platform, ("sending",), "sending",
-                                  self.clock.now(), next_attempt_at=later,
-                                  last_error=error.message)
-            self.audit.record("delivery.check_postponed", level="warning", **fields,
-                              reason=error.message, check_at=later.isoformat())
-            return self._reload(delivery)
+            return self._postpone_check(submission, delivery, fields, error.message,
+                                        delivery.attempts)
         if found is not None:
-            self.store.transition(submission.id, delivery.platform, ("sending",), "sent",
-                                  self.clock.now(), remote_id=found.ref.remote_id,
-                                  url=found.ref.url, last_error=None)
-            self.audit.record("post.published", clause=self.clause, **fields,
-                              remote_id=found.ref.remote_id, url=found.ref.url,
-                              attempt=delivery.attempts, found_after_interruption=True)
-        elif delivery.attempts >= self.settings.max_attempts:
-            self.store.transition(submission.id, delivery.platform, ("sending",), "failed",
-                                  self.clock.now(), last_error=delivery.last_error)
-            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
-                              reason=f"gave up after {delivery.attempts} attempts: "
-                              f"{delivery.last_error}", audience="admin")
-        else:
-            self.store.transition(submission.id, delivery.platform, ("sending",), "pending",
-                                  self.clock.now(), next_attempt_at=self.clock.now())
-            self.audit.record("delivery.not_found_will_retry", **fields,
-                              attempt=delivery.attempts)
+            return self._mark_found(submission, delivery, fields, found)
+        if delivery.attempts >= self.settings.max_attempts:
+            return self._give_up(submission, delivery, fields)
+        self.store.transition(submission.id, delivery.platform, ("sending",), "pending",
+                              self.clock.now(), next_attempt_at=self.clock.now())
+        self.audit.record("delivery.not_found_will_retry", **fields, attempt=delivery.attempts)
         return self._reload(delivery)
 
     def _resolve_in_steps(self, connector: PublishesInSteps, submission: StoredSubmission,
@@ -411,23 +394,12 @@ class Publisher:
             try:
                 state = connector.prepared_state(delivery.prepared_id)
             except ConnectorError as error:
-                later = self.clock.now() + timedelta(
-                    seconds=backoff_seconds(delivery.attempts, self.settings, self.rng))
-                self.store.transition(submission.id, delivery.platform, ("sending",), "sending",
-                                      self.clock.now(), next_attempt_at=later,
-                                      last_error=error.message)
-                self.audit.record("delivery.check_postponed", level="warning", **fields,
-                                  reason=error.message, check_at=later.isoformat())
-                return self._reload(delivery)
+                return self._postpone_check(submission, delivery, fields, error.message,
+                                            delivery.attempts)
         if state == "published":
             return self._resolve_published(submission, delivery)
         if delivery.attempts >= self.settings.max_attempts:
-            self.store.transition(submission.id, delivery.platform, ("sending",), "failed",
-                                  self.clock.now(), last_error=delivery.last_error)
-            self.audit.record("post.failed", level="error", clause=self.clause, **fields,
-                              reason=f"gave up after {delivery.attempts} attempts: "
-                              f"{delivery.last_error}", audience="admin")
-            return self._reload(delivery)
+            return self._give_up(submission, delivery, fields)
         # ready or processing: publish that container next; gone or never made: a new one
         keep = delivery.prepared_id if state in ("ready", "processing") else None
         self.store.transition(submission.id, delivery.platform, ("sending",), "pending",
@@ -449,19 +421,41 @@ class Publisher:
         else:
             reason = "published, but not listed yet"
         if found is None:  # it is there: never publish again; look for it later
-            later = self.clock.now() + timedelta(
-                seconds=backoff_seconds(max(1, delivery.attempts), self.settings, self.rng))
-            self.store.transition(submission.id, delivery.platform, ("sending",), "sending",
-                                  self.clock.now(), next_attempt_at=later, last_error=reason)
-            self.audit.record("delivery.check_postponed", level="warning", **fields,
-                              reason=reason, check_at=later.isoformat())
-            return self._reload(delivery)
+            return self._postpone_check(submission, delivery, fields, reason,
+                                        max(1, delivery.attempts))
+        return self._mark_found(submission, delivery, fields, found)
+
+    def _postpone_check(self, submission: StoredSubmission, delivery: Delivery, fields: dict,
+                        reason: str, attempts: int) -> Delivery:
+        """Whether a `sending` delivery reached the platform could not be told now: stay
+        `sending` (never publish again blindly) and look again after a backoff."""
+        later = self.clock.now() + timedelta(
+            seconds=backoff_seconds(attempts, self.settings, self.rng))
+        self.store.transition(submission.id, delivery.platform, ("sending",), "sending",
+                              self.clock.now(), next_attempt_at=later, last_error=reason)
+        self.audit.record("delivery.check_postponed", level="warning", **fields,
+                          reason=reason, check_at=later.isoformat())
+        return self._reload(delivery)
+
+    def _mark_found(self, submission: StoredSubmission, delivery: Delivery, fields: dict,
+                    found: PublishedPost) -> Delivery:
+        """The interrupted delivery is on the platform after all: record it as sent."""
         self.store.transition(submission.id, delivery.platform, ("sending",), "sent",
                               self.clock.now(), remote_id=found.ref.remote_id,
                               url=found.ref.url, last_error=None)
         self.audit.record("post.published", clause=self.clause, **fields,
                           remote_id=found.ref.remote_id, url=found.ref.url,
                           attempt=delivery.attempts, found_after_interruption=True)
+        return self._reload(delivery)
+
+    def _give_up(self, submission: StoredSubmission, delivery: Delivery,
+                 fields: dict) -> Delivery:
+        """An interrupted delivery not found after max_attempts: failed, the admin told."""
+        self.store.transition(submission.id, delivery.platform, ("sending",), "failed",
+                              self.clock.now(), last_error=delivery.last_error)
+        self.audit.record("post.failed", level="error", clause=self.clause, **fields,
+                          reason=f"gave up after {delivery.attempts} attempts: "
+                          f"{delivery.last_error}", audience="admin")
         return self._reload(delivery)
 
     def _reload(self, delivery: Delivery) -> Delivery:
