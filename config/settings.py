@@ -257,11 +257,11 @@ class ModerationSettings(Section):
     corroborated_model_act: float = Field(0.97, ge=0, le=1, description="The packaged model "
                                           "acts at this probability when the word list or an "
                                           "insult pattern agrees.")
-    school_model_threshold: float | None = Field(None, ge=0, le=1, description="Probability "
-                                                 "at or above which the school's own model "
-                                                 "(`steward moderate train`) asks for review; "
-                                                 "by default the threshold its held-out "
-                                                 "macro-F1 was measured at (0.5).")
+    school_model_threshold: float | None = Field(None, ge=0, le=1, description="With the "
+                                                 "school's own tuning of the model in use "
+                                                 "(`steward moderate train`), the probability "
+                                                 "at or above which a reply goes to review; by "
+                                                 "default the one chosen when it was tuned.")
     add_words: list[str] = Field(default_factory=list, description="Words the school treats as "
                                  "severe (acted on at once), added to the packaged word list.")
     remove_words: list[str] = Field(default_factory=list, description="Words removed from the "

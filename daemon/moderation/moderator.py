@@ -37,7 +37,7 @@ from connectors.errors import ConnectorBug, ConnectorError, RateLimited
 from daemon.audit.chain import AuditLog
 from daemon.moderation.evidence import EvidenceStore
 from daemon.moderation.rules import moderation_rules
-from daemon.moderation.school_model import model_path
+from daemon.moderation.school_model import tuning_directory
 from daemon.moderation.worker import ClassifierWorker, model_cache_directory
 from daemon.runtime.clock import Clock
 from daemon.runtime.mail import Mailer, MailError
@@ -72,14 +72,17 @@ class Moderator:
         self._bugs_alerted: set[tuple[str, str, str]] = set()
         state_dir = settings.paths.state_dir
         self.classifier = ClassifierWorker(model_cache_directory(state_dir),
-                                           model_path(state_dir), self._detector_ready)
+                                           tuning_directory(state_dir), self._detector_ready)
 
     def _detector_ready(self, status: dict) -> None:
         """The worker has started: say which detector answers (the contextual model, or why
         not and what stands in), so that a weaker detector is never in use unannounced."""
         contextual = bool(status.get("contextual"))
         self.audit.record("moderation.detector_ready", detector=str(status.get("detector")),
-                          level="info" if contextual else "warning", audience="admin")
+                          level="info" if contextual and not status.get("tuning_failed") else
+                          "warning", audience="admin")
+        if status.get("tuning_failed"):
+            self._school_model_failed(str(status.get("detector")))
 
     def close(self) -> None:
         """Stop the classifier worker."""
@@ -162,8 +165,7 @@ class Moderator:
             return
         try:
             verdicts = self.classifier.classify([reply.text for reply in fresh],
-                                                moderation_rules(self.settings),
-                                                self._school_model_failed)
+                                                moderation_rules(self.settings))
         except (RuntimeError, OSError, subprocess.SubprocessError) as error:
             self.audit.record("moderation.classifier_failed", level="error", platform=platform,
                               reason=str(error), audience="admin")
@@ -224,22 +226,22 @@ class Moderator:
         self.act(row_id, reply, verdict)
 
     def _school_model_failed(self, reason: str) -> None:
-        """The school's model broke but the default detector answered: say so every sweep in
-        the audit log, and by e-mail once per new reason, rather than stop moderating."""
+        """The school's tuning cannot be used but Steward's own model answers: say so each time
+        the worker starts in the audit log, and by e-mail once per new reason, rather than
+        stop moderating."""
         self.audit.record("moderation.school_model_failed", level="warning", reason=reason,
-                          note="the default detector classified these replies alone",
+                          note="Steward's own model classifies replies instead",
                           audience="admin")
         if reason == self._school_model_failure:
             return
         self._school_model_failure = reason
         self.mailer.alert(
             self.audit, "The school's moderation model failed",
-            f"Steward could not use the school's own moderation model ({reason}). Replies "
-            "are still classified and acted on by the default detector, which catches less. "
-            "A damaged or half-copied model folder is the usual cause: train the model again "
-            "with `steward moderate train`, or check the [train] extra is installed in "
-            "Steward's environment; `steward moderate classify --school-model` shows whether "
-            "it works.")
+            f"Steward could not use the school's own tuning of its moderation model. Replies "
+            "are still classified and acted on by Steward's own model, which has not learnt "
+            f"from your moderators' decisions. What the worker said: {reason}. A damaged or "
+            "half-copied folder, or an upgrade of Steward, is the usual cause: run `steward "
+            "moderate train` again; `steward moderate classify` shows which model answers.")
 
     def _plan(self, reply: Reply, responses=None) -> ResponsePlan:
         """The school's responses (by default to 'act') as far as the reply's platform can."""

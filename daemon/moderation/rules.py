@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from config.settings import StewardSettings
-from daemon.moderation.school_model import saved_threshold
 from daemon.posts.rosters import load_roster
 from policies.findings import LinkRules
 from policies.moderation import ModerationRules
@@ -21,9 +20,7 @@ def moderation_rules(settings: StewardSettings) -> ModerationRules:
         review_threshold=moderation.review_threshold,
         model_act=moderation.model_act,
         corroborated_model_act=moderation.corroborated_model_act,
-        school_threshold=(moderation.school_model_threshold
-                          if moderation.school_model_threshold is not None
-                          else saved_threshold(settings.paths.state_dir)),
+        school_review=moderation.school_model_threshold,
         add_words=tuple(moderation.add_words),
         remove_words=tuple(moderation.remove_words),
         staff_names=tuple(moderation.staff_names),

@@ -6,10 +6,11 @@ The moderator starts `python -m daemon.moderation.worker` at its first sweep and
 state directory at the very first start: daemon.moderation.contextual_model) and answers
 requests, one JSON line each way:
 
-- on start it writes `{"ready": true, "detector": SENTENCE, "contextual": BOOL}`: which
-  detector answers (the contextual model, or why not and what stands in);
-- then for each `{"rules": RULES, "texts": [...]}` it writes `{"verdicts": [...]}` (and
-  `"school_model_failed": REASON` when only the school's own model broke).
+- on start it writes `{"ready": true, "detector": SENTENCE, "contextual": BOOL, "tuned":
+  BOOL, "tuning_failed": BOOL}`: which detector answers (the contextual model, as the school
+  tuned it (STEWARD_SCHOOL_TUNING names the folder) or as committed, or why not and what
+  stands in);
+- then for each `{"rules": RULES, "texts": [...]}` it writes `{"verdicts": [...]}`.
 
 A worker that dies, hangs or answers nonsense is killed and started afresh at the next request;
 the replies it was given are classified again then (the sweep's cursor has not moved).
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from functools import cache
 from pathlib import Path
 
@@ -42,7 +43,6 @@ START_TIMEOUT_SECONDS = 600
 
 def rules_to_json(rules: ModerationRules) -> str:
     data = asdict(rules)
-    data.pop("school_scores")
     data.pop("contextual_scores")
     data["roster"] = None if rules.roster is None else [
         {"first_names": sorted(p.first_names), "surname": p.surname}
@@ -87,33 +87,37 @@ def model_cache_directory(state_dir: Path) -> Path:
 class ClassifierWorker:
     """The worker process, started when first needed and kept; thread-safe."""
 
-    def __init__(self, model_cache: Path | None, school_model: Path | None = None,
+    def __init__(self, model_cache: Path | None, school_tuning: Path | None = None,
                  on_ready: Callable[[dict], None] = lambda status: None) -> None:
         self.model_cache = model_cache
-        self.school_model = school_model
+        self.school_tuning = school_tuning
         self.on_ready = on_ready
         self._process: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self._lock = threading.Lock()
         self.status: dict = {}
-        self._school_model_seen: int | None = None
+        self._school_tuning_seen: tuple[int, int] | None = None
 
-    def _school_model_version(self) -> int | None:
-        """The school model's modification time: a model trained (or removed) while the worker
-        runs is picked up by starting the worker afresh."""
+    def _school_tuning_version(self) -> tuple[int, int] | None:
+        """Which school's tuning is there (its model.json's inode and modification time): one
+        trained again (or removed) while the worker runs is picked up by starting the worker
+        afresh."""
+        if self.school_tuning is None:
+            return None
         try:
-            return None if self.school_model is None else Path(self.school_model).stat().st_mtime_ns
+            found = (Path(self.school_tuning) / "model.json").stat()
         except OSError:
             return None
+        return found.st_ino, found.st_mtime_ns
 
     def _start(self) -> None:
         environment = dict(os.environ)
         if self.model_cache is not None:
             environment["STEWARD_MODEL_CACHE"] = str(self.model_cache)
-        if self.school_model is not None and Path(self.school_model).exists():
-            environment["STEWARD_SCHOOL_MODEL"] = str(self.school_model)
+        if self.school_tuning is not None:
+            environment["STEWARD_SCHOOL_TUNING"] = str(self.school_tuning)
         self._buffer = b""
-        self._school_model_seen = self._school_model_version()
+        self._school_tuning_seen = self._school_tuning_version()
         self._process = subprocess.Popen(  # noqa: S603 - our own module, no shell
             [sys.executable, "-m", "daemon.moderation.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment)
@@ -148,16 +152,14 @@ class ClassifierWorker:
             raise RuntimeError("the classifier process answered something unexpected")
         return answer
 
-    def classify(self, texts: list[str], rules: ModerationRules,
-                 on_school_model_failure: Callable[[str], None] = lambda reason: None,
-                 ) -> list[Verdict]:
+    def classify(self, texts: list[str], rules: ModerationRules) -> list[Verdict]:
         """Verdicts for `texts`, in order; RuntimeError (and the worker stopped) on failure."""
         if not texts:
             return []
         with self._lock:
             try:
                 if self._process is not None and (
-                        self._school_model_version() != self._school_model_seen):
+                        self._school_tuning_version() != self._school_tuning_seen):
                     self._stop()
                 if self._process is None or self._process.poll() is not None:
                     self._start()
@@ -175,8 +177,6 @@ class ClassifierWorker:
                     from None
         if len(verdicts) != len(texts):
             raise RuntimeError("the classifier process answered the wrong number of verdicts")
-        if answer.get("school_model_failed"):
-            on_school_model_failure(str(answer["school_model_failed"]))
         return verdicts
 
     def _stop(self) -> None:
@@ -201,25 +201,15 @@ class ClassifierWorker:
 
 
 def classify_elsewhere(texts: list[str], rules: ModerationRules,
-                       school_model: Path | None = None,
-                       on_school_model_failure: Callable[[str], None] = lambda reason: None,
+                       school_tuning: Path | None = None,
                        model_cache: Path | None = None) -> list[Verdict]:
     """Classify `texts` in a worker started for this call alone (commands and tests; the
     daemon keeps one `ClassifierWorker`)."""
-    worker = ClassifierWorker(model_cache, school_model)
+    worker = ClassifierWorker(model_cache, school_tuning)
     try:
-        return worker.classify(texts, rules, on_school_model_failure)
+        return worker.classify(texts, rules)
     finally:
         worker.close()
-
-
-def describe_failure(error: Exception, texts: list[str]) -> str:
-    """The error's kind and message, one line, but never a message being classified (a
-    tokenizer's complaint could quote one, and the reason goes to the audit log)."""
-    message = " ".join(str(error).split())[:200]
-    if any(len(text) >= 4 and text[:40] in str(error) for text in texts):
-        message = "(its message quoted a reply, so it is not repeated here)"
-    return f"{type(error).__name__}: {message}"
 
 
 def main() -> int:
@@ -230,10 +220,13 @@ def main() -> int:
     )
 
     cache = os.environ.get("STEWARD_MODEL_CACHE")
-    model, why_not = open_contextual_model(Path(cache) if cache else None)
-    school_file = os.environ.get("STEWARD_SCHOOL_MODEL")
+    tuning = os.environ.get("STEWARD_SCHOOL_TUNING")
+    model, why_not = open_contextual_model(Path(cache) if cache else None,
+                                           tuning=Path(tuning) if tuning else None)
     out = sys.stdout
     out.write(json.dumps({"ready": True, "contextual": model is not None,
+                          "tuned": model is not None and model.tuned,
+                          "tuning_failed": model is not None and bool(model.tuning_note),
                           "detector": detector_sentence(model, why_not)}) + "\n")
     out.flush()
     for line in sys.stdin:
@@ -241,16 +234,6 @@ def main() -> int:
         rules = rules_from_json(json.dumps(request["rules"]))
         texts = [str(text) for text in request["texts"]]
         answer: dict[str, object] = {}
-        if school_file:
-            from daemon.moderation.school_model import school_model_scores  # noqa: PLC0415
-
-            try:
-                scores = school_model_scores(texts, Path(school_file))
-            except Exception as error:  # noqa: BLE001 - whatever broke, the default answers
-                answer["school_model_failed"] = describe_failure(error, texts)
-                scores = None
-            if scores is not None:
-                rules = replace(rules, school_scores=tuple(scores))
         verdicts = classify_many(texts, with_scores(texts, rules, model))
         answer["verdicts"] = [verdict.as_json() | {"score": verdict.score}
                               for verdict in verdicts]

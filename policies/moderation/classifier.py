@@ -13,6 +13,7 @@ once per batch, which is what makes thousands of messages per second possible.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +21,7 @@ from importlib import resources
 
 from policies.findings import LinkRules
 from policies.moderation import layers
+from policies.moderation.repair import repaired
 from policies.roster import Roster
 
 
@@ -54,19 +56,18 @@ class ModerationRules:
     staff_names: tuple[str, ...] = ()
     roster: Roster | None = None
     links: LinkRules = field(default_factory=LinkRules)
-    school_scores: tuple[float, ...] | None = None  # the school's own model, computed outside
-    # The school model's probability at or above which it asks for review: the threshold its
-    # held-out macro-F1 was measured at, unless the school sets another. Not review_threshold,
-    # which suits the packaged model's scale: at 0.25 a model fine-tuned on OLID sent 35% of
-    # clean held-out messages to review, against 24% at 0.5.
-    school_threshold: float = 0.5
     # The contextual model's probabilities (computed outside, in the moderation worker) and
-    # its thresholds, from the committed model.json unless the school sets others. With them,
+    # its thresholds, from the model's model.json (the committed one, or the school's own
+    # tuning of it: `steward moderate train`). With them,
     # `contextual_verdict` decides; without them (the model cannot be built here), the
     # packaged word-level model stands in and `moderation.started` says so.
     contextual_scores: tuple[float, ...] | None = None
     contextual_act: float = 0.9
     contextual_review: float = 0.5
+    # The review threshold the school set for its own tuning of the model
+    # (moderation.school_model_threshold); None: the one chosen on its held-out examples.
+    school_review: float | None = None
+    contextual_name: str = "model"  # "school-tuned model" when the school's tuning answers
 
 
 @lru_cache(maxsize=1)
@@ -175,13 +176,15 @@ MILD_REVIEW_SHARE = 0.5
 
 
 def contextual_verdict(hits: list[tuple[float, str]], score: float,
-                       rules: ModerationRules, school_score: float | None = None) -> Verdict:
+                       rules: ModerationRules) -> Verdict:
     """The one place the default detector decides, from the layers that fired (`hits`, each a
     layer's (score, reason)) and the contextual model's probability `score`:
 
     1. a pupil named, or the school's severe words: act;
     2. a threat, identity attack or harassment of staff: act when the model's score reaches
-       its review threshold (it reads the message as abusive too), else review;
+       its review threshold (it reads the message as abusive too), else review; found only
+       inside quotation marks, act only when the model is sure (its act threshold), else
+       review: quoted abuse is as often reported or condemned as meant;
     3. swearing or an insult: act when the model is sure (its act threshold), review when it
        gives at least MILD_REVIEW_SHARE of its review threshold, else allow (how people talk);
     4. the model alone: review at its review threshold, never act. A model that errs acts on
@@ -189,9 +192,10 @@ def contextual_verdict(hits: list[tuple[float, str]], score: float,
        scored 0.95 in the functional suite); so Steward hides a message only when a layer it
        can name found something and, for abuse, the model agrees;
     5. other layers (links, spam, personal data): by their own score against act_threshold and
-       review_threshold, as before;
-    6. the school's own model (`school_score`), a second opinion on its own scale: review at
-       its threshold (school_threshold).
+       review_threshold, as before.
+
+    A school that tuned the model on its moderators' decisions (`steward moderate train`)
+    gets the same rules on its tuned model's scores and thresholds: one model, not two.
 
     The strongest outcome wins. The reasons name each layer that counted, then the model's
     score and thresholds, then which rule decided, so a moderator and the audit log can see
@@ -203,6 +207,13 @@ def contextual_verdict(hits: list[tuple[float, str]], score: float,
     for value, reason in sorted(hits, reverse=True):
         if reason in ALWAYS_ACT:
             outcomes.append((2, 1, value, f"{reason} acts whatever the model says"))
+        elif reason.endswith(QUOTED):
+            if score >= act:
+                outcomes.append((2, 1, max(value, score), f"{reason}, and the model is sure "
+                                                          "it is abusive"))
+            else:
+                outcomes.append((1, 1, value, f"{reason}: quoted, perhaps to condemn it; a "
+                                              "moderator decides"))
         elif reason in CONTEXT_CHECKED:
             if score >= review:
                 outcomes.append((2, 1, max(value, score), f"{reason}, and the model agrees"))
@@ -228,12 +239,9 @@ def contextual_verdict(hits: list[tuple[float, str]], score: float,
                                       "never acts"))
     elif score >= review:
         outcomes.append((1, 0, score, "the model reads it as possibly abusive"))
-    if school_score is not None and school_score >= rules.school_threshold:
-        layers_counted.append("school-model")
-        outcomes.append((1, 0, max(school_score, review), "the school's own model flags it"))
     level, _, value, rule = max(outcomes, default=(0, 0, score, "nothing found"))
     verdict = ("allow", "review", "act")[level]
-    model = f"model {score:.3f} (acts at {act:.3f}, reviews at {review:.3f})"
+    model = f"{rules.contextual_name} {score:.3f} (acts at {act:.3f}, reviews at {review:.3f})"
     return Verdict(verdict, value if level else score,
                    (*layers_counted, model, f"decided: {rule}"))
 
@@ -241,24 +249,16 @@ def contextual_verdict(hits: list[tuple[float, str]], score: float,
 def classify_many(texts: list[str], rules: ModerationRules = ModerationRules()) -> list[Verdict]:
     """Classify a batch of messages (one model call for the whole batch)."""
     if rules.contextual_scores is not None:
-        seconds: list[float | None] = list(rules.school_scores or [None] * len(texts))
-        return [contextual_verdict(layer_hits(text, rules), score, rules, second)
-                for text, score, second in zip(texts, rules.contextual_scores, seconds,
-                                               strict=True)]
+        return [contextual_verdict(layer_hits(text, rules), score, rules)
+                for text, score in zip(texts, rules.contextual_scores, strict=True)]
     results = []
-    school = list(rules.school_scores) if rules.school_scores is not None else [None] * len(texts)
-    for text, model, own in zip(texts, model_scores(texts), school, strict=True):
+    for text, model in zip(texts, model_scores(texts), strict=True):
         hits = layer_hits(text, rules)
         if model >= rules.review_threshold:
             # On its own, the model's probability can only ask for review; acting needs
             # model_act, or corroboration (below).
             hits.append((min(model, rules.act_threshold - 0.01), "model"))
         surest = model
-        if own is not None and own >= rules.school_threshold:
-            # The school's trained model is a second opinion, on its own scale.
-            hits.append((min(max(own, rules.review_threshold), rules.act_threshold - 0.01),
-                         "school-model"))
-            surest = max(model, own)
         score = max((hit[0] for hit in hits), default=model)
         mild = {reason for value, reason in hits if reason in ("profanity", "insult")}
         if surest >= rules.model_act or (mild and surest >= rules.corroborated_model_act):
@@ -271,8 +271,32 @@ def classify_many(texts: list[str], rules: ModerationRules = ModerationRules()) 
 
 
 def layer_hits(text: str, rules: ModerationRules) -> list[tuple[float, str]]:
-    """What each rule-based layer found in the message (score, reason)."""
+    """What each rule-based layer found in the message (score, reason): in the message as
+    written and in it with disguised words repaired (policies.moderation.repair). A threat or
+    an identity attack found only inside quotation marks ("'go back to your country' is
+    racist") is marked QUOTED: it is as often condemned as meant."""
     lexicon = school_lexicon(rules.add_words, rules.remove_words)
+    found = {reason: score for score, reason in _layers(text, rules, lexicon)}
+    fixed = repaired(text, lexicon)
+    if fixed is not None:
+        for score, reason in _layers(fixed, rules, lexicon):
+            found[reason] = max(score, found.get(reason, 0.0))
+    unquoted = QUOTED_SPAN.sub(" ", text)
+    if unquoted != text:
+        outside = {reason for _, reason in _layers(unquoted, rules, lexicon)}
+        for reason in CONTEXT_CHECKED & found.keys() - outside:
+            found[f"{reason} {QUOTED}"] = found.pop(reason)
+    return [(score, reason) for reason, score in found.items()]
+
+
+# Text between quotation marks, straight or curly; an apostrophe inside a word ("don't")
+# opens nothing.
+QUOTED_SPAN = re.compile(r"(?<!\w)(['\"\u2018\u201c])(?=\S)(.+?)(?<=\S)['\"\u2019\u201d](?!\w)")
+QUOTED = "(quoted)"
+
+
+def _layers(text: str, rules: ModerationRules, lexicon: frozenset[str]
+            ) -> list[tuple[float, str]]:
     severe = frozenset(word.lower() for word in rules.add_words)
     found = [
         layers.threat_layer(text),

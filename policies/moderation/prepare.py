@@ -21,9 +21,8 @@ in. So, in this order:
   run of one emoji kept once.
 
 Names of emoji come from the `emoji` package (CLDR's short names, sequences such as flags and
-families included), with Unicode's character names for any symbol it does not know. The
-school's own model (`normalise.for_encoder`) keeps its own, older preparation, which the
-models schools have already trained were fitted on.
+families included), with Unicode's character names for any symbol it does not know. A
+school's tuning of the model (`steward moderate train`) reads the same preparation.
 """
 
 from __future__ import annotations

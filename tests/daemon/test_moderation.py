@@ -289,17 +289,20 @@ def test_at_start_steward_says_plainly_what_its_detector_misses(tmp_path):
         steward.stop()
 
 
-def test_a_broken_school_model_is_reported_and_moderation_goes_on(tmp_path):
-    moderation_folder = tmp_path / "steward" / "state" / "moderation"  # the harness's state
-    (moderation_folder / "school-model").mkdir(parents=True)
-    (moderation_folder / "school-model.json").write_text('{"head": ')  # cut short, disk full
+def test_a_broken_school_tuning_is_reported_and_moderation_goes_on(tmp_path):
+    tuning = tmp_path / "steward" / "state" / "moderation" / "school-tuning"  # the harness's
+    tuning.mkdir(parents=True)
+    (tuning / "model.json").write_text('{"format": ')  # cut short, disk full
     steward = moderated_steward(tmp_path)
     try:
         school_post(steward)
         reply_id = event(steward, kind="x.reply", user_id="3100000000000000010", text=ABUSE)
         wait(steward, lambda: steward.world()["x"]["tweets"][reply_id]["hidden"])
         [failed, *_] = steward.events_named("moderation.school_model_failed")
-        assert failed["reason"].startswith("JSONDecodeError")
+        assert "the school's own tuning is not used" in failed["reason"]
+        assert "moderate train" in failed["reason"]
+        [started] = steward.events_named("moderation.started")
+        assert started["school_model"].startswith("not used:")
         alerts = [path.read_text() for path in (steward.state_dir / "outbox").rglob("*")
                   if path.is_file()]
         assert any("school's moderation model failed" in alert for alert in alerts)

@@ -115,13 +115,6 @@ def test_an_insult_the_model_is_sure_of_is_acted_on_and_the_layer_explains_it():
     assert verdict.reasons[-1] == "decided: insult, and the model is sure it is abusive"
 
 
-def test_the_school_model_asks_for_review_beside_the_contextual_model():
-    rules = ModerationRules(contextual_act=0.9, contextual_review=0.5, school_threshold=0.6)
-    verdict = contextual_verdict([], 0.1, rules, school_score=0.7)
-    assert verdict.verdict == "review" and "school-model" in verdict.reasons
-
-
-@pytest.mark.slow
 def test_the_worker_keeps_one_process_and_one_session_across_requests(built):
     events: list[dict] = []
     worker = ClassifierWorker(built, on_ready=events.append)

@@ -1,5 +1,6 @@
-"""Training a school's own model: labels, inputs, and plain errors (the fit itself needs the
-optional [train] extra, PyTorch, and is measured by benchmarks/moderation_training.py)."""
+"""Tuning Steward's model on a school's examples: labels, inputs, and plain errors (the fit
+itself needs the optional [train] extra, PyTorch, and is measured by
+benchmarks/moderation_training.py)."""
 
 from __future__ import annotations
 
@@ -56,17 +57,18 @@ def test_without_the_extra_train_says_how_to_install_it(tmp_path, capsys):
     assert 'pip install -e ".[train]"' in capsys.readouterr().err
 
 
-needs_the_extra = pytest.mark.skipif(importlib.util.find_spec("transformers") is None,
+needs_the_extra = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
                                      reason="needs the optional [train] extra (PyTorch); "
                                      "install with .venv/bin/pip install -e \".[train]\"")
 
 
 @needs_the_extra
+@pytest.mark.slow
 @pytest.mark.timeout(900)  # fine-tuning on the CPU; only where the extra is installed
-def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
-    """A small, clear-cut set: the fine-tuned model learns it, is exported without any text,
-    and the classifier's worker runs it, under the systemd unit's write-execute rule too."""
-    from daemon.moderation.school_model import model_path, school_model_scores  # noqa: PLC0415
+def test_a_tuning_is_saved_without_text_and_the_worker_runs_it(tmp_path):
+    """A small, clear-cut set: the committed model is tuned on it, saved as numbers only, and
+    the classifier's worker answers with it, under the systemd unit's write-execute rule too."""
+    from daemon.moderation.school_model import school_model_status, tuning_directory  # noqa: PLC0415
 
     kind = ["thank you for the lovely concert", "well done to the football team",
             "what a great trip to the museum", "the new library looks wonderful"]
@@ -76,36 +78,25 @@ def test_a_trained_model_is_saved_and_used_as_a_second_opinion(tmp_path):
                [(f"{text} {number}", True) for number in range(8) for text in unkind]
     report = train(examples, tmp_path)
     assert report["examples"] == 64 and report["held_out"] == 12
-    saved = model_path(tmp_path)
-    folder = tmp_path / "moderation" / "school-model"
-    assert "concert" not in saved.read_text()
-    assert sorted(path.name for path in folder.iterdir()) == ["model.onnx", "tokenizer.json"]
-    kind_score, unkind_score = school_model_scores(["the concert was lovely",
-                                                    "you useless pathetic idiot"], saved)
-    assert unkind_score > kind_score
+    assert report["held_out_macro_f1"] >= report["default_held_out_macro_f1"]
+    assert report["thresholds_from"].startswith("Steward's own")
+    folder = tuning_directory(tmp_path)
+    assert sorted(path.name for path in folder.iterdir()) == ["adapter.safetensors",
+                                                               "model.json"]
+    assert "concert" not in (folder / "model.json").read_text()
+    assert b"concert" not in (folder / "adapter.safetensors").read_bytes()
+    assert school_model_status(tmp_path)[0]
     if write_execute_denial_available():  # as the systemd unit runs it
         payload = worker_input(ModerationRules(), ["you useless pathetic idiot"])
         result = run_denying_write_execute(
             [sys.executable, "-m", "daemon.moderation.worker"], input=payload,
             capture_output=True, text=True, timeout=300,
-            env=os.environ | {"STEWARD_SCHOOL_MODEL": str(saved)})
+            env=os.environ | {"STEWARD_SCHOOL_TUNING": str(folder)})
         assert result.returncode == 0, result.stderr[-2000:]
         ready, answer = (json.loads(line) for line in result.stdout.splitlines())
-        assert ready["ready"] is True
-        assert "school-model" in answer["verdicts"][0]["reasons"]
-
-
-def test_the_daemon_says_whether_a_school_model_is_used_and_why_not(tmp_path):
-    from daemon.moderation.school_model import model_path, school_model_status  # noqa: PLC0415
-
-    assert school_model_status(tmp_path) == (False, "none trained (the default detector runs "
-                                                    "alone)")
-    model_path(tmp_path).parent.mkdir(parents=True)
-    model_path(tmp_path).write_text('{"coefficients": [0.1], "intercept": 0.0}')
-    usable, why = school_model_status(tmp_path)
-    assert not usable and "earlier version" in why and "steward moderate train" in why
-    model_path(tmp_path).write_text("{not json")
-    assert "cannot be read" in school_model_status(tmp_path)[1]
+        assert ready["ready"] is True and ready["tuned"] is True
+        assert any(reason.startswith("school-tuned model ")
+                   for reason in answer["verdicts"][0]["reasons"])
 
 
 def test_classify_with_the_school_model_refuses_plainly_when_there_is_none(tmp_path, capsys):
