@@ -32,6 +32,11 @@ class Digest(Protocol):
     def update(self, data: bytes | bytearray, /) -> None: ...
 
 
+class Damaged(Exception):
+    """The file's structure is broken; each format's own error (JpegError, PngError, ...) is
+    one, so that a caller catches them all without importing every format."""
+
+
 class Truncated(Exception):
     """The stream ended in the middle of a structure."""
 
