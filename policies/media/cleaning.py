@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from policies.media.jpeg import clean_jpeg
 from policies.media.streams import (
@@ -130,23 +130,6 @@ def _kind(head: bytes) -> str:
 def clean_stream(source: BinaryIO, sink: Sink) -> CleanReport:
     """Clean `source` into `sink`; raise UncleanableMedia if that cannot be done safely."""
     return _clean(Reader(source), source, sink)
-
-
-def clean_buffer(data: Any, sink: Sink, scan_ends: dict[int, int] | None = None) -> CleanReport:
-    """Clean a picture held in memory or mapped from a file (`data`: bytes, an mmap) into
-    `sink`. A `Plan` sink records the picture data as ranges of `data` instead of copying it.
-    `scan_ends`: where picture data copied as it was ends in `data` (a Plan's copied_ranges,
-    when `data` is that plan's output), checked instead of searched for. A TIFF needs a
-    file: use clean_stream."""
-    return _clean(BufferReader(data, scan_ends), None, sink)
-
-
-def prove_clean_buffer(data: Any, scan_ends: dict[int, int] | None = None) -> CleanReport:
-    """prove_clean for a picture in memory or mapped (see clean_buffer)."""
-    report = clean_buffer(data, _NullSink(), scan_ends)
-    if report.removed:
-        raise UncleanableMedia("after cleaning, the file still holds: " + ", ".join(report.removed))
-    return report
 
 
 def clean_with(reader: Reader, sink: Sink) -> CleanReport:
