@@ -3,9 +3,10 @@
 `fast_clean` runs the command straight from the arguments when they are plain (files and
 `-o OUT`), before the command tree (click, every wing) is imported; anything else (`--help`,
 an unknown option) goes the ordinary way, to the same `clean_pictures`. Several files are
-cleaned by one process a core (forked: nothing is imported again). Lines come out in the
-order the files were given. A cleaned video is also measured against each platform's limits
-(policies.video_limits), so that SLT know before they post it whether X and Facebook take it.
+cleaned by one process a core (this one and forked copies, daemon.cli.forked: nothing is
+imported again). Lines come out in the order the files were given. A cleaned video is also
+measured against each platform's limits (policies.video_limits), so that SLT know before they
+post it whether X and Facebook take it.
 """
 
 from __future__ import annotations
@@ -82,22 +83,17 @@ def _platform_notes(video: Path) -> list[str]:
 
 
 def _cleaned(jobs: list[tuple[Path, Path]]) -> Iterator[tuple[Path, Path, Outcome]]:
-    """Each job with its outcome, in order; many at once, one process a core, when there are
-    enough of them and their targets all differ."""
+    """Each job with its outcome, in order; many at once, one process a core (this one and
+    forked copies, daemon.cli.forked), when there are enough of them and their targets all
+    differ."""
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if workers < 2 or len(jobs) < PARALLEL_FROM or \
+    if len(jobs) < PARALLEL_FROM or \
             len({os.path.abspath(target) for _, target in jobs}) < len(jobs):
-        for source, target in jobs:  # few files, or two with one target: the last one wins
-            yield source, target, _clean_one(source, target)
-        return
-    import multiprocessing  # noqa: PLC0415
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+        workers = 1  # few files, or two with one target: one after the other, the last one wins
+    from daemon.cli.forked import in_order  # noqa: PLC0415
 
-    # fork: the workers are this process as it is, media code imported, nothing to load again
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        outcomes = pool.map(_clean_one, *zip(*jobs, strict=True), chunksize=4)
-        for (source, target), outcome in zip(jobs, outcomes, strict=True):
-            yield source, target, outcome
+    for (source, target), outcome in zip(jobs, in_order(_clean_one, jobs, workers), strict=True):
+        yield source, target, outcome
 
 
 def plain_arguments(arguments: Sequence[str]) -> tuple[list[str], str] | None:

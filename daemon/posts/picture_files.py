@@ -2,32 +2,29 @@
 beside its target, proved clean, and renamed into place; nothing but media code is imported,
 so that the command starts quickly.
 
-A JPEG takes the quick way: the file is mapped (not read), its structure walked by the same
-cleaner, and its picture data (the entropy-coded scans, nearly all of the file) copied from
-file to file in the kernel (copy_file_range) instead of through Python. The result is proved
-clean by walking it again, its picture data by the positions where each copy ends rather than
-by searching it a second time. Anything else is cleaned and proved as a stream.
+The file to clean may be someone else's, still open for writing. It is opened once, without
+following a link (O_NOFOLLOW, and O_NONBLOCK so that a pipe cannot hold the open up), and
+refused on that descriptor unless it is a regular file with a single name (a second hard link
+lets someone outside rewrite it later); everything after reads that descriptor, never the path
+again. A JPEG takes the quick way (daemon.posts.jpeg_files: picture data copied in the kernel,
+the copy searched and proved as written); anything else is cleaned and proved as a stream.
 """
 
 from __future__ import annotations
 
-import mmap
+import errno
 import os
 import stat
 import tempfile
 from pathlib import Path
 
-from policies.media.cleaning import (
-    CleanReport,
-    UncleanableMedia,
-    clean_buffer,
-    clean_stream,
-    prove_clean,
-    prove_clean_buffer,
-)
-from policies.media.streams import BLOCK, Plan
+from daemon.posts.jpeg_files import clean_jpeg_file
+from policies.media.cleaning import CleanReport, UncleanableMedia, clean_stream, prove_clean
+from policies.media.jpeg import SIGNATURE
 
-__all__ = ["UncleanableMedia", "clean_file", "verify_clean"]
+__all__ = ["UncleanableMedia", "clean_file", "open_picture", "verify_clean"]
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 def verify_clean(path: Path, original: CleanReport | None = None) -> CleanReport:
@@ -37,6 +34,31 @@ def verify_clean(path: Path, original: CleanReport | None = None) -> CleanReport
         return prove_clean(handle, original)
 
 
+def open_picture(source: Path) -> int:
+    """The descriptor of `source`, opened once without following a link, checked to be a
+    regular file with one name; raise UncleanableMedia (in plain English) when it is not."""
+    try:
+        descriptor = os.open(source, _OPEN_FLAGS)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UncleanableMedia("it is a symbolic link; Steward cleans only real files. Clean "
+                                   "the file it points to instead.") from None
+        raise
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise UncleanableMedia("it is not a regular file (a folder, a device or a pipe). "
+                                   "Copy the picture into a file and clean that.")
+        if status.st_nlink != 1:
+            raise UncleanableMedia("it has a second name (a hard link), through which it could be "
+                                   "changed while Steward cleans it. Copy it and clean the copy.")
+        os.set_blocking(descriptor, True)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
 def clean_file(source: Path, target: Path, *, durable: bool = True) -> CleanReport:
     """Clean `source` into `target` (atomically: temporary file, rename; `durable`: fsync
     first), then prove it.
@@ -44,58 +66,22 @@ def clean_file(source: Path, target: Path, *, durable: bool = True) -> CleanRepo
     Raise UncleanableMedia (and leave no `target`) if the file cannot be cleaned or proved.
     """
     target = Path(target)
-    descriptor, temporary = tempfile.mkstemp(prefix=".cleaning-", dir=target.parent)
-    try:
-        with open(source, "rb") as handle, os.fdopen(descriptor, "wb") as output:
-            status = os.fstat(handle.fileno())
-            if stat.S_ISREG(status.st_mode) and status.st_size >= 2 and \
-                    os.pread(handle.fileno(), 2, 0) == b"\xff\xd8":
-                report = _clean_jpeg(handle.fileno(), output.fileno())
-            else:
-                report = clean_stream(handle, output)
-                output.flush()
-                verify_clean(Path(temporary), report)
-            if durable:
-                os.fsync(output.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return report
-
-
-def _clean_jpeg(source: int, output: int) -> CleanReport:
-    """Clean the JPEG open as `source` into the empty file open as `output`, and prove it."""
-    with mmap.mmap(source, 0, access=mmap.ACCESS_READ) as data:
-        plan = Plan()
-        report = clean_buffer(data, plan)
-        for piece in plan.pieces:
-            if isinstance(piece, bytes):
-                _write(output, piece)
-            else:
-                _copy(source, output, data, *piece)
-    with mmap.mmap(output, 0, access=mmap.ACCESS_READ) as written:
-        if len(written) != plan.size:
-            raise UncleanableMedia("the cleaned copy was not written whole (is the disk full?)")
-        prove_clean_buffer(written, plan.copied_ranges())
-    return report
-
-
-def _write(output: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(output, view[:BLOCK]):]
-
-
-def _copy(source: int, output: int, data: mmap.mmap, start: int, end: int) -> None:
-    """Copy bytes start..end of `source` to the end of `output`, in the kernel when it can."""
-    while start < end:
+    descriptor = open_picture(Path(source))
+    with os.fdopen(descriptor, "rb") as handle:
+        output, temporary = tempfile.mkstemp(prefix=".cleaning-", dir=target.parent)
         try:
-            copied = os.copy_file_range(source, output, end - start, start)
-        except OSError:  # another file system, an old kernel: through memory, in blocks
-            copied = 0
-        if copied <= 0:
-            _write(output, memoryview(data)[start:end])
-            return
-        start += copied
+            with os.fdopen(output, "w+b") as written:
+                if os.pread(descriptor, 2, 0) == SIGNATURE:
+                    report = clean_jpeg_file(descriptor, output)
+                else:
+                    report = clean_stream(handle, written)
+                    written.flush()
+                    verify_clean(Path(temporary), report)
+                if durable:
+                    os.fsync(output)
+            os.replace(temporary, target)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+    return report

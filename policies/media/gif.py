@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import struct
 
-from policies.media.streams import Reader, Sink
+from policies.media.streams import Damaged, Reader, Sink
 
 LOOPING = (b"NETSCAPE2.0", b"ANIMEXTS1.0")
 CONTROL_LENGTH = 4  # flags, delay (2), transparent colour index
 
 
-class GifError(Exception):
+class GifError(Damaged):
     """The GIF cannot be followed to its end."""
 
 

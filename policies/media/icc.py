@@ -32,6 +32,8 @@ from __future__ import annotations
 import math
 import struct
 
+from policies.media.streams import Damaged
+
 MAX_PROFILE = 16 * 1024 * 1024  # JPEG's limit (255 segments); real ones are under 4 MB
 MAX_TAGS = 200
 HEADER = 128
@@ -54,7 +56,7 @@ COPYRIGHT = "Copyright text removed"
 REMOVED = "text, vendor data and unused bytes in the colour profile"
 
 
-class IccError(Exception):
+class IccError(Damaged):
     """The colour profile cannot be followed, or is of a kind Steward does not keep."""
 
 

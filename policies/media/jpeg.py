@@ -19,7 +19,7 @@ import re
 import struct
 
 from policies.media.icc import MAX_PROFILE, rebuild_profile
-from policies.media.streams import Ambiguous, Reader, Sink
+from policies.media.streams import Ambiguous, Damaged, Reader, Sink
 from policies.media.tiff import orientation_only, read_orientation
 
 SIGNATURE = b"\xff\xd8"
@@ -33,7 +33,7 @@ ICC_PIECE = 0xFFFF - 2 - len(ICC_PREFIX) - 2  # profile bytes in one APP2 segmen
 ADOBE_LENGTH = 12  # "Adobe", version (2), flags0 (2), flags1 (2), colour transform (1)
 
 
-class JpegError(Exception):
+class JpegError(Damaged):
     """The JPEG cannot be followed to its end."""
 
 

@@ -15,7 +15,7 @@ import struct
 import zlib
 
 from policies.media.icc import MAX_PROFILE, rebuild_profile
-from policies.media.streams import Ambiguous, Reader, Sink
+from policies.media.streams import Ambiguous, Damaged, Reader, Sink
 from policies.media.tiff import orientation_only, read_orientation
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -30,7 +30,7 @@ MAX_METADATA_CHUNK = 16 * 1024 * 1024
 PROFILE_NAME = b"ICC profile"
 
 
-class PngError(Exception):
+class PngError(Damaged):
     """The PNG cannot be followed to its end."""
 
 

@@ -32,6 +32,11 @@ class Digest(Protocol):
     def update(self, data: bytes | bytearray, /) -> None: ...
 
 
+class Damaged(Exception):
+    """The file's structure is broken; each format's own error (JpegError, PngError, ...) is
+    one, so that a caller catches them all without importing every format."""
+
+
 class Truncated(Exception):
     """The stream ended in the middle of a structure."""
 
@@ -122,8 +127,9 @@ class Reader:
 class BufferReader(Reader):
     """Reader's operations over bytes already in memory or mapped from a file (an mmap):
     nothing is buffered, and picture data is not copied but handed to the sink as a range
-    when the sink copies ranges itself (`copies_ranges`, like Plan), so that a file's
-    picture data can go from file to file without passing through Python."""
+    when the sink copies ranges itself (`copies_ranges`, like the proof's null sink).
+    `scan_ends`: where each scan is known to end, by where it starts (daemon.posts.jpeg_files:
+    searched in the copy as it was made), checked there instead of searched for again."""
 
     def __init__(self, data: Any, scan_ends: dict[int, int] | None = None) -> None:
         self.stream = None  # type: ignore[assignment]
@@ -182,36 +188,3 @@ class BufferReader(Reader):
         for offset in range(start, end, BLOCK):
             sink.write(self.data[offset:min(end, offset + BLOCK)])
 
-
-class Plan:
-    """A sink that records what to write instead of writing it: bytes, and ranges of the
-    source to copy as they are (`pieces`, in order; `size`, the total)."""
-
-    copies_ranges = True
-
-    def __init__(self) -> None:
-        self.pieces: list[bytes | tuple[int, int]] = []
-        self.size = 0
-
-    def write(self, data: bytes | bytearray, /) -> int:
-        if self.pieces and isinstance(self.pieces[-1], bytes):
-            self.pieces[-1] += bytes(data)
-        else:
-            self.pieces.append(bytes(data))
-        self.size += len(data)
-        return len(data)
-
-    def copy_range(self, start: int, end: int) -> None:
-        self.pieces.append((start, end))
-        self.size += end - start
-
-    def copied_ranges(self) -> dict[int, int]:
-        """Where each copied range lies in the output: its end, by its start."""
-        ranges, offset = {}, 0
-        for piece in self.pieces:
-            if isinstance(piece, tuple):
-                ranges[offset] = offset + piece[1] - piece[0]
-                offset += piece[1] - piece[0]
-            else:
-                offset += len(piece)
-        return ranges

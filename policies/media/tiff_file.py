@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from policies.media.icc import MAX_PROFILE, rebuild_profile
-from policies.media.streams import Reader, Sink
+from policies.media.streams import Damaged, Reader, Sink
 
 PICTURE_TAGS = {
     0x00FE, 0x00FF, 0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x0107, 0x0108, 0x0109, 0x010A,
@@ -56,7 +56,7 @@ MAX_DIRECTORIES = 64
 MAX_ENTRIES = 4096
 
 
-class TiffError(Exception):
+class TiffError(Damaged):
     """The TIFF cannot be followed."""
 
 

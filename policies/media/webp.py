@@ -19,7 +19,7 @@ import io
 import struct
 
 from policies.media.icc import rebuild_profile
-from policies.media.streams import Ambiguous, Reader, SeekableSink, Sink
+from policies.media.streams import Ambiguous, Damaged, Reader, SeekableSink, Sink
 from policies.media.tiff import orientation_only, read_orientation
 
 PICTURE = {b"VP8 ", b"VP8L"}
@@ -30,7 +30,7 @@ FRAME_HEADER = 16
 ANIM_LENGTH = 6
 
 
-class WebpError(Exception):
+class WebpError(Damaged):
     """The WebP cannot be followed to its end."""
 
 
