@@ -7,7 +7,7 @@ import re
 from policies.deobfuscation import plain, variants, words
 from policies.findings import LinkRules
 from policies.links import hosts, problem_with
-from policies.moderation.threats import threatens
+from policies.moderation.threats import may_threaten, threatens
 from policies.personal_data import EMAIL, PHONE, POSTCODE, STREET
 from policies.roster import Roster, find_pupil_names
 
@@ -35,7 +35,7 @@ WISHED_VIOLENCE = re.compile(
 GROUPS = (r"muslims?|jews?|jewish|christians?|blacks?|whites?|asians?|gays?|lesbians?|trans|"
           r"immigrants?|foreigners?|refugees?|gypsies|gypsy|travellers?|travelers?|women|woman|"
           r"girls|disabled|autistic|pakis?|poles|polish|romanians?|africans?|mexicans?|indians?|"
-          r"chinese|roma|migrants?|asylum\s+seekers?")
+          r"chinese|roma|migrants?|asylum(?:\s+seekers?)?")
 IDENTITY = re.compile(
     rf"\b(?:all\s+)?(?:{GROUPS})\s+(?:are|r|should|must|need to)\s+(?:\w+\s+){{0,2}}"
     r"(?:animals?|vermin|rats?|scum|filth|parasites?|disgusting|subhuman|die|be\s+(?:killed|"
@@ -105,11 +105,20 @@ def lexicon_layer(text: str, lexicon: frozenset[str], severe: frozenset[str]) ->
 def threat_layer(text: str) -> Signal:
     """Threats made, and violence wished on someone: both are acted on (Loughton: the account
     "will block or report any user that is disrespectful, offensive, inappropriate")."""
+    if not may_threaten(words(text)):
+        return None
     found = any(threatens(v) or WISHED_VIOLENCE.search(v) for v in variants(text))
     return (0.98, "threat-or-violence") if found else None
 
 
+# A word every identity attack IDENTITY or IDENTITY_SHAPES finds holds (a group, or "country"
+# in "go back to your country"): a message with none of them is not searched.
+_IDENTITY_TRIGGERS = re.compile(rf"^(?:{GROUPS}|country|countries)$")
+
+
 def identity_layer(text: str) -> Signal:
+    if not any(_IDENTITY_TRIGGERS.match(word) for word in words(text)):
+        return None
     found = any(IDENTITY.search(v) or IDENTITY_SHAPES.search(v) for v in variants(text))
     return (0.97, "identity-attack") if found else None
 

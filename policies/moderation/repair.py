@@ -58,12 +58,17 @@ _DOUBLED = re.compile(r"([a-z])\1")
 
 def repaired(text: str, vocabulary: frozenset[str]) -> str | None:
     """The message (lower case) with its disguised words repaired, or None when none was."""
-    words = vocabulary | ABUSE_WORDS
+    words = _vocabulary(vocabulary)
     base = plain(text)
     changed = _MASKED.sub(lambda match: _unmasked(match.group(), words), base)
     changed = _WORD.sub(lambda match: _respelled(match.group(), words), changed)
     changed = re.sub(r"[a-z']{7,}", lambda match: _split(match.group(), words), changed)
     return changed if changed != base else None
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(vocabulary: frozenset[str]) -> frozenset[str]:
+    return vocabulary | ABUSE_WORDS
 
 
 def _unmasked(token: str, words: frozenset[str]) -> str:
@@ -90,23 +95,37 @@ def _mask_pattern(token: str) -> re.Pattern[str] | None:
 def _respelled(token: str, words: frozenset[str]) -> str:
     if len(token) < 3 or token in words or token in EVERYDAY_WORDS:
         return token
+    swaps, shortened = _misspellings(words)
     if len(token) >= 4:
         for single in _undoubled(token):
             if len(single) >= 4 and single in words:  # "good" is not "god"
                 return single
-        for index in range(len(token) - 1):
-            swapped = token[:index] + token[index + 1] + token[index] + token[index + 2:]
-            if swapped != token and swapped in words:
-                return swapped
+        if token in swaps:
+            return swaps[token]
     # A letter left out: only where the word cannot be an ordinary one, with no vowel
     # ("kll", "strngl") or long ("parastes"); "cut" is not "c*nt" with a letter left out.
-    if not re.search(r"[aeiouy]", token) or len(token) >= 6:
-        for index in range(len(token) + 1):
-            for letter in "aeiou" if len(token) < 6 else "abcdefghijklmnopqrstuvwxyz":
-                longer = token[:index] + letter + token[index:]
-                if len(longer) >= 4 and longer in words:
-                    return longer
+    if token in shortened and (not re.search(r"[aeiouy]", token) or len(token) >= 6):
+        return shortened[token]
     return token
+
+
+@lru_cache(maxsize=8)
+def _misspellings(words: frozenset[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """For the vocabulary's words of four letters or more: each one with a pair of neighbours
+    swapped, and each one with a letter left out, mapped back to the word (built once per
+    vocabulary, so that repairing a message is a few dictionary lookups)."""
+    swaps: dict[str, str] = {}
+    shortened: dict[str, str] = {}
+    for word in sorted(words, reverse=True):  # the first word alphabetically wins a tie
+        if len(word) < 4 or not word.isalpha():
+            continue
+        for index in range(len(word) - 1):
+            swapped = word[:index] + word[index + 1] + word[index] + word[index + 2:]
+            if swapped != word:
+                swaps[swapped] = word
+        for index in range(len(word)):
+            shortened[word[:index] + word[index + 1:]] = word
+    return swaps, shortened
 
 
 def _undoubled(token: str) -> list[str]:
