@@ -429,7 +429,7 @@ class Intake:
         self.audit.record("submission.received", name=name, claim=claim_id)
         submission = self._read(parent, entry, name)
         copy = self.claims / claim_id
-        copy_entry = name if _storable(name) else _safe(name) or "post"
+        copy_entry = copy_entry_name(name)
         if not copy.exists():  # made whole under a temporary name, then renamed: a copy
             partial = self.claims / f"{PARTIAL_PREFIX}{claim_id}"  # under its own name is whole
             shutil.rmtree(partial, ignore_errors=True)
@@ -750,6 +750,14 @@ def _claimed_name(claim_id: str) -> str:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80]
+
+
+def copy_entry_name(name: str) -> str:
+    """What Steward's copy of the post is called inside its claim folder: the post's own name
+    where it can be, never the name of a record Steward keeps beside it (a post called
+    'resumed' was taken for the record that judging it had been interrupted)."""
+    entry = name if _storable(name) else _safe(name) or "post"
+    return f"post-{entry}" if entry in (CLAIM_RECORD, RESUMED_RECORD, CLEAN_FOLDER) else entry
 
 
 def _storable(name: str) -> bool:
