@@ -26,6 +26,7 @@ import numpy
 
 from daemon.posts.face_detection import THREADS, face_detector
 from policies.media.faces import FaceDetector
+from policies.media.video_facts import duration_words
 
 SCENE_CHANGE = 28.0  # mean difference (of 255) between 32x18 grey thumbnails of two frames
 MAX_SAMPLES_PER_SECOND = 2  # scene changes included: a strobing clip cannot make it endless
@@ -98,8 +99,8 @@ def sampled_frames(data: bytes, max_pixels: int, max_seconds: float
             length = _seconds(container, stream)
             if length > max_seconds:
                 raise UnexaminableVideo(
-                    f"it is {length:.0f} seconds long, and Steward examines videos of up to "
-                    f"{max_seconds:.0f} seconds for faces")
+                    f"it is {duration_words(length)} long, and Steward examines videos of up "
+                    f"to {duration_words(max_seconds)} for faces")
             context.thread_count = THREADS
             yield from _samples(container, stream, max_seconds)
     except UnexaminableVideo:
@@ -117,7 +118,7 @@ def _samples(container: av.container.InputContainer, stream: av.video.stream.Vid
             continue
         at = float(frame.pts * base)
         if at > max_seconds + 1:  # the index said shorter: the pictures say otherwise
-            raise UnexaminableVideo(f"its pictures run past the {max_seconds:.0f} seconds "
+            raise UnexaminableVideo(f"its pictures run past the {duration_words(max_seconds)} "
                                     "Steward examines")
         thumbnail = frame.reformat(width=THUMBNAIL[0], height=THUMBNAIL[1],
                                    format="gray").to_ndarray().astype(numpy.int16)

@@ -101,6 +101,40 @@ def test_publishes_a_signed_phone_video_to_x_once_without_its_location(steward):
     assert [event["platform"] for event in published] == ["x"]
 
 
+def tweets_saying(steward, text: str) -> list[dict]:
+    return [tweet for tweet in steward.world()["x"]["tweets"].values() if tweet["text"] == text]
+
+
+def test_an_upload_cut_off_part_way_is_resumed_and_the_video_posted_once(steward):
+    steward.fault(method="POST", path=r"^/2/media/upload/[0-9]+/append$", drop=True, times=1)
+    video = clip(2, size=(320, 200))
+    folder = write_video_post(steward.drafts / "resumed", video, when=steward.soon())
+    (folder / "post.md").write_text((folder / "post.md").read_text().replace(
+        "The relay team's last lap", "The egg and spoon race"), encoding="utf-8")
+    steward.submit(folder)
+    assert steward.wait_for_status("resumed", timeout=60)
+    [tweet] = tweets_saying(steward, "The egg and spoon race at sports day.")
+    [media_key] = tweet["attachments"]["media_keys"]
+    size = len(clean_bytes(video)[0])
+    [upload] = [upload for upload in uploaded_videos(steward) if upload["total_bytes"] == size]
+    assert upload["media_key"] == media_key  # one upload, carried on after the cut, not two
+    assert upload["finalizes"] == 1
+
+
+def test_a_video_post_accepted_before_a_restart_is_published_once_after_it(steward):
+    folder = write_video_post(steward.drafts / "after-restart", clip(2, size=(320, 160)),
+                              when=steward.soon(3600))
+    (folder / "post.md").write_text((folder / "post.md").read_text().replace(
+        "The relay team's last lap", "The sack race"), encoding="utf-8")
+    steward.submit(folder)
+    assert steward.wait_for_status("after-restart", ("scheduled",), timeout=60)
+    steward.stop()
+    steward.move_publish_time("after-restart", steward.clock.now())
+    steward.start()
+    assert steward.wait_for_status("after-restart", timeout=60)
+    assert len(tweets_saying(steward, "The sack race at sports day.")) == 1
+
+
 def video_facts_of(data: bytes):
     from policies.media.boxes import Source  # noqa: PLC0415
 
