@@ -13,6 +13,7 @@ from policies.approval import approved
 from policies.displayed_text import visible
 from policies.findings import Finding, PolicyContext, Rule
 from policies.media import UncleanableMedia, clean_stream
+from policies.media_files import sniff_video_type
 from policies.submission import Submission, readable_media
 
 
@@ -72,6 +73,8 @@ def _video(name: str, data: bytes, context: PolicyContext) -> list[Finding]:
     with faces; one that cannot be decoded is refused, never published unexamined."""
     if context.faces == "allow" or not approved(context):
         return []  # as for photos: nothing is decoded before the post is approved
+    if sniff_video_type(data[:16]) is None:
+        return []  # not a video at all: the media-files rule says so, and nothing is decoded
     shown = visible(name)
     if context.video_face_detector is None:
         return [RULE.finding(

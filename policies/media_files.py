@@ -84,8 +84,8 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             fix = problem[1]
             if image.is_video:
                 what = what.replace("image '", "video '", 1)
-                fix = fix.replace("[[images]]", "[[videos]]").replace("picture", "video") \
-                    .replace("image", "video")
+                fix = fix.replace("[[images]]", "[[videos]]").replace("an image", "a video") \
+                    .replace("picture", "video").replace("image", "video")
             findings.append(RULE.finding(what, fix))
             continue
         if image.is_video:

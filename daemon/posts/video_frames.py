@@ -31,6 +31,7 @@ from policies.media.video_facts import duration_words
 SCENE_CHANGE = 28.0  # mean difference (of 255) between 32x18 grey thumbnails of two frames
 MAX_SAMPLES_PER_SECOND = 2  # scene changes included: a strobing clip cannot make it endless
 THUMBNAIL = (32, 18)
+MAX_FRAME_RATE = 240  # a phone's slow motion; more pictures a second than this are refused
 
 
 class UnexaminableVideo(ValueError):
@@ -111,9 +112,12 @@ def sampled_frames(data: bytes, max_pixels: int, max_seconds: float
 
 def _samples(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
              max_seconds: float) -> Iterator[tuple[numpy.ndarray, bool, float]]:
-    next_second, previous, taken = 0.0, None, 0
+    next_second, previous, taken, decoded = 0.0, None, 0, 0
     base = stream.time_base or Fraction(1, 1)
     for frame in container.decode(stream):
+        decoded += 1
+        if decoded > MAX_FRAME_RATE * (max_seconds + 1):  # a tiny file of endless frames
+            raise UnexaminableVideo(f"it has more than {MAX_FRAME_RATE} pictures a second")
         if frame.pts is None:
             continue
         at = float(frame.pts * base)
