@@ -132,3 +132,16 @@ def test_refuses_a_video_x_would_refuse_in_x_s_words(tmp_path):
     result = judged(tmp_path, clip(1, size=(1920, 1080), fps=5))
     assert "video 'relay.mp4': X takes videos up to 1280×1024 pixels; this one is 1920×1080" \
         in problems(result)
+
+
+def test_refuses_a_video_beside_photos_where_x_takes_a_video_alone(tmp_path):
+    from daemon.posts.sample_images import png_image  # noqa: PLC0415
+
+    photo = '[[images]]\nfile = "garden.png"\nalt = "The school garden in July"\n'
+    settings, key = settings_for(tmp_path)
+    folder = video_post(tmp_path, clip(2), extra=photo)
+    (folder / "garden.png").write_bytes(png_image(16, 12, seed=1))
+    sign_submission(read_submission(folder, "Europe/London", 10**6), key, 10**7)
+    result = assess(folder, settings, NOW)
+    assert problems(result) == [
+        "X takes a video alone in its post, and this one also has 1 photo"]
