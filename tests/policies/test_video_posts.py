@@ -145,3 +145,22 @@ def test_refuses_a_video_beside_photos_where_x_takes_a_video_alone(tmp_path):
     result = assess(folder, settings, NOW)
     assert problems(result) == [
         "X takes a video alone in its post, and this one also has 1 photo"]
+
+
+def test_finds_a_face_in_a_phone_video_recorded_upright(tmp_path):
+    """A phone held upright stores its pictures on their side with a quarter turn in the
+    index; the face check looks at them the way they are shown."""
+    import shutil  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    import numpy  # noqa: PLC0415
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (scripts/install-system-packages installs it)")
+    sideways = numpy.ascontiguousarray(numpy.rot90(face_picture(320, 240), 1))
+    (tmp_path / "side.mp4").write_bytes(clip(2, size=(240, 320), picture=sideways))
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(tmp_path / "side.mp4"), "-c",
+                    "copy", "-metadata:s:v:0", "rotate=90", str(tmp_path / "upright.mp4")],
+                   check=True)
+    result = judged(tmp_path, (tmp_path / "upright.mp4").read_bytes())
+    assert "video 'relay.mp4' appears to show 1 face in at least one frame" in problems(result)
