@@ -164,3 +164,13 @@ def test_finds_a_face_in_a_phone_video_recorded_upright(tmp_path):
                    check=True)
     result = judged(tmp_path, (tmp_path / "upright.mp4").read_bytes())
     assert "video 'relay.mp4' appears to show 1 face in at least one frame" in problems(result)
+
+
+def test_a_video_post_must_say_who_is_pictured(tmp_path):
+    settings, key = settings_for(tmp_path)
+    folder = video_post(tmp_path, clip(2))
+    (folder / "post.md").write_text((folder / "post.md").read_text().replace(
+        "pictured = []\n", ""))
+    sign_submission(read_submission(folder, "Europe/London", 10**6), key, 10**7)
+    assert "the post has a video but does not say which pupils are pictured" in \
+        problems(assess(folder, settings, NOW))
