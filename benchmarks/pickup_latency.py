@@ -54,7 +54,8 @@ def measure(label: str, gap: float, settings, key, root, arrivals: Arrivals) -> 
         signed = submit(folder, root / "signed" / label, keys=[key],
                         time_zone=settings.school.time_zone,
                         max_text_bytes=settings.intake.max_text_bytes,
-                        max_media_bytes=settings.intake.max_media_bytes)
+                        max_media_bytes=settings.intake.max_media_bytes,
+                                 max_video_bytes=settings.intake.max_video_bytes)
         hidden = inbox / f".incoming-{signed.name}"
         shutil.copytree(signed, hidden)
         before = len(arrivals.times)

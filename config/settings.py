@@ -98,8 +98,15 @@ class IntakeSettings(Section):
     scan_interval_seconds: float = Field(30.0, gt=0, description="How often the whole inbox is "
                                          "rescanned, for network shares where inotify sees "
                                          "nothing.")
-    max_media_bytes: int = Field(15 * 1024 * 1024, gt=0, description="The largest media file "
+    max_media_bytes: int = Field(15 * 1024 * 1024, gt=0, description="The largest picture "
                                  "accepted, in bytes; larger files are refused unread.")
+    # The intake holds a video and its cleaned copy in memory while it judges them, under the
+    # unit's MemoryMax=1G: 200 MiB is a phone's 4-minute 1080p clip, X's 140 seconds at 720p
+    # several times over.
+    max_video_bytes: int = Field(200 * 1024 * 1024, gt=0, description="The largest video "
+                                 "accepted (a file listed under [[videos]]), in bytes; larger "
+                                 "files are refused unread, with a notice that says how large "
+                                 "a video may be.")
     max_text_bytes: int = Field(256 * 1024, gt=0, description="The largest post.md accepted, in "
                                 "bytes.")
     min_free_megabytes: int = Field(50, ge=0, description="Below this much free space in the "
@@ -215,6 +222,10 @@ class FaceSettings(Section):
                                                       "'allow' them (consent is still checked).")
     max_megapixels: float = Field(50, gt=0, description="Larger pictures are refused before "
                                   "being decoded.")
+    max_video_seconds: int = Field(600, gt=0, description="Videos are examined for faces one "
+                                   "frame a second (and at each change of scene); a longer "
+                                   "video is refused, since it cannot be examined whole, when "
+                                   "faces are refused or blurred.")
 
 
 class PersonalDataSettings(Section):

@@ -47,6 +47,7 @@ class Connector(Protocol):
     """
 
     platform: str
+    brand: str  # the platform's name as people say it ("X", "Facebook"), for messages
     capabilities: Capabilities
 
     # -- the account and its posts -----------------------------------------------------------

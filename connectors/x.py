@@ -178,6 +178,7 @@ class XConnector:
     """The school's X account, through tweepy's `Client` with OAuth 1.0a user context."""
 
     platform = PLATFORM
+    brand = "X"  # the platform's name in messages
     capabilities = Capabilities(
         max_images_per_post=MAX_IMAGES,
         max_text_length=MAX_TEXT_LENGTH,

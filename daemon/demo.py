@@ -138,7 +138,8 @@ def _run(service: Service, settings: StewardSettings, key: ApprovalKey, state_di
     for folder, signing_keys in posts:
         submit(folder, inbox, keys=signing_keys, time_zone=settings.school.time_zone,
                max_text_bytes=settings.intake.max_text_bytes,
-               max_media_bytes=settings.intake.max_media_bytes)
+               max_media_bytes=settings.intake.max_media_bytes,
+               max_video_bytes=settings.intake.max_video_bytes)
         state = f"signed by {key.name}" if signing_keys else "NOT signed"
         print(f"  {folder.name:<28} {state}")
     names = [folder.name for folder, _ in posts]

@@ -31,7 +31,7 @@ from daemon.audit.chain import AuditLog, repair_torn_tail
 from daemon.credentials.vault import VaultError, missing_credentials_message, with_vault_secrets
 from daemon.moderation.evidence import EvidenceStore
 from daemon.moderation.moderator import Moderator
-from daemon.posts.intake import Intake
+from daemon.posts.intake import Intake, copy_entry_name
 from daemon.posts.publishing import Publisher
 from daemon.posts.pupil_hashes import PupilHasher, pupil_hasher
 from daemon.posts.requests import Requests
@@ -569,8 +569,8 @@ class Service:
         """Why an accepted post's approvals no longer suffice under today's signers, or None."""
         from daemon.posts.assessment import approval_problem_now  # noqa: PLC0415
 
-        folder = submission.folder
-        path = folder if folder.name == submission.name else folder / submission.name
+        folder, entry = submission.folder, copy_entry_name(submission.name)
+        path = folder if folder.name == entry else folder / entry
         return approval_problem_now(path, submission.name, self.settings)
 
     def _publish_job(self, submission_id: str) -> None:

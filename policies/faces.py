@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 
 from policies.approval import approved
+from policies.displayed_text import visible
 from policies.findings import Finding, PolicyContext, Rule
 from policies.media import UncleanableMedia, clean_stream
+from policies.media_files import sniff_video_type
 from policies.submission import Submission, readable_media
 
 
@@ -25,6 +27,9 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     for number, image in enumerate(submission.images, start=1):
         data = readable_media(submission, image)
         if data is None:
+            continue
+        if image.is_video:
+            findings += _video(image.file, data, context)
             continue
         try:
             report = clean_stream(io.BytesIO(data), _Discard())
@@ -60,6 +65,37 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
                 "distance, hands at work), or ask the administrator whether faces should be "
                 "blurred instead (faces.policy = \"blur\")."))
     return findings
+
+
+def _video(name: str, data: bytes, context: PolicyContext) -> list[Finding]:
+    """A video: its sampled frames (the daemon's detector decodes them) must show no face
+    where faces are refused or blurred. Steward cannot blur a video, so "blur" refuses one
+    with faces; one that cannot be decoded is refused, never published unexamined."""
+    if context.faces == "allow" or not approved(context):
+        return []  # as for photos: nothing is decoded before the post is approved
+    if sniff_video_type(data[:16]) is None:
+        return []  # not a video at all: the media-files rule says so, and nothing is decoded
+    shown = visible(name)
+    if context.video_face_detector is None:
+        return [RULE.finding(
+            f"video '{shown}' cannot be examined for faces: Steward's video face detector was "
+            "not loaded", "Tell the administrator: Steward could not load its video decoder or "
+            "face detector, so videos cannot be checked for faces until it does.",
+            audience="admin")]
+    try:
+        faces = context.video_face_detector.count(data, int(context.max_megapixels * 1_000_000))
+    except ValueError as error:  # the detector's reason says what to do
+        return [RULE.finding(f"video '{shown}' cannot be examined for faces, so it was not "
+                             f"published: {error}",
+                             "Export the video again as an H.264 MP4 (on an iPhone: Settings > "
+                             "Camera > Formats > Most Compatible), sign the post again and hand "
+                             "it in again.")]
+    if not faces:
+        return []
+    return [RULE.finding(
+        f"video '{shown}' appears to show {faces} face{'s' if faces > 1 else ''} in at least "
+        "one frame", "Use a video in which no one can be recognised by face (from behind, at a "
+        "distance, hands at work): Steward cannot blur faces in videos.")]
 
 
 RULE = Rule("faces", "st-marys.no-faces", check)

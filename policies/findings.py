@@ -95,6 +95,28 @@ class FaceCounter(Protocol):
         ...
 
 
+class VideoFaceCounter(Protocol):
+    """What the faces rule asks of a video face detector (the daemon's, which samples frames
+    with PyAV and runs the picture detector on each: daemon.posts.video_frames)."""
+
+    def count(self, data: bytes, max_pixels: int) -> int:
+        """The most faces any sampled frame of the video shows; ValueError if it cannot be
+        examined (a codec that cannot be decoded, a damaged file, too long)."""
+        ...
+
+
+@dataclass(frozen=True)
+class VideoFit:
+    """What one platform takes in the way of video, from its connector's capabilities:
+    how many in a post (0: none yet), whether beside photos, how large a file, and the
+    platform's name as people say it."""
+
+    name: str
+    max_videos: int = 0
+    with_images: bool = False
+    max_bytes: int = 0
+
+
 @dataclass(frozen=True)
 class PolicyContext:
     """Everything a rule may know besides the submission itself; built by the daemon."""
@@ -121,6 +143,9 @@ class PolicyContext:
     faces: str = "refuse"  # "refuse" | "blur" | "allow"
     max_megapixels: float = 50.0
     face_detector: FaceCounter | None = None  # given by the daemon where faces are refused
+    video_face_detector: VideoFaceCounter | None = None  # likewise, for videos
+    max_video_bytes: int = 200 * 1024 * 1024  # intake.max_video_bytes
+    video_fit: dict[str, VideoFit] = field(default_factory=dict)  # by platform
     clauses: ClauseCatalogue = DEFAULT_CATALOGUE  # the school's policy, which findings cite
 
 

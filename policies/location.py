@@ -8,6 +8,7 @@ import io
 
 from policies.findings import Finding, PolicyContext, Rule
 from policies.media import UncleanableMedia, clean_stream
+from policies.media.cleaning import VIDEO_ADVICE
 from policies.submission import Submission, readable_media
 
 
@@ -26,7 +27,8 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             clean_stream(io.BytesIO(data), _Discard())
         except UncleanableMedia as error:
             findings.append(RULE.finding(
-                f"image '{image.file}' cannot be published safely: {error}",
+                f"{image.kind} '{image.file}' cannot be published safely: {error}",
+                VIDEO_ADVICE if image.is_video else
                 "Use a JPEG or PNG export of the picture (any phone or photo app can save one)."))
     return findings
 

@@ -1,8 +1,9 @@
 """No photo of a child without written consent, and never a child on the restricted list.
 
-A post with images must say who is pictured (`pictured = [...]`, or `pictured = []` when no
-pupil can be identified); every pupil listed must be in the consent register with photo consent
-and must not be on the restricted list. Findings number the pupils as listed, never name them.
+A post with images or a video must say who is pictured, in the photos and the video alike
+(`pictured = [...]`, or `pictured = []` when no pupil can be identified); every pupil listed
+must be in the consent register with photo consent and must not be on the restricted list.
+Findings number the pupils as listed, never name them.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
         if not context.require_pictured:
             return []
         return [RULE.finding(
-            "the post has photos but does not say which pupils are pictured",
-            'Add pictured = ["First Surname", ...] to the settings, or pictured = [] if no pupil '
-            "can be identified in any photo.")]
+            f"the post has {_media_words(submission)} but does not say which pupils are "
+            "pictured", 'Add pictured = ["First Surname", ...] to the settings, or pictured = [] '
+            "if no pupil can be identified in any photo or video.")]
     if submission.pictured and context.consent is None:
         if context.pupils_checked_later:
             return []
@@ -55,6 +56,15 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
                 f"{which} has no photo consent",
                 "Remove the photos that show that pupil, or ask the office to record consent."))
     return findings
+
+
+def _media_words(submission: Submission) -> str:
+    """'photos', 'a video', or 'photos and a video': what the post carries."""
+    videos = sum(image.is_video for image in submission.images)
+    photos = len(submission.images) - videos
+    words = (["photos"] if photos else []) + (
+        ["a video" if videos == 1 else "videos"] if videos else [])
+    return " and ".join(words)
 
 
 RULE = Rule("photo-consent", "st-marys.photo-consent", check)

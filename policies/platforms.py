@@ -1,13 +1,21 @@
 """The post fits where it is going: known, enabled platforms; text within each platform's length;
-no more images than a platform takes; every image described for people who cannot see it."""
+no more images than a platform takes; a video only where the platform's connector declares it
+can take one (`VideoFit`, from its capabilities: never decided by the platform's name), within
+the platform's documented limits (policies.video_limits); every image and video described for
+people who cannot see it."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from policies.findings import Finding, PolicyContext, Rule
-from policies.submission import Submission, readable_media
+from policies.displayed_text import visible
+from policies.findings import Finding, PolicyContext, Rule, VideoFit
+from policies.media.boxes import IsoError, Source
+from policies.media.video_facts import video_facts
+from policies.media_files import megabytes
+from policies.submission import ImageRef, Submission, readable_media
+from policies.video_limits import VIDEO_LIMITS, video_problems
 
 KNOWN_PLATFORMS = ("x", "facebook")
 _URL = re.compile(r"https?://\S+")
@@ -63,13 +71,17 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
             findings.append(RULE.finding(
                 f"the text for {platform} is {length} characters; {platform} allows {limit}",
                 f"Shorten it, or give a shorter text for {platform} under [text]."))
+        pictures = [image for image in submission.images if not image.is_video]
+        videos = [image for image in submission.images if image.is_video]
         most = context.max_images.get(platform)
-        if most is not None and len(submission.images) > most:
+        if most is not None and len(pictures) > most:
             findings.append(RULE.finding(
-                f"the post has {len(submission.images)} images; {platform} takes at most {most}",
+                f"the post has {len(pictures)} images; {platform} takes at most {most}",
                 "Remove images, or send the extra ones in another post."))
+        if videos:
+            findings += _video_fit(submission, platform, pictures, videos, context)
         largest = context.max_image_bytes.get(platform)
-        for image in submission.images:
+        for image in pictures:
             size = len(readable_media(submission, image) or b"")
             if largest and size > largest:
                 findings.append(RULE.finding(
@@ -82,9 +94,53 @@ def check(submission: Submission, context: PolicyContext) -> list[Finding]:
     for image in submission.images:
         if len(image.alt) < 3:
             findings.append(RULE.finding(
-                f"image '{image.file}' has no alt text",
-                "Add alt = \"what the picture shows\" (without children's names) so that people "
-                "using screen readers are not left out.", cites="alt-text"))
+                f"{image.kind} '{image.file}' has no alt text",
+                f"Add alt = \"what the {'video' if image.is_video else 'picture'} shows\" "
+                "(without children's names) so that people using screen readers are not left "
+                "out.", cites="alt-text"))
+    return findings
+
+
+def _video_fit(submission: Submission, platform: str, pictures: list[ImageRef],
+               videos: list[ImageRef], context: PolicyContext) -> list[Finding]:
+    """Whether `platform` takes the post's videos: as many as its connector declares, beside
+    photos only where it says so, and each within the platform's limits."""
+    fit = context.video_fit.get(platform, VideoFit(platform))
+    if fit.max_videos == 0:
+        return [RULE.finding(
+            f"{fit.name} cannot take videos through Steward yet, and this post goes to "
+            f"{fit.name}", f"Send the video to the platforms that take one (leave {platform} "
+            "out of platforms = [...]), and post photos to "
+            f"{fit.name} in a post of their own.")]
+    findings = []
+    if len(videos) > fit.max_videos:
+        findings.append(RULE.finding(
+            f"the post has {len(videos)} videos; {fit.name} takes {fit.max_videos} in a post",
+            "Send each video in a post of its own."))
+    if pictures and not fit.with_images:
+        findings.append(RULE.finding(
+            f"{fit.name} takes a video alone in its post, and this one also has "
+            f"{len(pictures)} photo{'s' if len(pictures) > 1 else ''}",
+            "Send the photos in another post."))
+    limits = VIDEO_LIMITS.get(platform)
+    for video in videos:
+        data = readable_media(submission, video)
+        if data is None:
+            continue  # the media-files rule says why
+        shown = visible(video.file)
+        if fit.max_bytes and len(data) > fit.max_bytes:
+            findings.append(RULE.finding(
+                f"video '{shown}' is {megabytes(len(data))} MB; Steward sends videos of up to "
+                f"{megabytes(fit.max_bytes)} MB to {fit.name}",
+                "Trim the video or export it again at a lower quality."))
+        if limits is None:
+            continue
+        try:
+            facts = video_facts(Source(data))
+        except IsoError:
+            continue  # the location rule, which cleans it, says why it cannot be used
+        for problem, fix in video_problems(facts, limits):
+            findings.append(RULE.finding(f"video '{shown}': {problem}", fix))
     return findings
 
 

@@ -8,6 +8,9 @@ The format, in full:
     [[images]]
     file = "sports-day.jpg"
     alt = "Year 4 relay runners crossing the line"
+    [[videos]]                                # an MP4 or MOV, where the platforms take one
+    file = "relay.mp4"
+    alt = "The relay's last lap"
     pictured = []                             # pupils in the photos (private); [] = nobody
     [text]                                    # optional: a different text per platform
     x = "A shorter text for X"
@@ -43,7 +46,7 @@ from policies.findings import Finding
 POST_FILE = "post.md"
 APPROVALS_FILE = "approvals.txt"
 APPROVALS_MARKER = b"+++ approvals\n"  # a line of its own, after the signed text
-FRONT_MATTER_KEYS = ("publish_at", "platforms", "images", "text", "pictured")
+FRONT_MATTER_KEYS = ("publish_at", "platforms", "images", "videos", "text", "pictured")
 # A request about an earlier post instead of a post (`steward cancel`, `steward unpublish`):
 # signed like a post, with one of these and nothing else in its front matter.
 REQUEST_KEYS = ("cancel", "unpublish")
@@ -55,10 +58,18 @@ CLAUSE = "steward.format"
 
 @dataclass(frozen=True)
 class ImageRef:
-    """An image named in the front matter: its file name inside the submission, and alt text."""
+    """A picture or video named in the front matter: its file name inside the submission, its
+    alt text, and the list it was named in ("image" for [[images]], "video" for [[videos]]).
+    Videos follow the pictures in `Submission.images`, so every rule about media (hashes,
+    location, faces, consent) sees both."""
 
     file: str
     alt: str
+    kind: str = "image"
+
+    @property
+    def is_video(self) -> bool:
+        return self.kind == "video"
 
 
 @dataclass(frozen=True)
@@ -358,29 +369,32 @@ def _read_platforms(front: FrontMatter, fields: Fields, problems: list[Finding])
 
 
 def _read_images(front: FrontMatter, fields: Fields, problems: list[Finding]) -> None:
-    value = front.get("images", [])
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        problems.append(_problem("images must be a list of [[images]] tables",
-                                 "Describe each image in its own [[images]] block with file = "
-                                 "and alt =."))
-        return
-    images = []
-    for number, item in enumerate(value, start=1):
-        unknown = set(item) - set(IMAGE_KEYS)
-        if unknown:
-            problems.append(_problem(f"image {number} has unknown setting(s): "
-                                     f"{', '.join(sorted(unknown))}",
-                                     "An image has only file = and alt =."))
-        file_name, alt = item.get("file"), item.get("alt", "")
-        if not isinstance(file_name, str) or not file_name.strip():
-            problems.append(_problem(f"image {number} does not say which file it is",
-                                     'Add file = "name.jpg" to the [[images]] block.'))
+    """[[images]], then [[videos]]: one list of media, each remembering which it was."""
+    images: list[ImageRef] = []
+    for key, kind, example in (("images", "image", "name.jpg"), ("videos", "video", "name.mp4")):
+        value = front.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            problems.append(_problem(f"{key} must be a list of [[{key}]] tables",
+                                     f"Describe each {kind} in its own [[{key}]] block with "
+                                     "file = and alt =."))
             continue
-        if not isinstance(alt, str):
-            problems.append(_problem(f"image {number}'s alt text is not text",
-                                     'Write alt = "what the picture shows".'))
-            alt = ""
-        images.append(ImageRef(file_name.strip(), alt.strip()))
+        for number, item in enumerate(value, start=1):
+            unknown = set(item) - set(IMAGE_KEYS)
+            if unknown:
+                problems.append(_problem(f"{kind} {number} has unknown setting(s): "
+                                         f"{', '.join(sorted(unknown))}",
+                                         f"A{'n' if kind == 'image' else ''} {kind} has only "
+                                         "file = and alt =."))
+            file_name, alt = item.get("file"), item.get("alt", "")
+            if not isinstance(file_name, str) or not file_name.strip():
+                problems.append(_problem(f"{kind} {number} does not say which file it is",
+                                         f'Add file = "{example}" to the [[{key}]] block.'))
+                continue
+            if not isinstance(alt, str):
+                problems.append(_problem(f"{kind} {number}'s alt text is not text",
+                                         f'Write alt = "what the {kind} shows".'))
+                alt = ""
+            images.append(ImageRef(file_name.strip(), alt.strip(), kind))
     fields["images"] = tuple(images)
 
 
@@ -441,6 +455,6 @@ def approval_manifest(submission: Submission, signer: str) -> bytes:
     for image in submission.images:
         data = readable_media(submission, image)
         if data is None:
-            raise ValueError(f"image '{image.file}' is missing, a link, or too large")
-        lines.append(f"image: {hashlib.sha256(data).hexdigest()} {image.file}")
+            raise ValueError(f"{image.kind} '{image.file}' is missing, a link, or too large")
+        lines.append(f"{image.kind}: {hashlib.sha256(data).hexdigest()} {image.file}")
     return ("\n".join(lines) + "\n").encode("utf-8")

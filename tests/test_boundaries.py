@@ -16,6 +16,7 @@ ALLOWED = {
     "apscheduler": {"daemon/posts/scheduling.py"},
     "cryptography": {"daemon/runtime/keys.py", "daemon/credentials/sealing.py"},
     "pyrage": {"daemon/credentials/sealing.py"},
+    "av": {"daemon/posts/video_frames.py"},  # FFmpeg's decoders, for faces in videos
 }
 
 

@@ -103,3 +103,23 @@ def test_run_exits_2_on_a_configuration_typo(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "x.replysettings: unknown key; did you mean 'reply_settings'?" in result.stderr
+
+
+def test_a_video_post_is_signed_and_checked_as_the_daemon_will_judge_it(key_and_config, tmp_path,
+                                                                         capsys):
+    from tests.clips import clip  # noqa: PLC0415
+
+    key, config = key_and_config
+    post = tmp_path / "relay"
+    post.mkdir()
+    (post / "relay.mp4").write_bytes(clip(2))
+    (post / "post.md").write_text('+++\nplatforms = ["x", "facebook"]\npictured = []\n'
+                                  '[[videos]]\nfile = "relay.mp4"\nalt = "The relay\'s last lap"\n'
+                                  "+++\nSports day's relay.\n")
+    assert main(["sign", str(post), "--key", str(key), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(post), "--config", str(config)]) == 1
+    assert "Facebook cannot take videos through Steward yet" in capsys.readouterr().out
+    (post / "post.md").write_text((post / "post.md").read_text().replace(', "facebook"', ""))
+    assert main(["sign", str(post), "--key", str(key), "--config", str(config)]) == 0
+    assert main(["check", str(post), "--config", str(config)]) == 0

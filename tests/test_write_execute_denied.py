@@ -38,3 +38,17 @@ def test_the_classifier_process_answers_as_the_unit_would_run_it():
     ready, answer = (json.loads(line) for line in result.stdout.splitlines())
     assert ready["ready"] is True
     assert [verdict["verdict"] for verdict in answer["verdicts"]] == ["allow", "act"]
+
+
+def test_video_frames_are_examined_for_faces_as_the_unit_would_run_it(tmp_path):
+    """FFmpeg's decoders (PyAV) and OpenCV, under the unit's rule, find the face in a clip."""
+    from tests.clips import clip, face_picture  # noqa: PLC0415
+
+    video = tmp_path / "face.mp4"
+    video.write_bytes(clip(2, picture=face_picture(320, 240), picture_from=1))
+    result = run_denying_write_execute(
+        [sys.executable, "-c", "import sys; from daemon.posts.video_frames import "
+         "video_face_detector; print(video_face_detector(60).count(open(sys.argv[1], 'rb')"
+         ".read(), 50_000_000))", str(video)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "1"

@@ -50,7 +50,8 @@ def submit_checked(draft: Path, settings: StewardSettings, *, keys: Sequence[App
         for key in keys:
             submission = read_submission(copy, settings.school.time_zone,
                                          settings.intake.max_text_bytes, name=name,
-                                         max_media_bytes=settings.intake.max_media_bytes)
+                                         max_media_bytes=settings.intake.max_media_bytes,
+                                         max_video_bytes=settings.intake.max_video_bytes)
             try:
                 sign_submission(submission, key, settings.intake.max_media_bytes)
             except ValueError as error:
@@ -71,7 +72,8 @@ def submit_checked(draft: Path, settings: StewardSettings, *, keys: Sequence[App
         target = submit(copy, inbox or settings.paths.resolved("inbox"),
                         time_zone=settings.school.time_zone,
                         max_text_bytes=settings.intake.max_text_bytes,
-                        max_media_bytes=settings.intake.max_media_bytes)
+                        max_media_bytes=settings.intake.max_media_bytes,
+                        max_video_bytes=settings.intake.max_video_bytes)
     print(f"Handed in: {target}")
     rejected = settings.paths.resolved("rejected")
     where = (f"{accepted_folder(settings) / (name + '.accepted.txt')} or "
@@ -128,11 +130,13 @@ def hand_in_request(kind: str, target: str, settings: StewardSettings, *,
         for key in keys:
             submission = read_submission(folder, settings.school.time_zone,
                                          settings.intake.max_text_bytes, name=name,
-                                         max_media_bytes=settings.intake.max_media_bytes)
+                                         max_media_bytes=settings.intake.max_media_bytes,
+                                         max_video_bytes=settings.intake.max_video_bytes)
             sign_submission(submission, key, settings.intake.max_media_bytes)
         submission = read_submission(folder, settings.school.time_zone,
                                      settings.intake.max_text_bytes, name=name,
-                                     max_media_bytes=settings.intake.max_media_bytes)
+                                     max_media_bytes=settings.intake.max_media_bytes,
+                                     max_video_bytes=settings.intake.max_video_bytes)
         if submission.problems:
             print(f"Cannot ask to {kind} '{target}':")
             for problem in submission.problems:
@@ -150,7 +154,8 @@ def hand_in_request(kind: str, target: str, settings: StewardSettings, *,
         handed = submit(folder, inbox or settings.paths.resolved("inbox"),
                         time_zone=settings.school.time_zone,
                         max_text_bytes=settings.intake.max_text_bytes,
-                        max_media_bytes=settings.intake.max_media_bytes)
+                        max_media_bytes=settings.intake.max_media_bytes,
+                        max_video_bytes=settings.intake.max_video_bytes)
     print(f"Asked Steward to {kind} '{target}' ({handed}).")
     where = (f"{accepted_folder(settings) / (name + '.accepted.txt')} or "
              f"{settings.paths.resolved('rejected') / (name + '.rejected.txt')}")

@@ -100,7 +100,8 @@ def sign(post: str, key_files: tuple[str, ...], source: SettingsSource) -> int:
     for key in load_keys(key_files):
         submission = read_submission(Path(post), settings.school.time_zone,
                                      settings.intake.max_text_bytes,
-                                     max_media_bytes=settings.intake.max_media_bytes)
+                                     max_media_bytes=settings.intake.max_media_bytes,
+                                     max_video_bytes=settings.intake.max_video_bytes)
         if submission.problems:
             raise Refused("\n".join([f"{visible(post)} cannot be signed:"] + [
                 f"  - {problem.problem}" for problem in submission.problems]))

@@ -100,7 +100,7 @@ def verify_approvals(submission: Submission, signers: dict[str, str]) -> Approva
             manifest = approval_manifest(submission, record.signer)
         except ValueError:
             problems.append((record.signer, f"the signature by '{visible(record.signer)}' cannot "
-                             "be checked: an image is missing or unreadable"))
+                             "be checked: an image or video is missing or unreadable"))
             continue
         if not verify_signature(public, manifest, record.signature):
             problems.append((record.signer, f"the signature by '{visible(record.signer)}' does "

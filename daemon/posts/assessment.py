@@ -13,6 +13,7 @@ from pathlib import Path
 
 from config.settings import StewardSettings
 from connectors.facebook import FacebookPageConnector
+from connectors.instagram import InstagramConnector
 from connectors.x import XConnector
 from daemon.posts.approval import verify_approvals
 from daemon.posts.media_fixing import CleanedImage, prepare_media
@@ -21,13 +22,28 @@ from daemon.posts.rosters import load_consent, load_roster, roster_path
 from policies.approval import approved
 from policies.consent_register import ConsentRegister
 from policies.displayed_text import visible
-from policies.findings import FaceCounter, Finding, LinkRules, NameRules, PolicyContext
+from policies.findings import (
+    FaceCounter,
+    Finding,
+    LinkRules,
+    NameRules,
+    PolicyContext,
+    VideoFaceCounter,
+    VideoFit,
+)
 from policies.pipeline import evaluate
 from policies.platforms import target_platforms
 from policies.roster import Roster, RosterError
 from policies.submission import Submission
 
 CAPABILITIES = {"x": XConnector.capabilities, "facebook": FacebookPageConnector.capabilities}
+# What each platform's connector declares it takes in the way of video (Instagram's too, so
+# that a video meant for it is refused by what its connector says, like any other).
+VIDEO_FIT = {connector.platform: VideoFit(connector.brand,
+                                          connector.capabilities.max_videos_per_post,
+                                          connector.capabilities.videos_with_images,
+                                          connector.capabilities.max_video_bytes)
+             for connector in (XConnector, FacebookPageConnector, InstagramConnector)}
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,9 @@ class Assessment:
     # in the folder that post.md does not list (it is not read, so it cannot be published).
     warnings: tuple[str, ...] = ()
     images: tuple[CleanedImage, ...] = ()  # the cleaned pictures, as they will be published
+    # what the faces rule looked at in each video, by the cleaned video's SHA-256 (frames,
+    # seconds, faces): the intake audits it
+    videos_examined: dict[str, object] | None = None
 
     @property
     def accepted(self) -> bool:
@@ -59,7 +78,8 @@ def assess(path: Path, settings: StewardSettings, now: datetime,
     `pupils_on_server`: the caller (an SLT member, from the SLT view) may not read the roster
     or the consent register; every other rule runs, and those checks are left to the daemon."""
     submission = read_submission(path, settings.school.time_zone, settings.intake.max_text_bytes,
-                                 name=name, max_media_bytes=settings.intake.max_media_bytes)
+                                 name=name, max_media_bytes=settings.intake.max_media_bytes,
+                                 max_video_bytes=settings.intake.max_video_bytes)
     return assess_submission(submission, settings, now, pupils_on_server=pupils_on_server)
 
 
@@ -99,9 +119,15 @@ def assess_submission(submission: Submission, settings: StewardSettings,
         faces=settings.faces.policy,
         max_megapixels=settings.faces.max_megapixels,
         clauses=settings.policy.catalogue(),
+        max_video_bytes=settings.intake.max_video_bytes,
+        video_fit=dict(VIDEO_FIT),
     )
     if settings.faces.policy != "allow" and submission.images and approved(context):
         context = replace(context, face_detector=_face_detector(notes))
+    if settings.faces.policy != "allow" and approved(context) and \
+            any(image.is_video for image in submission.images):
+        context = replace(context, video_face_detector=_video_face_detector(
+            notes, settings.faces.max_video_seconds))
     blur = settings.faces.policy == "blur"
     prepared = prepare_media(submission, blur=blur, may_decode=approved(context),
                              max_pixels=int(settings.faces.max_megapixels * 1_000_000))
@@ -120,9 +146,11 @@ def assess_submission(submission: Submission, settings: StewardSettings,
             "a picture could not be prepared for publishing",
             "Use a JPEG or PNG export of the picture (any phone or photo app can save one)."))
     findings = [finding.cited_in(context.clauses) for finding in findings]
+    examined = getattr(context.video_face_detector, "examined", None)
     return Assessment(submission, findings, evidence.valid_signers,
                       target_platforms(submission, context), tuple(notes), context,
-                      images=prepared.images, warnings=tuple(warnings))
+                      images=prepared.images, warnings=tuple(warnings),
+                      videos_examined=dict(examined) if examined else None)
 
 
 def _roster_and_consent(settings: StewardSettings, notes: list[str],
@@ -166,6 +194,21 @@ def _face_detector(notes: list[str]) -> FaceCounter | None:
         return None
 
 
+def _video_face_detector(notes: list[str], max_seconds: float) -> VideoFaceCounter | None:
+    """PyAV's decoders around the photo detector (daemon.posts.video_frames), loaded on first
+    use; None, with the reason in `notes`, if either cannot be loaded (the faces rule then
+    refuses the video, for the administrator)."""
+    from daemon.posts.face_detection import DetectorUnavailable  # noqa: PLC0415
+
+    try:
+        from daemon.posts.video_frames import video_face_detector  # noqa: PLC0415
+
+        return video_face_detector(max_seconds)
+    except (DetectorUnavailable, ImportError) as error:
+        notes.append(f"videos cannot be examined for faces: {error}")
+        return None
+
+
 def approval_problem_now(path: Path, name: str, settings: StewardSettings) -> str | None:
     """Check the approvals of an accepted post (Steward's own copy at `path`) against the
     signers configured now; return why they no longer suffice, or None if they do.
@@ -174,7 +217,8 @@ def approval_problem_now(path: Path, name: str, settings: StewardSettings) -> st
     no longer vouches for it: their signature stops counting at once, not only for new posts.
     """
     submission = read_submission(path, settings.school.time_zone, settings.intake.max_text_bytes,
-                                 name=name, max_media_bytes=settings.intake.max_media_bytes)
+                                 name=name, max_media_bytes=settings.intake.max_media_bytes,
+                                 max_video_bytes=settings.intake.max_video_bytes)
     signers = {signer.name: signer.public_key for signer in settings.approval.signers}
     evidence = verify_approvals(submission, signers)
     have = len(set(evidence.valid_signers))

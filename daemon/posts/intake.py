@@ -46,7 +46,7 @@ from config.settings import StewardSettings
 from daemon.audit.chain import AuditLog
 from daemon.credentials.vault import VaultError
 from daemon.posts.assessment import Assessment, assess_submission
-from daemon.posts.media_fixing import CLEAN_FOLDER
+from daemon.posts.media_fixing import CLEAN_FOLDER, CleanedImage
 from daemon.posts.notices import write_accepted, write_answer
 from daemon.posts.publishing import unique_path, write_notice
 from daemon.posts.pupil_hashes import PupilHasher
@@ -429,7 +429,7 @@ class Intake:
         self.audit.record("submission.received", name=name, claim=claim_id)
         submission = self._read(parent, entry, name)
         copy = self.claims / claim_id
-        copy_entry = name if _storable(name) else _safe(name) or "post"
+        copy_entry = copy_entry_name(name)
         if not copy.exists():  # made whole under a temporary name, then renamed: a copy
             partial = self.claims / f"{PARTIAL_PREFIX}{claim_id}"  # under its own name is whole
             shutil.rmtree(partial, ignore_errors=True)
@@ -467,7 +467,8 @@ class Intake:
     def _read(self, parent: int, entry: str, name: str) -> Submission:
         return read_entry(parent, entry, name=name, time_zone=self.settings.school.time_zone,
                           max_text_bytes=self.settings.intake.max_text_bytes,
-                          max_media_bytes=self.settings.intake.max_media_bytes)
+                          max_media_bytes=self.settings.intake.max_media_bytes,
+                          max_video_bytes=self.settings.intake.max_video_bytes)
 
     def _resume_copy(self, copy: Path) -> None:
         """Judge a copy a previous run made but did not finish with."""
@@ -668,6 +669,8 @@ class Intake:
                               original_sha256=image.original_sha256,
                               cleaned_sha256=image.sha256,
                               bytes_removed=report.bytes_in - report.bytes_out)
+            if report.format == "video":
+                self._audit_video(submission_id, image, assessment)
         media = [image.description() for image in assessment.images]
         posts = {platform: {"text": submission.text_for(platform), "media": media}
                  for platform in assessment.platforms}
@@ -681,7 +684,9 @@ class Intake:
             (queued / record).unlink(missing_ok=True)
         self.audit.record("submission.accepted", clause=self._clause("slt-approval"), name=name,
                           submission=submission_id, content_sha256=content,
-                          approved_by=list(assessment.signers), images=len(submission.images),
+                          approved_by=list(assessment.signers),
+                          images=sum(not image.is_video for image in submission.images),
+                          videos=sum(image.is_video for image in submission.images),
                           ignored_files=len(submission.ignored))
         self.audit.record("post.scheduled", submission=submission_id, name=name,
                           publish_at=publish_at.isoformat(), platforms=list(posts))
@@ -697,6 +702,20 @@ class Intake:
         else:
             self.audit.record("submission.answered", submission=submission_id, name=name,
                               file=str(notice))
+
+
+    def _audit_video(self, submission_id: str, video: CleanedImage,
+                     assessment: Assessment) -> None:
+        """What was checked in an accepted video: its samples' hash (byte for byte the
+        recording's), and the frames the faces rule examined (none where faces are allowed)."""
+        examined = (assessment.videos_examined or {}).get(video.sha256)
+        self.audit.record("media.video_examined", clause=self._clause("faces"),
+                          submission=submission_id, file=video.file,
+                          samples_sha256=video.report.samples_sha256,
+                          frames_examined=getattr(examined, "frames", 0),
+                          seconds_examined=getattr(examined, "seconds", 0.0),
+                          faces=getattr(examined, "faces", 0),
+                          faces_policy=self.settings.faces.policy)
 
 
 def _move(source: Path, target: Path) -> None:
@@ -731,6 +750,14 @@ def _claimed_name(claim_id: str) -> str:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80]
+
+
+def copy_entry_name(name: str) -> str:
+    """What Steward's copy of the post is called inside its claim folder: the post's own name
+    where it can be, never the name of a record Steward keeps beside it (a post called
+    'resumed' was taken for the record that judging it had been interrupted)."""
+    entry = name if _storable(name) else _safe(name) or "post"
+    return f"post-{entry}" if entry in (CLAIM_RECORD, RESUMED_RECORD, CLEAN_FOLDER) else entry
 
 
 def _storable(name: str) -> bool:

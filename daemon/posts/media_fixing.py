@@ -1,6 +1,8 @@
-"""The intake's fixer for pictures: make the cleaned copy of every image, in memory, from the
-bytes the reader read, and prove it clean; and `clean_file`, the same for one file on disk
-(`steward media clean`).
+"""The intake's fixer for pictures and videos: make the cleaned copy of every image and video,
+in memory, from the bytes the reader read, and prove it clean; and `clean_file`, the same for
+one file on disk (`steward media clean`). A video is cleaned by the lossless movie cleaner
+(policies.media.movie: its picture and sound samples byte for byte); its faces are never
+blurred (Steward cannot), so a video with faces is refused by the faces rule instead.
 
 Each picture is cleaned of location and identifying metadata losslessly (faces pixelated first
 where the school blurs them), then cleaned again: a second pass must find nothing to remove.
@@ -18,7 +20,7 @@ from dataclasses import dataclass, replace
 from daemon.posts.picture_files import clean_file, verify_clean
 from policies.media import UncleanableMedia, clean_stream, prove_clean
 from policies.media.cleaning import CleanReport
-from policies.media_files import sniff_image_type
+from policies.media_files import media_type, sniff_image_type
 from policies.submission import MediaFile, Submission, readable_media
 
 CLEAN_FOLDER = ".steward-clean"
@@ -43,7 +45,7 @@ class CleanedImage:
 
     @property
     def mime_type(self) -> str:
-        return sniff_image_type(self.data[:16]) or "application/octet-stream"
+        return media_type(self.data[:16]) or "application/octet-stream"
 
     def description(self) -> dict:
         """How the publisher finds and checks it: path inside the post, alt text, type, hash."""
@@ -74,7 +76,7 @@ def prepare_media(submission: Submission, *, blur: bool, may_decode: bool,
             continue  # the media-files rule says why
         try:
             faces = 0
-            if blur and may_decode:
+            if blur and may_decode and not image.is_video:
                 from daemon.posts.face_detection import blurred, count_faces  # noqa: PLC0415
 
                 if count_faces(data, max_pixels):

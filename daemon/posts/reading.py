@@ -39,6 +39,7 @@ from policies.submission import (
 )
 
 DEFAULT_MAX_MEDIA_BYTES = 15 * 1024 * 1024
+DEFAULT_MAX_VIDEO_BYTES = 200 * 1024 * 1024  # intake.max_video_bytes' default
 MAX_APPROVALS_BYTES = 64 * 1024
 # Files that macOS leaves in folders on network shares; never read, never part of a post.
 PLATFORM_LITTER = (".DS_Store",)
@@ -48,23 +49,29 @@ _DIRECTORY_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
 
 def read_submission(path: Path, time_zone: str, max_text_bytes: int, name: str | None = None,
-                    max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES) -> Submission:
+                    max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+                    max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES) -> Submission:
     """Read the submission at `path` (a post folder or a single .md file) safely."""
     path = Path(path)
     parent = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         submission = read_entry(parent, path.name, name=name or path.name, time_zone=time_zone,
-                                max_text_bytes=max_text_bytes, max_media_bytes=max_media_bytes)
+                                max_text_bytes=max_text_bytes, max_media_bytes=max_media_bytes,
+                                max_video_bytes=max_video_bytes)
         return replace(submission, origin=path)
     finally:
         os.close(parent)
 
 
 def read_entry(parent: int, entry: str, *, name: str, time_zone: str, max_text_bytes: int,
-               max_media_bytes: int) -> Submission:
+               max_media_bytes: int, max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES
+               ) -> Submission:
     """Read the entry called `entry` in the folder open as `parent`; `name` is what the post is
     called in messages (an inbox entry keeps its name while Steward works on it under another).
-    Never raises for bad input: every problem is a finding."""
+    Files listed under [[videos]] may be up to `max_video_bytes`, pictures up to
+    `max_media_bytes` (the media-files rule checks that each is what it is listed as, so a
+    picture cannot borrow the video limit). Never raises for bad input: every problem is a
+    finding."""
     try:
         status = os.stat(entry, dir_fd=parent, follow_symlinks=False)
     except OSError:
@@ -80,7 +87,8 @@ def read_entry(parent: int, entry: str, *, name: str, time_zone: str, max_text_b
         except OSError as error:
             return unreadable(name, _unreadable_finding(name, error))
         try:
-            return _read_folder(folder, name, time_zone, max_text_bytes, max_media_bytes)
+            return _read_folder(folder, name, time_zone, max_text_bytes, max_media_bytes,
+                                max_video_bytes)
         finally:
             os.close(folder)
     if not stat.S_ISREG(status.st_mode):
@@ -94,7 +102,7 @@ def read_entry(parent: int, entry: str, *, name: str, time_zone: str, max_text_b
 
 
 def _read_folder(folder: int, name: str, time_zone: str, max_text_bytes: int,
-                 max_media_bytes: int) -> Submission:
+                 max_media_bytes: int, max_video_bytes: int) -> Submission:
     post = read_file_once(folder, POST_FILE, max_text_bytes)
     if post.problem == "missing":
         return unreadable(name, format_finding(
@@ -110,12 +118,14 @@ def _read_folder(folder: int, name: str, time_zone: str, max_text_bytes: int,
     submission = parse_submission(name, post.data or b"", is_folder=True, time_zone=time_zone,
                                   approvals=approvals.data if approvals.problem is None else None)
     listed = {image.file for image in submission.images}
+    videos = {image.file for image in submission.images if image.kind == "video"}
     media: dict[str, MediaFile] = {}
     for image_name in dict.fromkeys(image.file for image in submission.images):
         if not plain_file_name(image_name):
             media[image_name] = MediaFile(image_name, problem="bad-name")
             continue
-        media[image_name] = read_file_once(folder, image_name, max_media_bytes)
+        limit = max_video_bytes if image_name in videos else max_media_bytes
+        media[image_name] = read_file_once(folder, image_name, limit)
     ignored: list[str] = []
     try:
         entries = sorted(os.listdir(folder))

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from daemon.posts.approval import sign_submission
-from daemon.posts.reading import read_submission
+from daemon.posts.reading import DEFAULT_MAX_VIDEO_BYTES, read_submission
 from daemon.runtime.keys import ApprovalKey
 
 
@@ -53,7 +53,8 @@ def _share_with_steward(path: Path) -> None:
 
 
 def submit(source: Path, inbox: Path, *, keys: Sequence[ApprovalKey] = (), time_zone: str,
-           max_text_bytes: int, max_media_bytes: int) -> Path:
+           max_text_bytes: int, max_media_bytes: int,
+           max_video_bytes: int = DEFAULT_MAX_VIDEO_BYTES) -> Path:
     """Copy `source` (folder or file) into `inbox`, sign the copy with `keys`, rename it in.
 
     Return the final path. Raise SubmitError for a missing source, a link, or a name taken.
@@ -74,7 +75,8 @@ def submit(source: Path, inbox: Path, *, keys: Sequence[ApprovalKey] = (), time_
             shutil.copy2(source, staging)
         for key in keys:
             submission = read_submission(staging, time_zone, max_text_bytes, name=source.name,
-                                         max_media_bytes=max_media_bytes)
+                                         max_media_bytes=max_media_bytes,
+                                         max_video_bytes=max_video_bytes)
             try:
                 sign_submission(submission, key, max_media_bytes)
             except ValueError as error:

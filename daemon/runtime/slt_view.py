@@ -39,11 +39,11 @@ WRITTEN_PREFIX = "# written "
 # The sections, and the keys of each, that SLT commands need; nothing else is copied.
 SLT_KEYS: dict[str, tuple[str, ...]] = {
     "school": ("name", "time_zone"),
-    "intake": ("max_media_bytes", "max_text_bytes"),
+    "intake": ("max_media_bytes", "max_video_bytes", "max_text_bytes"),
     "publishing": ("grace_minutes",),
     "pupils": ("words_between", "allow_first_name_and_initial", "allow_first_names"),
     "consent": ("require_pictured",),
-    "faces": ("policy", "max_megapixels"),
+    "faces": ("policy", "max_megapixels", "max_video_seconds"),
     "personal_data": ("school_contact_details",),
     "links": ("allow_domains", "deny_domains", "extra_shorteners"),
     "x": ("enabled",),

@@ -435,3 +435,13 @@ def test_a_face_hidden_in_a_later_frame_of_an_animation_is_refused(steward):
     report = steward.wait_for_refusal("animated")
     assert report is not None and "appears to show 1 face" in report
     assert uploaded_pictures(steward) == set()
+
+
+@pytest.mark.parametrize("name", ["resumed", "claim.json"])
+def test_a_post_named_like_one_of_stewards_own_records_is_published(steward, name):
+    """Steward keeps records beside its copy of a post ('claim.json', 'resumed'); a post
+    called the same is still the post, not taken for a record."""
+    steward.post(name, f"The post called {name}.", platforms=["x"])
+    assert steward.wait_for_status(name)
+    assert steward.published_texts()["x"] == [f"The post called {name}."]
+    assert not steward.events_named("intake.error")
