@@ -283,7 +283,7 @@ def test_at_start_steward_says_plainly_what_its_detector_misses(tmp_path):
     try:
         [started] = steward.events_named("moderation.started")
         assert started["school_model"].startswith("none trained")
-        assert "70% of offensive messages" in started["expect"]
+        assert "71% of offensive messages" in started["expect"]
         assert "steward moderate train" in started["expect"]
     finally:
         steward.stop()
