@@ -266,7 +266,7 @@ def detector_sentence(model: ContextualModel | None, why_not: str) -> str:
     if model is None:
         return ("word lists, patterns and the packaged word-level model, which catch much less "
                 f"(the contextual model is not in use: {why_not})")
-    which = "the contextual model, as the school tuned it," if model.tuned else \
+    which = "the contextual model as the school tuned it" if model.tuned else \
         "the contextual model"
     sentence = (f"{which} (acts at {model.thresholds.act:.2f}, reviews at "
                 f"{model.thresholds.review:.2f}) with the pattern layers")
